@@ -1,0 +1,8 @@
+# distutils: language = c++
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The compiled core's only Python module. Each kernel family binds itself in one .pxi file under
+_bindings/; every function here takes already-validated, C-contiguous NumPy arrays (the Python
+side checks shapes and dtypes) and releases the GIL around the C++ call."""
+
+include "_bindings/runtime.pxi"
+include "_bindings/reduce.pxi"

@@ -1,0 +1,108 @@
+"""Sliding-window geometry, in one place: argument normalisation and output-size arithmetic for
+convolution and pooling. Kernels, layers and the model summary all call these functions; nothing
+else re-derives an output size.
+
+Per axis, a window of ``kernel`` taps spaced ``dilation`` apart slides with step ``stride`` over
+the input padded with ``pad_lo`` before and ``pad_hi`` after. PyTorch's formula::
+
+    out = floor((size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) / stride) + 1
+
+With ``ceil_mode`` (pooling) the division rounds up, but a last window must start inside the input
+or the left padding, as in PyTorch.
+"""
+import numbers
+
+__all__ = ["ntuple", "window_output_size", "same_padding", "normalize_padding", "WindowGeometry"]
+
+
+def ntuple(value, n, name, minimum=None):
+    """``value`` as a tuple of ``n`` Python ints: an int is repeated, a sequence must have length n.
+    Raises TypeError for non-integers (bools included) and ValueError below ``minimum``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {tuple(value)!r}")
+        items = tuple(value)
+    else:
+        items = (value,) * n
+    out = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+        v = int(v)
+        if minimum is not None and v < minimum:
+            raise ValueError(f"{name} must be >= {minimum} on every axis, got {value!r}")
+        out.append(v)
+    return tuple(out)
+
+
+def window_output_size(size, kernel, stride=1, pad_lo=0, pad_hi=None, dilation=1, ceil_mode=False):
+    """Output length of one axis (may be < 1: callers turn that into an error naming the input)."""
+    if pad_hi is None:
+        pad_hi = pad_lo
+    span = dilation * (kernel - 1) + 1
+    room = size + pad_lo + pad_hi - span
+    if room < 0:
+        return 0
+    if ceil_mode:
+        out = -(-room // stride) + 1
+        # the last window must start inside the input or the left padding (PyTorch's rule)
+        if (out - 1) * stride >= size + pad_lo:
+            out -= 1
+        return out
+    return room // stride + 1
+
+
+def same_padding(kernel, dilation):
+    """(pad_lo, pad_hi) that keeps the size at stride 1; the extra pixel of an even total goes
+    after, as in PyTorch's padding='same'."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def normalize_padding(padding, kernel, dilation, stride, n, name="padding"):
+    """Per-axis (pad_lo, pad_hi) pairs from an int, a tuple of n ints, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in range(n))
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{name}='same' needs stride 1 on every axis, got stride={stride}")
+            return tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
+        raise ValueError(f"{name} must be an int, a tuple of {n} ints, 'valid' or 'same', got {padding!r}")
+    pads = ntuple(padding, n, name, minimum=0)
+    return tuple((p, p) for p in pads)
+
+
+class WindowGeometry:
+    """A validated sliding window over ``n`` spatial axes: kernel, stride, dilation, padding as
+    (lo, hi) pairs, and the input and output spatial sizes. Raises ValueError when the output would
+    be empty, naming the axis, the sizes and the window."""
+
+    __slots__ = ("kernel", "stride", "dilation", "padding", "in_size", "out_size", "ceil_mode")
+
+    def __init__(self, in_size, kernel, stride, padding, dilation, ceil_mode=False, what="input"):
+        self.in_size = tuple(in_size)
+        self.kernel = tuple(kernel)
+        self.stride = tuple(stride)
+        self.dilation = tuple(dilation)
+        self.padding = tuple(padding)
+        self.ceil_mode = ceil_mode
+        out = []
+        for axis, (size, k, s, (lo, hi), d) in enumerate(
+                zip(self.in_size, self.kernel, self.stride, self.padding, self.dilation)):
+            o = window_output_size(size, k, s, lo, hi, d, ceil_mode)
+            if o < 1:
+                raise ValueError(
+                    f"{what} of spatial size {self.in_size} is too small for a window of "
+                    f"kernel_size={self.kernel}, dilation={self.dilation}, padding={self.padding}"
+                    f" on axis {axis}: padded size {size + lo + hi} < {d * (k - 1) + 1}")
+            out.append(o)
+        self.out_size = tuple(out)
+
+    @property
+    def symmetric(self):
+        return all(lo == hi for lo, hi in self.padding)
+
+    def __repr__(self):
+        return (f"WindowGeometry(in={self.in_size}, out={self.out_size}, kernel={self.kernel}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation})")

@@ -1,0 +1,3 @@
+"""Stateless differentiable functions on Tensors, in PyTorch's ``torch.nn.functional`` style.
+
+Each group lives in its own module: activations, convolution, pooling, losses."""

@@ -1,0 +1,7 @@
+#define ACNN_ISA avx512
+#include "common/isa_unit.h"
+#include "reduce/sum_kernels.h"
+
+template void sum_contiguous<float>(const float*, std::int64_t, float*, float*);
+template void sum_contiguous<double>(const double*, std::int64_t, double*, double*);
+ACNN_ISA_UNIT_END

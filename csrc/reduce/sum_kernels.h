@@ -1,0 +1,37 @@
+// Sum of a contiguous array: the small kernel that proves the build, dispatch and threading path.
+// Included inside an ISA namespace by sum_<isa>.cpp (see common/isa_unit.h).
+//
+// The array is cut into fixed chunks; each chunk is summed with `lanes` vector accumulators, and
+// the chunk sums are added in index order, so the result does not depend on the thread count.
+
+constexpr std::int64_t kSumChunk = 16384;
+
+template <typename T>
+T sum_chunk(const T* x, std::int64_t n) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc0 = V::zero(), acc1 = V::zero(), acc2 = V::zero(), acc3 = V::zero();
+  std::int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    acc0 += V::load(x + i);
+    acc1 += V::load(x + i + W);
+    acc2 += V::load(x + i + 2 * W);
+    acc3 += V::load(x + i + 3 * W);
+  }
+  for (; i + W <= n; i += W) acc0 += V::load(x + i);
+  T s = ((acc0 + acc1) + (acc2 + acc3)).sum();
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+template <typename T>
+void sum_contiguous(const T* x, std::int64_t n, T* partials, T* out) {
+  const std::int64_t chunks = (n + kSumChunk - 1) / kSumChunk;
+  parallel_for(chunks, [&](std::int64_t c) {
+    const std::int64_t begin = c * kSumChunk;
+    partials[c] = sum_chunk(x + begin, std::min(kSumChunk, n - begin));
+  });
+  T s = T(0);
+  for (std::int64_t c = 0; c < chunks; ++c) s += partials[c];
+  *out = s;
+}
