@@ -49,6 +49,11 @@ def compiler_accepts(compiler, flags):
 
 
 class BuildExt(build_ext):
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:  # compile the kernel units side by side
+            self.parallel = os.cpu_count() or 1
+
     def build_extensions(self):
         openmp = ["-fopenmp"] if sys.platform != "win32" and compiler_accepts(self.compiler, ["-fopenmp"]) else []
         common = COMMON_FLAGS + openmp
