@@ -246,3 +246,13 @@ def test_grad_dtype_matches_leaf_when_mixing_precisions():
     (w * d).sum().backward()
     assert w.grad.dtype == np.float32
     np.testing.assert_allclose(w.grad.numpy(), [0.5, 0.25])
+
+
+def test_retain_grad_on_intermediate():
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    assert h.retains_grad
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
