@@ -177,10 +177,10 @@ class Function:
         t._data = out
         t.grad = None
         t._version = 0
-        if any_grad and out.dtype.kind in _FLOAT_KINDS and ctx._non_diff is None:
+        if any_grad and ctx._non_diff is None and (dt := out.dtype).kind in _FLOAT_KINDS:
             ctx._fn = cls
             ctx._next = tuple(edges)
-            ctx._out_meta = ((out.shape, out.dtype),)
+            ctx._out_meta = ((out.shape, dt),)
             t.requires_grad = True
             t._edge = (ctx, 0)
         else:
