@@ -256,3 +256,26 @@ def test_retain_grad_on_intermediate():
     (h * h).sum().backward()
     np.testing.assert_allclose(h.grad.numpy(), [6.0, 12.0])
     np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
+
+
+def _classifier(m, x, w1, b1, w2, b2, target):
+    h = (x @ w1 + b1).relu()
+    logp = (h @ w2 + b2).log_softmax(1)
+    n = x.shape[0]
+    idx = m.arange(n)
+    return -logp[idx, target].mean() + 1e-3 * (w1 * w1).sum()
+
+
+def test_small_classifier_gradients_match_finite_differences_and_torch():
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s) for s in [(6, 5), (5, 4), (4,), (4, 3), (3,)]]
+    target = np.array([0, 2, 1, 1, 0, 2])
+    x, *params = [ac.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays)]
+    t = ac.tensor(target)
+    assert ac.gradcheck(lambda *p: _classifier(ac, x, *p, t), tuple(params))
+    _classifier(ac, x, *params, t).backward()
+    if torch is not None:
+        tx, *tparams = [torch.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays)]
+        _classifier(torch, tx, *tparams, torch.tensor(target)).backward()
+        for p, tp in zip(params, tparams):
+            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-12)
