@@ -109,7 +109,9 @@ def _reduce_args(x, dim, keepdim, fname):
     check_tensor(x, fname)
     if not isinstance(keepdim, (bool, np.bool_)):
         raise TypeError(f"{fname}(): argument 'keepdim' must be a bool, got {type(keepdim).__name__}")
-    return norm_dims(dim, x._data.ndim), bool(keepdim)
+    nd = x._data.ndim
+    dims = norm_dims(dim, nd)
+    return (None if nd == 0 else dims), bool(keepdim)  # a 0-d tensor reduces to itself
 
 
 def sum(x, dim=None, keepdim=False):  # noqa: A001 - mirrors torch.sum
