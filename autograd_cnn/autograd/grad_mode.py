@@ -1,0 +1,109 @@
+"""Grad mode: the global switch that decides whether operations record a graph.
+
+When grad mode is on (the default), every operation on a Tensor that requires grad remembers
+how it was computed, so that ``backward()`` can later walk back through it. Inside ``no_grad()``
+nothing is recorded: results never require grad, which saves memory and time at inference and
+inside optimizer updates.
+
+``no_grad`` and ``enable_grad`` work both as context managers and as decorators::
+
+    with autograd_cnn.no_grad():
+        y = model(x)            # no graph is built
+
+    @autograd_cnn.no_grad()
+    def evaluate(model, x): ...
+
+The switch is kept per thread, like PyTorch's.
+"""
+import functools
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+
+
+class _GradState(threading.local):
+    """Holds the flag, one per thread (every new thread starts with grad enabled, as in
+    PyTorch), so a ``no_grad()`` in a data-loading thread cannot switch off recording in the
+    training thread. Ops read ``_state.enabled`` directly: one attribute load per op."""
+
+    def __init__(self):
+        self.enabled = True
+
+
+_state = _GradState()
+
+
+def is_grad_enabled():
+    """True when operations currently record the graph for backward."""
+    return _state.enabled
+
+
+class _GradModeContext:
+    """Base of the context managers below: sets the flag on enter, restores it on exit, and
+    wraps functions when used as a decorator (with or without parentheses)."""
+
+    __slots__ = ("_prev",)
+    _mode = True
+
+    def __new__(cls, func=None):
+        self = object.__new__(cls)
+        if func is not None:  # used as ``@no_grad`` without parentheses
+            if not callable(func):
+                raise TypeError(f"{cls.__name__}() takes no arguments, got {func!r}")
+            return self(func)
+        return self
+
+    def __enter__(self):
+        st = _state
+        self._prev = st.enabled
+        st.enabled = self._mode
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        _state.enabled = self._prev
+        return False
+
+    def __call__(self, func):
+        mode = self._mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            prev = _state.enabled
+            _state.enabled = mode
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _state.enabled = prev
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Context manager / decorator that disables graph recording."""
+
+    __slots__ = ()
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager / decorator that re-enables graph recording (e.g. inside ``no_grad``)."""
+
+    __slots__ = ()
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(mode)``: set grad mode to ``mode``; as a context manager the previous
+    mode comes back on exit. Called as a plain function it simply sets the mode."""
+
+    __slots__ = ("_mode",)
+
+    def __new__(cls, mode):
+        self = object.__new__(cls)
+        self._prev = _state.enabled
+        self._mode = bool(mode)
+        _state.enabled = self._mode
+        return self
+
+    def __enter__(self):
+        return self  # the mode was already set when the object was created
