@@ -26,22 +26,33 @@ class ConvSpec:
     __slots__ = ("x_shape", "w_shape", "y_shape", "x4", "w4", "y4", "params", "groups")
 
     def __init__(self, x_shape, w_shape, y_shape, stride, padding, dilation, groups):
+        """Shapes as the user sees them (input and output may be unbatched); stride, dilation per
+        spatial axis; padding as (lo, hi) per spatial axis."""
         self.x_shape, self.w_shape, self.y_shape = tuple(x_shape), tuple(w_shape), tuple(y_shape)
         self.groups = int(groups)
-        if len(self.x_shape) == 3:  # conv1d: a height-1 image
-            self.x4 = self.x_shape[:2] + (1,) + self.x_shape[2:]
+        nd = len(self.w_shape) - 2
+        xb, yb = self.x_shape, self.y_shape
+        if len(xb) == nd + 1:  # unbatched: a batch of one
+            xb, yb = (1,) + xb, (1,) + yb
+        if nd == 1:  # conv1d: a height-1 image
+            xb, yb = xb[:2] + (1,) + xb[2:], yb[:2] + (1,) + yb[2:]
             self.w4 = self.w_shape[:2] + (1,) + self.w_shape[2:]
-            self.y4 = self.y_shape[:2] + (1,) + self.y_shape[2:]
             stride, dilation, padding = (1,) + tuple(stride), (1,) + tuple(dilation), ((0, 0),) + tuple(padding)
         else:
-            self.x4, self.w4, self.y4 = self.x_shape, self.w_shape, self.y_shape
+            self.w4 = self.w_shape
+        self.x4, self.y4 = xb, yb
         (sh, sw), (dh, dw), ((ph0, ph1), (pw0, pw1)) = stride, dilation, padding
         self.params = (sh, sw, dh, dw, ph0, ph1, pw0, pw1)
 
     @property
+    def channel_axis(self):
+        """The channel axis of input and output: 1, or 0 for unbatched calls."""
+        return 1 if len(self.x_shape) == len(self.w_shape) else 0
+
+    @property
     def empty(self):
         """True when there is nothing to compute (a batch of zero samples)."""
-        return self.x_shape[0] == 0
+        return self.x4[0] == 0
 
     def __repr__(self):
         return (f"ConvSpec(x={self.x_shape}, w={self.w_shape}, y={self.y_shape}, "

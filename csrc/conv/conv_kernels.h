@@ -54,6 +54,15 @@ inline void with_count(int n, Fn&& f) {
   }
 }
 
+// A vector of copies of *p. (Written as *p - 0, which is exactly *p, so the compiler emits one
+// broadcast load; 0 + *p is not foldable because of signed zeros and costs an add and a shuffle.)
+template <typename T>
+inline Vec<T> splat(const T* p) {
+  Vec<T> r;
+  r.v = *p - typename Vec<T>::raw{};
+  return r;
+}
+
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // First and one-past-last index i >= 0 (and < limit) with 0 <= i*step + phase - pad < size.
@@ -67,7 +76,7 @@ inline void valid_range(std::int64_t step, std::int64_t phase, std::int64_t pad,
 }
 
 template <typename T, int OB>
-inline void corr_tile(const T* in, std::int64_t cs, std::int64_t nch, const std::int64_t* offs,
+__attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t cs, std::int64_t nch, const std::int64_t* offs,
                       std::int64_t ntaps, const T* w, T* out) {
   using V = Vec<T>;
   constexpr int W = V::width;
@@ -88,7 +97,7 @@ inline void corr_tile(const T* in, std::int64_t cs, std::int64_t nch, const std:
       const T* wt = wc + t * kOB;
 #pragma GCC unroll 16
       for (int o = 0; o < OB; ++o) {
-        const V b = V::broadcast(wt[o]);
+        const V b = splat(wt + o);
 #pragma GCC unroll 4
         for (int r = 0; r < kRB; ++r) acc[o][r] = V::fma(b, xv[r], acc[o][r]);
       }
