@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import _C
 from .._geometry import WindowGeometry, ntuple
+from ..autograd import Function
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
@@ -203,3 +204,191 @@ def _avg_backward(gy, call):
     gx = np.empty(call.in_planes, dtype=gy.dtype)
     _C.pool_avg_backward(_planes(gy, call.out_planes), gx, call.geom)
     return gx.reshape(call.in_shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# Differentiable operations
+# ----------------------------------------------------------------------------------------------
+
+def _grad_array(g, dtype):
+    """A gradient (Tensor or ndarray) as an ndarray of the forward pass's dtype."""
+    g = _data(g)
+    return g if g.dtype == dtype else g.astype(dtype)
+
+
+class _MaxPool(Function):
+    """y = max over each window; saves the flat arg-max (not a Tensor: it never changes)."""
+
+    @staticmethod
+    def forward(ctx, x, call, return_indices):
+        y, ind = _max_forward(_data(x), call)
+        ctx.call, ctx.ind, ctx.dtype = call, ind, y.dtype
+        if not return_indices:
+            return y
+        indices = ind.reshape(call.out_shape).astype(np.int64)
+        ctx.mark_non_differentiable(indices)
+        return y, indices
+
+    @staticmethod
+    def backward(ctx, gy, *unused):
+        return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None
+
+    @staticmethod
+    def backward_np(ctx, gy, *unused):
+        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None
+
+
+class _MaxPoolScatter(Function):
+    """gx = 0, then gx.flat[arg-max] += gy, plane by plane: max pooling's backward."""
+
+    @staticmethod
+    def forward(ctx, gy, ind, call, dtype):
+        ctx.call, ctx.ind, ctx.dtype = call, ind, dtype
+        return _scatter(_grad_array(gy, dtype), ind, call)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return _MaxPoolGather.apply(ggx, ctx.ind, ctx.call, ctx.dtype), None, None, None
+
+    @staticmethod
+    def backward_np(ctx, ggx):
+        return _gather(_grad_array(ggx, ctx.dtype), ctx.ind, ctx.call), None, None, None
+
+
+class _MaxPoolGather(Function):
+    """y = x.flat[arg-max], plane by plane: the scatter's backward (and the scatter is its)."""
+
+    @staticmethod
+    def forward(ctx, x, ind, call, dtype):
+        ctx.call, ctx.ind, ctx.dtype = call, ind, dtype
+        return _gather(_grad_array(x, dtype), ind, call)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None, None
+
+    @staticmethod
+    def backward_np(ctx, gy):
+        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None, None
+
+
+class _AvgPool(Function):
+    """y = mean over each window (a linear map A)."""
+
+    @staticmethod
+    def forward(ctx, x, call):
+        y = _avg_forward(_data(x), call)
+        ctx.call, ctx.dtype = call, y.dtype
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _AvgPoolBackward.apply(gy, ctx.call, ctx.dtype), None
+
+    @staticmethod
+    def backward_np(ctx, gy):
+        return _avg_backward(_grad_array(gy, ctx.dtype), ctx.call), None
+
+
+class _AvgPoolBackward(Function):
+    """gx = A^T gy: average pooling's backward; its own backward is A, the pooling again."""
+
+    @staticmethod
+    def forward(ctx, gy, call, dtype):
+        ctx.call, ctx.dtype = call, dtype
+        return _avg_backward(_grad_array(gy, dtype), call)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return _AvgPool.apply(ggx, ctx.call), None, None
+
+    @staticmethod
+    def backward_np(ctx, ggx):
+        return _avg_forward(_grad_array(ggx, ctx.dtype), ctx.call), None, None
+
+
+# ----------------------------------------------------------------------------------------------
+# Public functions (torch.nn.functional names and argument order)
+# ----------------------------------------------------------------------------------------------
+
+def _max_pool(fn, input, n, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    return_indices = _check_flag(fn, "return_indices", return_indices)
+    call = _window_call(fn, input, n, kernel_size, stride, padding, dilation, ceil_mode)
+    return _MaxPool.apply(input, call, return_indices)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-d max pooling of a (N, C, L) or (C, L) Tensor; see max_pool2d."""
+    return _max_pool("max_pool1d", input, 1, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-d max pooling of a (N, C, H, W) or (C, H, W) Tensor, as torch.nn.functional.max_pool2d.
+
+    kernel_size, stride (default: kernel_size), padding (at most kernel_size // 2; padding is
+    -inf, never chosen) and dilation are ints or (h, w) tuples. ceil_mode rounds the output size
+    up (a last window must start inside the input or the left padding). With return_indices,
+    also returns the int64 flat position of each maximum within its input plane. The first
+    maximum of a window (in row-major scan order) wins ties, and NaN wins over numbers.
+    """
+    return _max_pool("max_pool2d", input, 2, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def _avg_pool(fn, input, n, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, dilation):
+    call = _window_call(fn, input, n, kernel_size, stride, padding, dilation, ceil_mode,
+                        count_include_pad, divisor_override)
+    return _AvgPool.apply(input, call)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, dilation=1):
+    """1-d average pooling of a (N, C, L) or (C, L) Tensor; see avg_pool2d."""
+    return _avg_pool("avg_pool1d", input, 1, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override, dilation)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, dilation=1):
+    """2-d average pooling of a (N, C, H, W) or (C, H, W) Tensor, as
+    torch.nn.functional.avg_pool2d.
+
+    Each output is the sum of its window's taps inside the input divided by divisor_override if
+    given, else by the number of taps inside the zero-padded input (count_include_pad=True; a
+    ceil_mode window hanging past the padded input is clipped there) or inside the input
+    (count_include_pad=False). Extension: ``dilation`` (ints or a tuple, default 1) spaces the
+    taps as in max pooling; the divisor then counts the dilated taps by the same rule.
+    """
+    return _avg_pool("avg_pool2d", input, 2, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override, dilation)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over PyTorch's adaptive windows [floor(i*L/out), ceil((i+1)*L/out)) of (N, C, L)."""
+    return_indices = _check_flag("adaptive_max_pool1d", "return_indices", return_indices)
+    call = _adaptive_call("adaptive_max_pool1d", input, 1, output_size)
+    return _MaxPool.apply(input, call, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over PyTorch's adaptive windows, per axis [floor(i*In/Out), ceil((i+1)*In/Out)).
+    output_size is an int or an (h, w) tuple whose None entries keep the input size; 1 gives
+    global max pooling. return_indices as in max_pool2d."""
+    return_indices = _check_flag("adaptive_max_pool2d", "return_indices", return_indices)
+    call = _adaptive_call("adaptive_max_pool2d", input, 2, output_size)
+    return _MaxPool.apply(input, call, return_indices)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over PyTorch's adaptive windows of a (N, C, L) or (C, L) Tensor."""
+    return _AvgPool.apply(input, _adaptive_call("adaptive_avg_pool1d", input, 1, output_size))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over PyTorch's adaptive windows (see adaptive_max_pool2d); output_size=1 is global
+    average pooling."""
+    return _AvgPool.apply(input, _adaptive_call("adaptive_avg_pool2d", input, 2, output_size))
