@@ -124,7 +124,7 @@ class Summary:
 
 
 def _fmt_shape(shape):
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    return str(tuple(int(s) for s in shape))
 
 
 def _fmt_num(x):

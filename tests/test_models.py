@@ -146,6 +146,9 @@ def torch_alexnet(num_classes=1000):
                 tn.Dropout(0.5), tn.Linear(9216, 4096), tn.ReLU(True), tn.Dropout(0.5),
                 tn.Linear(4096, 4096), tn.ReLU(True), tn.Linear(4096, num_classes))
 
+        def forward(self, x):
+            return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
     return TorchAlexNet()
 
 
@@ -156,7 +159,8 @@ def _compare_with_torch(ours, theirs, shape, rtol, atol, train=False):
     ours.load_state_dict(sd)  # PyTorch tensors load directly
     ours.train(train)
     theirs.train(train)
-    xd = np.random.default_rng(3).standard_normal(shape)
+    dtype = next(iter(ours.parameters())).data.dtype
+    xd = np.random.default_rng(3).standard_normal(shape).astype(dtype)
     x = ac.tensor(xd, requires_grad=True)
     tx = torch.tensor(xd, requires_grad=True)
     y, ty = ours(x), theirs(tx)

@@ -320,7 +320,8 @@ def test_default_init_distribution_matches_pytorch():
         for p, tp in zip(ours.parameters(), theirs.parameters()):
             bound = tp.detach().abs().max().item()
             assert np.abs(p.data).max() <= bound * 1.05 + 1e-7
-            assert np.abs(p.data).max() >= bound * 0.8
+            if p.data.size >= 100:
+                assert np.abs(p.data).max() >= bound * 0.8
             fan_in = math.prod(tp.shape[1:]) if tp.ndim > 1 else None
             if fan_in:
                 assert bound <= 1 / math.sqrt(fan_in) + 1e-7

@@ -8,7 +8,7 @@ initialisation as PyTorch: kaiming_uniform_(a=sqrt(5)) for the weight, U(-1/sqrt
 1/sqrt(fan_in)) for the bias, fan_in = C_in / groups * prod(kernel).
 """
 from .. import _geometry
-from .. import functional as F
+from ..functional import conv as F  # imported directly: independent of functional/__init__
 from .module import Module
 from ._utils import check_positive_int, default_weight_and_bias, resolve_dtype
 

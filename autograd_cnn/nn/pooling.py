@@ -1,7 +1,7 @@
 """Pooling layers: thin modules around :mod:`autograd_cnn.functional`'s pooling functions, with
 PyTorch's arguments and defaults (``stride`` defaults to ``kernel_size``)."""
 from .. import _geometry
-from .. import functional as F
+from ..functional import pooling as F  # imported directly: independent of functional/__init__
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
