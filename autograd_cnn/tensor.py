@@ -619,10 +619,10 @@ class Tensor:
 
 def _scalar(x):
     """A Python number for Python/NumPy scalars (weakly typed, like PyTorch), else None."""
+    if isinstance(x, np.generic):  # before float: np.float64 subclasses float
+        return x.item() if x.dtype.kind in "biuf" else None
     if isinstance(x, (float, int)):
         return x
-    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-        return x.item()
     return None
 
 
