@@ -326,60 +326,84 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
   });
 }
 
+// One pass of the weight-gradient block over positions [q0, q1) of one sample: WO output channels
+// x WT taps of vector partial sums, loaded from and stored back to `acc` (so a position chunk can
+// stay in L1 while several input channels and tap blocks sweep over it).
 template <typename T, int WO, int WT>
-inline void weight_block(const ConvGeom& g, const ConvPlan& p, const T* xq, const T* dyw,
-                         std::int64_t oc0, std::int64_t ci, const std::int64_t* offs, T* sums) {
+__attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
+                                                       const std::int64_t* offs, std::int64_t q0,
+                                                       std::int64_t q1, Vec<T>* acc_mem) {
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[WO][WT];
 #pragma GCC unroll 8
   for (int o = 0; o < WO; ++o)
 #pragma GCC unroll 8
-    for (int t = 0; t < WT; ++t) acc[o][t] = V::zero();
-  const std::int64_t qn = ceil_div(p.Q, W) * W;
-  for (std::int64_t n = 0; n < g.N; ++n) {
-    const T* dyp = dyw + (n * g.C_out + oc0) * p.LD + p.F;
-    const T* xp = xq + (n * g.C_in + ci) * p.CS;
-    for (std::int64_t q = 0; q < qn; q += W) {
-      V d[WO];
+    for (int t = 0; t < WT; ++t) acc[o][t] = acc_mem[o * WT + t];
+  const T* xs[WT];
 #pragma GCC unroll 8
-      for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * p.LD + q);
+  for (int t = 0; t < WT; ++t) xs[t] = xp + offs[t];
+  for (std::int64_t q = q0; q < q1; q += W) {
+    V d[WO];
 #pragma GCC unroll 8
-      for (int t = 0; t < WT; ++t) {
-        const V xv = V::load(xp + offs[t] + q);
+    for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * ld + q);
 #pragma GCC unroll 8
-        for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
-      }
+    for (int t = 0; t < WT; ++t) {
+      const V xv = V::load(xs[t] + q);
+#pragma GCC unroll 8
+      for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
     }
   }
+#pragma GCC unroll 8
   for (int o = 0; o < WO; ++o)
-    for (int t = 0; t < WT; ++t) sums[o * WT + t] = acc[o][t].sum();
+#pragma GCC unroll 8
+    for (int t = 0; t < WT; ++t) acc_mem[o * WT + t] = acc[o][t];
 }
+
+constexpr int kWIC = 16;           // weight gradient: input channels per work item
+constexpr std::int64_t kWQ = 1024;  // weight gradient: positions per L1-resident chunk
 
 template <typename T>
 void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, const T* dy, T* dw,
                           T* xq, T* dyw) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
   conv_pack_input(g, p, x, xq);
   conv_pack_wide(g, p, dy, dyw);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
-  const std::int64_t nob = ceil_div(cog, kWO), ntb = ceil_div(KK, kWT);
-  parallel_for(g.G * nob * cig * ntb, [&](std::int64_t it) {
+  const std::int64_t nob = ceil_div(cog, kWO), ntb = ceil_div(KK, kWT), nicb = ceil_div(cig, kWIC);
+  const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
+  // Work item = (group, output-channel block, input-channel block, tap block). Each dw element is
+  // summed by one item, lane by lane over (n, q) in order, then across lanes: thread-independent.
+  parallel_for(g.G * nob * nicb * ntb, [&](std::int64_t it) {
     const std::int64_t tb = it % ntb;
     std::int64_t r = it / ntb;
-    const std::int64_t ic = r % cig;
-    r /= cig;
+    const std::int64_t icb = r % nicb;
+    r /= nicb;
     const std::int64_t b = r % nob, grp = r / nob;
     const std::int64_t oc0 = grp * cog + b * kWO;
+    const std::int64_t ic0 = icb * kWIC, nic = std::min<std::int64_t>(kWIC, cig - ic0);
     const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
     const int wt = static_cast<int>(std::min<std::int64_t>(kWT, KK - tb * kWT));
-    T sums[kWO * kWT];
+    const std::int64_t* offs = p.off.data() + tb * kWT;
+    alignas(64) V acc[kWIC * kWO * kWT];
+    for (int i = 0; i < kWIC * kWO * kWT; ++i) acc[i] = V::zero();
     with_count<kWO>(wo, [&](auto WOc) {
       with_count<kWT>(wt, [&](auto WTc) {
         constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-        weight_block<T, WO, WT>(g, p, xq, dyw, oc0, grp * cig + ic, p.off.data() + tb * kWT, sums);
-        for (int o = 0; o < WO; ++o)
-          for (int t = 0; t < WT; ++t)
-            dw[((oc0 + o) * cig + ic) * KK + tb * kWT + t] = sums[o * WT + t];
+        for (std::int64_t n = 0; n < g.N; ++n) {
+          const T* dyp = dyw + (n * g.C_out + oc0) * p.LD + p.F;
+          const T* xn = xq + (n * g.C_in + grp * cig + ic0) * p.CS;
+          for (std::int64_t q0 = 0; q0 < qn; q0 += kWQ) {
+            const std::int64_t q1 = std::min(qn, q0 + kWQ);
+            for (std::int64_t ic = 0; ic < nic; ++ic)
+              weight_pass<T, WO, WT>(dyp, p.LD, xn + ic * p.CS, offs, q0, q1, acc + ic * WO * WT);
+          }
+        }
+        for (std::int64_t ic = 0; ic < nic; ++ic)
+          for (int o = 0; o < WO; ++o)
+            for (int t = 0; t < WT; ++t)
+              dw[((oc0 + o) * cig + ic0 + ic) * KK + tb * kWT + t] = acc[(ic * WO + o) * WT + t].sum();
       });
     });
   });
