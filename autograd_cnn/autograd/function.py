@@ -28,11 +28,13 @@ Built-in ops may also define ``backward_np(ctx, *grads)`` that works on plain nd
 engine uses it when no graph of the gradient is wanted, skipping the cost of wrapping every
 intermediate gradient in a Tensor. It must compute exactly what ``backward`` computes.
 """
+import functools
+
 import numpy as np
 
 from .grad_mode import _state
 
-__all__ = ["Function", "Context"]
+__all__ = ["Function", "Context", "once_differentiable"]
 
 Tensor = None  # set by autograd_cnn.tensor once the class exists (avoids an import cycle)
 
@@ -47,13 +49,14 @@ class Context:
     and any attribute you set yourself (``ctx.stride = 2``).
     """
 
-    __slots__ = ("_fn", "_next", "_saved", "_versions", "_out_meta", "_non_diff",
+    __slots__ = ("_fn", "_next", "_saved", "_versions", "_out_meta", "_non_diff", "_retained",
                  "needs_input_grad", "__dict__", "__weakref__")
 
     def __init__(self):
         self._saved = None
         self._next = None
         self._non_diff = None
+        self._retained = None  # {output_index: weakref to Tensor} for Tensor.retain_grad()
 
     # -- saving -------------------------------------------------------------------------
     def save_for_backward(self, *values):
@@ -174,10 +177,10 @@ class Function:
         t._data = out
         t.grad = None
         t._version = 0
-        if any_grad and out.dtype.kind in _FLOAT_KINDS and ctx._non_diff is None:
+        if any_grad and ctx._non_diff is None and (dt := out.dtype).kind in _FLOAT_KINDS:
             ctx._fn = cls
             ctx._next = tuple(edges)
-            ctx._out_meta = ((out.shape, out.dtype),)
+            ctx._out_meta = ((out.shape, dt),)
             t.requires_grad = True
             t._edge = (ctx, 0)
         else:
@@ -212,3 +215,55 @@ def _wrap_outputs(cls, ctx, outs, any_grad, edges):
         ctx._next = tuple(edges)
         ctx._out_meta = tuple(meta)
     return tuple(result)
+
+
+class _NotTwiceDifferentiable(Function):
+    """Identity on a gradient computed by a ``once_differentiable`` backward; differentiating
+    through it again raises instead of silently returning zeros."""
+
+    @staticmethod
+    def forward(ctx, g, op_name, *inputs):
+        ctx.op_name = op_name
+        return g._data
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"{ctx.op_name} is marked once_differentiable: its backward cannot "
+                           "be differentiated again (create_graph=True needs a backward written "
+                           "with differentiable operations)")
+
+
+def once_differentiable(backward):
+    """Decorator for a ``backward`` that works on raw data (e.g. calls a compiled kernel) and
+    cannot be differentiated again. It runs with grad mode off; when a graph of the gradient is
+    requested (create_graph=True), the returned gradients are connected to the inputs of the
+    backward through a node that raises if anyone backpropagates through it::
+
+        class MyOp(Function):
+            @staticmethod
+            @once_differentiable
+            def backward(ctx, grad):
+                return Tensor(kernel(grad.data))
+    """
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        building = _state.enabled
+        _state.enabled = False
+        try:
+            res = backward(ctx, *grads)
+        finally:
+            _state.enabled = building
+        if not building:
+            return res
+        deps = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
+        if ctx._saved:
+            deps += [v for v in ctx._saved if isinstance(v, Tensor) and v.requires_grad]
+        if not deps:
+            return res
+        name = ctx.name()
+        single = type(res) is not tuple
+        out = tuple(r if r is None else _NotTwiceDifferentiable.apply(
+            r if isinstance(r, Tensor) else Tensor._wrap(np.asarray(r)), name, *deps)
+            for r in ((res,) if single else res))
+        return out[0] if single else out
+    return wrapper

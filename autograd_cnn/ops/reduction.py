@@ -160,18 +160,31 @@ def _extreme(x, dim, keepdim, which, argfn, fname):
     return ValuesIndices(values, _index_tensor(idx.astype(np.int64, copy=False)))
 
 
+def _is_tensor(x):
+    from ..tensor import Tensor
+    return isinstance(x, Tensor)
+
+
 def _index_tensor(a):
     from ..tensor import Tensor
     return Tensor._wrap(a)
 
 
 def max(x, dim=None, keepdim=False):  # noqa: A001
-    """The largest value (``dim=None``), or ``(values, indices)`` along ``dim``."""
+    """The largest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
+    as second argument, the elementwise maximum (like ``torch.max(a, b)``)."""
+    if _is_tensor(dim):
+        from .elementwise import maximum
+        return maximum(x, dim)
     return _extreme(x, dim, keepdim, np.max, np.argmax, "max")
 
 
 def min(x, dim=None, keepdim=False):  # noqa: A001
-    """The smallest value (``dim=None``), or ``(values, indices)`` along ``dim``."""
+    """The smallest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
+    as second argument, the elementwise minimum."""
+    if _is_tensor(dim):
+        from .elementwise import minimum
+        return minimum(x, dim)
     return _extreme(x, dim, keepdim, np.min, np.argmin, "min")
 
 
