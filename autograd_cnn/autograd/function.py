@@ -39,6 +39,7 @@ __all__ = ["Function", "Context", "once_differentiable"]
 Tensor = None  # set by autograd_cnn.tensor once the class exists (avoids an import cycle)
 
 _FLOAT_KINDS = ("f", "c")
+_new = object.__new__
 
 
 class Context:
@@ -49,14 +50,13 @@ class Context:
     and any attribute you set yourself (``ctx.stride = 2``).
     """
 
-    __slots__ = ("_fn", "_next", "_saved", "_versions", "_out_meta", "_non_diff", "_retained",
-                 "needs_input_grad", "__dict__", "__weakref__")
-
-    def __init__(self):
-        self._saved = None
-        self._next = None
-        self._non_diff = None
-        self._retained = None  # {output_index: weakref to Tensor} for Tensor.retain_grad()
+    # Attributes every graph node has are slots (fast). Rarely set ones are class-level
+    # defaults, so creating a Context costs no __init__ at all.
+    __slots__ = ("_fn", "_next", "_out_meta", "needs_input_grad", "__dict__", "__weakref__")
+    _saved = None      # what save_for_backward stored (None: nothing, or freed)
+    _versions = ()     # their version counters at save time
+    _non_diff = None   # ids of outputs marked non-differentiable
+    _retained = None   # {output_index: weakref to Tensor} for Tensor.retain_grad()
 
     # -- saving -------------------------------------------------------------------------
     def save_for_backward(self, *values):
@@ -69,7 +69,7 @@ class Context:
     def _check_saved(self):
         saved = self._saved
         if saved is None:
-            if self._next is None and getattr(self, "_fn", None) is not None:
+            if getattr(self, "_next", None) is None and getattr(self, "_fn", None) is not None:
                 raise RuntimeError(
                     f"{self.name()}: trying to backward through the graph a second time (or to "
                     "access saved tensors after they were freed). Saved values are freed after "
@@ -117,7 +117,7 @@ class Context:
     def next_functions(self):
         """The edges to the inputs' nodes: ``(node, output_index)``; leaves appear as
         ``(tensor, -1)``, inputs not requiring grad as ``(None, 0)``."""
-        return tuple((None, 0) if e is None else e for e in (self._next or ()))
+        return tuple((None, 0) if e is None else e for e in (getattr(self, "_next", None) or ()))
 
     def __repr__(self):
         fn = getattr(self, "_fn", None)
@@ -141,25 +141,36 @@ class Function:
     def apply(cls, *args):
         """Run ``forward`` on ``args`` and, if any Tensor argument requires grad while grad mode
         is on, record the call in the graph. Returns a Tensor (or a tuple of them)."""
-        ctx = Context()
+        ctx = _new(Context)
         state = _state
-        any_grad = False
-        if state.enabled:
-            needs = []
-            edges = []
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    e = a._edge
-                    edges.append((a, -1) if e is None else e)
-                    needs.append(True)
-                    any_grad = True
-                else:
-                    edges.append(None)
-                    needs.append(False)
-            ctx.needs_input_grad = tuple(needs)
-        else:
+        if not state.enabled:  # fast path: nothing to record
             ctx.needs_input_grad = (False,) * len(args)
+            out = cls.forward(ctx, *args)
+            if type(out) is not np.ndarray:
+                if type(out) is tuple:
+                    return _wrap_outputs(cls, ctx, out, False, None)
+                out = out._data if isinstance(out, Tensor) else np.asarray(out)
+            t = _new(Tensor)
+            t._data = out
+            t.grad = None
+            t._version = 0
+            t.requires_grad = False
+            t._edge = None
+            return t
 
+        any_grad = False
+        needs = []
+        edges = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                e = a._edge
+                edges.append((a, -1) if e is None else e)
+                needs.append(True)
+                any_grad = True
+            else:
+                edges.append(None)
+                needs.append(False)
+        ctx.needs_input_grad = tuple(needs)
         if any_grad:
             state.enabled = False
             try:
@@ -173,7 +184,7 @@ class Function:
             return _wrap_outputs(cls, ctx, out, any_grad, edges if any_grad else None)
         if type(out) is not np.ndarray:
             out = out._data if isinstance(out, Tensor) else np.asarray(out)
-        t = Tensor.__new__(Tensor)
+        t = _new(Tensor)
         t._data = out
         t.grad = None
         t._version = 0
