@@ -101,7 +101,8 @@ void avg_pool_forward_kernel(const T* x, T* y, const PoolPlan& p) {
   avg_pool_planes<0, 0>(x, y, p, inner);
 }
 
-// Backward of one plane: gx = 0, then every window adds gy / divisor to its taps.
+// Backward of one plane, general path: gx = 0, then every window adds gy / divisor to its taps,
+// windows in output order (PyTorch's order).
 template <typename T>
 void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   const PoolAxis& h = p.h;
@@ -121,9 +122,92 @@ void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   }
 }
 
+// row[base + 2 * ow] += g[ow] for ow from `ow` on, B-byte vectors at a time, each spreading W
+// values of g over 2W columns (zeros between them: adding +0 changes nothing, as gx never holds
+// -0). A block's last (zero) lane must stay inside the row, hence `ow + W < hi`.
+template <int B, typename T>
+inline std::int64_t avg_pool_spread_stride2(const T* g, T* row, std::int64_t base, std::int64_t ow,
+                                            std::int64_t hi) {
+  typedef typename PoolVec<T, B>::raw V;
+  constexpr int W = PoolVec<T, B>::width;
+  const V zero = pool_broadcast<T, B>(T(0));
+  for (; ow + W < hi; ow += W) {
+    V gv, a, b;
+    T* dst = row + base + 2 * ow;
+    std::memcpy(&gv, g + ow, sizeof(V));
+    std::memcpy(&a, dst, sizeof(V));
+    std::memcpy(&b, dst + W, sizeof(V));
+    a += InterleaveLanes<W>::lo(gv, zero);
+    b += InterleaveLanes<W>::hi(gv, zero);
+    std::memcpy(dst, &a, sizeof(V));
+    std::memcpy(dst + W, &b, sizeof(V));
+  }
+  return ow;
+}
+
+// row[base + S * ow] += g[ow] for ow in [lo, hi): one tap of every window of an output row.
+template <int S, typename T>
+inline void avg_pool_spread_tap(const T* g, T* row, std::int64_t base, std::int64_t lo,
+                                std::int64_t hi) {
+  std::int64_t ow = lo;
+  if constexpr (S == 1) {
+    for (; ow < hi; ++ow) row[base + ow] += g[ow];  // contiguous: the compiler vectorises it
+  } else {
+    ow = avg_pool_spread_stride2<ACNN_VECTOR_BYTES>(g, row, base, ow, hi);
+    if constexpr (ACNN_VECTOR_BYTES > 32) ow = avg_pool_spread_stride2<32>(g, row, base, ow, hi);
+    if constexpr (ACNN_VECTOR_BYTES > 16) ow = avg_pool_spread_stride2<16>(g, row, base, ow, hi);
+    for (; ow < hi; ++ow) row[base + 2 * ow] += g[ow];
+  }
+}
+
+// Backward of one plane whose column axis is regular with stride S (1 or 2): gx = 0, then for
+// every output row, every tap (row r, column k) adds gy / divisor to the whole input row at once.
+// Each input element accumulates in the order (output row, tap row, tap column, output column),
+// the same on every ISA; only rounding differs from PyTorch's window-by-window order.
+template <int S, typename T>
+void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T* divisors,
+                                  T* g) {
+  const PoolAxis& h = p.h;
+  const PoolAxis& w = p.w;
+  std::memset(gx, 0, sizeof(T) * static_cast<std::size_t>(p.in_plane()));
+  for (std::int64_t oh = 0; oh < h.out; ++oh) {
+    const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
+    const T* gy_row = gy + oh * w.out;
+    const T* div_row = divisors + oh * w.out;
+    for (std::int64_t ow = 0; ow < w.out; ++ow) g[ow] = gy_row[ow] / div_row[ow];
+    for (std::int64_t r = 0; r < nr; ++r) {
+      T* row = gx + (r0 + r * dh) * w.in;
+      for (std::int64_t k = 0; k < w.kernel; ++k) {
+        // windows whose tap k is inside the input: 0 <= ow * S - pad + k * dilation < in
+        const std::int64_t base = k * w.dilation - w.pad;
+        const std::int64_t lo = base >= 0 ? 0 : (-base + S - 1) / S;
+        const std::int64_t hi = std::min(w.out, (w.in - base + S - 1) / S);
+        if (lo < hi) avg_pool_spread_tap<S>(g, row, base, lo, hi);
+      }
+    }
+  }
+}
+
 template <typename T>
 void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  const std::int64_t stride = p.w.regular ? p.w.stride : 0;
+  if (stride == 1 || stride == 2) {
+    std::vector<T> divisors(static_cast<std::size_t>(out_plane));  // the same for every plane
+    for (std::int64_t oh = 0; oh < p.h.out; ++oh)
+      for (std::int64_t ow = 0; ow < p.w.out; ++ow)
+        divisors[oh * p.w.out + ow] = avg_pool_divisor<T>(p, oh, ow);
+    parallel_for(p.planes, [&](std::int64_t i) {
+      std::vector<T> g(static_cast<std::size_t>(p.w.out));  // one output row of gy / divisor
+      const T* gyi = gy + i * out_plane;
+      T* gxi = gx + i * in_plane;
+      if (stride == 1)
+        avg_pool_backward_plane_rows<1>(gyi, gxi, p, divisors.data(), g.data());
+      else
+        avg_pool_backward_plane_rows<2>(gyi, gxi, p, divisors.data(), g.data());
+    });
+    return;
+  }
   parallel_for(p.planes, [&](std::int64_t i) {
     avg_pool_backward_plane(gy + i * out_plane, gx + i * in_plane, p);
   });
