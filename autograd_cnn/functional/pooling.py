@@ -134,11 +134,13 @@ def _window_call(fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
 
 
 def _check_windows_overlap_input(fn, axis, size, out, kernel, stride, pad, dilation):
-    """Every window must have a tap inside the input. Only dilated, padded windows can miss it
-    (their taps straddle a short input), so only those are checked, window by window."""
+    """Every window must have a tap inside the input. A window starting inside the input has its
+    first tap there, and without dilation a window starting in the left padding reaches the
+    input (padding <= kernel_size // 2); so only dilated windows starting in the padding (the
+    first ceil(pad / stride)) are checked."""
     if dilation == 1 or pad == 0:
         return
-    for o in range(out):
+    for o in range(min(out, -(-pad // stride))):
         start = o * stride - pad
         first = start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
         if first >= size or first > start + (kernel - 1) * dilation:
