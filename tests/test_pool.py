@@ -283,3 +283,12 @@ def test_argument_errors(call, exc, words):
         call()
     for w in words:
         assert w in str(info.value), (w, str(info.value))
+
+
+def test_resolved_calls_are_cached_without_skipping_checks():
+    x = ac.tensor(np.zeros((1, 2, 6, 6), np.float32))
+    F.max_pool2d(x, 1)
+    with pytest.raises(TypeError, match="kernel_size"):
+        F.max_pool2d(x, True)  # equal to 1, but not an int
+    with pytest.raises(TypeError, match="float32 or float64"):
+        F.max_pool2d(ac.tensor(np.zeros((1, 2, 6, 6), np.int32)), 1)

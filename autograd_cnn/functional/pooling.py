@@ -100,10 +100,34 @@ def _check_flag(fn, name, value):
     return bool(value)
 
 
+# Resolved calls by (function, input shape, repr of the arguments): a training loop repeats the
+# same few calls, and resolving one costs more than pooling a small batch. repr keeps apart
+# arguments that compare equal but are invalid (True == 1).
+_CALLS = {}
+_CALLS_MAX = 256
+
+
+def _cached(resolve, fn, x, n, *args):
+    shape = _check_input(fn, x, n)
+    key = (fn, shape, repr(args))
+    call = _CALLS.get(key)
+    if call is None:
+        call = resolve(fn, shape, n, *args)
+        if len(_CALLS) >= _CALLS_MAX:
+            _CALLS.clear()
+        _CALLS[key] = call
+    return call
+
+
 def _window_call(fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
                  count_include_pad=True, divisor_override=None):
     """Validates a max/avg pooling call with n spatial axes and resolves it into a _PoolCall."""
-    shape = _check_input(fn, x, n)
+    return _cached(_resolve_window, fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
+                   count_include_pad, divisor_override)
+
+
+def _resolve_window(fn, shape, n, kernel_size, stride, padding, dilation, ceil_mode,
+                    count_include_pad, divisor_override):
     kernel = ntuple(kernel_size, n, f"{fn}: kernel_size", minimum=1)
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
         stride = kernel
@@ -151,7 +175,10 @@ def _check_windows_overlap_input(fn, axis, size, out, kernel, stride, pad, dilat
 
 def _adaptive_call(fn, x, n, output_size):
     """Validates an adaptive pooling call; None entries of output_size keep the input size."""
-    shape = _check_input(fn, x, n)
+    return _cached(_resolve_adaptive, fn, x, n, output_size)
+
+
+def _resolve_adaptive(fn, shape, n, output_size):
     in_size = shape[-n:]
     if isinstance(output_size, (list, tuple)):
         if len(output_size) != n:
