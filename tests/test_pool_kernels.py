@@ -174,7 +174,8 @@ def test_int64_index_path_matches_int32(dtype):
     np.testing.assert_array_equal(ind64.reshape(ind32.shape), ind32)
     g = np.empty(call.in_planes, dtype)
     P._C.pool_max_scatter(y64, ind64, g)
-    np.testing.assert_array_equal(g.reshape(x.shape), P._scatter(y32, ind32.reshape(call.out_planes), call))
+    expected = P._scatter(y32, ind32.reshape(call.out_planes), call)
+    np.testing.assert_array_equal(g.reshape(x.shape), expected)
 
 
 def test_one_dimensional_is_height_one():

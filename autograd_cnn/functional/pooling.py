@@ -138,10 +138,13 @@ def _resolve_window(fn, shape, n, kernel_size, stride, padding, dilation, ceil_m
     count_include_pad = _check_flag(fn, "count_include_pad", count_include_pad)
     if any(p > k // 2 for p, k in zip(pad, kernel)):
         raise ValueError(f"{fn}: padding must be at most half of kernel_size on every axis "
-                         f"(padding <= kernel_size // 2), got padding={pad} for kernel_size={kernel}")
+                         f"(padding <= kernel_size // 2), got padding={pad} for "
+                         f"kernel_size={kernel}")
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral):
-            raise TypeError(f"{fn}: divisor_override must be None or an int, got {divisor_override!r}")
+        if (isinstance(divisor_override, bool)
+                or not isinstance(divisor_override, numbers.Integral)):
+            raise TypeError(f"{fn}: divisor_override must be None or an int, "
+                            f"got {divisor_override!r}")
         if divisor_override < 1:
             raise ValueError(f"{fn}: divisor_override must be >= 1, got {divisor_override}")
     in_size = shape[-n:]
@@ -186,7 +189,8 @@ def _resolve_adaptive(fn, shape, n, output_size):
                              f"got {tuple(output_size)!r}")
         output_size = tuple(s if v is None else v for v, s in zip(output_size, in_size))
     elif output_size is None:
-        raise TypeError(f"{fn}: output_size must be an int or a tuple of {n} ints or None, got None")
+        raise TypeError(f"{fn}: output_size must be an int or a tuple of {n} ints or None, "
+                        "got None")
     out = ntuple(output_size, n, f"{fn}: output_size", minimum=1)
     geom = (1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0)
     return _PoolCall(shape, out, geom)

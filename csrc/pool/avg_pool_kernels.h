@@ -7,9 +7,12 @@
 // divisor factors (the window's taps inside the padded input with count_include_pad, else the
 // taps inside the input).
 //
-// Backward spreads gy / divisor over each window's taps, windows in output order (as PyTorch), so
-// overlapping windows accumulate in a fixed order. It is a linear map whose adjoint is the forward
-// pass again, which is how the Python side differentiates it.
+// Backward spreads gy / divisor over each window's taps. The general path goes window by window in
+// output order (PyTorch's order); when the column axis is regular with stride 1 or 2 it goes tap
+// by tap over whole rows, vectorised. Either way every input element accumulates in a fixed order,
+// the same on every ISA and thread count (only the last bits can differ from PyTorch's). The
+// backward is a linear map whose adjoint is the forward pass again, which is how the Python side
+// differentiates it.
 
 template <typename T>
 inline T avg_pool_divisor(const PoolPlan& p, std::int64_t oh, std::int64_t ow) {
@@ -35,8 +38,8 @@ inline T avg_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::int64
 template <int S, int KW, int B, typename T>
 inline std::int64_t avg_pool_row_vector(const T* x, std::int64_t in_w, std::int64_t r0,
                                         std::int64_t nr, std::int64_t dh, const PoolAxis& w,
-                                        std::int64_t begin, std::int64_t ow, std::int64_t end, T divisor,
-                                        T* y) {
+                                        std::int64_t begin, std::int64_t ow, std::int64_t end,
+                                        T divisor, T* y) {
   typedef typename PoolVec<T, B>::raw V;
   constexpr int W = PoolVec<T, B>::width;
   const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
@@ -69,12 +72,13 @@ void avg_pool_plane(const T* x, T* y, const PoolPlan& p, const PoolInterior& inn
       for (; ow < inner.begin; ++ow)
         y_row[ow] = avg_pool_one(x, w.in, r0, nr, dh, w, ow) / avg_pool_divisor<T>(p, oh, ow);
       const T div = avg_pool_divisor<T>(p, oh, inner.begin);
-      const std::int64_t end = inner.end;
-      ow = avg_pool_row_vector<S, KW, ACNN_VECTOR_BYTES>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
-      if constexpr (ACNN_VECTOR_BYTES > 32)
-        ow = avg_pool_row_vector<S, KW, 32>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
-      if constexpr (ACNN_VECTOR_BYTES > 16)
-        ow = avg_pool_row_vector<S, KW, 16>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
+      const std::int64_t b = inner.begin, e = inner.end;
+      constexpr int B = ACNN_VECTOR_BYTES;
+      ow = avg_pool_row_vector<S, KW, B>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
+      if constexpr (B > 32)
+        ow = avg_pool_row_vector<S, KW, 32>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
+      if constexpr (B > 16)
+        ow = avg_pool_row_vector<S, KW, 16>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
     }
     for (; ow < w.out; ++ow)
       y_row[ow] = avg_pool_one(x, w.in, r0, nr, dh, w, ow) / avg_pool_divisor<T>(p, oh, ow);

@@ -87,13 +87,15 @@ void max_pool_plane(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInter
     I* ind_row = ind + oh * w.out;
     std::int64_t ow = 0;
     if constexpr (S != 0) {
-      for (; ow < inner.begin; ++ow) max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, ind_row + ow);
-      const std::int64_t end = inner.end;
-      ow = max_pool_row_vector<S, KW, ACNN_VECTOR_BYTES>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
-      if constexpr (ACNN_VECTOR_BYTES > 32)
-        ow = max_pool_row_vector<S, KW, 32>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
-      if constexpr (ACNN_VECTOR_BYTES > 16)
-        ow = max_pool_row_vector<S, KW, 16>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
+      for (; ow < inner.begin; ++ow)
+        max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, ind_row + ow);
+      const std::int64_t b = inner.begin, e = inner.end;
+      constexpr int B = ACNN_VECTOR_BYTES;
+      ow = max_pool_row_vector<S, KW, B>(x, in_w, r0, nr, dh, w, b, ow, e, y_row, ind_row);
+      if constexpr (B > 32)
+        ow = max_pool_row_vector<S, KW, 32>(x, in_w, r0, nr, dh, w, b, ow, e, y_row, ind_row);
+      if constexpr (B > 16)
+        ow = max_pool_row_vector<S, KW, 16>(x, in_w, r0, nr, dh, w, b, ow, e, y_row, ind_row);
     }
     for (; ow < w.out; ++ow) max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, ind_row + ow);
   }
