@@ -8,6 +8,6 @@ from .tensor import (Tensor, tensor, from_numpy, float16, float32, float64, int3
                      uint8, bool_)
 from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: E402
                        gradcheck, gradgradcheck)
-from . import autograd, random, ops  # noqa: E402
+from . import autograd, random, ops, functional  # noqa: E402
 from .random import manual_seed, default_generator  # noqa: E402
 from .ops import *  # noqa: E402,F401,F403

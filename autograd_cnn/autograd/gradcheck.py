@@ -21,7 +21,7 @@ import numpy as np
 
 from . import function as _function
 from .engine import grad as _grad
-from .grad_mode import no_grad
+from .grad_mode import no_grad, enable_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -105,8 +105,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                     return _fail(
                         f"gradcheck: Jacobian mismatch for output {oi} element "
                         f"{tuple(int(a) for a in where_out)} with respect to input {i} element "
-                        f"{tuple(int(a) for a in where_in)}: analytic {ana[j]!r} vs numeric "
-                        f"{num[j]!r} (atol={atol}, rtol={rtol})", raise_exception)
+                        f"{tuple(int(a) for a in where_in)}: analytic {float(ana[j])!r} vs numeric "
+                        f"{float(num[j])!r} (atol={atol}, rtol={rtol})", raise_exception)
     return True
 
 
@@ -129,8 +129,9 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
 
     def first_derivative(*args):
         xs, vs = args[:n_in], args[n_in:]
-        ys = [o for o in _outputs(fn, xs) if o.requires_grad]
-        gs = _grad(ys, [xs[i] for i in diff], list(vs), create_graph=True, allow_unused=True)
+        with enable_grad():  # also while gradcheck evaluates it for finite differences
+            ys = [o for o in _outputs(fn, xs) if o.requires_grad]
+            gs = _grad(ys, [xs[i] for i in diff], list(vs), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,

@@ -461,11 +461,12 @@ def where(cond, x, y):
     """``x`` where ``cond`` is true, else ``y`` (broadcasting; x/y may be numbers).
 
     Works on ndarrays too (then it is ``np.where``), which backward formulas rely on."""
-    if type(x) is np.ndarray or (type(y) is np.ndarray and not isinstance(x, Tensor)):
-        return np.where(cond, x, y)
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        raise TypeError("where(): at least one of 'input' and 'other' must be a Tensor")
-    like = x if isinstance(x, Tensor) else y
+        if not isinstance(cond, Tensor):
+            return np.where(cond, x, y)
+        like = None
+    else:
+        like = x if isinstance(x, Tensor) else y
     x = as_tensor_arg(x, like, "where", "input")
     y = as_tensor_arg(y, like, "where", "other")
     if isinstance(cond, Tensor):
