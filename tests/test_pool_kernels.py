@@ -178,6 +178,13 @@ def test_int64_index_path_matches_int32(dtype):
     np.testing.assert_array_equal(g.reshape(x.shape), expected)
 
 
+def test_index_dtype_is_the_smallest_that_fits():
+    geom = (2, 2, 2, 2, 0, 0, 1, 1, 0, 1, 0)
+    small = P._PoolCall((1, 1, 2 ** 15, 2 ** 16 - 1), (2 ** 14, 2 ** 15 - 1), geom)
+    assert small.index_dtype == np.int32
+    assert P._PoolCall((1, 1, 2 ** 15, 2 ** 16), (2 ** 14, 2 ** 15), geom).index_dtype == np.int64
+
+
 def test_one_dimensional_is_height_one():
     x = rand((3, 4, 37), np.float64)
     call = P._window_call("max_pool1d", x, 1, 3, 2, 1, 1, True)
