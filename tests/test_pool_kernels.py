@@ -54,6 +54,9 @@ def test_max_pool_matches_reference(cfg, dtype):
     y, ind, call = call_max(x, k, s, p, d, c)
     ry, rind = ref.max_pool(x, k, s, p, d, c)
     assert y.dtype == dtype and ind.dtype == np.int32
+    values_only, none = P._max_forward(x, call, with_indices=False)
+    assert none is None
+    np.testing.assert_array_equal(values_only, ry)
     np.testing.assert_array_equal(y, ry)
     np.testing.assert_array_equal(ind, rind)
     g = rand(y.shape, dtype, seed=1)
@@ -124,7 +127,8 @@ def run_all(x):
     for H, W, k, s, p, d, c in WINDOWS[:6]:
         xs = np.ascontiguousarray(x[..., :H, :W])
         y, ind, call = call_max(xs, k, s, p, d, c)
-        outs += [y, ind, P._scatter(y, ind.reshape(call.out_planes), call)]
+        outs += [y, ind, P._scatter(y, ind.reshape(call.out_planes), call),
+                 P._max_forward(xs, call, with_indices=False)[0]]
         ya, call = call_avg(xs, k, s, p, d, c, False)
         outs += [ya, P._avg_backward(ya, call)]
     return outs

@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import _C
 from .._geometry import WindowGeometry, ntuple
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
@@ -204,10 +204,13 @@ def _planes(a, shape):
     return np.ascontiguousarray(a).reshape(shape)
 
 
-def _max_forward(x, call):
+def _max_forward(x, call, with_indices=True):
     """(y, ind): window maxima in the output's shape and their flat arg-max per plane, as a
-    (planes, OH, OW) int32/int64 array."""
+    (planes, OH, OW) int32/int64 array (None without with_indices: faster, for inference)."""
     y = np.empty(call.out_planes, dtype=x.dtype)
+    if not with_indices:
+        _C.pool_max_values(_planes(x, call.in_planes), y, call.geom)
+        return y.reshape(call.out_shape), None
     ind = np.empty(call.out_planes, dtype=call.index_dtype)
     _C.pool_max_forward(_planes(x, call.in_planes), y, ind, call.geom)
     return y.reshape(call.out_shape), ind
@@ -250,11 +253,12 @@ def _grad_array(g, dtype):
 
 
 class _MaxPool(Function):
-    """y = max over each window; saves the flat arg-max (not a Tensor: it never changes)."""
+    """y = max over each window; saves the flat arg-max (not a Tensor: it never changes). The
+    arg-max is only computed when a gradient or the indices are wanted (with_indices)."""
 
     @staticmethod
-    def forward(ctx, x, call, return_indices):
-        y, ind = _max_forward(_data(x), call)
+    def forward(ctx, x, call, return_indices, with_indices):
+        y, ind = _max_forward(_data(x), call, with_indices or return_indices)
         ctx.call, ctx.ind, ctx.dtype = call, ind, y.dtype
         if not return_indices:
             return y
@@ -264,11 +268,11 @@ class _MaxPool(Function):
 
     @staticmethod
     def backward(ctx, gy, *unused):
-        return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None
+        return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
     @staticmethod
     def backward_np(ctx, gy, *unused):
-        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None
+        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None, None
 
 
 class _MaxPoolScatter(Function):
@@ -344,10 +348,14 @@ class _AvgPoolBackward(Function):
 # Public functions (torch.nn.functional names and argument order)
 # ----------------------------------------------------------------------------------------------
 
+def _needs_grad(input):
+    return is_grad_enabled() and bool(getattr(input, "requires_grad", False))
+
+
 def _max_pool(fn, input, n, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     return_indices = _check_flag(fn, "return_indices", return_indices)
     call = _window_call(fn, input, n, kernel_size, stride, padding, dilation, ceil_mode)
-    return _MaxPool.apply(input, call, return_indices)
+    return _MaxPool.apply(input, call, return_indices, _needs_grad(input))
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -404,7 +412,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows [floor(i*L/out), ceil((i+1)*L/out)) of (N, C, L)."""
     return_indices = _check_flag("adaptive_max_pool1d", "return_indices", return_indices)
     call = _adaptive_call("adaptive_max_pool1d", input, 1, output_size)
-    return _MaxPool.apply(input, call, return_indices)
+    return _MaxPool.apply(input, call, return_indices, _needs_grad(input))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
@@ -413,7 +421,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     global max pooling. return_indices as in max_pool2d."""
     return_indices = _check_flag("adaptive_max_pool2d", "return_indices", return_indices)
     call = _adaptive_call("adaptive_max_pool2d", input, 2, output_size)
-    return _MaxPool.apply(input, call, return_indices)
+    return _MaxPool.apply(input, call, return_indices, _needs_grad(input))
 
 
 def adaptive_avg_pool1d(input, output_size):
