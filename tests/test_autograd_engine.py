@@ -303,3 +303,20 @@ def test_set_grad_enabled_forms():
         with ac.set_grad_enabled(True):
             assert ac.is_grad_enabled()
         assert not ac.is_grad_enabled()
+
+
+def test_broadcast_gradients_are_reduced_before_they_are_accumulated():
+    # s reaches the loss twice: broadcast inside x / s (a (3, 4) gradient) and directly (a
+    # (1, 4) one). Adding the two before reducing would count the direct path three times.
+    s = ac.tensor(np.full((1, 4), 2.0), requires_grad=True)
+    x = ac.tensor(np.arange(12.0).reshape(3, 4))
+    t = s * 1.0  # the same through an interior node
+    ((x / s).sum() + s.sum() + (x / t).sum() + t.sum()).backward()
+    expected = 2 * (-(x.numpy() / 4.0).sum(0, keepdims=True) + 1.0)
+    np.testing.assert_allclose(s.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_second_derivative_through_a_broadcast_denominator():
+    x = ac.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    assert ac.gradgradcheck(lambda v: v / (v * v).sum(0, keepdim=True), (x,))
+    assert ac.gradgradcheck(lambda v: v / (v.sum(0, keepdim=True) + 10), (x,))

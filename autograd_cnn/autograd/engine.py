@@ -185,10 +185,17 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
                 c, idx = e
                 if idx < 0:
                     if g is not None:
+                        # reduce a broadcast gradient before adding: summing two gradients of
+                        # different shapes would replicate the smaller one
+                        if g.shape != c._data.shape:
+                            g = _match(g, c._data.shape)
                         old = leaves.get(c)
                         leaves[c] = g if old is None else old + g
                     continue
                 if g is not None:
+                    meta = c._out_meta[idx]
+                    if meta is not None and g.shape != meta[0]:
+                        g = _match(g, meta[0])
                     b = bufs.get(c)
                     if b is None:
                         b = bufs[c] = [None] * len(c._out_meta)
