@@ -158,6 +158,11 @@ def run_all(x):
                  P._max_forward(xs, call, with_indices=False)[0]]
         ya, call = call_avg(xs, k, s, p, d, c, False)
         outs += [ya, P._avg_backward(ya, call)]
+    for out in [(16, 36), (5, 7), (32, 72)]:  # regular (vector) and irregular adaptive windows
+        call = P._adaptive_call("adaptive_max_pool2d", x, 2, out)
+        y, ind = P._max_forward(x, call)
+        ya = P._avg_forward(x, call)
+        outs += [y, ind, ya, P._avg_backward(ya, call)]
     return outs
 
 
