@@ -279,3 +279,27 @@ def test_small_classifier_gradients_match_finite_differences_and_torch():
         _classifier(torch, tx, *tparams, torch.tensor(target)).backward()
         for p, tp in zip(params, tparams):
             np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+    seen = []
+    with ac.no_grad():
+        t = threading.Thread(target=lambda: seen.append(ac.is_grad_enabled()))
+        t.start()
+        t.join()
+        assert not ac.is_grad_enabled()
+    assert seen == [True]
+
+
+def test_set_grad_enabled_forms():
+    ac.set_grad_enabled(False)
+    assert not ac.is_grad_enabled()
+    ac.set_grad_enabled(True)
+    with ac.set_grad_enabled(False):
+        assert not ac.is_grad_enabled()
+    assert ac.is_grad_enabled()
+    with ac.no_grad():
+        with ac.set_grad_enabled(True):
+            assert ac.is_grad_enabled()
+        assert not ac.is_grad_enabled()
