@@ -92,7 +92,8 @@ def extensions():
         "autograd_cnn._C",
         sources=["autograd_cnn/_C.pyx"] + kernel_sources(),
         include_dirs=["csrc"],
-        depends=sorted(glob(os.path.join("csrc", "**", "*.h"), recursive=True)),
+        depends=sorted(glob(os.path.join("csrc", "**", "*.h"), recursive=True)
+                       + glob(os.path.join("csrc", "**", "*.inc"), recursive=True)),
         define_macros=[("ACNN_HAVE_X86_ISAS", "1")] if X86 else [],
         language="c++",
     )
