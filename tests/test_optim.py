@@ -7,7 +7,7 @@ import pytest
 import autograd_cnn as ac
 from autograd_cnn.optim import SGD, Adam, AdamW, RMSprop
 
-from ._support import requires_torch, torch
+from _support import requires_torch, torch
 
 
 def _grad_fn(p):
