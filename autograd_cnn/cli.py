@@ -197,21 +197,20 @@ def _make_optimizer(name, params, lr, momentum, weight_decay):
 
 def run_train(args, out=None):
     """Train as the parsed ``args`` say; returns the result dict (also printed)."""
-    import autograd_cnn as ac
-    from . import nn
-    from .data import DataLoader, TensorDataset
-    from .training import EarlyStopping, evaluate, fit
     out = out if out is not None else sys.stdout
     t_start = time.perf_counter()
-    if args.threads is not None:
-        ac.set_num_threads(args.threads)
-    if hasattr(ac, "manual_seed"):
-        ac.manual_seed(args.seed)
     try:
         xtr, ytr, xva, yva, xte, yte = prepare_data(args.dataset, args.data_dir,
                                                     args.val_fraction, args.seed)
     except (FileNotFoundError, ValueError) as exc:  # a bad --data-dir / missing file
         raise _UsageError(str(exc).splitlines()[0]) from None
+    import autograd_cnn as ac
+    from . import nn
+    from .data import DataLoader, TensorDataset
+    from .training import EarlyStopping, evaluate, fit
+    if args.threads is not None:
+        ac.set_num_threads(args.threads)
+    ac.manual_seed(args.seed)
     model_name = args.model or DATASETS[args.dataset]
     model = build_model(model_name, xtr.shape[1:])
     if model_name == "mlp":  # an MLP sees flat vectors
@@ -269,7 +268,6 @@ def run_train(args, out=None):
 
 
 def run_summary(args, out=None):
-    from . import summary as summary_mod
     out = out if out is not None else sys.stdout
     shape = INPUT_SHAPES[args.model]
     if args.input_shape:
@@ -278,9 +276,16 @@ def run_summary(args, out=None):
         except ValueError:
             raise _UsageError(f"--input-shape must be comma-separated integers, got "
                               f"{args.input_shape!r}") from None
+        if len(shape) < 2 or min(shape) < 1:
+            raise _UsageError(f"--input-shape needs a batch and at least one more positive "
+                              f"dimension, got {args.input_shape!r}")
+    try:  # the summary tool lives in autograd_cnn.summary (the nn helper's module)
+        from .summary import summary as summary_fn
+    except ImportError:
+        raise _UsageError("the summary command needs autograd_cnn.summary, which this "
+                          "installation lacks") from None
     model = build_model(args.model, shape[1:])
-    fn = getattr(summary_mod, "summary", summary_mod)
-    text = fn(model, shape)
+    text = summary_fn(model, shape)
     if text is not None:
         out.write(str(text).rstrip("\n") + "\n")
     return 0
