@@ -116,15 +116,16 @@ def build_parser():
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")
     s = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
     s.add_argument("model", choices=sorted(MODELS))
-    s.add_argument("--input-shape", help="comma-separated, e.g. 1,1,28,28 (default: the "
-                   "model's usual input)")
+    s.add_argument("--input-shape", help="one sample's shape, comma-separated, e.g. 1,28,28 "
+                   "(default: the model's usual input)")
     sub.add_parser("bench", help="benchmarks (autograd_cnn.bench, if installed)", add_help=False)
     return p
 
 
 # ------------------------------------------------------------------------------------ models
-INPUT_SHAPES = {"lenet5": (1, 1, 28, 28), "smallcnn": (1, 1, 8, 8), "conv1d": (1, 1, 40),
-                "mlp": (1, 1, 28, 28)}
+#: one sample's shape (no batch dimension) per model, for ``summary``
+INPUT_SHAPES = {"lenet5": (1, 28, 28), "smallcnn": (1, 8, 8), "conv1d": (1, 40),
+                "mlp": (1, 28, 28)}
 
 
 def _small_cnn(num_classes=10):
@@ -144,10 +145,10 @@ def build_model(name, input_shape=None, num_classes=10):
         return _small_cnn(num_classes)
     if name == "conv1d":
         length = input_shape[-1] if input_shape is not None else 40
-        return models.Conv1DNet(in_length=length, num_classes=num_classes)
+        return models.Conv1DNet(num_classes=num_classes, input_length=length)
     if name == "mlp":
         features = int(np.prod(input_shape)) if input_shape is not None else 784
-        return models.MLP(in_features=features, num_classes=num_classes)
+        return models.MLP(input_size=features, num_classes=num_classes)
     raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
 
 
@@ -213,8 +214,6 @@ def run_train(args, out=None):
     ac.manual_seed(args.seed)
     model_name = args.model or DATASETS[args.dataset]
     model = build_model(model_name, xtr.shape[1:])
-    if model_name == "mlp":  # an MLP sees flat vectors
-        xtr, xva, xte = (a.reshape(len(a), -1) for a in (xtr, xva, xte))
     optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
                                 args.weight_decay)
     train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size, shuffle=True,
@@ -276,16 +275,19 @@ def run_summary(args, out=None):
         except ValueError:
             raise _UsageError(f"--input-shape must be comma-separated integers, got "
                               f"{args.input_shape!r}") from None
-        if len(shape) < 2 or min(shape) < 1:
-            raise _UsageError(f"--input-shape needs a batch and at least one more positive "
-                              f"dimension, got {args.input_shape!r}")
+        if not shape or min(shape) < 1:
+            raise _UsageError(f"--input-shape needs positive dimensions, got "
+                              f"{args.input_shape!r}")
     try:  # the summary tool lives in autograd_cnn.summary (the nn helper's module)
         from .summary import summary as summary_fn
     except ImportError:
         raise _UsageError("the summary command needs autograd_cnn.summary, which this "
                           "installation lacks") from None
-    model = build_model(args.model, shape[1:])
-    text = summary_fn(model, shape)
+    model = build_model(args.model, shape)
+    try:
+        text = summary_fn(model, shape)
+    except ValueError as exc:  # an input shape the model cannot take
+        raise _UsageError(str(exc).splitlines()[0]) from None
     if text is not None:
         out.write(str(text).rstrip("\n") + "\n")
     return 0

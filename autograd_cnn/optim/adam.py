@@ -43,6 +43,7 @@ class Adam(Optimizer):
             g = self._grad_of(p)
             if g is None:
                 continue
+            d = p.data  # updated in place (the Tensor's version is bumped after)
             if maximize:
                 g = -g
             st = self._state_for(p)
@@ -56,9 +57,9 @@ class Adam(Optimizer):
             t = st["step"]
             if wd != 0:
                 if self._decoupled:
-                    p.data *= 1 - lr * wd
+                    d *= 1 - lr * wd
                 else:
-                    g = g + wd * p.data
+                    g = g + wd * d
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m += (1 - beta1) * (g - m)
             v *= beta2
@@ -74,7 +75,7 @@ class Adam(Optimizer):
             denom += eps
             upd = m / denom
             upd *= step_size
-            p.data -= upd
+            d -= upd
             _mark_updated(p)
 
 

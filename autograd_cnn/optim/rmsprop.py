@@ -31,6 +31,7 @@ class RMSprop(Optimizer):
             g = self._grad_of(p)
             if g is None:
                 continue
+            w = p.data  # updated in place (the Tensor's version is bumped after)
             if group["maximize"]:
                 g = -g
             st = self._state_for(p)
@@ -43,7 +44,7 @@ class RMSprop(Optimizer):
                     st["grad_avg"] = np.zeros_like(p.data)
             st["step"] += 1
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * w
             s = st["square_avg"]
             s *= alpha
             s += (1 - alpha) * (g * g)
@@ -58,7 +59,7 @@ class RMSprop(Optimizer):
                 b = st["momentum_buffer"]
                 b *= mom
                 b += g / d
-                p.data -= lr * b
+                w -= lr * b
             else:
-                p.data -= lr * (g / d)
+                w -= lr * (g / d)
             _mark_updated(p)

@@ -37,10 +37,11 @@ class SGD(Optimizer):
             g = self._grad_of(p)
             if g is None:
                 continue
+            d = p.data  # updated in place (the Tensor's version is bumped after)
             if maximize:
                 g = -g
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * d
             if mom != 0:
                 st = self._state_for(p)
                 buf = st.get("momentum_buffer")
@@ -50,5 +51,5 @@ class SGD(Optimizer):
                     buf *= mom
                     buf += (1 - damp) * g
                 g = g + mom * buf if nesterov else buf
-            p.data -= lr * g
+            d -= lr * g
             _mark_updated(p)
