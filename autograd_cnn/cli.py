@@ -27,8 +27,9 @@ MODELS = {
 DATASETS = {"mnist5k": "lenet5", "digits": "smallcnn", "mnist1d": "conv1d",
             "mnist_train60k": "lenet5"}
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULERS = ("cosine", "plateau", "none")
 DEFAULTS = dict(dataset="mnist5k", optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
-                batch_size=64, epochs=12, patience=3, seed=0)
+                batch_size=64, epochs=15, patience=5, seed=0, scheduler="cosine")
 
 
 class _UsageError(Exception):
@@ -95,6 +96,9 @@ def build_parser():
     t.add_argument("--lr", type=_nonneg_float("--lr", positive=True), default=None,
                    help=f"learning rate (default {DEFAULTS['lr']} for adam/adamw, "
                         "0.05 for sgd, 1e-3 for rmsprop)")
+    t.add_argument("--scheduler", choices=SCHEDULERS, default=DEFAULTS["scheduler"],
+                   help="learning-rate schedule: cosine annealing to 0 over --epochs (default), "
+                        "reduce on validation plateau, or constant")
     t.add_argument("--momentum", type=_nonneg_float("--momentum"),
                    default=DEFAULTS["momentum"], help="for sgd / rmsprop")
     t.add_argument("--weight-decay", type=_nonneg_float("--weight-decay"),
@@ -206,7 +210,7 @@ def run_train(args, out=None):
     except (FileNotFoundError, ValueError) as exc:  # a bad --data-dir / missing file
         raise _UsageError(str(exc).splitlines()[0]) from None
     import autograd_cnn as ac
-    from . import nn
+    from . import nn, optim
     from .data import DataLoader, TensorDataset
     from .training import EarlyStopping, evaluate, fit
     if args.threads is not None:
@@ -221,6 +225,11 @@ def run_train(args, out=None):
     val_loader = DataLoader(TensorDataset(xva, yva), batch_size=1000) if len(yva) else None
     test_loader = DataLoader(TensorDataset(xte, yte), batch_size=1000)
     early = EarlyStopping(patience=args.patience) if val_loader is not None else None
+    scheduler = None
+    if args.scheduler == "cosine" and args.epochs > 0:
+        scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    elif args.scheduler == "plateau":
+        scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.3, patience=1)
     checkpoint = args.resume or args.checkpoint
     loss_fn = nn.CrossEntropyLoss()
     if not args.quiet:
@@ -230,7 +239,8 @@ def run_train(args, out=None):
                   f"{args.batch_size}, {ac.get_num_threads()} threads\n")
         out.flush()
     history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
-                  early_stopping=early, checkpoint=checkpoint, resume=args.resume is not None,
+                  scheduler=scheduler, early_stopping=early, checkpoint=checkpoint,
+                  resume=args.resume is not None,
                   verbose=not args.quiet, stream=out)
     test_loss, test_acc = evaluate(model, test_loader, loss_fn)
     seconds = time.perf_counter() - t_start
