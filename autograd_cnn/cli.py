@@ -244,8 +244,8 @@ def run_train(args, out=None):
                   verbose=not args.quiet, stream=out)
     test_loss, test_acc = evaluate(model, test_loader, loss_fn)
     seconds = time.perf_counter() - t_start
-    train_seconds = float(sum(history.epoch_time))
-    images = len(ytr) * len(history.epoch_time)
+    train_seconds = float(sum(history.train_time))
+    images = int(sum(history.samples))
     result = {
         "model": model_name, "dataset": args.dataset if args.data_dir is None else args.data_dir,
         "test_accuracy": test_acc, "test_loss": test_loss,
@@ -253,8 +253,7 @@ def run_train(args, out=None):
         "best_val_loss": (min(v for v in history.val_loss if v is not None)
                           if any(v is not None for v in history.val_loss) else None),
         "seconds": seconds,
-        "images_per_second": float(np.mean(history.images_per_second))
-        if history.images_per_second else 0.0,
+        "images_per_second": images / train_seconds if train_seconds > 0 else 0.0,
         "train_seconds": train_seconds, "images_trained": images,
         "threads": ac.get_num_threads(), "interrupted": history.interrupted,
     }
