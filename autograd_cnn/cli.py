@@ -217,6 +217,8 @@ def run_train(args, out=None):
         ac.set_num_threads(args.threads)
     ac.manual_seed(args.seed)
     model_name = args.model or DATASETS[args.dataset]
+    dataset_label = (args.data_dir if args.data_dir is not None
+                     and args.dataset != "mnist_train60k" else args.dataset)
     model = build_model(model_name, xtr.shape[1:])
     optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
                                 args.weight_decay)
@@ -233,7 +235,7 @@ def run_train(args, out=None):
     checkpoint = args.resume or args.checkpoint
     loss_fn = nn.CrossEntropyLoss()
     if not args.quiet:
-        out.write(f"Training {model_name} on {args.dataset if args.data_dir is None else args.data_dir}"
+        out.write(f"Training {model_name} on {dataset_label}"
                   f": {len(ytr)} train / {len(yva)} validation / {len(yte)} test samples, "
                   f"{args.optimizer} lr {optimizer.param_groups[0]['lr']:g}, batch "
                   f"{args.batch_size}, {ac.get_num_threads()} threads\n")
@@ -247,7 +249,7 @@ def run_train(args, out=None):
     train_seconds = float(sum(history.train_time))
     images = int(sum(history.samples))
     result = {
-        "model": model_name, "dataset": args.dataset if args.data_dir is None else args.data_dir,
+        "model": model_name, "dataset": dataset_label,
         "test_accuracy": test_acc, "test_loss": test_loss,
         "epochs_run": history.epochs_run, "best_epoch": history.best_epoch,
         "best_val_loss": (min(v for v in history.val_loss if v is not None)

@@ -104,3 +104,26 @@ def test_default_train_command_reaches_target(capsys):
     result = json.loads(out[-1])
     print(out[-2], result)
     assert result["test_accuracy"] >= 0.965
+
+
+def test_train_from_idx_directory(tmp_path, capsys):
+    """--data-dir with MNIST-format IDX files (written here; Fashion-MNIST has the same layout)."""
+    import gzip
+
+    import numpy as np
+
+    def idx(arr):
+        header = bytes([0, 0, 0x08, arr.ndim]) + np.array(arr.shape, dtype=">u4").tobytes()
+        return header + arr.astype(np.uint8).tobytes()
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 120), ("t10k", 40)):
+        labels = rng.integers(0, 10, n)
+        images = rng.integers(0, 60, (n, 28, 28))
+        images[np.arange(n), 2 + 2 * labels, 3:25] = 255  # a learnable stripe per class
+        (tmp_path / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(images)))
+        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(idx(labels))
+    assert main(["train", "--data-dir", str(tmp_path), "--epochs", "1", "--json",
+                 "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["epochs_run"] == 1 and result["model"] == "lenet5"
