@@ -10,11 +10,23 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import datasets, models, nn
-from autograd_cnn.cli import _small_cnn, prepare_data
+from autograd_cnn.cli import _limit_blas_threads, _small_cnn, prepare_data
 from autograd_cnn.data import DataLoader, TensorDataset
 from autograd_cnn.optim import Adam
 from autograd_cnn.optim.lr_scheduler import CosineAnnealingLR
 from autograd_cnn.training import EarlyStopping, evaluate, fit
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These small models gain nothing from threads, and on a shared 2-core machine idle OpenMP /
+    OpenBLAS workers spinning against each other slow a step down many times; results do not
+    depend on the thread count."""
+    old = ac.get_num_threads()
+    ac.set_num_threads(1)
+    _limit_blas_threads(1)
+    yield
+    ac.set_num_threads(old)
 
 
 def _train(model, xtr, ytr, xva, yva, xte, yte, epochs, lr, batch, patience, seed,
