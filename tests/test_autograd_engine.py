@@ -246,3 +246,60 @@ def test_grad_dtype_matches_leaf_when_mixing_precisions():
     (w * d).sum().backward()
     assert w.grad.dtype == np.float32
     np.testing.assert_allclose(w.grad.numpy(), [0.5, 0.25])
+
+
+def test_retain_grad_on_intermediate():
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    assert h.retains_grad
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
+
+
+def _classifier(m, x, w1, b1, w2, b2, target):
+    h = (x @ w1 + b1).relu()
+    logp = (h @ w2 + b2).log_softmax(1)
+    n = x.shape[0]
+    idx = m.arange(n)
+    return -logp[idx, target].mean() + 1e-3 * (w1 * w1).sum()
+
+
+def test_small_classifier_gradients_match_finite_differences_and_torch():
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s) for s in [(6, 5), (5, 4), (4,), (4, 3), (3,)]]
+    target = np.array([0, 2, 1, 1, 0, 2])
+    x, *params = [ac.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays)]
+    t = ac.tensor(target)
+    assert ac.gradcheck(lambda *p: _classifier(ac, x, *p, t), tuple(params))
+    _classifier(ac, x, *params, t).backward()
+    if torch is not None:
+        tx, *tparams = [torch.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays)]
+        _classifier(torch, tx, *tparams, torch.tensor(target)).backward()
+        for p, tp in zip(params, tparams):
+            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+    seen = []
+    with ac.no_grad():
+        t = threading.Thread(target=lambda: seen.append(ac.is_grad_enabled()))
+        t.start()
+        t.join()
+        assert not ac.is_grad_enabled()
+    assert seen == [True]
+
+
+def test_set_grad_enabled_forms():
+    ac.set_grad_enabled(False)
+    assert not ac.is_grad_enabled()
+    ac.set_grad_enabled(True)
+    with ac.set_grad_enabled(False):
+        assert not ac.is_grad_enabled()
+    assert ac.is_grad_enabled()
+    with ac.no_grad():
+        with ac.set_grad_enabled(True):
+            assert ac.is_grad_enabled()
+        assert not ac.is_grad_enabled()

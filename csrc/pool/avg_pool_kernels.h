@@ -7,9 +7,12 @@
 // divisor factors (the window's taps inside the padded input with count_include_pad, else the
 // taps inside the input).
 //
-// Backward spreads gy / divisor over each window's taps, windows in output order (as PyTorch), so
-// overlapping windows accumulate in a fixed order. It is a linear map whose adjoint is the forward
-// pass again, which is how the Python side differentiates it.
+// Backward spreads gy / divisor over each window's taps. The general path goes window by window in
+// output order (PyTorch's order); when the column axis is regular with stride 1 or 2 it goes tap
+// by tap over whole rows, vectorised. Either way every input element accumulates in a fixed order,
+// the same on every ISA and thread count (only the last bits can differ from PyTorch's). The
+// backward is a linear map whose adjoint is the forward pass again, which is how the Python side
+// differentiates it.
 
 template <typename T>
 inline T avg_pool_divisor(const PoolPlan& p, std::int64_t oh, std::int64_t ow) {
@@ -35,8 +38,8 @@ inline T avg_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::int64
 template <int S, int KW, int B, typename T>
 inline std::int64_t avg_pool_row_vector(const T* x, std::int64_t in_w, std::int64_t r0,
                                         std::int64_t nr, std::int64_t dh, const PoolAxis& w,
-                                        std::int64_t begin, std::int64_t ow, std::int64_t end, T divisor,
-                                        T* y) {
+                                        std::int64_t begin, std::int64_t ow, std::int64_t end,
+                                        T divisor, T* y) {
   typedef typename PoolVec<T, B>::raw V;
   constexpr int W = PoolVec<T, B>::width;
   const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
@@ -69,12 +72,13 @@ void avg_pool_plane(const T* x, T* y, const PoolPlan& p, const PoolInterior& inn
       for (; ow < inner.begin; ++ow)
         y_row[ow] = avg_pool_one(x, w.in, r0, nr, dh, w, ow) / avg_pool_divisor<T>(p, oh, ow);
       const T div = avg_pool_divisor<T>(p, oh, inner.begin);
-      const std::int64_t end = inner.end;
-      ow = avg_pool_row_vector<S, KW, ACNN_VECTOR_BYTES>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
-      if constexpr (ACNN_VECTOR_BYTES > 32)
-        ow = avg_pool_row_vector<S, KW, 32>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
-      if constexpr (ACNN_VECTOR_BYTES > 16)
-        ow = avg_pool_row_vector<S, KW, 16>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
+      const std::int64_t b = inner.begin, e = inner.end;
+      constexpr int B = ACNN_VECTOR_BYTES;
+      ow = avg_pool_row_vector<S, KW, B>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
+      if constexpr (B > 32)
+        ow = avg_pool_row_vector<S, KW, 32>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
+      if constexpr (B > 16)
+        ow = avg_pool_row_vector<S, KW, 16>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
     }
     for (; ow < w.out; ++ow)
       y_row[ow] = avg_pool_one(x, w.in, r0, nr, dh, w, ow) / avg_pool_divisor<T>(p, oh, ow);
@@ -101,7 +105,8 @@ void avg_pool_forward_kernel(const T* x, T* y, const PoolPlan& p) {
   avg_pool_planes<0, 0>(x, y, p, inner);
 }
 
-// Backward of one plane: gx = 0, then every window adds gy / divisor to its taps.
+// Backward of one plane, general path: gx = 0, then every window adds gy / divisor to its taps,
+// windows in output order (PyTorch's order).
 template <typename T>
 void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   const PoolAxis& h = p.h;
@@ -121,9 +126,92 @@ void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   }
 }
 
+// row[base + 2 * ow] += g[ow] for ow from `ow` on, B-byte vectors at a time, each spreading W
+// values of g over 2W columns (zeros between them: adding +0 changes nothing, as gx never holds
+// -0). A block's last (zero) lane must stay inside the row, hence `ow + W < hi`.
+template <int B, typename T>
+inline std::int64_t avg_pool_spread_stride2(const T* g, T* row, std::int64_t base, std::int64_t ow,
+                                            std::int64_t hi) {
+  typedef typename PoolVec<T, B>::raw V;
+  constexpr int W = PoolVec<T, B>::width;
+  const V zero = pool_broadcast<T, B>(T(0));
+  for (; ow + W < hi; ow += W) {
+    V gv, a, b;
+    T* dst = row + base + 2 * ow;
+    std::memcpy(&gv, g + ow, sizeof(V));
+    std::memcpy(&a, dst, sizeof(V));
+    std::memcpy(&b, dst + W, sizeof(V));
+    a += InterleaveLanes<W>::lo(gv, zero);
+    b += InterleaveLanes<W>::hi(gv, zero);
+    std::memcpy(dst, &a, sizeof(V));
+    std::memcpy(dst + W, &b, sizeof(V));
+  }
+  return ow;
+}
+
+// row[base + S * ow] += g[ow] for ow in [lo, hi): one tap of every window of an output row.
+template <int S, typename T>
+inline void avg_pool_spread_tap(const T* g, T* row, std::int64_t base, std::int64_t lo,
+                                std::int64_t hi) {
+  std::int64_t ow = lo;
+  if constexpr (S == 1) {
+    for (; ow < hi; ++ow) row[base + ow] += g[ow];  // contiguous: the compiler vectorises it
+  } else {
+    ow = avg_pool_spread_stride2<ACNN_VECTOR_BYTES>(g, row, base, ow, hi);
+    if constexpr (ACNN_VECTOR_BYTES > 32) ow = avg_pool_spread_stride2<32>(g, row, base, ow, hi);
+    if constexpr (ACNN_VECTOR_BYTES > 16) ow = avg_pool_spread_stride2<16>(g, row, base, ow, hi);
+    for (; ow < hi; ++ow) row[base + 2 * ow] += g[ow];
+  }
+}
+
+// Backward of one plane whose column axis is regular with stride S (1 or 2): gx = 0, then for
+// every output row, every tap (row r, column k) adds gy / divisor to the whole input row at once.
+// Each input element accumulates in the order (output row, tap row, tap column, output column),
+// the same on every ISA; only rounding differs from PyTorch's window-by-window order.
+template <int S, typename T>
+void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T* divisors,
+                                  T* g) {
+  const PoolAxis& h = p.h;
+  const PoolAxis& w = p.w;
+  std::memset(gx, 0, sizeof(T) * static_cast<std::size_t>(p.in_plane()));
+  for (std::int64_t oh = 0; oh < h.out; ++oh) {
+    const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
+    const T* gy_row = gy + oh * w.out;
+    const T* div_row = divisors + oh * w.out;
+    for (std::int64_t ow = 0; ow < w.out; ++ow) g[ow] = gy_row[ow] / div_row[ow];
+    for (std::int64_t r = 0; r < nr; ++r) {
+      T* row = gx + (r0 + r * dh) * w.in;
+      for (std::int64_t k = 0; k < w.kernel; ++k) {
+        // windows whose tap k is inside the input: 0 <= ow * S - pad + k * dilation < in
+        const std::int64_t base = k * w.dilation - w.pad;
+        const std::int64_t lo = base >= 0 ? 0 : (-base + S - 1) / S;
+        const std::int64_t hi = std::min(w.out, (w.in - base + S - 1) / S);
+        if (lo < hi) avg_pool_spread_tap<S>(g, row, base, lo, hi);
+      }
+    }
+  }
+}
+
 template <typename T>
 void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  const std::int64_t stride = p.w.regular ? p.w.stride : 0;
+  if (stride == 1 || stride == 2) {
+    std::vector<T> divisors(static_cast<std::size_t>(out_plane));  // the same for every plane
+    for (std::int64_t oh = 0; oh < p.h.out; ++oh)
+      for (std::int64_t ow = 0; ow < p.w.out; ++ow)
+        divisors[oh * p.w.out + ow] = avg_pool_divisor<T>(p, oh, ow);
+    parallel_for(p.planes, [&](std::int64_t i) {
+      std::vector<T> g(static_cast<std::size_t>(p.w.out));  // one output row of gy / divisor
+      const T* gyi = gy + i * out_plane;
+      T* gxi = gx + i * in_plane;
+      if (stride == 1)
+        avg_pool_backward_plane_rows<1>(gyi, gxi, p, divisors.data(), g.data());
+      else
+        avg_pool_backward_plane_rows<2>(gyi, gxi, p, divisors.data(), g.data());
+    });
+    return;
+  }
   parallel_for(p.planes, [&](std::int64_t i) {
     avg_pool_backward_plane(gy + i * out_plane, gx + i * in_plane, p);
   });
