@@ -91,6 +91,7 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
     const T* wc = w + c * ntaps * kOB;
     for (std::int64_t t = 0; t < ntaps; ++t) {
       const T* s = src + offs[t];
+      __builtin_prefetch(s + 4 * TILE);  // rows ahead: the next output rows' input
       V xv[kRB];
 #pragma GCC unroll 4
       for (int r = 0; r < kRB; ++r) xv[r] = V::load(s + r * W);
