@@ -283,7 +283,11 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
     // chunks start on a tile boundary of the plane (like the forward's tiles), so the loads of
     // consecutive taps keep the same alignment pattern
-    const std::int64_t pbeg = ilo * p.Wq / TILE * TILE + ck * chunk;
+    // (when that costs no extra tile; small planes keep their exact start)
+    const std::int64_t first = ilo * p.Wq, aligned = first / TILE * TILE;
+    const std::int64_t base =
+        ceil_div(ihi * p.Wq - aligned, TILE) == ceil_div(ihi * p.Wq - first, TILE) ? aligned : first;
+    const std::int64_t pbeg = base + ck * chunk;
     const std::int64_t pend = std::min(ihi * p.Wq, pbeg + chunk);
     if (pbeg >= pend || jlo >= jhi) return;
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
@@ -335,7 +339,10 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
 template <typename T, int WO, int WT>
 __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
                                                        const std::int64_t* offs, std::int64_t q0,
-                                                       std::int64_t q1, Vec<T>* acc_mem) {
+                                                       std::int64_t q1, Vec<T>* acc_mem,
+                                                       std::int64_t samples = 1,
+                                                       std::int64_t dy_ns = 0,
+                                                       std::int64_t x_ns = 0) {
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[WO][WT];
@@ -343,18 +350,20 @@ __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_
   for (int o = 0; o < WO; ++o)
 #pragma GCC unroll 8
     for (int t = 0; t < WT; ++t) acc[o][t] = acc_mem[o * WT + t];
-  const T* xs[WT];
+  for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
+    const T* xs[WT];
 #pragma GCC unroll 8
-  for (int t = 0; t < WT; ++t) xs[t] = xp + offs[t];
-  for (std::int64_t q = q0; q < q1; q += W) {
-    V d[WO];
+    for (int t = 0; t < WT; ++t) xs[t] = xp + offs[t];
+    for (std::int64_t q = q0; q < q1; q += W) {
+      V d[WO];
 #pragma GCC unroll 8
-    for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * ld + q);
+      for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * ld + q);
 #pragma GCC unroll 8
-    for (int t = 0; t < WT; ++t) {
-      const V xv = V::load(xs[t] + q);
+      for (int t = 0; t < WT; ++t) {
+        const V xv = V::load(xs[t] + q);
 #pragma GCC unroll 8
-      for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
+        for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -394,13 +403,24 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
     with_count<kWO>(wo, [&](auto WOc) {
       with_count<kWT>(wt, [&](auto WTc) {
         constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-        for (std::int64_t n = 0; n < g.N; ++n) {
-          const T* dyp = dyw + (n * g.C_out + oc0) * p.LD + p.F;
-          const T* xn = xq + (n * g.C_in + grp * cig + ic0) * p.CS;
-          for (std::int64_t q0 = 0; q0 < qn; q0 += kWQ) {
-            const std::int64_t q1 = std::min(qn, q0 + kWQ);
-            for (std::int64_t ic = 0; ic < nic; ++ic)
-              weight_pass<T, WO, WT>(dyp, p.LD, xn + ic * p.CS, offs, q0, q1, acc + ic * WO * WT);
+        const T* dy0 = dyw + oc0 * p.LD + p.F;
+        const T* x0 = xq + (grp * cig + ic0) * p.CS;
+        const std::int64_t dy_ns = g.C_out * p.LD, x_ns = g.C_in * p.CS;
+        if (qn <= kWQ / 8) {
+          // small images: keep the sums in registers over all samples, one input channel at a time
+          for (std::int64_t ic = 0; ic < nic; ++ic)
+            weight_pass<T, WO, WT>(dy0, p.LD, x0 + ic * p.CS, offs, 0, qn, acc + ic * WO * WT, g.N,
+                                   dy_ns, x_ns);
+        } else {
+          // large images: an L1-sized chunk of positions is swept by every input channel in turn
+          for (std::int64_t n = 0; n < g.N; ++n) {
+            const T* dyp = dy0 + n * dy_ns;
+            const T* xn = x0 + n * x_ns;
+            for (std::int64_t q0 = 0; q0 < qn; q0 += kWQ) {
+              const std::int64_t q1 = std::min(qn, q0 + kWQ);
+              for (std::int64_t ic = 0; ic < nic; ++ic)
+                weight_pass<T, WO, WT>(dyp, p.LD, xn + ic * p.CS, offs, q0, q1, acc + ic * WO * WT);
+            }
           }
         }
         for (std::int64_t ic = 0; ic < nic; ++ic)
