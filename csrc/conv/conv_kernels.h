@@ -392,6 +392,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kWO), ntb = ceil_div(KK, kWT), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
+  const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
   // Work item = (group, output-channel block, input-channel block, tap block). Each dw element is
   // summed by one item, lane by lane over (n, q) in order, then across lanes: thread-independent.
   parallel_for(g.G * nob * nicb * ntb, [&](std::int64_t it) {
@@ -403,8 +404,10 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
     const std::int64_t oc0 = grp * cog + b * kWO;
     const std::int64_t ic0 = icb * kWIC, nic = std::min<std::int64_t>(kWIC, cig - ic0);
     const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
-    const int wt = static_cast<int>(std::min<std::int64_t>(kWT, KK - tb * kWT));
-    const std::int64_t* offs = p.off.data() + tb * kWT;
+    // tap blocks of balanced sizes (7 taps: 4 + 3, not 6 + 1)
+    const std::int64_t t0 = tb * KK / ntb;
+    const int wt = static_cast<int>((tb + 1) * KK / ntb - t0);
+    const std::int64_t* offs = p.off.data() + t0;
     alignas(64) V acc[kWIC * kWO * kWT];
     for (int i = 0; i < kWIC * kWO * kWT; ++i) acc[i] = V::zero();
     with_count<kWO>(wo, [&](auto WOc) {
@@ -423,8 +426,8 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
           for (std::int64_t n = 0; n < g.N; ++n) {
             const T* dyp = dy0 + n * dy_ns;
             const T* xn = x0 + n * x_ns;
-            for (std::int64_t q0 = 0; q0 < qn; q0 += kWQ) {
-              const std::int64_t q1 = std::min(qn, q0 + kWQ);
+            for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
+              const std::int64_t q1 = std::min(qn, q0 + qstep);
               for (std::int64_t ic = 0; ic < nic; ++ic)
                 weight_pass<T, WO, WT>(dyp, p.LD, xn + ic * p.CS, offs, q0, q1, acc + ic * WO * WT);
             }
@@ -433,7 +436,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
         for (std::int64_t ic = 0; ic < nic; ++ic)
           for (int o = 0; o < WO; ++o)
             for (int t = 0; t < WT; ++t)
-              dw[((oc0 + o) * cig + ic0 + ic) * KK + tb * kWT + t] = acc[(ic * WO + o) * WT + t].sum();
+              dw[((oc0 + o) * cig + ic0 + ic) * KK + t0 + t] = acc[(ic * WO + o) * WT + t].sum();
       });
     });
   });
