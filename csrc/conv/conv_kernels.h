@@ -70,6 +70,20 @@ inline Vec<T> splat(const T* p) {
   return r;
 }
 
+// Below this much work (elements copied or multiply-adds) a loop runs on the calling thread: a
+// parallel region costs microseconds to open, and far more when another process holds the other
+// core. Every work item computes its own outputs, so the result is the same either way.
+constexpr double kSerialWork = 1 << 20;
+
+template <typename Fn>
+inline void conv_parallel_for(std::int64_t n, double work, Fn&& fn) {
+  if (work < kSerialWork) {
+    for (std::int64_t i = 0; i < n; ++i) fn(i);
+  } else {
+    parallel_for(n, fn);
+  }
+}
+
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // First and one-past-last index i >= 0 (and < limit) with 0 <= i*step + phase - pad < size.
@@ -120,7 +134,7 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
 // x (N, C, H, W) -> phase layout (N, C, CS): padded, stride-phase planes, zero slack.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
-  parallel_for(g.N * g.C_in, [&](std::int64_t nc) {
+  conv_parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.CS;
     for (std::int64_t ph = 0; ph < g.SH; ++ph) {
@@ -153,7 +167,7 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
 // dy (N, C_out, OH, OW) -> wide rows (N, C_out, LD): F zeros, OH rows of Wq (zeros past OW), zeros.
 template <typename T>
 void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw) {
-  parallel_for(g.N * g.C_out, [&](std::int64_t nc) {
+  conv_parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.LD, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
     T* dst = dyw + nc * p.LD;
     std::fill(dst, dst + p.F, T(0));
@@ -204,7 +218,7 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kOB);
   // wp[grp][block][ic][tap][kOB]: the weights one register block broadcasts, in loop order
-  parallel_for(g.G * nob, [&](std::int64_t gb) {
+  conv_parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
     const std::int64_t grp = gb / nob, b = gb % nob;
     T* dst = wp + gb * cig * KK * kOB;
     for (std::int64_t ic = 0; ic < cig; ++ic)
@@ -218,7 +232,8 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   const std::int64_t chunk = std::max<std::int64_t>(1, 512 / TILE);
   const std::int64_t nqc = ceil_div(ntiles, chunk);
   const std::int64_t out_cs = g.OH * g.OW;
-  parallel_for(g.N * g.G * nqc * nob, [&](std::int64_t it) {
+  const double fmas = double(g.N) * g.C_out * p.Q * cig * KK;
+  conv_parallel_for(g.N * g.G * nqc * nob, fmas, [&](std::int64_t it) {
     const std::int64_t b = it % nob;
     std::int64_t r = it / nob;
     const std::int64_t qc = r % nqc;
@@ -254,7 +269,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     const std::int64_t ntp = p.plane_begin[pl + 1] - p.plane_begin[pl];
     return wp + grp * nib * cog * KK * kOB + p.plane_begin[pl] * nib * cog * kOB + b * cog * ntp * kOB;
   };
-  parallel_for(g.G * p.planes * nib, [&](std::int64_t it) {
+  conv_parallel_for(g.G * p.planes * nib, double(g.C_in) * cog * KK, [&](std::int64_t it) {
     const std::int64_t b = it % nib, pl = (it / nib) % p.planes, grp = it / (nib * p.planes);
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
     T* dst = block_base(grp, pl, b);
@@ -276,7 +291,8 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
   const std::int64_t chunk = std::max<std::int64_t>(1, 512 / TILE) * TILE;
   const std::int64_t nchunks = std::max<std::int64_t>(1, ceil_div(max_rows * p.Wq + TILE, chunk));
   const std::int64_t in_cs = g.H * g.W;
-  parallel_for(g.N * g.G * p.planes * nchunks * nib, [&](std::int64_t it) {
+  const double fmas = double(g.N) * g.C_in * p.PL * p.planes * cog * KK / p.planes;
+  conv_parallel_for(g.N * g.G * p.planes * nchunks * nib, fmas, [&](std::int64_t it) {
     const std::int64_t b = it % nib;
     std::int64_t r = it / nib;
     const std::int64_t ck = r % nchunks;
@@ -395,7 +411,8 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
   // Work item = (group, output-channel block, input-channel block, tap block). Each dw element is
   // summed by one item, lane by lane over (n, q) in order, then across lanes: thread-independent.
-  parallel_for(g.G * nob * nicb * ntb, [&](std::int64_t it) {
+  const double fmas = double(g.N) * g.C_out * qn * cig * KK;
+  conv_parallel_for(g.G * nob * nicb * ntb, fmas, [&](std::int64_t it) {
     const std::int64_t tb = it % ntb;
     std::int64_t r = it / ntb;
     const std::int64_t icb = r % nicb;
