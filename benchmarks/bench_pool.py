@@ -4,12 +4,16 @@ Cases: max and average pooling 2x2 stride 2 on (64, 6, 28, 28) and (8, 64, 112, 
 stride 2 padding 1 max pooling on (8, 64, 112, 112), all float32, forward alone and forward +
 backward. Each result carries ``extra_info['GB/s']``: bytes moved per second, counting the input
 read and the output written (forward), plus the output gradient read and the input gradient
-written (forward + backward). Both libraries run with their default thread counts (recorded in
-extra_info). Run with::
+written (forward + backward). Both libraries run with their default thread counts, or both with
+POOL_BENCH_THREADS threads when that is set (recorded in extra_info; on a busy shared machine one
+thread gives steadier numbers). Run with::
 
     python -m pytest benchmarks/bench_pool.py --benchmark-only --benchmark-columns=median,iqr,rounds
+    POOL_BENCH_THREADS=1 python -m pytest benchmarks/bench_pool.py --benchmark-only
 
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -29,6 +33,11 @@ CASES = {  # name: (function name, input shape, kwargs)
     "max3x3s2p1_112": ("max_pool2d", (8, 64, 112, 112), dict(kernel_size=3, stride=2, padding=1)),
 }
 MODES = ["forward", "forward+backward"]
+THREADS = int(os.environ.get("POOL_BENCH_THREADS", "0")) or None
+if THREADS:
+    ac.set_num_threads(THREADS)
+    if torch is not None:
+        torch.set_num_threads(THREADS)
 
 
 def _data(shape):

@@ -126,54 +126,78 @@ void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   }
 }
 
-// row[base + 2 * ow] += g[ow] for ow from `ow` on, B-byte vectors at a time, each spreading W
-// values of g over 2W columns (zeros between them: adding +0 changes nothing, as gx never holds
-// -0). A block's last (zero) lane must stay inside the row, hence `ow + W < hi`.
-template <int B, typename T>
-inline std::int64_t avg_pool_spread_stride2(const T* g, T* row, std::int64_t base, std::int64_t ow,
-                                            std::int64_t hi) {
+// The backward on a regular column axis with stride S (1 or 2), input-centric along the row:
+// input column c (u = c + pad) receives from tap k (offset o = k * dilation) of window
+// ow = (u - o) / S, when that is a whole number. For one output row and one tap row, every input
+// column sums its taps' g = gy / divisor in registers (k ascending, starting from 0) and adds the
+// sum to gx once: no read-modify-write of a column twice in a row. g lives in a buffer with zero
+// margins, so windows off either end contribute +0 (which changes no sum: sums never hold -0).
+
+// The W (S = 1) or 2W (S = 2) input columns from relative position u of one row, B-byte vectors;
+// g[-margin, out + margin) is readable. Returns the next u.
+template <int S, int B, typename T>
+inline std::int64_t avg_pool_gather_taps(const T* g, T* row, const PoolAxis& w, std::int64_t u,
+                                         std::int64_t u_end) {
   typedef typename PoolVec<T, B>::raw V;
   constexpr int W = PoolVec<T, B>::width;
   const V zero = pool_broadcast<T, B>(T(0));
-  for (; ow + W < hi; ow += W) {
-    V gv, a, b;
-    T* dst = row + base + 2 * ow;
-    std::memcpy(&gv, g + ow, sizeof(V));
-    std::memcpy(&a, dst, sizeof(V));
-    std::memcpy(&b, dst + W, sizeof(V));
-    a += InterleaveLanes<W>::lo(gv, zero);
-    b += InterleaveLanes<W>::hi(gv, zero);
-    std::memcpy(dst, &a, sizeof(V));
-    std::memcpy(dst + W, &b, sizeof(V));
+  for (; u + S * W <= u_end; u += S * W) {
+    T* dst = row + (u - w.pad);
+    if constexpr (S == 1) {
+      V acc = zero;
+      for (std::int64_t k = 0; k < w.kernel; ++k) {
+        V t;
+        std::memcpy(&t, g + (u - k * w.dilation), sizeof(V));
+        acc += t;
+      }
+      V old;
+      std::memcpy(&old, dst, sizeof(V));
+      old += acc;
+      std::memcpy(dst, &old, sizeof(V));
+    } else {  // u is even: lanes 2j take offsets o even from g[u/2 + j - o/2], 2j + 1 odd ones
+      V lo = zero, hi = zero;
+      for (std::int64_t k = 0; k < w.kernel; ++k) {
+        const std::int64_t o = k * w.dilation;
+        V t;
+        std::memcpy(&t, g + (u - o + (o & 1)) / 2, sizeof(V));  // u - o + (o & 1) is even
+        if (o & 1) {
+          lo += InterleaveLanes<W>::lo(zero, t);
+          hi += InterleaveLanes<W>::hi(zero, t);
+        } else {
+          lo += InterleaveLanes<W>::lo(t, zero);
+          hi += InterleaveLanes<W>::hi(t, zero);
+        }
+      }
+      V a, b;
+      std::memcpy(&a, dst, sizeof(V));
+      std::memcpy(&b, dst + W, sizeof(V));
+      a += lo;
+      b += hi;
+      std::memcpy(dst, &a, sizeof(V));
+      std::memcpy(dst + W, &b, sizeof(V));
+    }
   }
-  return ow;
+  return u;
 }
 
-// row[base + S * ow] += g[ow] for ow in [lo, hi): one tap of every window of an output row.
+// One input column by the same rule (row edges and short rows).
 template <int S, typename T>
-inline void avg_pool_spread_tap(const T* g, T* row, std::int64_t base, std::int64_t lo,
-                                std::int64_t hi) {
-  std::int64_t ow = lo;
-  if constexpr (S == 1) {
-    for (; ow < hi; ++ow) row[base + ow] += g[ow];  // contiguous: the compiler vectorises it
-  } else {
-    ow = avg_pool_spread_stride2<ACNN_VECTOR_BYTES>(g, row, base, ow, hi);
-    if constexpr (ACNN_VECTOR_BYTES > 32) ow = avg_pool_spread_stride2<32>(g, row, base, ow, hi);
-    if constexpr (ACNN_VECTOR_BYTES > 16) ow = avg_pool_spread_stride2<16>(g, row, base, ow, hi);
-    for (; ow < hi; ++ow) row[base + 2 * ow] += g[ow];
+inline void avg_pool_gather_one(const T* g, T* row, const PoolAxis& w, std::int64_t u) {
+  T acc = T(0);
+  for (std::int64_t k = 0; k < w.kernel; ++k) {
+    const std::int64_t v = u - k * w.dilation;  // S * ow
+    if (v >= 0 && v % S == 0 && v / S < w.out) acc += g[v / S];
   }
+  row[u - w.pad] += acc;
 }
 
-// Backward of one plane whose column axis is regular with stride S (1 or 2): gx = 0, then for
-// every output row, every tap (row r, column k) adds gy / divisor to the whole input row at once.
-// Each input element accumulates in the order (output row, tap row, tap column, output column),
-// the same on every ISA; only rounding differs from PyTorch's window-by-window order.
 template <int S, typename T>
 void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T* divisors,
                                   T* g) {
   const PoolAxis& h = p.h;
   const PoolAxis& w = p.w;
   std::memset(gx, 0, sizeof(T) * static_cast<std::size_t>(p.in_plane()));
+  const std::int64_t u_begin = w.pad, u_end = w.in + w.pad;  // the input row in u coordinates
   for (std::int64_t oh = 0; oh < h.out; ++oh) {
     const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
     const T* gy_row = gy + oh * w.out;
@@ -181,13 +205,12 @@ void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T
     for (std::int64_t ow = 0; ow < w.out; ++ow) g[ow] = gy_row[ow] / div_row[ow];
     for (std::int64_t r = 0; r < nr; ++r) {
       T* row = gx + (r0 + r * dh) * w.in;
-      for (std::int64_t k = 0; k < w.kernel; ++k) {
-        // windows whose tap k is inside the input: 0 <= ow * S - pad + k * dilation < in
-        const std::int64_t base = k * w.dilation - w.pad;
-        const std::int64_t lo = base >= 0 ? 0 : (-base + S - 1) / S;
-        const std::int64_t hi = std::min(w.out, (w.in - base + S - 1) / S);
-        if (lo < hi) avg_pool_spread_tap<S>(g, row, base, lo, hi);
-      }
+      std::int64_t u = u_begin;
+      if (S == 2 && (u & 1)) avg_pool_gather_one<S>(g, row, w, u++);  // vectors start at even u
+      u = avg_pool_gather_taps<S, ACNN_VECTOR_BYTES>(g, row, w, u, u_end);
+      if constexpr (ACNN_VECTOR_BYTES > 32) u = avg_pool_gather_taps<S, 32>(g, row, w, u, u_end);
+      if constexpr (ACNN_VECTOR_BYTES > 16) u = avg_pool_gather_taps<S, 16>(g, row, w, u, u_end);
+      for (; u < u_end; ++u) avg_pool_gather_one<S>(g, row, w, u);
     }
   }
 }
@@ -196,19 +219,27 @@ template <typename T>
 void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
   const std::int64_t stride = p.w.regular ? p.w.stride : 0;
-  if (stride == 1 || stride == 2) {
+  // the row-wise path visits every tap of the kernel (the general one only those inside the
+  // input): keep it to kernels that are not much wider than the input
+  const bool row_wise = (stride == 1 || stride == 2) && p.w.kernel <= 64 &&
+                        (p.w.kernel - 1) * p.w.dilation <= 2 * p.w.in;
+  if (row_wise) {
     std::vector<T> divisors(static_cast<std::size_t>(out_plane));  // the same for every plane
     for (std::int64_t oh = 0; oh < p.h.out; ++oh)
       for (std::int64_t ow = 0; ow < p.w.out; ++ow)
         divisors[oh * p.w.out + ow] = avg_pool_divisor<T>(p, oh, ow);
+    // g[-margin, out + margin): the widest vector may read a kernel's span left of its first
+    // window and a vector's width right of the last one
+    const std::int64_t margin = (p.w.kernel - 1) * p.w.dilation + 64;
     parallel_for(p.planes, [&](std::int64_t i) {
-      std::vector<T> g(static_cast<std::size_t>(p.w.out));  // one output row of gy / divisor
+      std::vector<T> buffer(static_cast<std::size_t>(p.w.out + 2 * margin), T(0));
+      T* g = buffer.data() + margin;
       const T* gyi = gy + i * out_plane;
       T* gxi = gx + i * in_plane;
       if (stride == 1)
-        avg_pool_backward_plane_rows<1>(gyi, gxi, p, divisors.data(), g.data());
+        avg_pool_backward_plane_rows<1>(gyi, gxi, p, divisors.data(), g);
       else
-        avg_pool_backward_plane_rows<2>(gyi, gxi, p, divisors.data(), g.data());
+        avg_pool_backward_plane_rows<2>(gyi, gxi, p, divisors.data(), g);
     });
     return;
   }
