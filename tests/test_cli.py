@@ -12,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("argv", [
-    [], ["bogus"], ["train", "--lr", "-1"], ["train", "--lr", "abc"], ["train", "--model", "resnet"],
+    [], ["bogus"], ["train", "--lr", "-1"], ["train", "--lr", "abc"],
+    ["train", "--model", "resnet"],
     ["train", "--batch-size", "0"], ["train", "--epochs", "1.5"], ["train", "--dataset", "cifar"],
     ["train", "--data-dir", "/nonexistent/dir"], ["train", "--val-fraction", "1.5"],
     ["train", "--threads", "0"], ["train", "--unknown-flag"], ["summary", "alexnet"],

@@ -10,7 +10,7 @@ from autograd_cnn.training import EarlyStopping, History, evaluate, fit
 
 nn = pytest.importorskip("autograd_cnn.nn")
 from autograd_cnn.data import DataLoader, TensorDataset  # noqa: E402
-from autograd_cnn.optim import SGD, Adam  # noqa: E402
+from autograd_cnn.optim import SGD  # noqa: E402
 from autograd_cnn.optim.lr_scheduler import StepLR  # noqa: E402
 
 

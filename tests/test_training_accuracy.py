@@ -5,11 +5,10 @@
   (the spatial structure is what the convolution exploits).
 The LeNet-5 / MNIST target runs through the train command in tests/test_cli.py.
 """
-import numpy as np
 import pytest
 
 import autograd_cnn as ac
-from autograd_cnn import datasets, models, nn
+from autograd_cnn import models, nn
 from autograd_cnn.cli import _limit_blas_threads, _small_cnn, prepare_data
 from autograd_cnn.data import DataLoader, TensorDataset
 from autograd_cnn.optim import Adam
