@@ -436,7 +436,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
         history.interrupted = True
         if checkpoint is not None:
             save(last)  # the state after the last completed epoch: resumable exactly
-        progress.message(f"\nInterrupted during epoch {epoch}"
+        progress.message(("\n" if progress.live else "") + f"Interrupted during epoch {epoch}"
                          + (f"; checkpoint of epoch {last['epoch']} saved to {checkpoint}"
                             if checkpoint is not None else ""))
     if early_stopping is not None:
