@@ -120,14 +120,16 @@ class History:
               "train_time", "samples", "images_per_second")
 
     def state_dict(self):
-        d = {k: [(-1.0 if v is None else float(v)) for v in getattr(self, k)] for k in self._LISTS}
+        # None (e.g. no validation loader) is stored as NaN: checkpoints hold plain floats
+        d = {k: [(math.nan if v is None else float(v)) for v in getattr(self, k)]
+             for k in self._LISTS}
         d.update(best_epoch=self.best_epoch, epochs_run=self.epochs_run,
                  stopped_early=self.stopped_early, interrupted=self.interrupted)
         return d
 
     def load_state_dict(self, d):
         for k in self._LISTS:
-            setattr(self, k, [None if (v == -1.0 and k.endswith("acc")) else v for v in d[k]])
+            setattr(self, k, [None if v != v else v for v in d[k]])  # NaN -> None
         for k in ("best_epoch", "epochs_run", "stopped_early", "interrupted"):
             setattr(self, k, type(getattr(self, k))(d[k]))
 
