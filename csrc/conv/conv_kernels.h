@@ -396,6 +396,7 @@ __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_
 }
 
 constexpr int kWIC = 16;           // weight gradient: input channels per work item
+constexpr int kWOG = 4;            // weight gradient: at most this many output blocks per work item
 constexpr std::int64_t kWQ = 1024;  // weight gradient: positions per L1-resident chunk
 
 template <typename T>
@@ -409,52 +410,74 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t nob = ceil_div(cog, kWO), ntb = ceil_div(KK, kWT), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
-  // Work item = (group, output-channel block, input-channel block, tap block). Each dw element is
-  // summed by one item, lane by lane over (n, q) in order, then across lanes: thread-independent.
+  // Output blocks per item: several, so one sweep of an input chunk serves them all (less memory
+  // traffic), as long as there remain enough items to keep every thread busy.
+  std::int64_t gsz = 1;
+  while (gsz < kWOG && ceil_div(nob, 2 * gsz) * g.G * nicb * ntb >= 8 * num_threads()) gsz *= 2;
+  const std::int64_t nobg = ceil_div(nob, gsz);
+  const std::int64_t dy_ns = g.C_out * p.LD, x_ns = g.C_in * p.CS;
+  // Work item = (group, output-block group, input-channel block, tap block). Each dw element is
+  // summed by one item, lane by lane over (n, q) in order, then across lanes, whatever the
+  // thread count or grouping: the result is thread-independent.
   const double fmas = double(g.N) * g.C_out * qn * cig * KK;
-  conv_parallel_for(g.G * nob * nicb * ntb, fmas, [&](std::int64_t it) {
+  conv_parallel_for(g.G * nobg * nicb * ntb, fmas, [&](std::int64_t it) {
     const std::int64_t tb = it % ntb;
     std::int64_t r = it / ntb;
     const std::int64_t icb = r % nicb;
     r /= nicb;
-    const std::int64_t b = r % nob, grp = r / nob;
-    const std::int64_t oc0 = grp * cog + b * kWO;
+    const std::int64_t obg = r % nobg, grp = r / nobg;
+    const std::int64_t b0 = obg * gsz, b1 = std::min(nob, b0 + gsz);
     const std::int64_t ic0 = icb * kWIC, nic = std::min<std::int64_t>(kWIC, cig - ic0);
-    const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
     // tap blocks of balanced sizes (7 taps: 4 + 3, not 6 + 1)
     const std::int64_t t0 = tb * KK / ntb;
     const int wt = static_cast<int>((tb + 1) * KK / ntb - t0);
     const std::int64_t* offs = p.off.data() + t0;
-    alignas(64) V acc[kWIC * kWO * kWT];
-    for (int i = 0; i < kWIC * kWO * kWT; ++i) acc[i] = V::zero();
-    with_count<kWO>(wo, [&](auto WOc) {
-      with_count<kWT>(wt, [&](auto WTc) {
-        constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-        const T* dy0 = dyw + oc0 * p.LD + p.F;
-        const T* x0 = xq + (grp * cig + ic0) * p.CS;
-        const std::int64_t dy_ns = g.C_out * p.LD, x_ns = g.C_in * p.CS;
-        if (qn <= kWQ / 8) {
-          // small images: keep the sums in registers over all samples, one input channel at a time
+    const T* x0 = xq + (grp * cig + ic0) * p.CS;
+    constexpr std::int64_t kBlockAcc = kWIC * kWO * kWT;  // vector sums of one output block
+    std::vector<V> acc_store(static_cast<std::size_t>((b1 - b0) * kBlockAcc), V::zero());
+    // runs fn(IntC<WO>, IntC<WT>, dy rows of block b, its sums, its first output channel)
+    auto with_block = [&](std::int64_t b, auto&& fn) {
+      const std::int64_t oc0 = grp * cog + b * kWO;
+      const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
+      with_count<kWO>(wo, [&](auto WOc) {
+        with_count<kWT>(wt, [&](auto WTc) {
+          fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc_store.data() + (b - b0) * kBlockAcc, oc0);
+        });
+      });
+    };
+    if (qn <= kWQ / 8) {
+      // small images: sums stay in registers over all samples, one input channel at a time
+      for (std::int64_t b = b0; b < b1; ++b)
+        with_block(b, [&](auto WOc, auto WTc, const T* dy0, V* acc, std::int64_t) {
+          constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
           for (std::int64_t ic = 0; ic < nic; ++ic)
             weight_pass<T, WO, WT>(dy0, p.LD, x0 + ic * p.CS, offs, 0, qn, acc + ic * WO * WT, g.N,
                                    dy_ns, x_ns);
-        } else {
-          // large images: an L1-sized chunk of positions is swept by every input channel in turn
-          for (std::int64_t n = 0; n < g.N; ++n) {
-            const T* dyp = dy0 + n * dy_ns;
-            const T* xn = x0 + n * x_ns;
-            for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
-              const std::int64_t q1 = std::min(qn, q0 + qstep);
+        });
+    } else {
+      // large images: an L1-sized chunk of positions is swept by every (output block, input
+      // channel) pair in turn
+      for (std::int64_t n = 0; n < g.N; ++n) {
+        const T* xn = x0 + n * x_ns;
+        for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
+          const std::int64_t q1 = std::min(qn, q0 + qstep);
+          for (std::int64_t b = b0; b < b1; ++b)
+            with_block(b, [&](auto WOc, auto WTc, const T* dy0, V* acc, std::int64_t) {
+              constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
               for (std::int64_t ic = 0; ic < nic; ++ic)
-                weight_pass<T, WO, WT>(dyp, p.LD, xn + ic * p.CS, offs, q0, q1, acc + ic * WO * WT);
-            }
-          }
+                weight_pass<T, WO, WT>(dy0 + n * dy_ns, p.LD, xn + ic * p.CS, offs, q0, q1,
+                                       acc + ic * WO * WT);
+            });
         }
+      }
+    }
+    for (std::int64_t b = b0; b < b1; ++b)
+      with_block(b, [&](auto WOc, auto WTc, const T*, V* acc, std::int64_t oc0) {
+        constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
         for (std::int64_t ic = 0; ic < nic; ++ic)
           for (int o = 0; o < WO; ++o)
             for (int t = 0; t < WT; ++t)
               dw[((oc0 + o) * cig + ic0 + ic) * KK + t0 + t] = acc[(ic * WO + o) * WT + t].sum();
       });
-    });
   });
 }
