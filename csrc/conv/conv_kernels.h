@@ -26,11 +26,12 @@
 // input), or of both (backward weight), and one packed copy of the weights; no im2col matrix.
 // They live in per-calling-thread scratch buffers reused between calls (conv.cpp).
 //
-// Speed notes (Zen 5, AVX-512, one thread, 3x3 64->64 on 56x56): forward and backward-input run
-// at ~80-85% of FMA peak. The micro-kernel's weights come as broadcast loads (splat) and it
-// prefetches the input rows the next output rows will read. Backward-input chunks start on the
-// plane's tile grid, so its loads have the forward's alignment pattern. The weight gradient
-// (~60-65%) is limited by its unaligned input loads (one per tap and step).
+// Speed notes (Zen 5, AVX-512, one thread, float32, 3x3 64->64 on 56x56, N=8): forward and
+// backward-input ~82-85% of FMA peak, weight gradient ~70-75%. The micro-kernel's weights come as
+// broadcast loads (splat); it prefetches the input rows the next output rows will read; blocks
+// with few channels get more position vectors (rb_for); backward-input chunks start on a vector
+// boundary so its loads have the forward's alignment pattern. The weight gradient is limited by
+// its unaligned input loads (one per tap and step).
 
 #if ACNN_VECTOR_BYTES == 64
 constexpr int kOB = 8;    // output channels per register block (forward / backward_input)
