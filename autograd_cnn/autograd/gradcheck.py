@@ -105,8 +105,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                     return _fail(
                         f"gradcheck: Jacobian mismatch for output {oi} element "
                         f"{tuple(int(a) for a in where_out)} with respect to input {i} element "
-                        f"{tuple(int(a) for a in where_in)}: analytic {ana[j]!r} vs numeric "
-                        f"{num[j]!r} (atol={atol}, rtol={rtol})", raise_exception)
+                        f"{tuple(int(a) for a in where_in)}: analytic {float(ana[j])!r} vs numeric "
+                        f"{float(num[j])!r} (atol={atol}, rtol={rtol})", raise_exception)
     return True
 
 
