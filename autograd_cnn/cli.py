@@ -189,37 +189,6 @@ def prepare_data(dataset, data_dir=None, val_fraction=0.1, seed=0):
 
 
 # ------------------------------------------------------------------------------------ train
-def _limit_blas_threads(n=1):
-    """Best effort: set the thread count of NumPy's OpenBLAS (used by the engine's matmul).
-
-    OpenBLAS keeps its own busy-waiting thread pool, which fights with the kernels' OpenMP
-    threads on a small machine: with both at 2 threads a LeNet-5 step on 2 cores ran 10-30x
-    slower than with OpenBLAS at 1 thread (the matrices of LeNet are far too small to gain from
-    BLAS threads).  Returns True when a library took the setting.  (A candidate for backend.py.)
-    """
-    import ctypes
-    import re
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so[\w.\-]*)", f.read())))
-    except OSError:  # not Linux
-        return False
-    done = False
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn(ctypes.c_int(n))
-                done = True
-                break
-    return done
-
-
 def _make_optimizer(name, params, lr, momentum, weight_decay):
     from . import optim
     if name == "adam":
@@ -246,7 +215,7 @@ def run_train(args, out=None):
     from .training import EarlyStopping, evaluate, fit
     if args.threads is not None:
         ac.set_num_threads(args.threads)
-    _limit_blas_threads(1)
+    ac.backend.limit_blas_threads(1)
     ac.manual_seed(args.seed)
     model_name = args.model or DATASETS[args.dataset]
     dataset_label = (args.data_dir if args.data_dir is not None

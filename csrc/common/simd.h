@@ -20,7 +20,8 @@ struct Vec {
   raw v;
 
   static inline Vec zero() { Vec r; r.v = raw{} ; return r; }
-  static inline Vec broadcast(T x) { Vec r; r.v = raw{} + x; return r; }
+  // x - 0 (unlike 0 + x) is x for every x, -0.0 included, so it folds to one broadcast
+  static inline Vec broadcast(T x) { Vec r; r.v = x - raw{}; return r; }
   static inline Vec load(const T* p) { Vec r; std::memcpy(&r.v, p, sizeof(raw)); return r; }
   inline void store(T* p) const { std::memcpy(p, &v, sizeof(raw)); }
   // a * b + c; contracted to one FMA where the ISA has it (-ffp-contract=fast).
