@@ -230,6 +230,9 @@ def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
     dilation = ntuple(dilation, nd, f"{fname}: dilation", minimum=1)
     pads = normalize_padding(padding, kernel, dilation, stride, nd, name=f"{fname}: padding")
     geom = WindowGeometry(xb[2:], kernel, stride, pads, dilation, what=f"{fname}: input")
+    # A stride at least the padded size leaves one window per axis, as the padded size itself
+    # does; clamping it keeps the kernels' stride-phase layout (one plane per phase) small.
+    stride = tuple(min(s, n + lo + hi) for s, n, (lo, hi) in zip(stride, xb[2:], pads))
     y_shape = (xb[0], c_out) + geom.out_size
     if not batched:
         y_shape = y_shape[1:]
