@@ -11,6 +11,7 @@ from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad
 from . import autograd, random, ops, functional  # noqa: E402
 from .random import manual_seed, default_generator  # noqa: E402
 from .ops import *  # noqa: E402,F401,F403
+from .ops._util import ShapeError  # noqa: E402
 
 # ---- nn: layers, models, checkpoints, summary (branch nn) ----
 from . import nn, models  # noqa: E402

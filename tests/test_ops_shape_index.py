@@ -123,3 +123,16 @@ def test_var_std_argument_forms_match_torch():
     ]
     for f in forms:
         np.testing.assert_allclose(f(x).numpy(), f(t).numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: ac.randn(2, 3) @ ac.randn(4, 5),
+    lambda: ac.randn(2, 3).reshape(7),
+    lambda: ac.randn(2, 3).permute(0, 0),
+    lambda: ac.cat([ac.randn(2, 3), ac.randn(2, 4)], dim=0),
+])
+def test_shape_errors_are_value_errors_and_runtime_errors_like_pytorch(bad):
+    with pytest.raises(ValueError):
+        bad()
+    with pytest.raises(RuntimeError):
+        bad()

@@ -16,6 +16,11 @@ from ..tensor import Tensor
 _wrap = Tensor._wrap
 
 
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that an op cannot take. A ValueError, as bad input is everywhere in autograd_cnn,
+    and a RuntimeError, which is what PyTorch raises for the same mistakes."""
+
+
 def const(arr, like):
     """``arr`` (ndarray) as an ndarray if ``like`` is one, else as a constant Tensor."""
     return arr if type(like) is np.ndarray else _wrap(np.asarray(arr))

@@ -8,7 +8,7 @@ last two dimensions). Batch dimensions that were broadcast come back summed by t
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import check_tensor
+from ._util import check_tensor, ShapeError
 
 
 class MatMul(Function):
@@ -51,11 +51,11 @@ def matmul(a, b):
     check_tensor(b, "matmul", "other")
     da, db = a._data, b._data
     if da.ndim == 0 or db.ndim == 0:
-        raise RuntimeError("matmul(): both arguments need at least 1 dimension, got "
+        raise ShapeError("matmul(): both arguments need at least 1 dimension, got "
                            f"{da.ndim}D and {db.ndim}D tensors")
     ka = da.shape[-1]
     kb = db.shape[-2] if db.ndim > 1 else db.shape[0]
     if ka != kb:
-        raise RuntimeError(f"matmul(): shapes {tuple(da.shape)} and {tuple(db.shape)} cannot be "
+        raise ShapeError(f"matmul(): shapes {tuple(da.shape)} and {tuple(db.shape)} cannot be "
                            f"multiplied ({ka} != {kb})")
     return MatMul.apply(a, b)

@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import norm_dims, norm_dim, keep_shape, const, check_tensor
+from ._util import norm_dims, norm_dim, keep_shape, const, check_tensor, ShapeError
 from .indexing import GatherAlong
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin"]
@@ -66,7 +66,7 @@ class Extreme(Function):
     def forward(ctx, a, which):
         x = a._data
         if x.size == 0:
-            raise RuntimeError(f"{which.__name__}(): expected a non-empty tensor")
+            raise ShapeError(f"{which.__name__}(): expected a non-empty tensor")
         out = which(x)
         mask = x == out
         ctx.mask = mask

@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd.engine import sum_to_shape
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import norm_dim, check_tensor
+from ._util import norm_dim, check_tensor, ShapeError
 
 
 class MatchShape(Function):
@@ -147,7 +147,7 @@ def reshape(x, *shape):
     try:
         return Reshape.apply(x, shape)
     except ValueError:
-        raise RuntimeError(f"shape {list(shape)} is invalid for input of size {x._data.size}") from None
+        raise ShapeError(f"shape {list(shape)} is invalid for input of size {x._data.size}") from None
 
 
 view = reshape
@@ -166,11 +166,11 @@ def permute(x, *dims):
     dims = _shape_arg(dims, "permute")
     nd = x._data.ndim
     if len(dims) != nd:
-        raise RuntimeError(f"permute(): number of dims don't match: input has {nd} dims, "
+        raise ShapeError(f"permute(): number of dims don't match: input has {nd} dims, "
                            f"got {len(dims)}")
     dims = tuple(norm_dim(d, nd) for d in dims)
     if len(set(dims)) != nd:
-        raise RuntimeError(f"permute(): repeated dim in {dims}")
+        raise ShapeError(f"permute(): repeated dim in {dims}")
     return Permute.apply(x, dims)
 
 
@@ -183,7 +183,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     s = norm_dim(start_dim, len(shape), "start_dim")
     e = norm_dim(end_dim, len(shape), "end_dim")
     if s > e:
-        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        raise ShapeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = 1
     for d in shape[s:e + 1]:
         n *= d
@@ -217,13 +217,13 @@ def expand(x, *shape):
     shape = _shape_arg(shape, "expand")
     old = x._data.shape
     if len(shape) < len(old):
-        raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be greater "
+        raise ShapeError(f"expand: the number of sizes provided ({len(shape)}) must be greater "
                            f"or equal to the number of dimensions in the tensor ({len(old)})")
     off = len(shape) - len(old)
     full = tuple(old[i - off] if s == -1 and i >= off else s for i, s in enumerate(shape))
     for i, s in enumerate(old):
         if s != 1 and s != full[i + off]:
-            raise RuntimeError(f"expand: the expanded size {full[i + off]} must match the "
+            raise ShapeError(f"expand: the expanded size {full[i + off]} must match the "
                                f"existing size {s} at non-singleton dimension {i + off}")
     return MatchShape.apply(x, full)
 
@@ -258,7 +258,7 @@ def cat(tensors, dim=0):
     for i, t in enumerate(tensors):
         s = t._data.shape
         if len(s) != nd or s[:d] + s[d + 1:] != tensors[0]._data.shape[:d] + tensors[0]._data.shape[d + 1:]:
-            raise RuntimeError(f"cat(): sizes of tensors must match except in dimension {d}; "
+            raise ShapeError(f"cat(): sizes of tensors must match except in dimension {d}; "
                                f"tensor 0 has shape {tensors[0]._data.shape}, tensor {i} has {s}")
     return Cat.apply(d, *tensors)
 
@@ -272,7 +272,7 @@ def stack(tensors, dim=0):
     s0 = tensors[0]._data.shape
     for i, t in enumerate(tensors):
         if t._data.shape != s0:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got {s0} at "
+            raise ShapeError(f"stack expects each tensor to be equal size, but got {s0} at "
                                f"entry 0 and {t._data.shape} at entry {i}")
     return Stack.apply(norm_dim(dim, len(s0) + 1), *tensors)
 
