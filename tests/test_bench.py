@@ -1,0 +1,105 @@
+"""The measuring instrument: the FMA peak probe and `python -m autograd_cnn bench` (tiny runs)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import autograd_cnn as acnn
+from autograd_cnn import _C, bench
+
+FIELDS = {"case", "description", "phase", "dtype", "threads", "isa", "status", "ours_ms",
+          "torch_ms", "ratio", "unit", "work", "ours_rate", "torch_rate", "peak_gflops",
+          "pct_peak", "repeat"}
+TINY = ["--json", "--repeat", "1", "--threads", "1", "--probe-seconds", "0.01"]
+
+
+@pytest.mark.parametrize("is_double", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_probe_is_positive_and_finite(is_double, threads):
+    gflops = _C.probe_fma_peak(is_double, threads, 0.01)
+    assert math.isfinite(gflops) and gflops > 0
+
+
+@pytest.mark.parametrize("isa", ["avx2", "baseline"])
+def test_probe_runs_on_every_available_isa(isa):
+    if isa not in acnn.backend_info()["available_isas"]:
+        pytest.skip("%s is not available here" % isa)
+    before = acnn.get_isa()
+    try:
+        acnn.set_isa(isa)
+        assert _C.probe_fma_peak(False, 1, 0.01) > 0
+    finally:
+        acnn.set_isa(before)
+
+
+@pytest.mark.parametrize("threads, seconds", [(0, 0.01), (1, 0.0), (1, -1.0), (1, 1e9)])
+def test_probe_rejects_bad_arguments(threads, seconds):
+    with pytest.raises(ValueError, match="probe_fma_peak"):
+        _C.probe_fma_peak(False, threads, seconds)
+
+
+def run_json(capsys, *extra):
+    assert bench.main(TINY + list(extra)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_conv_case_has_documented_fields(capsys):
+    records = run_json(capsys, "--cases", "lenet_conv1")
+    assert [r["phase"] for r in records] == ["forward", "backward_data", "backward_weight"]
+    for r in records:
+        assert set(r) == FIELDS
+        assert r["case"] == "lenet_conv1" and r["dtype"] == "float32" and r["threads"] == 1
+        assert r["unit"] == "GFLOP/s" and r["repeat"] == 1
+        # 2 * N * C_out * out_pixels * C_in * kH * kW, out 32 - 5 + 1 = 28
+        assert r["work"] == 2 * 64 * 6 * 28 * 28 * 1 * 5 * 5
+        assert r["peak_gflops"] > 0
+        assert r["status"] == "ok" or r["status"].startswith("n/a")
+        if r["status"] == "ok":
+            assert r["ours_ms"] > 0 and r["ours_rate"] > 0 and r["pct_peak"] > 0
+        else:
+            assert r["ours_ms"] is None and r["pct_peak"] is None
+        if r["torch_ms"] is not None:
+            assert r["torch_rate"] > 0
+
+
+def test_json_pool_case_counts_bytes(capsys):
+    records = run_json(capsys, "--cases", "avgpool2x2_lenet", "--dtype", "float64")
+    assert [r["phase"] for r in records] == ["forward", "backward"]
+    for r in records:
+        assert r["unit"] == "GB/s" and r["dtype"] == "float64" and r["pct_peak"] is None
+        assert r["work"] == (64 * 6 * 28 * 28 + 64 * 6 * 14 * 14) * 8
+
+
+def test_table_output_prints_every_record(capsys):
+    assert bench.main(["--repeat", "1", "--threads", "1", "--probe-seconds", "0.01",
+                       "--cases", "conv1d_k7d4"]) == 0
+    out = capsys.readouterr().out
+    assert "FMA peak (probe)" in out
+    assert sum(line.startswith("conv1d_k7d4 ") for line in out.splitlines()) == 3
+
+
+def test_thread_count_is_restored(capsys):
+    before = acnn.get_num_threads()
+    run_json(capsys, "--cases", "lenet_conv2", "--threads", "2")
+    assert acnn.get_num_threads() == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["--threads", "0"], ["--threads", "a,b"], ["--repeat", "0"], ["--repeat", "x"],
+    ["--dtype", "float16"], ["--isa", "neon"], ["--cases", "no_such_case"],
+    ["--probe-seconds", "0"], ["--bogus"],
+])
+def test_bad_options_exit_2_with_one_line(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        bench.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "error" in err
+
+
+def test_every_case_name_is_unique_and_selectable():
+    names = [c.name for c in bench.CASES]
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert name in [c.name for c in bench.select_cases(name)]
