@@ -2,3 +2,12 @@
 from .backend import backend_info, get_isa, get_num_threads, set_isa, set_num_threads
 
 __version__ = "0.1.0"
+
+# ---- engine: Tensor, autograd and ops (branch engine) ----
+from .tensor import (Tensor, tensor, from_numpy, float16, float32, float64, int32, int64,  # noqa: E402
+                     uint8, bool_)
+from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,  # noqa: E402
+                       gradcheck, gradgradcheck)
+from . import autograd, random, ops, functional  # noqa: E402
+from .random import manual_seed, default_generator  # noqa: E402
+from .ops import *  # noqa: E402,F401,F403

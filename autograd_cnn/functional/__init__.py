@@ -1,3 +1,4 @@
 """Stateless differentiable functions on Tensors, in PyTorch's ``torch.nn.functional`` style.
 
 Each group lives in its own module: activations, convolution, pooling, losses."""
+from .activation import *  # noqa: F401,F403

@@ -1,0 +1,342 @@
+"""The backward engine: walks the recorded graph from the outputs back to the leaves.
+
+The graph is made of *nodes* (the ``Context`` of each recorded op) joined by *edges*. An edge
+is ``(node, output_index)`` -- "the gradient I produce for this input goes to output
+``output_index`` of ``node``" -- or ``(leaf_tensor, -1)`` for a leaf that requires grad.
+
+Backward runs in two passes, both with explicit stacks (no recursion, so a chain of 100,000
+ops is fine):
+
+1. **Count dependencies.** Starting at the roots, visit every node once and count how many
+   edges point at it. A node may only run once all of them delivered their gradient.
+2. **Run nodes.** Keep a stack of *ready* nodes (no outstanding dependencies). Pop one, hand
+   its accumulated output gradients to its Function's backward, and add each returned gradient
+   into the buffer of the node (or leaf) it belongs to. When a node's count drops to zero it
+   becomes ready. A node used many times (``b = a + a``) simply receives several
+   contributions, summed in its buffer before it runs.
+
+Shape matching lives here, in one place, for every op: a gradient arriving for an output of
+shape S is *summed* over the dimensions that broadcasting added (NumPy rules) and *expanded*
+over the dimensions that a reduction removed (``sum`` may return its gradient as a scalar).
+Ops therefore never reduce broadcast dimensions themselves.
+
+Two modes:
+
+* ``create_graph=False`` (the usual one): gradients are plain ndarrays, grad mode is off, and
+  built-in ops run their ``backward_np`` fast path.
+* ``create_graph=True``: gradients are Tensors, grad mode is on, and every op's Tensor
+  ``backward`` is itself recorded -- so the gradient can be differentiated again.
+
+Unless ``retain_graph=True`` each node frees its saved values after running; walking it again
+raises a RuntimeError that says so.
+"""
+import numpy as np
+
+from .grad_mode import _state
+from . import function as _function
+
+__all__ = ["backward", "grad", "sum_to_shape"]
+
+
+def sum_to_shape(g, shape):
+    """Make ndarray ``g`` (broadcast-compatible with ``shape``) exactly ``shape``: sum the
+    dimensions broadcasting created, then broadcast dimensions a reduction removed."""
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    nd = len(shape)
+    gd = len(gshape)
+    if gd > nd:
+        g = g.sum(axis=tuple(range(gd - nd)))
+        gshape = g.shape
+        gd = nd
+    off = nd - gd
+    axes = tuple([i for i in range(gd) if gshape[i] != 1 and shape[off + i] == 1])
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if g.shape != shape:
+        try:
+            g = np.broadcast_to(g, shape)
+        except ValueError:
+            raise RuntimeError(f"gradient of shape {tuple(gshape)} cannot be matched to a "
+                               f"tensor of shape {tuple(shape)}: a backward returned a "
+                               "gradient of the wrong shape") from None
+    return g
+
+
+def _match(g, shape):
+    """sum_to_shape for either an ndarray or a Tensor (the latter stays differentiable)."""
+    if g.shape == shape and type(g) is not np.generic:
+        return g
+    if not isinstance(g, _function.Tensor):
+        return sum_to_shape(np.asarray(g), shape)
+    from ..ops.shape import MatchShape
+    return MatchShape.apply(g, shape)
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (node {node.name()} was already "
+        "run and its saved values freed). Specify retain_graph=True in the first backward() "
+        "(or autograd.grad()) call if you need to backward through the graph again.")
+
+
+def _zeros(meta, create_graph):
+    shape, dtype = meta
+    z = np.zeros(shape, dtype=dtype)
+    return _function.Tensor._wrap(z) if create_graph else z
+
+
+def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
+    """Core loop. ``root_edges``/``root_grads``: where to start and with which gradients.
+
+    ``capture`` is None for ``backward()`` (leaf gradients are returned in a dict to be
+    accumulated into ``.grad``), or a dict ``{edge: None}`` for ``autograd.grad``: then only the
+    gradients arriving at those edges are collected (filled into the same dict)."""
+    Tensor = _function.Tensor
+    # ---- pass 1: dependency counts -------------------------------------------------------
+    deps = {}
+    stack = []
+    for node, idx in root_edges:
+        if idx >= 0 and node not in deps:
+            deps[node] = 0
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        nxt = node._next
+        if nxt is None:
+            raise _freed_error(node)
+        for e in nxt:
+            if e is not None and e[1] >= 0:
+                c = e[0]
+                n = deps.get(c)
+                if n is None:
+                    deps[c] = 1
+                    stack.append(c)
+                else:
+                    deps[c] = n + 1
+
+    # ---- seed the buffers with the root gradients ----------------------------------------
+    bufs = {}
+    leaves = {}
+    for (node, idx), g in zip(root_edges, root_grads):
+        if idx < 0:
+            old = leaves.get(node)
+            leaves[node] = g if old is None else old + g
+        else:
+            b = bufs.get(node)
+            if b is None:
+                b = bufs[node] = [None] * len(node._out_meta)
+            b[idx] = g if b[idx] is None else b[idx] + g
+    ready = [n for n in bufs if deps[n] == 0]
+    capture_nodes = None
+    if capture is not None:
+        capture_nodes = {e[0] for e in capture if e[1] >= 0}
+
+    # ---- pass 2: run the nodes in dependency order ---------------------------------------
+    prev_mode = _state.enabled
+    _state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            nxt = node._next
+            if nxt is None:
+                raise _freed_error(node)
+            grads = bufs.pop(node, None)
+            if grads is None:  # no gradient reached any output: nothing flows further
+                res = (None,) * len(nxt)
+            else:
+                meta = node._out_meta
+                for i, g in enumerate(grads):
+                    if g is None:
+                        if meta[i] is not None:
+                            grads[i] = _zeros(meta[i], create_graph)
+                    elif g.shape != meta[i][0]:
+                        grads[i] = _match(g, meta[i][0])
+                    elif not create_graph and type(g) is not np.ndarray:
+                        grads[i] = np.asarray(g)  # NumPy turns 0-d results into scalars
+                if capture_nodes is not None and node in capture_nodes:
+                    for i, g in enumerate(grads):
+                        if (node, i) in capture:
+                            capture[(node, i)] = g
+                fn = node._fn
+                if create_graph:
+                    res = fn.backward(node, *grads)
+                elif fn.backward_np is not None:
+                    res = fn.backward_np(node, *grads)
+                else:  # a user Function: it works on Tensors
+                    res = fn.backward(node, *[None if g is None else Tensor._wrap(g)
+                                              for g in grads])
+                    res = _unwrap(res)
+                if type(res) is not tuple:
+                    res = (res,)
+                if len(res) != len(nxt):
+                    raise RuntimeError(
+                        f"function {node.name()} returned an incorrect number of gradients "
+                        f"(expected {len(nxt)}, got {len(res)})")
+                if create_graph:
+                    res = [r if r is None or isinstance(r, Tensor) else Tensor._wrap(np.asarray(r))
+                           for r in res]
+            for e, g in zip(nxt, res):
+                if e is None:
+                    continue
+                c, idx = e
+                if idx < 0:
+                    if g is not None:
+                        old = leaves.get(c)
+                        leaves[c] = g if old is None else old + g
+                    continue
+                if g is not None:
+                    b = bufs.get(c)
+                    if b is None:
+                        b = bufs[c] = [None] * len(c._out_meta)
+                        b[idx] = g
+                    else:
+                        old = b[idx]
+                        b[idx] = g if old is None else old + g
+                n = deps[c] - 1
+                deps[c] = n
+                if n == 0:
+                    ready.append(c)
+            if not retain_graph:
+                node._next = None
+                node._saved = None
+    finally:
+        _state.enabled = prev_mode
+    return leaves
+
+
+def _unwrap(res):
+    T = _function.Tensor
+    if type(res) is tuple:
+        return tuple([r._data if isinstance(r, T) else (None if r is None else np.asarray(r))
+                      for r in res])
+    return res._data if isinstance(res, T) else (None if res is None else np.asarray(res))
+
+
+def _root_grads(tensors, grads, create_graph, caller):
+    """Check the roots and turn the given output gradients into the engine's form."""
+    Tensor = _function.Tensor
+    edges, seeds = [], []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{caller}: outputs[{i}] must be a Tensor, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs "
+                                   f"(got an output of shape {tuple(t.shape)}); pass "
+                                   "gradient=... with the output's shape")
+            g = np.ones(t._data.shape, dtype=t._data.dtype)
+            if create_graph:
+                g = Tensor._wrap(g)
+        else:
+            if isinstance(g, Tensor):
+                if not create_graph:
+                    g = g._data
+            else:
+                g = np.asarray(g, dtype=t._data.dtype)
+                if create_graph:
+                    g = Tensor._wrap(g)
+            if tuple(g.shape) != t._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{tuple(g.shape)} and output[{i}] has a shape of "
+                                   f"{t._data.shape}")
+        edges.append(t._edge if t._edge is not None else (t, -1))
+        seeds.append(g)
+    return edges, seeds
+
+
+def _as_list(x, name):
+    Tensor = _function.Tensor
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    raise TypeError(f"{name} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensors)/d(leaf) into the ``.grad`` of every leaf that requires grad
+    (``Tensor.backward`` calls this). Gradients add up across calls, as in PyTorch."""
+    Tensor = _function.Tensor
+    tensors = _as_list(tensors, "tensors")
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    else:
+        grad_tensors = _as_list(grad_tensors, "grad_tensors")
+    if retain_graph is None:
+        retain_graph = create_graph
+    edges, seeds = _root_grads(tensors, grad_tensors, create_graph, "backward")
+    leaves = _run(edges, seeds, retain_graph, create_graph)
+    for leaf, g in leaves.items():
+        shape, dtype = leaf._data.shape, leaf._data.dtype
+        if create_graph:
+            g = _match(g, shape)
+            if g.dtype != dtype:
+                g = g.to(dtype)
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            continue
+        if g.shape != shape:
+            g = sum_to_shape(g, shape)
+        old = leaf.grad
+        if old is None:
+            leaf.grad = Tensor._wrap(np.array(g, dtype=dtype, order="C", copy=True))
+        else:
+            od = old._data
+            if od.shape == shape and od.flags.writeable:
+                np.add(od, g, out=od, casting="unsafe")
+                old._version += 1
+            else:
+                leaf.grad = Tensor._wrap(np.asarray(od + g, dtype=dtype))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Return d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
+
+    Like ``torch.autograd.grad``: ``grad_outputs`` weights the outputs (needed for
+    non-scalar outputs); with ``create_graph=True`` the returned gradients are themselves
+    differentiable; ``retain_graph`` defaults to ``create_graph``. Inputs the outputs do not
+    depend on raise unless ``allow_unused=True`` (then their gradient is None)."""
+    Tensor = _function.Tensor
+    outputs = _as_list(outputs, "outputs")
+    inputs = _as_list(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = _as_list(grad_outputs, "grad_outputs")
+        if len(grad_outputs) != len(outputs):
+            raise ValueError(f"grad: grad_outputs has {len(grad_outputs)} entries but outputs "
+                             f"has {len(outputs)}")
+    if retain_graph is None:
+        retain_graph = create_graph
+    in_edges = []
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs[{i}] must be a Tensor, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] does not require grad")
+        in_edges.append(t._edge if t._edge is not None else (t, -1))
+    edges, seeds = _root_grads(outputs, grad_outputs, create_graph, "grad")
+    capture = {e: None for e in in_edges}
+    leaves = _run(edges, seeds, retain_graph, create_graph, capture)
+    result = []
+    for i, (t, e) in enumerate(zip(inputs, in_edges)):
+        g = leaves.get(t) if e[1] < 0 else capture[e]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: inputs[{i}] was not used in the graph of the outputs "
+                                   "(pass allow_unused=True to get None for it)")
+            result.append(None)
+            continue
+        g = _match(g, t._data.shape)
+        if create_graph:
+            if g.dtype != t.dtype:
+                g = g.to(t.dtype)
+        else:
+            g = Tensor._wrap(np.array(g, dtype=t._data.dtype, copy=True))
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,214 @@
+"""``Function`` and ``Context``: how one differentiable operation is defined and recorded.
+
+An operation is a subclass of :class:`Function` with two static methods::
+
+    class Square(Function):
+        @staticmethod
+        def forward(ctx, x):              # x is a Tensor; compute on x.data (an ndarray)
+            ctx.save_for_backward(x)
+            return x.data * x.data         # an ndarray (or Tensor, or a tuple of them)
+
+        @staticmethod
+        def backward(ctx, grad):           # grad: a Tensor shaped like the output
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad            # one gradient per forward argument (or None)
+
+    y = Square.apply(x)
+
+``apply`` runs ``forward`` with grad mode off, wraps the result into Tensors and -- when some
+input requires grad -- records the call: the :class:`Context` becomes the *node* of the graph.
+It remembers the Function class, the *edges* to the nodes that produced the inputs, what
+``forward`` saved, and the shapes of the outputs. ``Tensor.backward`` later walks these nodes
+(see ``engine.py``).
+
+Backward formulas written with Tensor operations are themselves recorded when the engine runs
+with ``create_graph=True``, which is how gradients of gradients work.
+
+Built-in ops may also define ``backward_np(ctx, *grads)`` that works on plain ndarrays: the
+engine uses it when no graph of the gradient is wanted, skipping the cost of wrapping every
+intermediate gradient in a Tensor. It must compute exactly what ``backward`` computes.
+"""
+import numpy as np
+
+from .grad_mode import _state
+
+__all__ = ["Function", "Context"]
+
+Tensor = None  # set by autograd_cnn.tensor once the class exists (avoids an import cycle)
+
+_FLOAT_KINDS = ("f", "c")
+
+
+class Context:
+    """What ``forward`` hands to ``backward``; also the node of the recorded graph.
+
+    Public API (as in PyTorch): ``save_for_backward(*tensors)``, ``saved_tensors``,
+    ``needs_input_grad`` (one bool per forward argument), ``mark_non_differentiable(*outputs)``,
+    and any attribute you set yourself (``ctx.stride = 2``).
+    """
+
+    __slots__ = ("_fn", "_next", "_saved", "_versions", "_out_meta", "_non_diff",
+                 "needs_input_grad", "__dict__", "__weakref__")
+
+    def __init__(self):
+        self._saved = None
+        self._next = None
+        self._non_diff = None
+
+    # -- saving -------------------------------------------------------------------------
+    def save_for_backward(self, *values):
+        """Keep Tensors (or ndarrays, or None) for backward. Tensors are version-checked: if
+        one is modified in place before backward runs, backward raises instead of silently
+        computing a wrong gradient."""
+        self._saved = values
+        self._versions = tuple([v._version if isinstance(v, Tensor) else None for v in values])
+
+    def _check_saved(self):
+        saved = self._saved
+        if saved is None:
+            if self._next is None and getattr(self, "_fn", None) is not None:
+                raise RuntimeError(
+                    f"{self.name()}: trying to backward through the graph a second time (or to "
+                    "access saved tensors after they were freed). Saved values are freed after "
+                    "backward(); pass retain_graph=True to the first backward() to keep them.")
+            return ()
+        for i, (v, ver) in enumerate(zip(saved, self._versions)):
+            if ver is not None and v._version != ver:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: saved tensor {i} of {self.name()} (shape "
+                    f"{tuple(v.shape)}) was at version {ver} when it was saved and is now at "
+                    f"version {v._version}. Do not change it in place before backward().")
+        return saved
+
+    @property
+    def saved_tensors(self):
+        """The saved values as Tensors (ndarrays saved directly come back as constant
+        Tensors). Raises if one was modified in place since it was saved."""
+        return tuple([v if v is None or isinstance(v, Tensor) else Tensor._wrap(v)
+                      for v in self._check_saved()])
+
+    @property
+    def saved_arrays(self):
+        """The saved values as ndarrays (for ``backward_np``), version-checked."""
+        return tuple([v._data if isinstance(v, Tensor) else v for v in self._check_saved()])
+
+    @property
+    def saved(self):
+        """Saved values in the form the running backward works with: Tensors while a graph of
+        the gradient is being built (grad mode on), ndarrays otherwise. Lets one formula serve
+        both ``backward`` and ``backward_np`` when it only uses operators both types share."""
+        return self.saved_tensors if _state.enabled else self.saved_arrays
+
+    def mark_non_differentiable(self, *outputs):
+        """Declare outputs (the arrays/Tensors ``forward`` returns) that have no gradient,
+        such as the indices of ``max``. They come out with ``requires_grad=False``."""
+        self._non_diff = {id(o) for o in outputs}
+
+    # -- graph introspection -----------------------------------------------------------
+    def name(self):
+        """``'<Op>Backward'``, like PyTorch's ``grad_fn.name()``."""
+        return self._fn.__name__ + "Backward"
+
+    @property
+    def next_functions(self):
+        """The edges to the inputs' nodes: ``(node, output_index)``; leaves appear as
+        ``(tensor, -1)``, inputs not requiring grad as ``(None, 0)``."""
+        return tuple((None, 0) if e is None else e for e in (self._next or ()))
+
+    def __repr__(self):
+        fn = getattr(self, "_fn", None)
+        return f"<{self.name() if fn is not None else 'Context'} object at {hex(id(self))}>"
+
+
+class Function:
+    """Base class of every differentiable operation (see the module docstring)."""
+
+    backward_np = None  # optional ndarray fast path, see module docstring
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("Function subclasses must define a static forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("Function subclasses must define a static backward(ctx, *grads)")
+
+    @classmethod
+    def apply(cls, *args):
+        """Run ``forward`` on ``args`` and, if any Tensor argument requires grad while grad mode
+        is on, record the call in the graph. Returns a Tensor (or a tuple of them)."""
+        ctx = Context()
+        state = _state
+        any_grad = False
+        if state.enabled:
+            needs = []
+            edges = []
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    e = a._edge
+                    edges.append((a, -1) if e is None else e)
+                    needs.append(True)
+                    any_grad = True
+                else:
+                    edges.append(None)
+                    needs.append(False)
+            ctx.needs_input_grad = tuple(needs)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+
+        if any_grad:
+            state.enabled = False
+            try:
+                out = cls.forward(ctx, *args)
+            finally:
+                state.enabled = True
+        else:
+            out = cls.forward(ctx, *args)
+
+        if type(out) is tuple:
+            return _wrap_outputs(cls, ctx, out, any_grad, edges if any_grad else None)
+        if type(out) is not np.ndarray:
+            out = out._data if isinstance(out, Tensor) else np.asarray(out)
+        t = Tensor.__new__(Tensor)
+        t._data = out
+        t.grad = None
+        t._version = 0
+        if any_grad and out.dtype.kind in _FLOAT_KINDS and ctx._non_diff is None:
+            ctx._fn = cls
+            ctx._next = tuple(edges)
+            ctx._out_meta = ((out.shape, out.dtype),)
+            t.requires_grad = True
+            t._edge = (ctx, 0)
+        else:
+            t.requires_grad = False
+            t._edge = None
+        return t
+
+
+def _wrap_outputs(cls, ctx, outs, any_grad, edges):
+    """apply() for functions returning several outputs."""
+    non_diff = ctx._non_diff or ()
+    result = []
+    meta = []
+    linked = False
+    for i, o in enumerate(outs):
+        if o is None or not isinstance(o, (np.ndarray, Tensor, np.generic, float, int)):
+            result.append(o)
+            meta.append(None)
+            continue
+        nd = id(o) in non_diff
+        if type(o) is not np.ndarray:
+            o = o._data if isinstance(o, Tensor) else np.asarray(o)
+        t = Tensor._wrap(o)
+        if any_grad and not nd and o.dtype.kind in _FLOAT_KINDS:
+            t.requires_grad = True
+            t._edge = (ctx, i)
+            linked = True
+        result.append(t)
+        meta.append((o.shape, o.dtype))
+    if linked:
+        ctx._fn = cls
+        ctx._next = tuple(edges)
+        ctx._out_meta = tuple(meta)
+    return tuple(result)

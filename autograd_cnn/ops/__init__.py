@@ -1,0 +1,53 @@
+"""Every built-in differentiable operation, grouped by kind (one ``Function`` per op):
+
+* ``elementwise`` -- arithmetic, exp/log/sqrt/abs, clamp, maximum/minimum, where, casts
+* ``reduction``   -- sum, mean, max/min, var/std
+* ``shape``       -- reshape, transpose/permute, squeeze/unsqueeze/flatten, expand, cat/stack, pad
+* ``indexing``    -- ``x[index]`` and gather/scatter along a dimension
+* ``matmul``      -- batched matrix product
+* ``activation``  -- relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
+* ``creation``    -- factories (zeros, randn, ...), not differentiable
+
+The functions listed in ``__all__`` are re-exported as ``autograd_cnn.<name>``.
+"""
+from .elementwise import exp, log, sqrt, abs, clamp, clip, maximum, minimum, where  # noqa: A004
+from .reduction import sum, mean, max, min, amax, amin, var, std, argmax, argmin  # noqa: A004
+from .shape import (reshape, view, transpose, permute, flatten, squeeze, unsqueeze, expand,
+                    broadcast_to, cat, concatenate, stack, pad)
+from .indexing import getitem
+from .matmul import matmul
+from .activation import relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
+from .creation import *  # noqa: F401,F403
+from .creation import __all__ as _creation_all
+
+
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    return a - b
+
+
+def mul(a, b):
+    return a * b
+
+
+def div(a, b):
+    return a / b
+
+
+def pow(a, b):  # noqa: A001
+    return a ** b
+
+
+def neg(a):
+    return -a
+
+
+__all__ = ["exp", "log", "sqrt", "abs", "clamp", "clip", "maximum", "minimum", "where", "sum",
+           "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin", "reshape",
+           "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "expand",
+           "broadcast_to", "cat", "concatenate", "stack", "pad", "matmul", "relu", "leaky_relu",
+           "sigmoid", "tanh", "softmax", "log_softmax", "add", "sub", "mul", "div", "pow",
+           "neg"] + list(_creation_all)

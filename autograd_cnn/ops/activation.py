@@ -1,0 +1,175 @@
+"""Activation functions: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax.
+
+The ndarray fast paths reuse the forward's output (``sigmoid' = s (1 - s)``,
+``tanh' = 1 - t^2``, ...). The Tensor backward recomputes the output from the input with
+differentiable ops instead, because a saved output is a constant and would give wrong second
+derivatives.
+
+softmax and log_softmax subtract the maximum along ``dim`` before exponentiating, so logits of
++-1000 give exact, finite results (exp never overflows; the largest term is exp(0) = 1).
+"""
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import const, norm_dim, check_tensor
+from .elementwise import where, exp
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.pos = x > 0
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        return where(const(ctx.pos, g), g, 0)
+
+    backward_np = backward
+
+
+class LeakyRelu(Function):
+    @staticmethod
+    def forward(ctx, a, slope):
+        x = a._data
+        ctx.pos = x > 0
+        ctx.slope = slope
+        return np.where(ctx.pos, x, x * slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        return where(const(ctx.pos, g), g, g * ctx.slope), None
+
+    backward_np = backward
+
+
+def _sigmoid_np(x):
+    # exp of a non-positive number never overflows; both branches are accurate
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = _sigmoid_np(a._data)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, _ = ctx.saved_tensors
+        s = sigmoid(a)
+        return g * s * (1 - s)
+
+    @staticmethod
+    def backward_np(ctx, g):
+        s = ctx.saved_arrays[1]
+        return g * s * (1 - s)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a._data)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, _ = ctx.saved_tensors
+        t = tanh(a)
+        return g * (1 - t * t)
+
+    @staticmethod
+    def backward_np(ctx, g):
+        t = ctx.saved_arrays[1]
+        return g * (1 - t * t)
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, a, dim):
+        x = a._data
+        e = np.exp(x - x.max(axis=dim, keepdims=True))
+        out = e / e.sum(axis=dim, keepdims=True)
+        ctx.dim = dim
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, _ = ctx.saved_tensors
+        y = Softmax.apply(a, ctx.dim)
+        return y * (g - (g * y).sum(dim=ctx.dim, keepdim=True)), None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        y = ctx.saved_arrays[1]
+        return y * (g - (g * y).sum(axis=ctx.dim, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, a, dim):
+        x = a._data
+        shifted = x - x.max(axis=dim, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.dim = dim
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, _ = ctx.saved_tensors
+        y = Softmax.apply(a, ctx.dim)
+        return g - y * g.sum(dim=ctx.dim, keepdim=True), None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        y = np.exp(ctx.saved_arrays[1])
+        return g - y * g.sum(axis=ctx.dim, keepdims=True), None
+
+
+# ---------------------------------------------------------------- public functions ----------
+def relu(x):
+    """max(x, 0); gradient 1 where x > 0, else 0."""
+    return Relu.apply(check_tensor(x, "relu"))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x."""
+    check_tensor(x, "leaky_relu")
+    if not isinstance(negative_slope, (int, float, np.floating)) or isinstance(negative_slope, bool):
+        raise TypeError("leaky_relu(): argument 'negative_slope' must be a number, got "
+                        f"{type(negative_slope).__name__}")
+    return LeakyRelu.apply(x, float(negative_slope))
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return Sigmoid.apply(check_tensor(x, "sigmoid"))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh.apply(check_tensor(x, "tanh"))
+
+
+def _dim_arg(x, dim, fname):
+    check_tensor(x, fname)
+    nd = x._data.ndim
+    if dim is None:  # PyTorch's legacy implicit choice
+        dim = 0 if nd in (0, 1, 3) else 1
+    return norm_dim(dim, nd)
+
+
+def softmax(x, dim=None):
+    """exp(x) / exp(x).sum(dim), numerically stable."""
+    return Softmax.apply(x, _dim_arg(x, dim, "softmax"))
+
+
+def log_softmax(x, dim=None):
+    """log(softmax(x, dim)) computed as x - max - log(sum(exp(x - max)))."""
+    return LogSoftmax.apply(x, _dim_arg(x, dim, "log_softmax"))

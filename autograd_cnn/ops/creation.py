@@ -1,0 +1,154 @@
+"""Factories: zeros, ones, full, empty, eye, arange, linspace, randn, rand, randint and the
+``*_like`` variants. Sizes are given as ints or one tuple (``zeros(2, 3)`` or ``zeros((2, 3))``);
+the default dtype is float32. Random factories draw from the global generator
+(``autograd_cnn.random.default_generator()``, seeded by ``manual_seed``) unless a
+``generator`` (an ``np.random.Generator``) is passed.
+"""
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor
+from .. import random as _random
+
+__all__ = ["zeros", "ones", "full", "empty", "eye", "arange", "linspace", "randn", "rand",
+           "randint", "zeros_like", "ones_like", "full_like", "empty_like", "randn_like",
+           "rand_like"]
+
+
+def _size(size, fname):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"{fname}(): size must be ints, got {s!r} ({type(s).__name__})")
+        if s < 0:
+            raise ValueError(f"{fname}(): negative dimension {s} in size {tuple(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _dtype(dtype, default=np.float32):
+    return np.dtype(default if dtype is None else dtype)
+
+
+def _make(arr, requires_grad):
+    t = Tensor._wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    """A tensor of zeros."""
+    return _make(np.zeros(_size(size, "zeros"), dtype=_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    """A tensor of ones."""
+    return _make(np.ones(_size(size, "ones"), dtype=_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """An uninitialised tensor (values are arbitrary)."""
+    return _make(np.empty(_size(size, "empty"), dtype=_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    """A tensor filled with ``fill_value``; the dtype follows the value (bool, int64 or
+    float32) unless given."""
+    if dtype is None:
+        dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
+                 np.int64 if isinstance(fill_value, numbers.Integral) else np.float32)
+    size = _size((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
+    return _make(np.full(size, fill_value, dtype=np.dtype(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    """The n x m identity matrix."""
+    return _make(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Values from ``start`` (default 0) up to ``end`` (excluded) in steps of ``step``; int64
+    when all three are ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange(): step must be nonzero")
+    if dtype is None:
+        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = np.int64 if ints else np.float32
+    return _make(np.arange(start, end, step).astype(np.dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    return _make(np.linspace(start, end, steps).astype(_dtype(dtype)), requires_grad)
+
+
+def _gen(generator):
+    return _random.default_generator() if generator is None else generator
+
+
+def _float_dtype(dtype, fname):
+    d = _dtype(dtype)
+    if d not in (np.float32, np.float64):
+        raise TypeError(f"{fname}(): dtype must be float32 or float64, got {d}")
+    return d
+
+
+def randn(*size, dtype=None, requires_grad=False, generator=None):
+    """Samples from the standard normal distribution."""
+    d = _float_dtype(dtype, "randn")
+    return _make(_gen(generator).standard_normal(_size(size, "randn"), dtype=d), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False, generator=None):
+    """Samples from the uniform distribution on [0, 1)."""
+    d = _float_dtype(dtype, "rand")
+    return _make(_gen(generator).random(_size(size, "rand"), dtype=d), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, generator=None):
+    """Random integers in [low, high) (``randint(high, size=...)`` starts at 0)."""
+    if high is None:
+        low, high = 0, low
+    size = _size((size,) if isinstance(size, numbers.Integral) else tuple(size), "randint")
+    return Tensor._wrap(_gen(generator).integers(low, high, size).astype(_dtype(dtype, np.int64)))
+
+
+def _like(t, dtype):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(t).__name__}")
+    return t._data.shape, (t._data.dtype if dtype is None else np.dtype(dtype))
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    shape, d = _like(t, dtype)
+    return _make(np.zeros(shape, dtype=d), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    shape, d = _like(t, dtype)
+    return _make(np.ones(shape, dtype=d), requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    shape, d = _like(t, dtype)
+    return _make(np.empty(shape, dtype=d), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    shape, d = _like(t, dtype)
+    return _make(np.full(shape, fill_value, dtype=d), requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False, generator=None):
+    shape, d = _like(t, dtype)
+    return _make(_gen(generator).standard_normal(shape, dtype=_float_dtype(d, "randn_like")),
+                 requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False, generator=None):
+    shape, d = _like(t, dtype)
+    return _make(_gen(generator).random(shape, dtype=_float_dtype(d, "rand_like")), requires_grad)

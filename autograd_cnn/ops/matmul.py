@@ -1,0 +1,61 @@
+"""Matrix product ``a @ b`` with NumPy/PyTorch semantics: 1-D operands are promoted to a row
+(left) or column (right) vector and the added dimension is removed again; leading batch
+dimensions broadcast.
+
+For ``C = A @ B`` the gradients are ``dA = dC @ B^T`` and ``dB = A^T @ dC`` (transposing the
+last two dimensions). Batch dimensions that were broadcast come back summed by the engine.
+"""
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import check_tensor
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(a if nb else None, b if na else None)
+        ctx.nd = (a._data.ndim, b._data.ndim)
+        return np.matmul(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        nda, ndb = ctx.nd
+        ga = gb = None
+        if nda == 1 and ndb == 1:  # dot product: g is a scalar
+            return (g * b if b is not None else None), (g * a if a is not None else None)
+        if b is not None:  # dA = g @ B^T
+            if ndb == 1:    # (..., n) = (..., n, k) @ (k,): outer product
+                ga = g[..., None] * b
+            elif nda == 1:  # (..., m) = (k,) @ (..., k, m)
+                ga = (g[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+            else:
+                ga = g @ b.swapaxes(-1, -2)
+        if a is not None:  # dB = A^T @ g
+            if nda == 1:
+                gb = a[:, None] * g[..., None, :]
+            elif ndb == 1:
+                gb = (a.swapaxes(-1, -2) @ g[..., None])[..., 0]
+            else:
+                gb = a.swapaxes(-1, -2) @ g
+        return ga, gb
+
+    backward_np = backward
+
+
+def matmul(a, b):
+    """Matrix product with broadcasting batch dimensions (``a @ b``)."""
+    check_tensor(a, "matmul")
+    check_tensor(b, "matmul", "other")
+    da, db = a._data, b._data
+    if da.ndim == 0 or db.ndim == 0:
+        raise RuntimeError("matmul(): both arguments need at least 1 dimension, got "
+                           f"{da.ndim}D and {db.ndim}D tensors")
+    ka = da.shape[-1]
+    kb = db.shape[-2] if db.ndim > 1 else db.shape[0]
+    if ka != kb:
+        raise RuntimeError(f"matmul(): shapes {tuple(da.shape)} and {tuple(db.shape)} cannot be "
+                           f"multiplied ({ka} != {kb})")
+    return MatMul.apply(a, b)

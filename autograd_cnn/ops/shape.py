@@ -1,0 +1,299 @@
+"""Shape operations: reshape/view, transpose/permute, squeeze/unsqueeze/flatten, expand,
+cat/stack and constant padding.
+
+None of them changes values, only where they sit, so every backward just moves the gradient
+back: reshape back, apply the inverse permutation, cut the concatenated gradient into pieces,
+cut the padding off. ``MatchShape`` is the engine's broadcast helper as a Function: it sums a
+gradient over broadcast dimensions and expands it over reduced ones, and it is its own adjoint.
+"""
+import numbers
+
+import numpy as np
+
+from ..autograd.engine import sum_to_shape
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import norm_dim, check_tensor
+
+
+class MatchShape(Function):
+    """Sum over dimensions that are 1 (or missing) in ``shape``, broadcast over dimensions that
+    are 1 in the input. Used by the engine, by ``expand`` and by ``sum_to_size``."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = a._data.shape
+        return sum_to_shape(a._data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return MatchShape.apply(g, ctx.in_shape), None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        return sum_to_shape(g, ctx.in_shape), None
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = a._data.shape
+        return a._data.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+    backward_np = backward
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.inverse = tuple(np.argsort(dims).tolist())
+        return a._data.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Permute.apply(g, ctx.inverse), None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        return g.transpose(ctx.inverse), None
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, a, d0, d1):
+        ctx.dims = (d0, d1)
+        return a._data.swapaxes(d0, d1)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.swapaxes(*ctx.dims), None, None
+
+    backward_np = backward
+
+
+class Cat(Function):
+    """``cat(dim, *tensors)``: the gradient is cut back into the pieces."""
+
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        arrays = [t._data if isinstance(t, Tensor) else t for t in tensors]
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([0] + [a.shape[dim] for a in arrays]).tolist()
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.dim
+        b = ctx.bounds
+        needs = ctx.needs_input_grad
+        return (None,) + tuple(g[lead + (slice(b[i], b[i + 1]),)] if needs[i + 1] else None
+                               for i in range(len(b) - 1))
+
+    backward_np = backward
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        return np.stack([t._data if isinstance(t, Tensor) else t for t in tensors], axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.dim
+        needs = ctx.needs_input_grad
+        return (None,) + tuple(g[lead + (i,)] if needs[i + 1] else None
+                               for i in range(len(needs) - 1))
+
+    backward_np = backward
+
+
+class Pad(Function):
+    """Constant padding; ``widths`` is NumPy's ((before, after), ...) per dimension."""
+
+    @staticmethod
+    def forward(ctx, a, widths, value):
+        x = a._data
+        ctx.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.crop], None, None
+
+    backward_np = backward
+
+
+# ---------------------------------------------------------------- public functions ----------
+def _shape_arg(shape, fname):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    out = []
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"{fname}(): shape must be ints, got {s!r} ({type(s).__name__})")
+        out.append(int(s))
+    return tuple(out)
+
+
+def reshape(x, *shape):
+    """Same data, new shape (one entry may be -1). Accepts ``reshape(x, 2, 3)`` or a tuple."""
+    check_tensor(x, "reshape")
+    shape = _shape_arg(shape, "reshape")
+    try:
+        return Reshape.apply(x, shape)
+    except ValueError:
+        raise RuntimeError(f"shape {list(shape)} is invalid for input of size {x._data.size}") from None
+
+
+view = reshape
+
+
+def transpose(x, dim0, dim1):
+    """Swap two dimensions."""
+    check_tensor(x, "transpose")
+    nd = x._data.ndim
+    return Transpose.apply(x, norm_dim(dim0, nd, "dim0"), norm_dim(dim1, nd, "dim1"))
+
+
+def permute(x, *dims):
+    """Reorder dimensions: ``permute(x, 0, 2, 3, 1)``."""
+    check_tensor(x, "permute")
+    dims = _shape_arg(dims, "permute")
+    nd = x._data.ndim
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(): number of dims don't match: input has {nd} dims, "
+                           f"got {len(dims)}")
+    dims = tuple(norm_dim(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError(f"permute(): repeated dim in {dims}")
+    return Permute.apply(x, dims)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dimensions start_dim..end_dim into one."""
+    check_tensor(x, "flatten")
+    shape = x._data.shape
+    if len(shape) == 0:
+        return reshape(x, (1,))
+    s = norm_dim(start_dim, len(shape), "start_dim")
+    e = norm_dim(end_dim, len(shape), "end_dim")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(x, shape[:s] + (n,) + shape[e + 1:])
+
+
+def squeeze(x, dim=None):
+    """Remove dimensions of size 1 (all of them, or only ``dim`` if it has size 1)."""
+    check_tensor(x, "squeeze")
+    shape = x._data.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        dims = {norm_dim(d, len(shape)) for d in dims}
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    return reshape(x, new)
+
+
+def unsqueeze(x, dim):
+    """Insert a dimension of size 1 at ``dim`` (negative counts from the new end)."""
+    check_tensor(x, "unsqueeze")
+    shape = x._data.shape
+    d = norm_dim(dim, len(shape) + 1)
+    return reshape(x, shape[:d] + (1,) + shape[d:])
+
+
+def expand(x, *shape):
+    """Broadcast to ``shape`` (-1 keeps a size), without copying in the forward."""
+    check_tensor(x, "expand")
+    shape = _shape_arg(shape, "expand")
+    old = x._data.shape
+    if len(shape) < len(old):
+        raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be greater "
+                           f"or equal to the number of dimensions in the tensor ({len(old)})")
+    off = len(shape) - len(old)
+    full = tuple(old[i - off] if s == -1 and i >= off else s for i, s in enumerate(shape))
+    for i, s in enumerate(old):
+        if s != 1 and s != full[i + off]:
+            raise RuntimeError(f"expand: the expanded size {full[i + off]} must match the "
+                               f"existing size {s} at non-singleton dimension {i + off}")
+    return MatchShape.apply(x, full)
+
+
+def broadcast_to(x, shape):
+    return expand(x, tuple(shape))
+
+
+def sum_to_size(x, *shape):
+    """Sum ``x`` down to ``shape`` (the shape it was broadcast from)."""
+    return MatchShape.apply(check_tensor(x, "sum_to_size"), _shape_arg(shape, "sum_to_size"))
+
+
+def _tensor_list(tensors, fname):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{fname}(): argument 'tensors' must be a list or tuple of Tensors, got "
+                        f"{type(tensors).__name__}")
+    if len(tensors) == 0:
+        raise ValueError(f"{fname}(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fname}(): expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    return tensors
+
+
+def cat(tensors, dim=0):
+    """Concatenate along an existing dimension."""
+    tensors = _tensor_list(tensors, "cat")
+    nd = tensors[0]._data.ndim
+    d = norm_dim(dim, nd)
+    for i, t in enumerate(tensors):
+        s = t._data.shape
+        if len(s) != nd or s[:d] + s[d + 1:] != tensors[0]._data.shape[:d] + tensors[0]._data.shape[d + 1:]:
+            raise RuntimeError(f"cat(): sizes of tensors must match except in dimension {d}; "
+                               f"tensor 0 has shape {tensors[0]._data.shape}, tensor {i} has {s}")
+    return Cat.apply(d, *tensors)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Stack equally shaped tensors along a new dimension."""
+    tensors = _tensor_list(tensors, "stack")
+    s0 = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if t._data.shape != s0:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {s0} at "
+                               f"entry 0 and {t._data.shape} at entry {i}")
+    return Stack.apply(norm_dim(dim, len(s0) + 1), *tensors)
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Constant padding like ``torch.nn.functional.pad``: ``pad`` lists (left, right) pairs
+    starting from the LAST dimension: ``(1, 1)`` pads the last dim, ``(1, 1, 2, 2)`` the last
+    two (last: 1 each side, second to last: 2 each side)."""
+    check_tensor(x, "pad")
+    if mode != "constant":
+        raise NotImplementedError(f"pad(): only mode='constant' is supported, got {mode!r}")
+    if not isinstance(pad, (tuple, list)) or len(pad) % 2:
+        raise ValueError(f"pad(): 'pad' must be a tuple of even length, got {pad!r}")
+    nd = x._data.ndim
+    if len(pad) // 2 > nd:
+        raise ValueError(f"pad(): padding length {len(pad)} is too large for a {nd}-d input")
+    widths = [(0, 0)] * nd
+    for i in range(len(pad) // 2):
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        for v in (lo, hi):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+                raise ValueError(f"pad(): pad sizes must be non-negative ints, got {pad!r}")
+        widths[nd - 1 - i] = (int(lo), int(hi))
+    return Pad.apply(x, tuple(widths), value)
