@@ -1,0 +1,264 @@
+"""Convolution: ``conv1d`` and ``conv2d`` with PyTorch's semantics (cross-correlation, NCL / NCHW,
+weights (C_out, C_in / groups, *kernel), stride, padding incl. 'valid' / 'same', dilation, groups).
+
+The arithmetic runs in the compiled kernels (csrc/conv, see its conv_kernels.h for how). This
+module does the rest:
+
+* **Validation, in one place** (:func:`_prepare`): every argument is checked before any C++ runs;
+  a bad one raises ``TypeError`` / ``ValueError`` naming it, what it got and what it needs.
+* **Autograd, closed under differentiation.** Convolution is bilinear in (input, weight), and so
+  are both of its gradients. Three Functions cover all orders of derivatives:
+
+  ===================== ============================== ============================================
+  Function               computes                        backward (of its two tensor inputs)
+  ===================== ============================== ============================================
+  ``_Conv(x, w, b)``     y = conv(x, w) + b              dx = ``_ConvTranspose(dy, w)``,
+                                                         dw = ``_ConvWeight(x, dy)``, db = sum dy
+  ``_ConvTranspose``     dx = conv^T(dy, w)              d(dy) = ``_Conv(g, w)``, dw = ``_ConvWeight(g, dy)``
+  ``_ConvWeight``        dw = corr(x, dy)                dx = ``_ConvTranspose(dy, g)``, d(dy) = ``_Conv(x, g)``
+  ===================== ============================== ============================================
+
+  (g: the incoming gradient). Each backward only computes the gradients asked for
+  (``ctx.needs_input_grad``); with ``create_graph=True`` they are recorded like any other op, so
+  gradients of gradients (``gradgradcheck``) work. ``backward_np`` is the same on plain arrays,
+  used by the engine when no graph of the gradient is wanted.
+
+conv1d runs on the 2-D kernels as an image of height 1: they vectorise along the output row, so a
+dedicated 1-D path would do the same work.
+"""
+import numbers
+
+import numpy as np
+
+from .._geometry import WindowGeometry, normalize_padding, ntuple
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._conv_kernels import ConvSpec, conv_backward_input, conv_backward_weight, conv_forward
+
+__all__ = ["conv1d", "conv2d"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _data(a):
+    return a.data if isinstance(a, Tensor) else a
+
+
+class _Conv(Function):
+    """y = conv(x, w) + b."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, spec):
+        ctx.spec = spec
+        ctx.save_for_backward(x, w)
+        return conv_forward(_data(x), _data(w), None if b is None else _data(b), spec)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        spec, need = ctx.spec, ctx.needs_input_grad
+        gx = _ConvTranspose.apply(gy, w, spec) if need[0] else None
+        gw = _ConvWeight.apply(x, gy, spec) if need[1] else None
+        gb = _BiasGrad.apply(gy, spec.channel_axis) if need[2] else None
+        return gx, gw, gb, None
+
+    @staticmethod
+    def backward_np(ctx, gy):
+        x, w = ctx.saved_arrays
+        spec, need = ctx.spec, ctx.needs_input_grad
+        gx = conv_backward_input(gy, w, spec) if need[0] else None
+        gw = conv_backward_weight(x, gy, spec) if need[1] else None
+        gb = _bias_grad(gy, spec.channel_axis) if need[2] else None
+        return gx, gw, gb, None
+
+
+class _ConvTranspose(Function):
+    """dx = conv^T(dy, w): the gradient of conv(x, w) in x, as a function of (dy, w)."""
+
+    @staticmethod
+    def forward(ctx, gy, w, spec):
+        ctx.spec = spec
+        ctx.save_for_backward(gy, w)
+        return conv_backward_input(_data(gy), _data(w), spec)
+
+    @staticmethod
+    def backward(ctx, g):
+        gy, w = ctx.saved_tensors
+        spec, need = ctx.spec, ctx.needs_input_grad
+        ggy = _Conv.apply(g, w, None, spec) if need[0] else None
+        gw = _ConvWeight.apply(g, gy, spec) if need[1] else None
+        return ggy, gw, None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        gy, w = ctx.saved_arrays
+        spec, need = ctx.spec, ctx.needs_input_grad
+        ggy = conv_forward(g, w, None, spec) if need[0] else None
+        gw = conv_backward_weight(g, gy, spec) if need[1] else None
+        return ggy, gw, None
+
+
+class _ConvWeight(Function):
+    """dw = corr(x, dy): the gradient of conv(x, w) in w, as a function of (x, dy)."""
+
+    @staticmethod
+    def forward(ctx, x, gy, spec):
+        ctx.spec = spec
+        ctx.save_for_backward(x, gy)
+        return conv_backward_weight(_data(x), _data(gy), spec)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, gy = ctx.saved_tensors
+        spec, need = ctx.spec, ctx.needs_input_grad
+        gx = _ConvTranspose.apply(gy, g, spec) if need[0] else None
+        ggy = _Conv.apply(x, g, None, spec) if need[1] else None
+        return gx, ggy, None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        x, gy = ctx.saved_arrays
+        spec, need = ctx.spec, ctx.needs_input_grad
+        gx = conv_backward_input(gy, g, spec) if need[0] else None
+        ggy = conv_forward(x, g, None, spec) if need[1] else None
+        return gx, ggy, None
+
+
+def _bias_grad(gy, axis):
+    """Sum of the output gradient over every axis but the channel axis."""
+    return gy.sum(axis=tuple(i for i in range(gy.ndim) if i != axis))
+
+
+class _BiasGrad(Function):
+    """db = dy summed over batch and space; its own gradient broadcasts back (_BiasBroadcast)."""
+
+    @staticmethod
+    def forward(ctx, gy, axis):
+        a = _data(gy)
+        ctx.shape, ctx.axis = a.shape, axis
+        return _bias_grad(a, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _BiasBroadcast.apply(g, ctx.shape, ctx.axis), None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        return _broadcast_channels(g, ctx.shape, ctx.axis), None
+
+
+def _broadcast_channels(g, shape, axis):
+    view = [1] * len(shape)
+    view[axis] = shape[axis]
+    return np.ascontiguousarray(np.broadcast_to(np.reshape(g, view), shape))
+
+
+class _BiasBroadcast(Function):
+    """b of shape (C,) -> every position of an output of `shape` (the adjoint of _BiasGrad)."""
+
+    @staticmethod
+    def forward(ctx, b, shape, axis):
+        ctx.axis = axis
+        return _broadcast_channels(_data(b), shape, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _BiasGrad.apply(g, ctx.axis), None, None
+
+    @staticmethod
+    def backward_np(ctx, g):
+        return _bias_grad(g, ctx.axis), None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# validation: every check happens here, before any kernel runs
+
+
+def _array_arg(fname, name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, Tensor):
+        arr = value.data
+    elif isinstance(value, np.ndarray):
+        arr = value
+    else:
+        raise TypeError(f"{fname}: {name} must be a Tensor or numpy.ndarray, got {type(value).__name__}")
+    if arr.dtype not in _FLOATS:
+        raise TypeError(f"{fname}: {name} has dtype {arr.dtype}; convolution needs float32 or float64")
+    return arr
+
+
+def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
+    """Check every argument of conv{nd}d and return the ConvSpec of the call."""
+    x = _array_arg(fname, "input", input)
+    w = _array_arg(fname, "weight", weight)
+    b = _array_arg(fname, "bias", bias, allow_none=True)
+    kind = "(N, C_in, L) or (C_in, L)" if nd == 1 else "(N, C_in, H, W) or (C_in, H, W)"
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{fname}: input must be {nd + 2}-D {kind}, got shape {x.shape}")
+    wkind = "(C_out, C_in / groups, K)" if nd == 1 else "(C_out, C_in / groups, kH, kW)"
+    if w.ndim != nd + 2:
+        raise ValueError(f"{fname}: weight must be {nd + 2}-D {wkind}, got shape {w.shape}")
+    if w.dtype != x.dtype:
+        raise TypeError(f"{fname}: input ({x.dtype}) and weight ({w.dtype}) must have the same dtype")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"{fname}: groups must be an int, got {groups!r}")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"{fname}: groups must be >= 1, got {groups}")
+    batched = x.ndim == nd + 2
+    xb = x.shape if batched else (1,) + x.shape
+    c_in, c_out = xb[1], w.shape[0]
+    if any(s == 0 for s in xb[1:]) or any(s == 0 for s in w.shape):
+        raise ValueError(f"{fname}: input {x.shape} and weight {w.shape} must not have empty "
+                         "channel or spatial axes")
+    if c_in % groups:
+        raise ValueError(f"{fname}: input channels ({c_in}) must be divisible by groups ({groups})")
+    if c_out % groups:
+        raise ValueError(f"{fname}: weight's out channels ({c_out}) must be divisible by groups ({groups})")
+    if w.shape[1] * groups != c_in:
+        raise ValueError(f"{fname}: weight {w.shape} expects {w.shape[1] * groups} input channels "
+                         f"(weight.shape[1] * groups), but input {x.shape} has {c_in}")
+    if b is not None:
+        if b.dtype != x.dtype:
+            raise TypeError(f"{fname}: bias ({b.dtype}) must have the input's dtype ({x.dtype})")
+        if b.shape != (c_out,):
+            raise ValueError(f"{fname}: bias must have shape ({c_out},) (one per output channel), "
+                             f"got {b.shape}")
+    kernel = tuple(w.shape[2:])
+    stride = ntuple(stride, nd, f"{fname}: stride", minimum=1)
+    dilation = ntuple(dilation, nd, f"{fname}: dilation", minimum=1)
+    pads = normalize_padding(padding, kernel, dilation, stride, nd, name=f"{fname}: padding")
+    geom = WindowGeometry(xb[2:], kernel, stride, pads, dilation, what=f"{fname}: input")
+    y_shape = (xb[0], c_out) + geom.out_size
+    if not batched:
+        y_shape = y_shape[1:]
+    return ConvSpec(x.shape, w.shape, y_shape, stride, pads, dilation, groups)
+
+
+def _conv(fname, nd, input, weight, bias, stride, padding, dilation, groups):
+    spec = _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups)
+    return _Conv.apply(input, weight, bias, spec)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation) of ``input (N, C_in, L)`` (or ``(C_in, L)``) with
+    ``weight (C_out, C_in / groups, K)``, plus ``bias (C_out,)`` if given.
+
+    ``stride``, ``dilation``: int >= 1 (or a 1-tuple); ``padding``: int >= 0, 'valid' or 'same'
+    ('same' needs stride 1; an even total goes one more after). Output length
+    ``(L + 2 * padding - dilation * (K - 1) - 1) // stride + 1``. Same as torch.nn.functional.conv1d.
+    """
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of ``input (N, C_in, H, W)`` (or ``(C_in, H, W)``) with
+    ``weight (C_out, C_in / groups, kH, kW)``, plus ``bias (C_out,)`` if given.
+
+    ``stride``, ``dilation``: int >= 1 or a (h, w) pair; ``padding``: int >= 0, a pair, 'valid' or
+    'same' ('same' needs stride 1; an odd total pads one more after, as PyTorch). ``groups`` splits
+    channels into independent convolutions (``groups == C_in`` is depthwise). Same as
+    torch.nn.functional.conv2d.
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)

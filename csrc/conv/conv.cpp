@@ -1,0 +1,132 @@
+// Convolution entry points: the layout plan, cached workspaces and the per-ISA dispatch.
+#include "conv/conv.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace acnn {
+
+ConvPlan make_conv_plan(const ConvGeom& g) {
+  ConvPlan p;
+  p.Hp = g.H + g.PH0 + g.PH1;
+  p.Wp = g.W + g.PW0 + g.PW1;
+  p.Hq = (p.Hp + g.SH - 1) / g.SH;
+  p.Wq = (p.Wp + g.SW - 1) / g.SW;
+  p.planes = g.SH * g.SW;
+  p.PL = p.Hq * p.Wq;
+  p.KK = g.KH * g.KW;
+  p.Q = g.OH * p.Wq;
+  // wide tiles read at most Wq + a tile past the last plane (see ConvPlan); round to 16 elements
+  p.CS = (p.planes * p.PL + p.Wq + kConvSlack + 15) / 16 * 16;
+  p.off.resize(p.KK);
+  p.local_off.resize(p.KK);
+  std::int64_t max_local = 0;
+  for (std::int64_t kh = 0; kh < g.KH; ++kh) {
+    for (std::int64_t kw = 0; kw < g.KW; ++kw) {
+      const std::int64_t t = kh * g.KW + kw;
+      const std::int64_t rh = kh * g.DH, rw = kw * g.DW;
+      const std::int64_t plane = (rh % g.SH) * g.SW + (rw % g.SW);
+      p.local_off[t] = (rh / g.SH) * p.Wq + rw / g.SW;
+      p.off[t] = plane * p.PL + p.local_off[t];
+      max_local = std::max(max_local, p.local_off[t]);
+    }
+  }
+  p.F = (max_local + 15) / 16 * 16;
+  p.LD = (p.F + p.PL + p.Wq + kConvSlack + 15) / 16 * 16;
+  p.plane_begin.assign(p.planes + 1, 0);
+  for (std::int64_t t = 0; t < p.KK; ++t) p.plane_begin[(p.off[t] / p.PL) + 1]++;
+  for (std::int64_t q = 0; q < p.planes; ++q) p.plane_begin[q + 1] += p.plane_begin[q];
+  p.plane_taps.resize(p.KK);
+  p.plane_roff.resize(p.KK);
+  std::vector<std::int64_t> fill(p.plane_begin.begin(), p.plane_begin.end() - 1);
+  for (std::int64_t t = 0; t < p.KK; ++t) {
+    const std::int64_t plane = p.off[t] / p.PL;
+    const std::int64_t at = fill[plane]++;
+    p.plane_taps[at] = t;
+    p.plane_roff[at] = p.F - p.local_off[t];
+  }
+  return p;
+}
+
+namespace {
+
+// A grow-only, 64-byte aligned scratch buffer. Each calling thread keeps its own (thread_local),
+// so repeated calls reuse warm pages instead of touching fresh memory every time.
+class Scratch {
+ public:
+  ~Scratch() { std::free(ptr_); }
+  void* get(std::size_t bytes) {
+    if (bytes > cap_) {
+      std::free(ptr_);
+      cap_ = (bytes + 4095) / 4096 * 4096;
+      ptr_ = std::aligned_alloc(64, cap_);
+      if (!ptr_) {
+        cap_ = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return ptr_;
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  std::size_t cap_ = 0;
+};
+
+Scratch& scratch(int slot) {
+  thread_local Scratch buffers[3];
+  return buffers[slot];
+}
+
+template <typename T>
+T* scratch_of(int slot, std::int64_t elements) {
+  return static_cast<T*>(scratch(slot).get(static_cast<std::size_t>(elements) * sizeof(T) + 64));
+}
+
+// Packed-weight sizes: generous bounds that hold for every ISA's block size (<= 16 channels).
+std::int64_t packed_forward_weights(const ConvGeom& g, const ConvPlan& p) {
+  const std::int64_t cog = g.C_out / g.G;
+  return g.G * ((cog + 15) / 16 * 16) * (g.C_in / g.G) * p.KK;
+}
+
+std::int64_t packed_transpose_weights(const ConvGeom& g, const ConvPlan& p) {
+  const std::int64_t cig = g.C_in / g.G;
+  return g.G * ((cig + 15) / 16 * 16) * (g.C_out / g.G) * p.KK;
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+  const ConvPlan p = make_conv_plan(g);
+  T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
+  T* wp = scratch_of<T>(1, packed_forward_weights(g, p));
+  ACNN_DISPATCH(conv_forward<T>, g, p, x, w, bias, y, xq, wp);
+}
+
+template <typename T>
+void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx) {
+  const ConvPlan p = make_conv_plan(g);
+  T* dyw = scratch_of<T>(0, g.N * g.C_out * p.LD);
+  T* wp = scratch_of<T>(1, packed_transpose_weights(g, p));
+  ACNN_DISPATCH(conv_backward_input<T>, g, p, dy, w, dx, dyw, wp);
+}
+
+template <typename T>
+void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
+  const ConvPlan p = make_conv_plan(g);
+  T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
+  T* dyw = scratch_of<T>(1, g.N * g.C_out * p.LD);
+  ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw);
+}
+
+#define ACNN_CONV_INSTANTIATE(T)                                                           \
+  template void conv2d_forward<T>(const ConvGeom&, const T*, const T*, const T*, T*);      \
+  template void conv2d_backward_input<T>(const ConvGeom&, const T*, const T*, T*);         \
+  template void conv2d_backward_weight<T>(const ConvGeom&, const T*, const T*, T*);
+ACNN_CONV_INSTANTIATE(float)
+ACNN_CONV_INSTANTIATE(double)
+#undef ACNN_CONV_INSTANTIATE
+
+}  // namespace acnn

@@ -1,0 +1,87 @@
+// Public entry of the convolution family (called from autograd_cnn/_bindings/conv.pxi).
+//
+// Every convolution is 2-D here; conv1d is a height-1 image. The three kernels are
+//   forward           y  = conv(x, w) + b
+//   backward_input    dx = conv_transpose(dy, w)           (the adjoint of forward in x)
+//   backward_weight   dw = correlate(x, dy)                (the adjoint of forward in w)
+// all computed directly (no im2col). How they work is explained in conv_kernels.h; the layout
+// arithmetic they share is ConvPlan below.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/runtime.h"
+
+namespace acnn {
+
+// The sizes of one convolution, already validated in Python (autograd_cnn/functional/conv.py).
+struct ConvGeom {
+  std::int64_t N, C_in, H, W;       // input (N, C_in, H, W)
+  std::int64_t C_out, G;            // weight (C_out, C_in / G, KH, KW)
+  std::int64_t KH, KW;
+  std::int64_t SH, SW, DH, DW;      // stride, dilation
+  std::int64_t PH0, PH1, PW0, PW1;  // padding before / after, per axis
+  std::int64_t OH, OW;              // output spatial size (autograd_cnn/_geometry.py)
+};
+
+// Elements of slack after every internal row buffer: vector tiles may run past the last useful
+// element (the results there are discarded) and must stay inside the buffer. No ISA's tile is
+// longer than this.
+constexpr std::int64_t kConvSlack = 64;
+
+// The internal "phase" layout shared by the kernels.
+//
+// The zero-padded input (Hp x Wp) of one channel is split into SH*SW phase planes:
+// plane (ph, pw) holds the padded pixels (i*SH + ph, j*SW + pw) at row i, column j of a
+// Hq x Wq grid. Tap (kh, kw) of output pixel (oh, ow) then reads plane
+// ((kh*DH) % SH, (kw*DW) % SW) at (oh + kh*DH / SH, ow + kw*DW / SW): for every tap the output
+// pixel q = oh*Wq + ow reads element q + off[tap] of one contiguous array, whatever the stride
+// and dilation. Kernels vectorise over q ("wide" rows of Wq, the last Wq - OW columns of which
+// are discarded).
+struct ConvPlan {
+  std::int64_t Hp, Wp;        // padded input size
+  std::int64_t Hq, Wq;        // phase-plane size
+  std::int64_t planes;        // SH * SW
+  std::int64_t PL;            // elements per phase plane, Hq * Wq
+  std::int64_t CS;            // elements per channel of the phase layout (planes * PL + slack)
+  std::int64_t KK;            // taps, KH * KW
+  std::int64_t Q;             // wide output positions, OH * Wq
+  std::int64_t F;             // front zeros of the wide output-gradient rows (max in-plane offset)
+  std::int64_t LD;            // elements per channel of the wide output-gradient layout
+  std::vector<std::int64_t> off;          // per tap: plane * PL + in-plane offset
+  std::vector<std::int64_t> local_off;    // per tap: in-plane offset (kh*DH/SH)*Wq + kw*DW/SW
+  std::vector<std::int64_t> plane_begin;  // taps of plane p: plane_taps[plane_begin[p] .. p+1]
+  std::vector<std::int64_t> plane_taps;   // tap indices grouped by plane
+  std::vector<std::int64_t> plane_roff;   // per entry of plane_taps: F - local_off (transpose)
+};
+
+ConvPlan make_conv_plan(const ConvGeom& g);
+
+namespace avx512 {
+template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*);
+}  // namespace avx512
+namespace avx2 {
+template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*);
+}  // namespace avx2
+namespace baseline {
+template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*);
+}  // namespace baseline
+
+// y (N, C_out, OH, OW) = conv(x, w) + bias; bias may be null.
+template <typename T>
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y);
+// dx (N, C_in, H, W) from dy (N, C_out, OH, OW) and w.
+template <typename T>
+void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx);
+// dw (C_out, C_in / G, KH, KW) from x and dy.
+template <typename T>
+void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw);
+
+}  // namespace acnn

@@ -1,0 +1,116 @@
+"""The compiled convolution kernels (csrc/conv) on arrays, against the NumPy reference in
+tests/conv_reference.py: every combination of stride, padding and dilation, odd and non-square
+shapes, groups, both dtypes, every instruction-set path, and thread-count independence."""
+import itertools
+
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+from autograd_cnn.functional._conv_kernels import (ConvSpec, conv_backward_input, conv_backward_weight,
+                                                   conv_forward)
+
+from conv_reference import out_size, ref_conv2d, ref_conv2d_grads
+
+TOL = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+def run_case(n, cin, cout, hw, k, stride, pads, dilation, groups, dtype, seed=0, bias=True):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, cin) + hw).astype(dtype)
+    w = rng.standard_normal((cout, cin // groups) + k).astype(dtype)
+    b = rng.standard_normal(cout).astype(dtype) if bias else None
+    oh = out_size(hw[0], k[0], stride[0], *pads[0], dilation[0])
+    ow = out_size(hw[1], k[1], stride[1], *pads[1], dilation[1])
+    spec = ConvSpec(x.shape, w.shape, (n, cout, oh, ow), stride, pads, dilation, groups)
+    y = conv_forward(x, w, b, spec)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = conv_backward_input(dy, w, spec)
+    dw = conv_backward_weight(x, dy, spec)
+    ry = ref_conv2d(x, w, b, stride, pads, dilation, groups)
+    rdx, rdw = ref_conv2d_grads(x, w, dy, stride, pads, dilation, groups)
+    tol = TOL[dtype]
+    for ours, ref, what in ((y, ry, "y"), (dx, rdx, "dx"), (dw, rdw, "dw")):
+        assert ours.dtype == dtype and ours.shape == ref.shape, what
+        scale = max(1.0, float(np.abs(ref).max()))
+        np.testing.assert_allclose(ours, ref, rtol=tol, atol=tol * scale, err_msg=what)
+    return y, dx, dw
+
+
+def same_pads(k, d):
+    total = d * (k - 1)
+    return (total // 2, total - total // 2)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", [0, 1, 2, "same"])
+@pytest.mark.parametrize("dilation", [1, 2, 3])
+def test_stride_padding_dilation_grid(stride, padding, dilation):
+    if padding == "same" and stride != 1:
+        pytest.skip("'same' needs stride 1")
+    k = (3, 2)
+    pads = tuple(same_pads(kk, dilation) for kk in k) if padding == "same" else ((padding,) * 2,) * 2
+    run_case(2, 3, 5, (11, 9), k, (stride, stride), pads, (dilation, dilation), 1, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    # n, cin, cout, (h, w), (kh, kw), stride, pads, dilation, groups
+    (1, 1, 1, (7, 7), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),        # batch 1, single channels
+    (2, 6, 4, (5, 8), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),        # 1x1
+    (2, 6, 4, (5, 8), (1, 1), (2, 3), ((1, 0), (0, 2)), (1, 1), 2),        # 1x1 strided, groups 2
+    (2, 3, 4, (5, 6), (7, 8), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),        # kernel == padded input
+    (3, 4, 6, (9, 13), (2, 5), (2, 1), ((1, 2), (0, 3)), (2, 1), 2),       # non-square, asymmetric
+    (2, 8, 8, (10, 11), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 8),      # depthwise
+    (2, 4, 12, (10, 11), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 4),     # channel multiplier 3
+    (2, 20, 19, (13, 17), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),    # remainder blocks
+    (2, 3, 9, (31, 29), (11, 11), (4, 4), ((2, 2), (2, 2)), (1, 1), 1),    # AlexNet-like
+    (2, 5, 7, (1, 37), (1, 7), (1, 2), ((0, 0), (3, 3)), (1, 4), 1),       # conv1d-like row
+    (1, 2, 3, (4, 4), (5, 5), (3, 3), ((2, 2), (2, 2)), (1, 1), 1),        # stride > kernel span gaps
+    (2, 2, 3, (9, 9), (1, 1), (3, 3), ((0, 0), (0, 0)), (1, 1), 1),        # planes without taps
+])
+def test_configurations(case, dtype):
+    run_case(*case, dtype)
+
+
+def test_no_bias():
+    run_case(2, 3, 4, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, np.float64, bias=False)
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+def test_every_isa_path(isa):
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        for dtype in (np.float32, np.float64):
+            run_case(2, 5, 11, (9, 12), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(2, 4, 6, (13, 11), (3, 2), (2, 3), ((1, 2), (0, 1)), (2, 1), 2, dtype)
+            run_case(1, 9, 9, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 9, dtype)
+    finally:
+        ac.set_isa(before)
+
+
+def test_results_do_not_depend_on_thread_count():
+    before = ac.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            ac.set_num_threads(threads)
+            results.append(run_case(3, 6, 10, (17, 15), (3, 3), (2, 1), ((1, 1), (1, 1)), (1, 2), 2,
+                                    np.float32))
+    finally:
+        ac.set_num_threads(before)
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+def test_nan_and_inf_propagate():
+    x = np.ones((1, 1, 5, 5))
+    x[0, 0, 2, 2] = np.nan
+    x[0, 0, 0, 0] = np.inf
+    w = np.ones((1, 1, 3, 3))
+    spec = ConvSpec(x.shape, w.shape, (1, 1, 3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    y = conv_forward(x, w, None, spec)
+    assert np.isnan(y).all()  # every window sees the NaN; the Inf window also sees it
+    ref = ref_conv2d(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
