@@ -41,8 +41,9 @@ def window_output_size(size, kernel, stride=1, pad_lo=0, pad_hi=None, dilation=1
         pad_hi = pad_lo
     span = dilation * (kernel - 1) + 1
     room = size + pad_lo + pad_hi - span
-    if room < 0:
+    if room < 0 and not (ceil_mode and room > -stride):
         return 0
+    # with ceil_mode PyTorch keeps one window that hangs past the padded end (room > -stride)
     if ceil_mode:
         out = -(-room // stride) + 1
         # the last window must start inside the input or the left padding (PyTorch's rule)

@@ -1,0 +1,148 @@
+// Max pooling, forward and backward, for float and double: the one template source, included
+// inside an ISA namespace by pool_<isa>.cpp (see common/isa_unit.h). Works on contiguous planes
+// (N * C of them, NCHW); the tables of pool_plan.h describe the windows, so max_pool and
+// adaptive_max_pool share these kernels.
+//
+// Semantics are PyTorch's, bit for bit: each window is scanned row by row, tap by tap, starting
+// from -inf with the index of its first tap inside the input; a tap replaces the running maximum
+// when `value > max || isnan(value)`. So the first maximum wins ties and the last NaN wins.
+// Padding taps are skipped (padding acts as -inf and is never chosen). The arg-max is the flat
+// position in the input plane, stored as I (int32 when the plane has < 2^31 elements, else int64).
+//
+// Backward never recomputes a window: it scatters each output gradient to the saved arg-max
+// (max_pool_scatter). The adjoint of that scatter is a gather by the same indices
+// (max_pool_gather); the two are each other's backward, which gives every higher derivative.
+
+// One output (oh, ow) through the general (scalar) path.
+template <typename T, typename I>
+inline void max_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::int64_t nr,
+                         std::int64_t dh, const PoolAxis& w, std::int64_t ow, T* y, I* ind) {
+  const std::int64_t c0 = w.first[ow], nc = w.taps[ow], dw = w.dilation;
+  T best = -std::numeric_limits<T>::infinity();
+  std::int64_t best_at = r0 * in_w + c0;
+  for (std::int64_t r = 0; r < nr; ++r) {
+    const std::int64_t row_at = (r0 + r * dh) * in_w;
+    const T* row = x + row_at;
+    for (std::int64_t c = 0; c < nc; ++c) {
+      const std::int64_t iw = c0 + c * dw;
+      const T v = row[iw];
+      const bool take = (v > best) | (v != v);  // branch-free: maxima of real data are random
+      best = take ? v : best;
+      best_at = take ? row_at + iw : best_at;
+    }
+  }
+  *y = best;
+  *ind = static_cast<I>(best_at);
+}
+
+// Output columns [ow, end) of one output row, B-byte vectors at a time: lane j is column ow + j.
+// S is the column stride (1 or 2); KW the kernel width when known at compile time (0: w.kernel).
+// Returns the first column it did not do.
+template <int S, int KW, int B, typename T, typename I>
+inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int64_t r0,
+                                        std::int64_t nr, std::int64_t dh, const PoolAxis& w,
+                                        std::int64_t begin, std::int64_t ow, std::int64_t end, T* y,
+                                        I* ind) {
+  typedef PoolVec<T, B> PV;
+  typedef typename PV::iraw IV;
+  typedef typename PV::iscalar IS;
+  constexpr int W = PV::width;
+  const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
+  const IV lane_offset = pool_iota<T, B>(S);
+  const typename PV::raw neg_inf = pool_broadcast<T, B>(-std::numeric_limits<T>::infinity());
+  for (; ow + W <= end; ow += W) {
+    const std::int64_t col0 = ow * S - w.pad;  // input column of lane 0's first tap
+    typename PV::raw best = neg_inf;
+    IV best_at = lane_offset + static_cast<IS>(r0 * in_w + col0);
+    for (std::int64_t r = 0; r < nr; ++r) {
+      const std::int64_t row_at = (r0 + r * dh) * in_w;
+      const T* row = x + row_at + col0;
+      const IV lane_at = lane_offset + static_cast<IS>(row_at + col0);
+      for (std::int64_t k = 0; k < kw; ++k) {
+        const typename PV::raw v = load_strided<S, B>(row + k * dw);
+        const auto take = (v > best) | (v != v);
+        best = take ? v : best;
+        best_at = take ? lane_at + static_cast<IS>(k * dw) : best_at;
+      }
+    }
+    std::memcpy(y + ow, &best, sizeof(best));
+    pool_store_index<T, B, I>(ind + ow, best_at);
+    // A short rest of the row is done by one last block that overlaps the previous one (it
+    // writes the same values again), when the interior has room for a whole block.
+    if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
+  }
+  return ow;
+}
+
+// One plane. S = 0: general path only; S = 1, 2: the interior columns [inner.begin, inner.end)
+// go through full-width vectors, then narrower ones for what is left of each row.
+template <int S, int KW, typename T, typename I>
+void max_pool_plane(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInterior& inner) {
+  const PoolAxis& h = p.h;
+  const PoolAxis& w = p.w;
+  const std::int64_t in_w = w.in;
+  for (std::int64_t oh = 0; oh < h.out; ++oh) {
+    const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
+    T* y_row = y + oh * w.out;
+    I* ind_row = ind + oh * w.out;
+    std::int64_t ow = 0;
+    if constexpr (S != 0) {
+      for (; ow < inner.begin; ++ow) max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, ind_row + ow);
+      const std::int64_t end = inner.end;
+      ow = max_pool_row_vector<S, KW, ACNN_VECTOR_BYTES>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
+      if constexpr (ACNN_VECTOR_BYTES > 32)
+        ow = max_pool_row_vector<S, KW, 32>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
+      if constexpr (ACNN_VECTOR_BYTES > 16)
+        ow = max_pool_row_vector<S, KW, 16>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
+    }
+    for (; ow < w.out; ++ow) max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, ind_row + ow);
+  }
+}
+
+template <int S, int KW, typename T, typename I>
+void max_pool_planes(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInterior& inner) {
+  const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  parallel_for(p.planes, [&](std::int64_t i) {
+    max_pool_plane<S, KW>(x + i * in_plane, y + i * out_plane, ind + i * out_plane, p, inner);
+  });
+}
+
+// y[plane] = max over each window of x[plane]; ind = the flat arg-max within the plane.
+template <typename T, typename I>
+void max_pool_forward_kernel(const T* x, T* y, I* ind, const PoolPlan& p) {
+  PoolInterior inner = pool_interior(p.w, kPoolMinBytes / static_cast<int>(sizeof(T)));
+  // the vector path tracks indices in lanes as wide as T: int32 lanes for float need small planes
+  if (sizeof(T) == 4 && p.in_plane() >= (std::int64_t(1) << 31)) inner.stride = 0;
+  const std::int64_t k = p.w.kernel;
+  if (inner.stride == 2 && k == 2) return max_pool_planes<2, 2>(x, y, ind, p, inner);
+  if (inner.stride == 2 && k == 3) return max_pool_planes<2, 3>(x, y, ind, p, inner);
+  if (inner.stride == 2) return max_pool_planes<2, 0>(x, y, ind, p, inner);
+  if (inner.stride == 1 && k == 3) return max_pool_planes<1, 3>(x, y, ind, p, inner);
+  if (inner.stride == 1) return max_pool_planes<1, 0>(x, y, ind, p, inner);
+  max_pool_planes<0, 0>(x, y, ind, p, inner);
+}
+
+// gx[plane] = 0, then gx[plane][ind[j]] += gy[plane][j] for j in output order (as PyTorch).
+template <typename T, typename I>
+void max_pool_scatter_kernel(const T* gy, const I* ind, T* gx, const PoolPlan& p) {
+  const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  parallel_for(p.planes, [&](std::int64_t i) {
+    T* g = gx + i * in_plane;
+    const T* go = gy + i * out_plane;
+    const I* at = ind + i * out_plane;
+    std::memset(g, 0, sizeof(T) * static_cast<std::size_t>(in_plane));
+    for (std::int64_t j = 0; j < out_plane; ++j) g[at[j]] += go[j];
+  });
+}
+
+// y[plane][j] = x[plane][ind[j]]: the adjoint of the scatter.
+template <typename T, typename I>
+void max_pool_gather_kernel(const T* x, const I* ind, T* y, const PoolPlan& p) {
+  const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  parallel_for(p.planes, [&](std::int64_t i) {
+    const T* src = x + i * in_plane;
+    const I* at = ind + i * out_plane;
+    T* dst = y + i * out_plane;
+    for (std::int64_t j = 0; j < out_plane; ++j) dst[j] = src[at[j]];
+  });
+}

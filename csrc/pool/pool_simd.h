@@ -1,0 +1,115 @@
+// Vector helpers shared by the pooling kernels (included inside an ISA namespace, after simd.h).
+//
+// The kernels vectorise over output columns: lane j of a vector handles output column ow + j, so
+// every lane visits its window's taps in exactly the scalar scan order and the results (values,
+// arg-max indices, rounding of sums) are bit-identical to the scalar path. With stride 2 the
+// lanes' inputs are every second element: `load_strided<2>` de-interleaves two loads.
+
+// Vectors of B bytes (B = the ISA's width or a narrower one, for short rows) of T, and integer
+// lanes of the same width as T (what vector comparisons of T produce).
+template <typename T, int B>
+struct PoolVec;
+template <int B>
+struct PoolVec<float, B> {
+  static constexpr int width = B / 4;
+  typedef float raw __attribute__((vector_size(B)));
+  typedef std::int32_t iraw __attribute__((vector_size(B)));
+  typedef std::int32_t iscalar;
+};
+template <int B>
+struct PoolVec<double, B> {
+  static constexpr int width = B / 8;
+  typedef double raw __attribute__((vector_size(B)));
+  typedef std::int64_t iraw __attribute__((vector_size(B)));
+  typedef std::int64_t iscalar;
+};
+
+// The narrowest vector the kernels use (SSE width).
+constexpr int kPoolMinBytes = 16;
+
+// Lanes 0, 2, 4, ... of the 2W - 1 elements at p, from two overlapping loads a = p[0 .. W) and
+// b = p[W - 1 .. 2W - 1): the even lanes of a, then the odd lanes of b. Nothing past p[2W - 2] is
+// read, so a vector of stride-2 windows needs no slack at the end of the row.
+template <int W>
+struct StrideTwoLanes;
+template <>
+struct StrideTwoLanes<2> {
+  template <typename R> static R of(R a, R b) { return __builtin_shufflevector(a, b, 0, 3); }
+};
+template <>
+struct StrideTwoLanes<4> {
+  template <typename R> static R of(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 5, 7); }
+};
+template <>
+struct StrideTwoLanes<8> {
+  template <typename R>
+  static R of(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6, 9, 11, 13, 15); }
+};
+template <>
+struct StrideTwoLanes<16> {
+  template <typename R>
+  static R of(R a, R b) {
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31);
+  }
+};
+
+// Lanes p[0], p[S], ..., p[(W - 1) * S] for S = 1 or 2; reads nothing past the last lane's element.
+template <int S, int B, typename T>
+inline typename PoolVec<T, B>::raw load_strided(const T* p) {
+  constexpr int W = PoolVec<T, B>::width;
+  typename PoolVec<T, B>::raw a;
+  std::memcpy(&a, p, sizeof(a));
+  if constexpr (S == 1) {
+    return a;
+  } else {
+    typename PoolVec<T, B>::raw b;
+    std::memcpy(&b, p + W - 1, sizeof(b));
+    return StrideTwoLanes<W>::of(a, b);
+  }
+}
+
+template <typename T, int B>
+inline typename PoolVec<T, B>::raw pool_broadcast(T x) {
+  return typename PoolVec<T, B>::raw{} + x;
+}
+
+// {0, step, 2 * step, ...} in integer lanes.
+template <typename T, int B>
+inline typename PoolVec<T, B>::iraw pool_iota(std::int64_t step) {
+  typename PoolVec<T, B>::iraw r;
+  for (int i = 0; i < PoolVec<T, B>::width; ++i)
+    r[i] = static_cast<typename PoolVec<T, B>::iscalar>(i * step);
+  return r;
+}
+
+// Stores integer lanes as indices of type I (int32 or int64).
+template <typename T, int B, typename I>
+inline void pool_store_index(I* p, typename PoolVec<T, B>::iraw v) {
+  typedef I out_t __attribute__((vector_size(sizeof(I) * PoolVec<T, B>::width)));
+  out_t o = __builtin_convertvector(v, out_t);
+  std::memcpy(p, &o, sizeof(o));
+}
+
+// The output columns [begin, end) that the vector path may handle on a regular axis with stride
+// 1 or 2: every tap of their windows is inside the input. Empty when the axis is irregular, its
+// stride is not 1 or 2, or the range is shorter than `lanes`.
+struct PoolInterior {
+  int stride = 0;  // 0: no vector path
+  std::int64_t begin = 0, end = 0;
+};
+
+inline PoolInterior pool_interior(const PoolAxis& w, int lanes) {  // lanes: narrowest vector
+  PoolInterior r;
+  if (!w.regular || (w.stride != 1 && w.stride != 2)) return r;
+  const std::int64_t s = w.stride;
+  const std::int64_t last_tap = (w.kernel - 1) * w.dilation;
+  const std::int64_t begin = (w.pad + s - 1) / s;
+  const std::int64_t room = w.in - 1 + w.pad - last_tap;
+  if (room < 0) return r;
+  const std::int64_t end = std::min(w.out, room / s + 1);
+  if (end - begin < lanes) return r;
+  r.stride = static_cast<int>(s);
+  r.begin = begin;
+  r.end = end;
+  return r;
+}
