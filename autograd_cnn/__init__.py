@@ -11,3 +11,8 @@ from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad
 from . import autograd, random, ops, functional  # noqa: E402
 from .random import manual_seed, default_generator  # noqa: E402
 from .ops import *  # noqa: E402,F401,F403
+
+# ---- nn: layers, models, checkpoints, summary (branch nn) ----
+from . import nn, models  # noqa: E402
+from .serialization import save, load  # noqa: E402
+from .summary import summary  # noqa: E402  (the function; the module is autograd_cnn.summary in sys.modules)

@@ -1,0 +1,276 @@
+"""Loss functions with PyTorch's semantics: ``cross_entropy``, ``nll_loss``, ``mse_loss``,
+``l1_loss`` and ``binary_cross_entropy_with_logits``.
+
+Each takes ``reduction='mean' | 'sum' | 'none'``. They are written with differentiable Tensor
+operations, so gradients (and gradients of gradients) come from autograd.
+
+Numerical stability: ``cross_entropy`` never forms ``softmax`` and then takes its log; it uses
+``log_softmax(x) = x - max(x) - log(sum(exp(x - max(x))))``, which cannot overflow and keeps the
+small probabilities' logs accurate. ``binary_cross_entropy_with_logits`` uses
+``-log(sigmoid(x)) = log(1 + exp(-|x|)) + max(-x, 0)`` for the same reason.
+
+Class-index targets and the weighted mean
+-----------------------------------------
+For logits of shape (N, C) (or (N, C, d1, ...), or (C,) for one sample) and integer targets of
+shape (N,) (or (N, d1, ...), or ()), with class weights w (default all 1)::
+
+    loss_i = -w[t_i] * log_softmax(x)_i[t_i]          (0 where t_i == ignore_index)
+    'mean' = sum_i loss_i / sum_i w[t_i]              (a *weighted* mean over non-ignored i)
+
+With ``label_smoothing`` s, the target distribution is (1 - s) * one_hot + s / C, which PyTorch
+computes as ``(1 - s) * nll + s / C * smooth`` with ``smooth_i = -sum_c w_c * log_softmax(x)_ic``
+reduced with the same denominator (sum of w[t_i], or the count of non-ignored targets when there
+are no weights). Floating-point targets of the same shape as the input are class probabilities.
+"""
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+           "binary_cross_entropy_with_logits"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------------------------- helpers
+def _check_reduction(reduction, fn):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_input(input, fn, name="input"):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: {name} must be a Tensor, got {type(input).__name__}")
+    if not np.issubdtype(input.data.dtype, np.floating):
+        raise TypeError(f"{fn}: {name} must be floating point, got dtype {input.data.dtype}")
+
+
+def _raw(value):
+    """ndarray of a target / weight given as Tensor, ndarray, list or number."""
+    if isinstance(value, Tensor):
+        return value.data
+    return np.asarray(value)
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.mean()
+
+
+def _class_weight(weight, C, dtype, fn):
+    if weight is None:
+        return None
+    w = _raw(weight)
+    if w.ndim != 1 or w.shape[0] != C:
+        raise ValueError(f"{fn}: weight must be a 1-D array of {C} class weights, got shape "
+                         f"{w.shape}")
+    if not np.issubdtype(w.dtype, np.number):
+        raise TypeError(f"{fn}: weight must be numeric, got dtype {w.dtype}")
+    return w.astype(dtype, copy=False)
+
+
+def _check_index_target(input, target, ignore_index, fn):
+    """Validate integer class targets against input (N, C, d...) and return them as int64."""
+    t = _raw(target)
+    if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(f"{fn}: target must hold integer class indices, got dtype {t.dtype} "
+                        "(floating targets of the same shape as the input are class "
+                        "probabilities, for cross_entropy only)")
+    expected = (input.shape[0],) + tuple(input.shape[2:])
+    if t.shape != expected:
+        raise ValueError(f"{fn}: for input of shape {tuple(input.shape)} the target must have "
+                         f"shape {expected} (class indices), got {t.shape}")
+    C = input.shape[1]
+    t = t.astype(np.int64, copy=False)
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bad.any():
+        raise ValueError(f"{fn}: target holds class index {int(t[bad].flat[0])}, outside "
+                         f"[0, {C}) (and not ignore_index={ignore_index})")
+    return t
+
+
+def _batched(input, target, fn):
+    """(C,) logits with a scalar target become a batch of one; returns (input, target, squeeze)."""
+    if input.ndim == 0:
+        raise ValueError(f"{fn}: input must have a class axis, got a scalar")
+    if input.ndim == 1:
+        t = _raw(target)
+        if t.ndim == 0:
+            return input.reshape((1, input.shape[0])), t.reshape(1), True
+        if np.issubdtype(t.dtype, np.floating) and t.shape == tuple(input.shape):
+            tt = target.reshape((1, input.shape[0])) if isinstance(target, Tensor) else \
+                t.reshape(1, -1)
+            return input.reshape((1, input.shape[0])), tt, True
+        raise ValueError(f"{fn}: for input of shape {tuple(input.shape)} the target must be a "
+                         f"scalar class index, got shape {t.shape}")
+    return input, target, False
+
+
+def _log_softmax(x, dim):
+    from . import log_softmax
+    return log_softmax(x, dim)
+
+
+# -------------------------------------------------------------------------------- nll / CE
+def _nll(logp, t, w, ignore_index, reduction):
+    """Negative log-likelihood of log-probabilities ``logp`` (N, C, d...) at targets ``t``."""
+    dtype = logp.data.dtype
+    valid = t != ignore_index
+    t_safe = np.where(valid, t, 0)
+    wt = (w[t_safe] if w is not None else np.ones(t.shape, dtype)) * valid
+    wt = wt.astype(dtype, copy=False)
+    # coef[i, c, ...] = w[t_i] at c == t_i, else 0: picking log p of the target as a product
+    coef = np.zeros(logp.shape, dtype=dtype)
+    np.put_along_axis(coef, np.expand_dims(t_safe, 1), np.expand_dims(wt, 1), axis=1)
+    per = -(logp * Tensor(coef)).sum(dim=1)
+    if reduction == "none":
+        return per, wt, valid
+    if reduction == "sum":
+        return per.sum(), wt, valid
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return per.sum() / Tensor(np.asarray(wt.sum(), dtype=dtype)), wt, valid
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood: ``-w[t] * input[t]`` for log-probabilities ``input`` (N, C, ...)
+    and class indices ``target`` (N, ...); 'mean' divides by the sum of the targets' weights."""
+    fn = "nll_loss"
+    _check_input(input, fn)
+    _check_reduction(reduction, fn)
+    input, target, squeeze = _batched(input, target, fn)
+    t = _check_index_target(input, target, ignore_index, fn)
+    w = _class_weight(weight, input.shape[1], input.data.dtype, fn)
+    out, _, _ = _nll(input, t, w, ignore_index, reduction)
+    return out.reshape(()) if squeeze and reduction == "none" else out
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross-entropy between logits ``input`` (N, C, ...) and class indices ``target`` (N, ...)
+    -- or class probabilities of the input's shape -- as PyTorch defines it (see the module
+    docstring for the weighted mean and label smoothing)."""
+    fn = "cross_entropy"
+    _check_input(input, fn)
+    _check_reduction(reduction, fn)
+    if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real)
+            or not 0.0 <= label_smoothing <= 1.0):
+        raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    input, target, squeeze = _batched(input, target, fn)
+    C = input.shape[1]
+    dtype = input.data.dtype
+    w = _class_weight(weight, C, dtype, fn)
+    logp = _log_softmax(input, 1)
+    bshape = (1, C) + (1,) * (input.ndim - 2)
+    traw = _raw(target)
+
+    if np.issubdtype(traw.dtype, np.floating):  # class probabilities
+        if traw.shape != tuple(input.shape):
+            raise ValueError(f"{fn}: probability targets must have the input's shape "
+                             f"{tuple(input.shape)}, got {traw.shape}")
+        probs = target if isinstance(target, Tensor) else Tensor(traw.astype(dtype, copy=False))
+        if label_smoothing > 0:
+            probs = probs * (1.0 - label_smoothing) + label_smoothing / C
+        prod = logp * probs
+        if w is not None:
+            prod = prod * Tensor(w.reshape(bshape))
+        per = -prod.sum(dim=1)
+        out = _reduce(per, reduction)
+        return out.reshape(()) if squeeze and reduction == "none" else out
+
+    t = _check_index_target(input, target, ignore_index, fn)
+    nll, wt, valid = _nll(logp, t, w, ignore_index, reduction)
+    if label_smoothing > 0:
+        weighted = logp * Tensor(w.reshape(bshape)) if w is not None else logp
+        smooth = -weighted.sum(dim=1) * Tensor(valid.astype(dtype))
+        if reduction == "sum":
+            smooth = smooth.sum()
+        elif reduction == "mean":
+            den = wt.sum() if w is not None else valid.sum()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                smooth = smooth.sum() / Tensor(np.asarray(den, dtype=dtype))
+        out = nll * (1.0 - label_smoothing) + smooth * (label_smoothing / C)
+    else:
+        out = nll
+    return out.reshape(()) if squeeze and reduction == "none" else out
+
+
+# ----------------------------------------------------------------------- regression losses
+def _check_pair(input, target, fn):
+    _check_input(input, fn)
+    if not isinstance(target, Tensor):
+        t = np.asarray(target)
+        if not np.issubdtype(t.dtype, np.number):
+            raise TypeError(f"{fn}: target must be numeric, got dtype {t.dtype}")
+        target = Tensor(t.astype(input.data.dtype, copy=False))
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{fn}: target shape {tuple(target.shape)} must equal the input shape "
+                         f"{tuple(input.shape)}")
+    return target
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Squared error ``(input - target)^2``, reduced."""
+    _check_reduction(reduction, "mse_loss")
+    target = _check_pair(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Absolute error ``|input - target|``, reduced (gradient sign(input - target), 0 at 0)."""
+    _check_reduction(reduction, "l1_loss")
+    target = _check_pair(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+class _SoftplusNeg(Function):
+    """``softplus(-x) = -log(sigmoid(x)) = log(1 + exp(-|x|)) + max(-x, 0)``, computed stably;
+    derivative ``sigmoid(x) - 1`` (smooth everywhere, also at x = 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0, -x.data).astype(x.data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from . import sigmoid
+        (x,) = ctx.saved_tensors
+        return grad * (sigmoid(x) - 1.0)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """Binary cross-entropy on logits: ``-[p * t * log s(x) + (1 - t) * log(1 - s(x))]`` with
+    s the sigmoid and p = ``pos_weight`` (broadcast over the last axis, one per class), times
+    ``weight`` when given. Computed as ``(1 - t) * x + (1 + (p - 1) * t) * softplus(-x)``."""
+    fn = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, fn)
+    target = _check_pair(input, target, fn)
+    sp = _SoftplusNeg.apply(input)
+    if pos_weight is not None:
+        pw = _raw(pos_weight).astype(input.data.dtype, copy=False)
+        try:
+            np.broadcast_shapes(pw.shape, tuple(input.shape))
+        except ValueError:
+            raise ValueError(f"{fn}: pos_weight of shape {pw.shape} does not broadcast to the "
+                             f"input shape {tuple(input.shape)}") from None
+        log_weight = target * Tensor(pw - 1) + 1.0
+        loss = (1.0 - target) * input + log_weight * sp
+    else:
+        loss = (1.0 - target) * input + sp
+    if weight is not None:
+        w = _raw(weight).astype(input.data.dtype, copy=False)
+        try:
+            np.broadcast_shapes(w.shape, tuple(input.shape))
+        except ValueError:
+            raise ValueError(f"{fn}: weight of shape {w.shape} does not broadcast to the input "
+                             f"shape {tuple(input.shape)}") from None
+        loss = loss * Tensor(w)
+    return _reduce(loss, reduction)

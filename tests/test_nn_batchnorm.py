@@ -1,0 +1,196 @@
+"""BatchNorm1d/2d against a NumPy reference (forward, closed-form backward, running buffers),
+gradcheck in float64, and PyTorch where installed."""
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+from autograd_cnn import nn
+from tests._support import RTOL, requires_torch, torch
+
+
+def ref_forward(x, gamma, beta, eps=1e-5):
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    xhat = (x - mean) / np.sqrt(var + eps)
+    return xhat * gamma.reshape(shape) + beta.reshape(shape), xhat, var
+
+
+def ref_backward(dy, xhat, var, gamma, eps=1e-5):
+    """Closed-form batch-norm gradients (training mode)."""
+    axes = (0,) + tuple(range(2, dy.ndim))
+    shape = (1, -1) + (1,) * (dy.ndim - 2)
+    m = dy.size / dy.shape[1]
+    dxhat = dy * gamma.reshape(shape)
+    inv = 1 / np.sqrt(var + eps)
+    dx = inv / m * (m * dxhat - dxhat.sum(axis=axes, keepdims=True)
+                    - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
+    return dx, (dy * xhat).sum(axis=axes), dy.sum(axis=axes)
+
+
+def _data(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape) * 2 + 0.5).astype(dtype)
+
+
+def _layer(ndim, C, dtype, **kw):
+    cls = nn.BatchNorm2d if ndim == 4 else nn.BatchNorm1d
+    layer = cls(C, dtype=dtype, **kw)
+    rng = np.random.default_rng(1)
+    if layer.affine:
+        layer.weight.data[...] = rng.uniform(0.5, 1.5, C)
+        layer.bias.data[...] = rng.standard_normal(C)
+    return layer
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5), (3, 2, 4, 5)])
+def test_training_forward_backward_matches_reference(shape, dtype):
+    layer = _layer(len(shape), shape[1], dtype)
+    xd = _data(shape, dtype)
+    x = ac.tensor(xd, requires_grad=True)
+    y = layer(x)
+    dy = _data(shape, dtype, seed=2)
+    (y * ac.tensor(dy)).sum().backward()
+    g, b = layer.weight.data.astype(np.float64), layer.bias.data.astype(np.float64)
+    ry, xhat, var = ref_forward(xd.astype(np.float64), g, b)
+    dx, dg, db = ref_backward(dy.astype(np.float64), xhat, var, g)
+    rtol = RTOL[np.dtype(dtype)]
+    atol = 1e-12 if dtype == np.float64 else 1e-5
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.numpy(), ry, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(x.grad.numpy(), dx, rtol=rtol, atol=atol * 10)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), dg, rtol=rtol, atol=atol * 10)
+    np.testing.assert_allclose(layer.bias.grad.numpy(), db, rtol=rtol, atol=atol * 10)
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.3, None])
+def test_running_statistics(momentum):
+    layer = _layer(4, 3, np.float64, momentum=momentum)
+    rm, rv = np.zeros(3), np.ones(3)
+    for step in range(1, 4):
+        xd = _data((2, 3, 3, 4), np.float64, seed=step)
+        layer(ac.tensor(xd))
+        mean = xd.mean(axis=(0, 2, 3))
+        unbiased = xd.var(axis=(0, 2, 3), ddof=1)
+        f = 1 / step if momentum is None else momentum
+        rm = (1 - f) * rm + f * mean
+        rv = (1 - f) * rv + f * unbiased
+        assert int(layer.num_batches_tracked.data) == step
+    np.testing.assert_allclose(layer.running_mean.data, rm, rtol=1e-12)
+    np.testing.assert_allclose(layer.running_var.data, rv, rtol=1e-12)
+
+
+def test_eval_uses_running_statistics():
+    layer = _layer(3, 4, np.float64)
+    layer.running_mean.data[...] = [0.5, -1, 2, 0]
+    layer.running_var.data[...] = [1, 4, 0.25, 2]
+    layer.eval()
+    xd = _data((3, 4, 5), np.float64)
+    x = ac.tensor(xd, requires_grad=True)
+    y = layer(x)
+    shape = (1, 4, 1)
+    inv = 1 / np.sqrt(layer.running_var.data + 1e-5)
+    g, b = layer.weight.data, layer.bias.data
+    ref = (xd - layer.running_mean.data.reshape(shape)) * inv.reshape(shape) * g.reshape(shape) \
+        + b.reshape(shape)
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-12)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to((inv * g).reshape(shape), xd.shape),
+                               rtol=1e-12)
+    assert int(layer.num_batches_tracked.data) == 0  # eval never updates the buffers
+    # one sample's output does not depend on the batch in eval
+    np.testing.assert_allclose(layer(ac.tensor(xd[:1])).numpy(), y.numpy()[:1], rtol=1e-12)
+
+
+def test_affine_false_and_no_tracking():
+    bn = nn.BatchNorm2d(3, affine=False)
+    assert list(bn.state_dict()) == ["running_mean", "running_var", "num_batches_tracked"]
+    assert list(bn.parameters()) == []
+    xd = _data((2, 3, 2, 2), np.float64)
+    ref, _, _ = ref_forward(xd, np.ones(3), np.zeros(3))
+    np.testing.assert_allclose(bn.double()(ac.tensor(xd)).numpy(), ref, rtol=1e-10)
+    nt = nn.BatchNorm1d(3, track_running_stats=False, dtype=np.float64)
+    assert list(nt.state_dict()) == ["weight", "bias"]
+    nt.eval()  # no running stats: batch statistics even in eval
+    xd = _data((5, 3), np.float64)
+    np.testing.assert_allclose(nt(ac.tensor(xd)).numpy(), ref_forward(xd, np.ones(3),
+                                                                       np.zeros(3))[0], rtol=1e-10)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="4D"):
+        nn.BatchNorm2d(3)(ac.tensor(np.zeros((2, 3, 4), np.float32)))
+    with pytest.raises(ValueError, match="2D or 3D"):
+        nn.BatchNorm1d(3)(ac.tensor(np.zeros((2, 3, 4, 4), np.float32)))
+    with pytest.raises(ValueError, match="3 channels"):
+        nn.BatchNorm1d(3)(ac.tensor(np.zeros((2, 4), np.float32)))
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        bn(ac.tensor(np.zeros((1, 3), np.float32)))
+    assert int(bn.num_batches_tracked.data) == 0
+    bn.eval()
+    bn(ac.tensor(np.zeros((1, 3), np.float32)))  # fine in eval
+    with pytest.raises(ValueError, match="momentum"):
+        nn.BatchNorm1d(3, momentum=2.0)
+    with pytest.raises(ValueError, match="eps"):
+        nn.BatchNorm1d(3, eps=0)
+
+
+@pytest.mark.parametrize("shape,train", [((4, 2), True), ((3, 2, 3), True), ((2, 2, 2, 3), True),
+                                         ((2, 2, 2, 3), False)])
+def test_gradcheck(shape, train):
+    layer = _layer(len(shape), shape[1], np.float64)
+    layer.running_var.data[...] = [0.7, 1.3]
+    layer.train(train)
+    x = ac.tensor(_data(shape, np.float64), requires_grad=True)
+
+    def fn(x, w, b):
+        layer.weight, layer.bias = w, b
+        return layer(x)
+
+    w = nn.Parameter(layer.weight.data.copy())
+    b = nn.Parameter(layer.bias.data.copy())
+    assert ac.gradcheck(fn, (x, w, b))
+
+
+def test_gradgradcheck_training():
+    layer = _layer(4, 2, np.float64)
+    x = ac.tensor(_data((2, 2, 2, 2), np.float64), requires_grad=True)
+    assert ac.gradgradcheck(lambda x: layer(x), (x,))
+
+
+# ----------------------------------------------------------------------------------- torch
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 3, 4, 5)])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_matches_pytorch(shape, dtype, momentum):
+    C = shape[1]
+    ours = _layer(len(shape), C, dtype, momentum=momentum)
+    tcls = torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d
+    theirs = tcls(C, momentum=momentum, dtype=getattr(torch, np.dtype(dtype).name))
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    rtol = RTOL[np.dtype(dtype)]
+    atol = 1e-12 if dtype == np.float64 else 1e-5
+    for step in range(3):
+        for mode in (True, False):
+            ours.train(mode)
+            theirs.train(mode)
+            xd = _data(shape, dtype, seed=10 + step)
+            dy = _data(shape, dtype, seed=20 + step)
+            x = ac.tensor(xd, requires_grad=True)
+            tx = torch.tensor(xd, requires_grad=True)
+            y, ty = ours(x), theirs(tx)
+            (y * ac.tensor(dy)).sum().backward()
+            (ty * torch.from_numpy(dy)).sum().backward()
+            np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+            np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=rtol, atol=atol * 10)
+            for p, tp in zip(ours.parameters(), theirs.parameters()):
+                np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=rtol,
+                                           atol=atol * 10)
+            ours.zero_grad()
+            theirs.zero_grad()
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[k], v.numpy(), rtol=rtol, atol=atol)

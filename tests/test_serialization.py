@@ -1,0 +1,164 @@
+"""Checkpoints: round trips of nested structures, pickle-freedom, atomic writes, clear errors."""
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+from autograd_cnn import serialization
+from autograd_cnn.serialization import load, save
+
+
+def _assert_same(a, b):
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    elif isinstance(a, dict):
+        assert list(a.keys()) == list(b.keys())
+        for k in a:
+            _assert_same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b)
+    else:
+        assert a == b
+
+
+def test_round_trip_nested(tmp_path):
+    rng = np.random.default_rng(0)
+    obj = {
+        "model": {"0.weight": rng.standard_normal((3, 2)).astype(np.float32),
+                  "0.bias": np.zeros(3, np.float64),
+                  "1.num_batches_tracked": np.array(7, dtype=np.int64)},
+        "optimizer": {"state": {0: {"step": 3, "exp_avg": rng.standard_normal(4)}},
+                      "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1],
+                                        "nesterov": False, "name": None}]},
+        "epoch": 12, "best": float("inf"), "nan": float("nan"), "tag": "run-α",
+        "flags": [True, False], "empty": {}, "np_scalar": np.float32(1.5),
+        "bool_arr": np.array([True, False]), "big": 2 ** 70, "third": 1 / 3,
+    }
+    path = tmp_path / "ckpt.npz"
+    save(obj, path)
+    back = load(path)
+    _assert_same(obj, back)
+    assert back["np_scalar"].dtype == np.float32
+    assert back["third"] == 1 / 3  # exact float round trip
+
+
+def test_exact_path_no_suffix_added(tmp_path):
+    path = tmp_path / "weights.ckpt"
+    save({"a": np.ones(2)}, str(path))
+    assert path.exists() and not (tmp_path / "weights.ckpt.npz").exists()
+    assert os.listdir(tmp_path) == ["weights.ckpt"]  # no temporary left behind
+
+
+def test_file_is_plain_npz_without_pickle(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"w": np.arange(3.0), "n": 2}, path)
+    with np.load(path, allow_pickle=False) as npz:
+        manifest = json.loads(npz[serialization.MANIFEST_KEY].tobytes())
+        assert manifest["format"] == serialization.FORMAT
+        assert all(npz[k].dtype != object for k in npz.files)
+
+
+def test_tensor_saved_as_array(tmp_path):
+    t = ac.tensor(np.arange(4.0), requires_grad=True)
+    save({"t": t}, tmp_path / "t.npz")
+    back = load(tmp_path / "t.npz")["t"]
+    assert isinstance(back, np.ndarray)
+    np.testing.assert_array_equal(back, np.arange(4.0))
+
+
+def test_unsupported_values_rejected(tmp_path):
+    with pytest.raises(TypeError, match="object"):
+        save({"x": np.array([1, "a", None], dtype=object)}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="set"):
+        save({"x": {1, 2}}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="keys"):
+        save({(1, 2): 3}, tmp_path / "x.npz")
+    assert not os.listdir(tmp_path)
+
+
+def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    save({"v": np.ones(3)}, path)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization.np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save({"v": np.zeros(3)}, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load(path)["v"], np.ones(3))
+    assert os.listdir(tmp_path) == ["c.npz"]
+
+
+def test_truncated_file(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"w": np.random.default_rng(1).standard_normal(1000)}, path)
+    raw = path.read_bytes()
+    for cut in (len(raw) // 2, 10, len(raw) - 5):
+        path.write_bytes(raw[:cut])
+        with pytest.raises(ValueError, match="c.npz"):
+            load(path)
+
+
+def test_corrupt_bytes(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"w": np.arange(100.0)}, path)
+    raw = bytearray(path.read_bytes())
+    raw[100:140] = b"\xff" * 40  # inside the first stored array: CRC mismatch
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="checkpoint"):
+        load(path)
+
+
+def test_foreign_files(tmp_path):
+    p = tmp_path / "plain.npz"
+    np.savez(p, x=np.ones(2))
+    with pytest.raises(ValueError, match="not an autograd_cnn checkpoint"):
+        load(p)
+    q = tmp_path / "one.npy"
+    np.save(q, np.ones(2))
+    with pytest.raises(ValueError, match="single .npy"):
+        load(q)
+    r = tmp_path / "text.txt"
+    r.write_text("hello")
+    with pytest.raises(ValueError):
+        load(r)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.npz")
+
+
+def test_pickled_entries_are_never_loaded(tmp_path):
+    path = tmp_path / "evil.npz"
+    manifest = {"format": serialization.FORMAT, "version": 1, "root": {"t": "array", "k": "a0"}}
+    with zipfile.ZipFile(path, "w") as z:
+        with z.open("a0.npy", "w") as f:
+            np.lib.format.write_array(f, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+        with z.open(serialization.MANIFEST_KEY + ".npy", "w") as f:
+            np.lib.format.write_array(f, np.frombuffer(json.dumps(manifest).encode(), np.uint8))
+    with pytest.raises(ValueError, match="evil.npz"):
+        load(path)
+
+
+def test_bad_manifest(tmp_path):
+    path = tmp_path / "m.npz"
+    manifest = {"format": serialization.FORMAT, "version": 1, "root": {"t": "array", "k": "a9"}}
+    np.savez(path, **{serialization.MANIFEST_KEY:
+                      np.frombuffer(json.dumps(manifest).encode(), np.uint8)})
+    with pytest.raises(ValueError, match="a9"):
+        load(path)
+    manifest["version"] = 99
+    np.savez(path, **{serialization.MANIFEST_KEY:
+                      np.frombuffer(json.dumps(manifest).encode(), np.uint8)})
+    with pytest.raises(ValueError, match="version"):
+        load(path)
