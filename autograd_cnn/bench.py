@@ -451,7 +451,7 @@ def _probe_seconds(text):
 
 
 def build_parser():
-    p = _Parser(prog="python -m autograd_cnn bench",
+    p = _Parser(prog="autograd_cnn bench",
                 description="Time the conv/pool kernels and a LeNet-5 step against PyTorch and "
                             "the measured FMA peak.")
     p.add_argument("--threads", type=_thread_list, default=[1, 2],
