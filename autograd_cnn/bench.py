@@ -462,7 +462,8 @@ def build_parser():
                    help="only cases whose name contains one of these comma-separated substrings")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--isa", choices=("avx512", "avx2", "baseline"), default=None,
-                   help="force the kernels onto this instruction-set path")
+                   help="force our kernels (and the probe) onto this instruction-set path; "
+                        "PyTorch keeps its own")
     p.add_argument("--probe-seconds", type=_probe_seconds, default=0.1,
                    help="duration of each FMA peak measurement (default: 0.1)")
     p.add_argument("--json", action="store_true", help="print the records as one JSON document")
@@ -485,6 +486,7 @@ def main(argv=None):
     import autograd_cnn as acnn
     from autograd_cnn import _C
 
+    saved_isa = acnn.get_isa()
     if args.isa is not None:
         try:
             acnn.set_isa(args.isa)
@@ -516,6 +518,7 @@ def main(argv=None):
             records += [_finish(r, peak) for r in group]
     finally:
         acnn.set_num_threads(saved_threads)
+        acnn.set_isa(saved_isa)
         if torch_lib is not None:
             torch_lib.module.set_num_threads(saved_torch)
     if args.json:

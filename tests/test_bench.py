@@ -148,3 +148,11 @@ def test_lenet_train_case_reports_images_per_second(capsys):
     assert r["unit"] == "img/s" and r["work"] == 64 and r["pct_peak"] is None
     if r["status"].startswith("ok"):
         assert r["ours_rate"] == pytest.approx(64 / (r["ours_ms"] * 1e-3))
+
+
+def test_isa_option_is_used_and_restored(capsys):
+    available = acnn.backend_info()["available_isas"]
+    before = acnn.get_isa()
+    records = run_json(capsys, "--cases", "avgpool2x2_lenet", "--isa", "baseline")
+    assert "baseline" in available and all(r["isa"] == "baseline" for r in records)
+    assert acnn.get_isa() == before
