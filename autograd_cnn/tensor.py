@@ -16,6 +16,7 @@ operand. NumPy scalars behave like Python numbers (they do not change the Tensor
 PyTorch) and ndarrays become constant Tensors.
 """
 import numbers
+import weakref as _weakref
 
 import numpy as np
 
@@ -246,6 +247,22 @@ class Tensor:
         the graph for another backward; ``create_graph=True`` makes the gradients differentiable."""
         _engine.backward([self], None if gradient is None else [gradient], retain_graph,
                          create_graph)
+
+    def retain_grad(self):
+        """Also fill ``.grad`` of this non-leaf tensor during backward (leaves always get it)."""
+        if self._edge is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        node, idx = self._edge
+        if node._retained is None:
+            node._retained = {}
+        node._retained[idx] = _weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        e = self._edge
+        return e is not None and e[0]._retained is not None and e[1] in e[0]._retained
 
     # ------------------------------------------------------------------ in-place (no grad) --
     def _inplace(self, name):
@@ -497,6 +514,8 @@ class Tensor:
 
     # reductions accept NumPy's axis/keepdims spellings too (backward formulas rely on it)
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        if dim is None and axis is None and keepdims is None and keepdim is False:
+            return _Sum(self, None, False)
         return _red.sum(self, dim if axis is None else axis,
                         keepdim if keepdims is None else keepdims)
 
@@ -643,8 +662,7 @@ def _with_const(t, other, const_op, tensor_op, reflected):
 def tensor(data, requires_grad=False, dtype=None):
     """A new Tensor holding a *copy* of ``data`` (list, number, ndarray or Tensor)."""
     arr = _infer_array(data, dtype)
-    if isinstance(data, (np.ndarray, Tensor)) and (arr is data or isinstance(data, Tensor)
-                                                   and arr is data._data):
+    if arr is data or (isinstance(data, Tensor) and arr is data._data):
         arr = arr.copy()
     return Tensor(arr, requires_grad=requires_grad)
 
@@ -668,3 +686,4 @@ from . import random as _random  # noqa: E402
 _add, _sub, _mul, _div = _ew.Add.apply, _ew.Sub.apply, _ew.Mul.apply, _ew.Div.apply
 _AddConst, _RSubConst = _ew.AddConst.apply, _ew.RSubConst.apply
 _MulConst, _DivConst, _RDivConst = _ew.MulConst.apply, _ew.DivConst.apply, _ew.RDivConst.apply
+_Sum = _red.Sum.apply

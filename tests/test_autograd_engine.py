@@ -197,3 +197,109 @@ def test_matches_torch_on_small_graph():
     ((ta * tb).exp() / (1 + ta * ta)).log().mean().backward()
     np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-10)
+
+
+def test_graph_has_no_reference_cycles_and_is_freed():
+    import gc
+    import weakref
+    gc.collect()
+    gc.disable()
+    try:
+        x = ac.tensor(np.ones((4, 4)), requires_grad=True)
+        h = (x * 2).relu()
+        ref = weakref.ref(h)
+        loss = (h.exp() * x).sum()
+        del h
+        assert ref() is not None          # kept by the graph
+        loss.backward()
+        del loss
+        assert ref() is None              # freed by reference counting alone
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_autograd_grad_twice_without_retain_raises():
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    ac.autograd.grad(y, x)
+    with pytest.raises(RuntimeError, match="second time"):
+        ac.autograd.grad(y, x)
+
+
+def test_multiple_roots_and_grad_tensors():
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    a, b = x * 2, x * x
+    ac.autograd.backward([a, b], [ac.ones(2), ac.tensor([1.0, 0.5])])
+    np.testing.assert_allclose(x.grad.numpy(), [2 + 2 * 1.0, 2 + 0.5 * 4.0])
+
+
+def test_leaf_used_directly_as_root():
+    x = ac.tensor(3.0, requires_grad=True)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_grad_dtype_matches_leaf_when_mixing_precisions():
+    w = ac.tensor([1.0, 2.0], requires_grad=True)           # float32
+    d = ac.tensor(np.array([0.5, 0.25]))                     # float64 constant
+    (w * d).sum().backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad.numpy(), [0.5, 0.25])
+
+
+def test_retain_grad_on_intermediate():
+    x = ac.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    assert h.retains_grad
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.numpy(), [18.0, 36.0])
+
+
+def _classifier(m, x, w1, b1, w2, b2, target):
+    h = (x @ w1 + b1).relu()
+    logp = (h @ w2 + b2).log_softmax(1)
+    n = x.shape[0]
+    idx = m.arange(n)
+    return -logp[idx, target].mean() + 1e-3 * (w1 * w1).sum()
+
+
+def test_small_classifier_gradients_match_finite_differences_and_torch():
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s) for s in [(6, 5), (5, 4), (4,), (4, 3), (3,)]]
+    target = np.array([0, 2, 1, 1, 0, 2])
+    x, *params = [ac.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays)]
+    t = ac.tensor(target)
+    assert ac.gradcheck(lambda *p: _classifier(ac, x, *p, t), tuple(params))
+    _classifier(ac, x, *params, t).backward()
+    if torch is not None:
+        tx, *tparams = [torch.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays)]
+        _classifier(torch, tx, *tparams, torch.tensor(target)).backward()
+        for p, tp in zip(params, tparams):
+            np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+    seen = []
+    with ac.no_grad():
+        t = threading.Thread(target=lambda: seen.append(ac.is_grad_enabled()))
+        t.start()
+        t.join()
+        assert not ac.is_grad_enabled()
+    assert seen == [True]
+
+
+def test_set_grad_enabled_forms():
+    ac.set_grad_enabled(False)
+    assert not ac.is_grad_enabled()
+    ac.set_grad_enabled(True)
+    with ac.set_grad_enabled(False):
+        assert not ac.is_grad_enabled()
+    assert ac.is_grad_enabled()
+    with ac.no_grad():
+        with ac.set_grad_enabled(True):
+            assert ac.is_grad_enabled()
+        assert not ac.is_grad_enabled()

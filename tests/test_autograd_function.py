@@ -108,3 +108,29 @@ def test_saved_tensor_version_check_names_op():
         x.mul_(2)
     with pytest.raises(RuntimeError, match="CubeBackward"):
         y.sum().backward()
+
+
+class KernelSquare(ac.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data ** 2
+
+    @staticmethod
+    @ac.autograd.once_differentiable
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        assert not ac.is_grad_enabled()
+        return ac.tensor(2 * x.data * g.data)
+
+
+def test_once_differentiable_first_order_ok_second_order_raises():
+    x = ac.tensor(np.array([1.0, 3.0]), requires_grad=True)
+    KernelSquare.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 6.0])
+    x.grad = None
+    (g,) = ac.autograd.grad(KernelSquare.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), [2.0, 6.0])
+    assert g.requires_grad
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        g.sum().backward()

@@ -78,8 +78,8 @@ def test_comparisons_are_boolean_and_not_differentiable():
     for c in (x > 2, x >= 2, x < 2, x <= 2, x == 2, x != 2, x > ac.tensor([0.0, 5.0, 1.0])):
         assert c.dtype == np.bool_ and not c.requires_grad
     np.testing.assert_array_equal((x == 2).numpy(), [False, True, False])
-    assert (x == None) is False or not bool((x == None))  # noqa: E711 - like torch, no crash
-    assert hash(x) == id(x) // 16 or isinstance(hash(x), int)
+    assert (x == None) is False  # noqa: E711 - unsupported operand: identity comparison
+    assert len({x, x, ac.tensor(1.0)}) == 2   # hashable by identity, like torch
 
 
 def test_inplace_helpers_bump_version_and_respect_grad_mode():

@@ -155,6 +155,8 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
                         grads[i] = _match(g, meta[i][0])
                     elif not create_graph and type(g) is not np.ndarray:
                         grads[i] = np.asarray(g)  # NumPy turns 0-d results into scalars
+                if node._retained is not None and capture is None:
+                    _retain(node, grads, create_graph)
                 if capture_nodes is not None and node in capture_nodes:
                     for i, g in enumerate(grads):
                         if (node, i) in capture:
@@ -204,6 +206,19 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
     finally:
         _state.enabled = prev_mode
     return leaves
+
+
+def _retain(node, grads, create_graph):
+    """Store the gradient of non-leaf outputs whose Tensor asked for it (retain_grad)."""
+    Tensor = _function.Tensor
+    for i, ref in node._retained.items():
+        t = ref()
+        g = grads[i]
+        if t is None or g is None:
+            continue
+        if not create_graph:
+            g = Tensor._wrap(np.array(g, copy=True))
+        t.grad = g if t.grad is None else t.grad + g
 
 
 def _unwrap(res):

@@ -28,15 +28,18 @@ Built-in ops may also define ``backward_np(ctx, *grads)`` that works on plain nd
 engine uses it when no graph of the gradient is wanted, skipping the cost of wrapping every
 intermediate gradient in a Tensor. It must compute exactly what ``backward`` computes.
 """
+import functools
+
 import numpy as np
 
 from .grad_mode import _state
 
-__all__ = ["Function", "Context"]
+__all__ = ["Function", "Context", "once_differentiable"]
 
 Tensor = None  # set by autograd_cnn.tensor once the class exists (avoids an import cycle)
 
 _FLOAT_KINDS = ("f", "c")
+_new = object.__new__
 
 
 class Context:
@@ -47,13 +50,13 @@ class Context:
     and any attribute you set yourself (``ctx.stride = 2``).
     """
 
-    __slots__ = ("_fn", "_next", "_saved", "_versions", "_out_meta", "_non_diff",
-                 "needs_input_grad", "__dict__", "__weakref__")
-
-    def __init__(self):
-        self._saved = None
-        self._next = None
-        self._non_diff = None
+    # Attributes every graph node has are slots (fast). Rarely set ones are class-level
+    # defaults, so creating a Context costs no __init__ at all.
+    __slots__ = ("_fn", "_next", "_out_meta", "needs_input_grad", "__dict__", "__weakref__")
+    _saved = None      # what save_for_backward stored (None: nothing, or freed)
+    _versions = ()     # their version counters at save time
+    _non_diff = None   # ids of outputs marked non-differentiable
+    _retained = None   # {output_index: weakref to Tensor} for Tensor.retain_grad()
 
     # -- saving -------------------------------------------------------------------------
     def save_for_backward(self, *values):
@@ -66,7 +69,7 @@ class Context:
     def _check_saved(self):
         saved = self._saved
         if saved is None:
-            if self._next is None and getattr(self, "_fn", None) is not None:
+            if getattr(self, "_next", None) is None and getattr(self, "_fn", None) is not None:
                 raise RuntimeError(
                     f"{self.name()}: trying to backward through the graph a second time (or to "
                     "access saved tensors after they were freed). Saved values are freed after "
@@ -114,7 +117,7 @@ class Context:
     def next_functions(self):
         """The edges to the inputs' nodes: ``(node, output_index)``; leaves appear as
         ``(tensor, -1)``, inputs not requiring grad as ``(None, 0)``."""
-        return tuple((None, 0) if e is None else e for e in (self._next or ()))
+        return tuple((None, 0) if e is None else e for e in (getattr(self, "_next", None) or ()))
 
     def __repr__(self):
         fn = getattr(self, "_fn", None)
@@ -138,25 +141,36 @@ class Function:
     def apply(cls, *args):
         """Run ``forward`` on ``args`` and, if any Tensor argument requires grad while grad mode
         is on, record the call in the graph. Returns a Tensor (or a tuple of them)."""
-        ctx = Context()
+        ctx = _new(Context)
         state = _state
-        any_grad = False
-        if state.enabled:
-            needs = []
-            edges = []
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    e = a._edge
-                    edges.append((a, -1) if e is None else e)
-                    needs.append(True)
-                    any_grad = True
-                else:
-                    edges.append(None)
-                    needs.append(False)
-            ctx.needs_input_grad = tuple(needs)
-        else:
+        if not state.enabled:  # fast path: nothing to record
             ctx.needs_input_grad = (False,) * len(args)
+            out = cls.forward(ctx, *args)
+            if type(out) is not np.ndarray:
+                if type(out) is tuple:
+                    return _wrap_outputs(cls, ctx, out, False, None)
+                out = out._data if isinstance(out, Tensor) else np.asarray(out)
+            t = _new(Tensor)
+            t._data = out
+            t.grad = None
+            t._version = 0
+            t.requires_grad = False
+            t._edge = None
+            return t
 
+        any_grad = False
+        needs = []
+        edges = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                e = a._edge
+                edges.append((a, -1) if e is None else e)
+                needs.append(True)
+                any_grad = True
+            else:
+                edges.append(None)
+                needs.append(False)
+        ctx.needs_input_grad = tuple(needs)
         if any_grad:
             state.enabled = False
             try:
@@ -170,14 +184,14 @@ class Function:
             return _wrap_outputs(cls, ctx, out, any_grad, edges if any_grad else None)
         if type(out) is not np.ndarray:
             out = out._data if isinstance(out, Tensor) else np.asarray(out)
-        t = Tensor.__new__(Tensor)
+        t = _new(Tensor)
         t._data = out
         t.grad = None
         t._version = 0
-        if any_grad and out.dtype.kind in _FLOAT_KINDS and ctx._non_diff is None:
+        if any_grad and ctx._non_diff is None and (dt := out.dtype).kind in _FLOAT_KINDS:
             ctx._fn = cls
             ctx._next = tuple(edges)
-            ctx._out_meta = ((out.shape, out.dtype),)
+            ctx._out_meta = ((out.shape, dt),)
             t.requires_grad = True
             t._edge = (ctx, 0)
         else:
@@ -212,3 +226,55 @@ def _wrap_outputs(cls, ctx, outs, any_grad, edges):
         ctx._next = tuple(edges)
         ctx._out_meta = tuple(meta)
     return tuple(result)
+
+
+class _NotTwiceDifferentiable(Function):
+    """Identity on a gradient computed by a ``once_differentiable`` backward; differentiating
+    through it again raises instead of silently returning zeros."""
+
+    @staticmethod
+    def forward(ctx, g, op_name, *inputs):
+        ctx.op_name = op_name
+        return g._data
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"{ctx.op_name} is marked once_differentiable: its backward cannot "
+                           "be differentiated again (create_graph=True needs a backward written "
+                           "with differentiable operations)")
+
+
+def once_differentiable(backward):
+    """Decorator for a ``backward`` that works on raw data (e.g. calls a compiled kernel) and
+    cannot be differentiated again. It runs with grad mode off; when a graph of the gradient is
+    requested (create_graph=True), the returned gradients are connected to the inputs of the
+    backward through a node that raises if anyone backpropagates through it::
+
+        class MyOp(Function):
+            @staticmethod
+            @once_differentiable
+            def backward(ctx, grad):
+                return Tensor(kernel(grad.data))
+    """
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        building = _state.enabled
+        _state.enabled = False
+        try:
+            res = backward(ctx, *grads)
+        finally:
+            _state.enabled = building
+        if not building:
+            return res
+        deps = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
+        if ctx._saved:
+            deps += [v for v in ctx._saved if isinstance(v, Tensor) and v.requires_grad]
+        if not deps:
+            return res
+        name = ctx.name()
+        single = type(res) is not tuple
+        out = tuple(r if r is None else _NotTwiceDifferentiable.apply(
+            r if isinstance(r, Tensor) else Tensor._wrap(np.asarray(r)), name, *deps)
+            for r in ((res,) if single else res))
+        return out[0] if single else out
+    return wrapper

@@ -13,18 +13,18 @@ inside optimizer updates.
     @autograd_cnn.no_grad()
     def evaluate(model, x): ...
 
-The switch is a single process-wide flag (PyTorch keeps one per thread; this engine keeps it
-simple because it is read on every operation and a plain attribute is the cheapest thing to read).
+The switch is kept per thread, like PyTorch's.
 """
 import functools
+import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 
 
-class _GradState:
-    """Holds the flag. Ops read ``_state.enabled`` directly: one attribute load per op."""
-
-    __slots__ = ("enabled",)
+class _GradState(threading.local):
+    """Holds the flag, one per thread (every new thread starts with grad enabled, as in
+    PyTorch), so a ``no_grad()`` in a data-loading thread cannot switch off recording in the
+    training thread. Ops read ``_state.enabled`` directly: one attribute load per op."""
 
     def __init__(self):
         self.enabled = True
@@ -42,11 +42,11 @@ class _GradModeContext:
     """Base of the context managers below: sets the flag on enter, restores it on exit, and
     wraps functions when used as a decorator (with or without parentheses)."""
 
+    __slots__ = ("_prev",)
     _mode = True
 
     def __new__(cls, func=None):
-        self = super().__new__(cls)
-        self._prev = []
+        self = object.__new__(cls)
         if func is not None:  # used as ``@no_grad`` without parentheses
             if not callable(func):
                 raise TypeError(f"{cls.__name__}() takes no arguments, got {func!r}")
@@ -54,12 +54,13 @@ class _GradModeContext:
         return self
 
     def __enter__(self):
-        self._prev.append(_state.enabled)
-        _state.enabled = self._mode
+        st = _state
+        self._prev = st.enabled
+        st.enabled = self._mode
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        _state.enabled = self._prev.pop()
+        _state.enabled = self._prev
         return False
 
     def __call__(self, func):
@@ -80,12 +81,14 @@ class _GradModeContext:
 class no_grad(_GradModeContext):
     """Context manager / decorator that disables graph recording."""
 
+    __slots__ = ()
     _mode = False
 
 
 class enable_grad(_GradModeContext):
     """Context manager / decorator that re-enables graph recording (e.g. inside ``no_grad``)."""
 
+    __slots__ = ()
     _mode = True
 
 
@@ -93,16 +96,14 @@ class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(mode)``: set grad mode to ``mode``; as a context manager the previous
     mode comes back on exit. Called as a plain function it simply sets the mode."""
 
+    __slots__ = ("_mode",)
+
     def __new__(cls, mode):
         self = object.__new__(cls)
-        self._prev = [_state.enabled]
+        self._prev = _state.enabled
         self._mode = bool(mode)
         _state.enabled = self._mode
         return self
 
     def __enter__(self):
         return self  # the mode was already set when the object was created
-
-    def __exit__(self, exc_type, exc, tb):
-        _state.enabled = self._prev.pop()
-        return False

@@ -14,7 +14,6 @@ from .elementwise import exp, log, sqrt, abs, clamp, clip, maximum, minimum, whe
 from .reduction import sum, mean, max, min, amax, amin, var, std, argmax, argmin  # noqa: A004
 from .shape import (reshape, view, transpose, permute, flatten, squeeze, unsqueeze, expand,
                     broadcast_to, cat, concatenate, stack, pad)
-from .indexing import getitem
 from .matmul import matmul
 from .activation import relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
 from .creation import *  # noqa: F401,F403

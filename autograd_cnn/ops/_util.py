@@ -21,10 +21,6 @@ def const(arr, like):
     return arr if type(like) is np.ndarray else _wrap(np.asarray(arr))
 
 
-def is_array(x):
-    return type(x) is np.ndarray
-
-
 def norm_dim(dim, ndim, name="dim"):
     """One dimension index -> non-negative int, with PyTorch's error for bad values."""
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):

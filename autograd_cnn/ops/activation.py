@@ -133,12 +133,13 @@ class LogSoftmax(Function):
 
 
 # ---------------------------------------------------------------- public functions ----------
-def relu(x):
-    """max(x, 0); gradient 1 where x > 0, else 0."""
+def relu(x, inplace=False):
+    """max(x, 0); gradient 1 where x > 0, else 0. (``inplace`` is accepted for PyTorch
+    compatibility; the result is always a new tensor.)"""
     return Relu.apply(check_tensor(x, "relu"))
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x."""
     check_tensor(x, "leaky_relu")
     if not isinstance(negative_slope, (int, float, np.floating)) or isinstance(negative_slope, bool):
@@ -165,11 +166,13 @@ def _dim_arg(x, dim, fname):
     return norm_dim(dim, nd)
 
 
-def softmax(x, dim=None):
-    """exp(x) / exp(x).sum(dim), numerically stable."""
-    return Softmax.apply(x, _dim_arg(x, dim, "softmax"))
+def softmax(x, dim=None, dtype=None):
+    """exp(x) / exp(x).sum(dim), numerically stable. ``dtype`` casts the input first."""
+    d = _dim_arg(x, dim, "softmax")
+    return Softmax.apply(x if dtype is None else x.to(dtype), d)
 
 
-def log_softmax(x, dim=None):
+def log_softmax(x, dim=None, dtype=None):
     """log(softmax(x, dim)) computed as x - max - log(sum(exp(x - max)))."""
-    return LogSoftmax.apply(x, _dim_arg(x, dim, "log_softmax"))
+    d = _dim_arg(x, dim, "log_softmax")
+    return LogSoftmax.apply(x if dtype is None else x.to(dtype), d)

@@ -9,6 +9,7 @@ differentiable through a gather of the input at the indices (see ``indexing.py``
 gradient lands on the selected element only. Without ``dim`` the gradient is shared evenly
 between tied maxima, as PyTorch does.
 """
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -23,12 +24,16 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "The (values, indices) result of max/min along a dim, like PyTorch."
 
 
+_add_reduce = np.add.reduce  # what ndarray.sum calls, minus a Python-level wrapper
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         x = a._data
-        ctx.kshape = keep_shape(x.shape, dims)
-        return x.sum(axis=dims, keepdims=keepdim)
+        if ctx.needs_input_grad[0]:
+            ctx.kshape = keep_shape(x.shape, dims)
+        return _add_reduce(x, dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -41,9 +46,11 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         x = a._data
-        ctx.kshape = keep_shape(x.shape, dims)
-        ctx.n = x.size // (int(np.prod(ctx.kshape)) or 1)
-        return x.mean(axis=dims, keepdims=keepdim)
+        kshape = keep_shape(x.shape, dims)
+        ctx.kshape = kshape
+        ctx.n = n = x.size // (math.prod(kshape) or 1)
+        out = _add_reduce(x, dims, keepdims=keepdim) / n   # exactly what ndarray.mean does
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -82,7 +89,7 @@ class Var(Function):
         x = a._data
         ctx.save_for_backward(a)
         ctx.kshape = keep_shape(x.shape, dims)
-        n = x.size // (int(np.prod(ctx.kshape)) or 1)
+        n = x.size // (math.prod(ctx.kshape) or 1)
         ctx.denom = n - correction
         ctx.dims = dims
         d = x - x.mean(axis=dims, keepdims=True)
@@ -102,7 +109,9 @@ def _reduce_args(x, dim, keepdim, fname):
     check_tensor(x, fname)
     if not isinstance(keepdim, (bool, np.bool_)):
         raise TypeError(f"{fname}(): argument 'keepdim' must be a bool, got {type(keepdim).__name__}")
-    return norm_dims(dim, x._data.ndim), bool(keepdim)
+    nd = x._data.ndim
+    dims = norm_dims(dim, nd)
+    return (None if nd == 0 else dims), bool(keepdim)  # a 0-d tensor reduces to itself
 
 
 def sum(x, dim=None, keepdim=False):  # noqa: A001 - mirrors torch.sum
@@ -160,18 +169,31 @@ def _extreme(x, dim, keepdim, which, argfn, fname):
     return ValuesIndices(values, _index_tensor(idx.astype(np.int64, copy=False)))
 
 
+def _is_tensor(x):
+    from ..tensor import Tensor
+    return isinstance(x, Tensor)
+
+
 def _index_tensor(a):
     from ..tensor import Tensor
     return Tensor._wrap(a)
 
 
 def max(x, dim=None, keepdim=False):  # noqa: A001
-    """The largest value (``dim=None``), or ``(values, indices)`` along ``dim``."""
+    """The largest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
+    as second argument, the elementwise maximum (like ``torch.max(a, b)``)."""
+    if _is_tensor(dim):
+        from .elementwise import maximum
+        return maximum(x, dim)
     return _extreme(x, dim, keepdim, np.max, np.argmax, "max")
 
 
 def min(x, dim=None, keepdim=False):  # noqa: A001
-    """The smallest value (``dim=None``), or ``(values, indices)`` along ``dim``."""
+    """The smallest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
+    as second argument, the elementwise minimum."""
+    if _is_tensor(dim):
+        from .elementwise import minimum
+        return minimum(x, dim)
     return _extreme(x, dim, keepdim, np.min, np.argmin, "min")
 
 
