@@ -91,6 +91,7 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
     const T* wc = w + c * ntaps * kOB;
     for (std::int64_t t = 0; t < ntaps; ++t) {
       const T* s = src + offs[t];
+      __builtin_prefetch(s + 4 * TILE);  // rows ahead: the next output rows' input
       V xv[kRB];
 #pragma GCC unroll 4
       for (int r = 0; r < kRB; ++r) xv[r] = V::load(s + r * W);
@@ -266,7 +267,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     max_rows = std::max(max_rows, hi - lo);
   }
   const std::int64_t chunk = std::max<std::int64_t>(1, 512 / TILE) * TILE;
-  const std::int64_t nchunks = std::max<std::int64_t>(1, ceil_div(max_rows * p.Wq, chunk));
+  const std::int64_t nchunks = std::max<std::int64_t>(1, ceil_div(max_rows * p.Wq + TILE, chunk));
   const std::int64_t in_cs = g.H * g.W;
   parallel_for(g.N * g.G * p.planes * nchunks * nib, [&](std::int64_t it) {
     const std::int64_t b = it % nib;
@@ -280,7 +281,9 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     std::int64_t ilo, ihi, jlo, jhi;
     valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &ilo, &ihi);
     valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
-    const std::int64_t pbeg = ilo * p.Wq + ck * chunk;
+    // chunks start on a tile boundary of the plane (like the forward's tiles), so the loads of
+    // consecutive taps keep the same alignment pattern
+    const std::int64_t pbeg = ilo * p.Wq / TILE * TILE + ck * chunk;
     const std::int64_t pend = std::min(ihi * p.Wq, pbeg + chunk);
     if (pbeg >= pend || jlo >= jhi) return;
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
@@ -295,7 +298,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
                                            tbuf);
         // scatter the tile's image pixels: plane position (i, j) is pixel
         // (i*SH + ph - PH0, j*SW + pw - PW0)
-        std::int64_t q = p0;
+        std::int64_t q = std::max(p0, ilo * p.Wq);
         const std::int64_t end = std::min(p0 + TILE, pend);
         while (q < end) {
           const std::int64_t i = q / p.Wq, j = q - i * p.Wq;
