@@ -54,6 +54,9 @@ def test_max_pool_matches_reference(cfg, dtype):
     y, ind, call = call_max(x, k, s, p, d, c)
     ry, rind = ref.max_pool(x, k, s, p, d, c)
     assert y.dtype == dtype and ind.dtype == np.int32
+    values_only, none = P._max_forward(x, call, with_indices=False)
+    assert none is None
+    np.testing.assert_array_equal(values_only, ry)
     np.testing.assert_array_equal(y, ry)
     np.testing.assert_array_equal(ind, rind)
     g = rand(y.shape, dtype, seed=1)
@@ -124,7 +127,8 @@ def run_all(x):
     for H, W, k, s, p, d, c in WINDOWS[:6]:
         xs = np.ascontiguousarray(x[..., :H, :W])
         y, ind, call = call_max(xs, k, s, p, d, c)
-        outs += [y, ind, P._scatter(y, ind.reshape(call.out_planes), call)]
+        outs += [y, ind, P._scatter(y, ind.reshape(call.out_planes), call),
+                 P._max_forward(xs, call, with_indices=False)[0]]
         ya, call = call_avg(xs, k, s, p, d, c, False)
         outs += [ya, P._avg_backward(ya, call)]
     return outs
@@ -174,7 +178,15 @@ def test_int64_index_path_matches_int32(dtype):
     np.testing.assert_array_equal(ind64.reshape(ind32.shape), ind32)
     g = np.empty(call.in_planes, dtype)
     P._C.pool_max_scatter(y64, ind64, g)
-    np.testing.assert_array_equal(g.reshape(x.shape), P._scatter(y32, ind32.reshape(call.out_planes), call))
+    expected = P._scatter(y32, ind32.reshape(call.out_planes), call)
+    np.testing.assert_array_equal(g.reshape(x.shape), expected)
+
+
+def test_index_dtype_is_the_smallest_that_fits():
+    geom = (2, 2, 2, 2, 0, 0, 1, 1, 0, 1, 0)
+    small = P._PoolCall((1, 1, 2 ** 15, 2 ** 16 - 1), (2 ** 14, 2 ** 15 - 1), geom)
+    assert small.index_dtype == np.int32
+    assert P._PoolCall((1, 1, 2 ** 15, 2 ** 16), (2 ** 14, 2 ** 15), geom).index_dtype == np.int64
 
 
 def test_one_dimensional_is_height_one():

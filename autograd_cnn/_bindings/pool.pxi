@@ -49,6 +49,16 @@ def pool_max_forward(const real[:, :, ::1] x, real[:, :, ::1] y, pool_index[:, :
         max_pool_forward(&x[0, 0, 0], &y[0, 0, 0], &ind[0, 0, 0], q)
 
 
+def pool_max_values(const real[:, :, ::1] x, real[:, :, ::1] y, tuple geom):
+    """y = max over each window of x, without the arg-max (when no gradient is needed)."""
+    cdef PoolParams q = _pool_params(x.shape, y.shape, geom)
+    cdef int32_t* no_indices = NULL
+    if q.planes == 0 or q.out_h * q.out_w == 0:
+        return
+    with nogil:
+        max_pool_forward(&x[0, 0, 0], &y[0, 0, 0], no_indices, q)
+
+
 def pool_max_scatter(const real[:, :, ::1] gy, const pool_index[:, :, ::1] ind,
                      real[:, :, ::1] gx):
     """gx = 0, then gx[p].flat[ind[p, j]] += gy[p, j] (max pooling's backward)."""

@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import _C
 from .._geometry import WindowGeometry, ntuple
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
@@ -100,10 +100,34 @@ def _check_flag(fn, name, value):
     return bool(value)
 
 
+# Resolved calls by (function, input shape, repr of the arguments): a training loop repeats the
+# same few calls, and resolving one costs more than pooling a small batch. repr keeps apart
+# arguments that compare equal but are invalid (True == 1).
+_CALLS = {}
+_CALLS_MAX = 256
+
+
+def _cached(resolve, fn, x, n, *args):
+    shape = _check_input(fn, x, n)
+    key = (fn, shape, repr(args))
+    call = _CALLS.get(key)
+    if call is None:
+        call = resolve(fn, shape, n, *args)
+        if len(_CALLS) >= _CALLS_MAX:
+            _CALLS.clear()
+        _CALLS[key] = call
+    return call
+
+
 def _window_call(fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
                  count_include_pad=True, divisor_override=None):
     """Validates a max/avg pooling call with n spatial axes and resolves it into a _PoolCall."""
-    shape = _check_input(fn, x, n)
+    return _cached(_resolve_window, fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
+                   count_include_pad, divisor_override)
+
+
+def _resolve_window(fn, shape, n, kernel_size, stride, padding, dilation, ceil_mode,
+                    count_include_pad, divisor_override):
     kernel = ntuple(kernel_size, n, f"{fn}: kernel_size", minimum=1)
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
         stride = kernel
@@ -114,10 +138,13 @@ def _window_call(fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
     count_include_pad = _check_flag(fn, "count_include_pad", count_include_pad)
     if any(p > k // 2 for p, k in zip(pad, kernel)):
         raise ValueError(f"{fn}: padding must be at most half of kernel_size on every axis "
-                         f"(padding <= kernel_size // 2), got padding={pad} for kernel_size={kernel}")
+                         f"(padding <= kernel_size // 2), got padding={pad} for "
+                         f"kernel_size={kernel}")
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral):
-            raise TypeError(f"{fn}: divisor_override must be None or an int, got {divisor_override!r}")
+        if (isinstance(divisor_override, bool)
+                or not isinstance(divisor_override, numbers.Integral)):
+            raise TypeError(f"{fn}: divisor_override must be None or an int, "
+                            f"got {divisor_override!r}")
         if divisor_override < 1:
             raise ValueError(f"{fn}: divisor_override must be >= 1, got {divisor_override}")
     in_size = shape[-n:]
@@ -134,11 +161,13 @@ def _window_call(fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
 
 
 def _check_windows_overlap_input(fn, axis, size, out, kernel, stride, pad, dilation):
-    """Every window must have a tap inside the input. Only dilated, padded windows can miss it
-    (their taps straddle a short input), so only those are checked, window by window."""
+    """Every window must have a tap inside the input. A window starting inside the input has its
+    first tap there, and without dilation a window starting in the left padding reaches the
+    input (padding <= kernel_size // 2); so only dilated windows starting in the padding (the
+    first ceil(pad / stride)) are checked."""
     if dilation == 1 or pad == 0:
         return
-    for o in range(out):
+    for o in range(min(out, -(-pad // stride))):
         start = o * stride - pad
         first = start if start >= 0 else start + (-start + dilation - 1) // dilation * dilation
         if first >= size or first > start + (kernel - 1) * dilation:
@@ -149,7 +178,10 @@ def _check_windows_overlap_input(fn, axis, size, out, kernel, stride, pad, dilat
 
 def _adaptive_call(fn, x, n, output_size):
     """Validates an adaptive pooling call; None entries of output_size keep the input size."""
-    shape = _check_input(fn, x, n)
+    return _cached(_resolve_adaptive, fn, x, n, output_size)
+
+
+def _resolve_adaptive(fn, shape, n, output_size):
     in_size = shape[-n:]
     if isinstance(output_size, (list, tuple)):
         if len(output_size) != n:
@@ -157,7 +189,8 @@ def _adaptive_call(fn, x, n, output_size):
                              f"got {tuple(output_size)!r}")
         output_size = tuple(s if v is None else v for v, s in zip(output_size, in_size))
     elif output_size is None:
-        raise TypeError(f"{fn}: output_size must be an int or a tuple of {n} ints or None, got None")
+        raise TypeError(f"{fn}: output_size must be an int or a tuple of {n} ints or None, "
+                        "got None")
     out = ntuple(output_size, n, f"{fn}: output_size", minimum=1)
     geom = (1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0)
     return _PoolCall(shape, out, geom)
@@ -171,10 +204,13 @@ def _planes(a, shape):
     return np.ascontiguousarray(a).reshape(shape)
 
 
-def _max_forward(x, call):
+def _max_forward(x, call, with_indices=True):
     """(y, ind): window maxima in the output's shape and their flat arg-max per plane, as a
-    (planes, OH, OW) int32/int64 array."""
+    (planes, OH, OW) int32/int64 array (None without with_indices: faster, for inference)."""
     y = np.empty(call.out_planes, dtype=x.dtype)
+    if not with_indices:
+        _C.pool_max_values(_planes(x, call.in_planes), y, call.geom)
+        return y.reshape(call.out_shape), None
     ind = np.empty(call.out_planes, dtype=call.index_dtype)
     _C.pool_max_forward(_planes(x, call.in_planes), y, ind, call.geom)
     return y.reshape(call.out_shape), ind
@@ -217,11 +253,12 @@ def _grad_array(g, dtype):
 
 
 class _MaxPool(Function):
-    """y = max over each window; saves the flat arg-max (not a Tensor: it never changes)."""
+    """y = max over each window; saves the flat arg-max (not a Tensor: it never changes). The
+    arg-max is only computed when a gradient or the indices are wanted (with_indices)."""
 
     @staticmethod
-    def forward(ctx, x, call, return_indices):
-        y, ind = _max_forward(_data(x), call)
+    def forward(ctx, x, call, return_indices, with_indices):
+        y, ind = _max_forward(_data(x), call, with_indices or return_indices)
         ctx.call, ctx.ind, ctx.dtype = call, ind, y.dtype
         if not return_indices:
             return y
@@ -231,11 +268,11 @@ class _MaxPool(Function):
 
     @staticmethod
     def backward(ctx, gy, *unused):
-        return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None
+        return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
     @staticmethod
     def backward_np(ctx, gy, *unused):
-        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None
+        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None, None
 
 
 class _MaxPoolScatter(Function):
@@ -311,10 +348,14 @@ class _AvgPoolBackward(Function):
 # Public functions (torch.nn.functional names and argument order)
 # ----------------------------------------------------------------------------------------------
 
+def _needs_grad(input):
+    return is_grad_enabled() and bool(getattr(input, "requires_grad", False))
+
+
 def _max_pool(fn, input, n, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     return_indices = _check_flag(fn, "return_indices", return_indices)
     call = _window_call(fn, input, n, kernel_size, stride, padding, dilation, ceil_mode)
-    return _MaxPool.apply(input, call, return_indices)
+    return _MaxPool.apply(input, call, return_indices, _needs_grad(input))
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -371,7 +412,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows [floor(i*L/out), ceil((i+1)*L/out)) of (N, C, L)."""
     return_indices = _check_flag("adaptive_max_pool1d", "return_indices", return_indices)
     call = _adaptive_call("adaptive_max_pool1d", input, 1, output_size)
-    return _MaxPool.apply(input, call, return_indices)
+    return _MaxPool.apply(input, call, return_indices, _needs_grad(input))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
@@ -380,7 +421,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     global max pooling. return_indices as in max_pool2d."""
     return_indices = _check_flag("adaptive_max_pool2d", "return_indices", return_indices)
     call = _adaptive_call("adaptive_max_pool2d", input, 2, output_size)
-    return _MaxPool.apply(input, call, return_indices)
+    return _MaxPool.apply(input, call, return_indices, _needs_grad(input))
 
 
 def adaptive_avg_pool1d(input, output_size):

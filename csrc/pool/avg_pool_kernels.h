@@ -7,9 +7,12 @@
 // divisor factors (the window's taps inside the padded input with count_include_pad, else the
 // taps inside the input).
 //
-// Backward spreads gy / divisor over each window's taps, windows in output order (as PyTorch), so
-// overlapping windows accumulate in a fixed order. It is a linear map whose adjoint is the forward
-// pass again, which is how the Python side differentiates it.
+// Backward spreads gy / divisor over each window's taps. The general path goes window by window in
+// output order (PyTorch's order); when the column axis is regular with stride 1 or 2 it goes tap
+// by tap over whole rows, vectorised. Either way every input element accumulates in a fixed order,
+// the same on every ISA and thread count (only the last bits can differ from PyTorch's). The
+// backward is a linear map whose adjoint is the forward pass again, which is how the Python side
+// differentiates it.
 
 template <typename T>
 inline T avg_pool_divisor(const PoolPlan& p, std::int64_t oh, std::int64_t ow) {
@@ -35,8 +38,8 @@ inline T avg_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::int64
 template <int S, int KW, int B, typename T>
 inline std::int64_t avg_pool_row_vector(const T* x, std::int64_t in_w, std::int64_t r0,
                                         std::int64_t nr, std::int64_t dh, const PoolAxis& w,
-                                        std::int64_t begin, std::int64_t ow, std::int64_t end, T divisor,
-                                        T* y) {
+                                        std::int64_t begin, std::int64_t ow, std::int64_t end,
+                                        T divisor, T* y) {
   typedef typename PoolVec<T, B>::raw V;
   constexpr int W = PoolVec<T, B>::width;
   const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
@@ -69,12 +72,13 @@ void avg_pool_plane(const T* x, T* y, const PoolPlan& p, const PoolInterior& inn
       for (; ow < inner.begin; ++ow)
         y_row[ow] = avg_pool_one(x, w.in, r0, nr, dh, w, ow) / avg_pool_divisor<T>(p, oh, ow);
       const T div = avg_pool_divisor<T>(p, oh, inner.begin);
-      const std::int64_t end = inner.end;
-      ow = avg_pool_row_vector<S, KW, ACNN_VECTOR_BYTES>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
-      if constexpr (ACNN_VECTOR_BYTES > 32)
-        ow = avg_pool_row_vector<S, KW, 32>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
-      if constexpr (ACNN_VECTOR_BYTES > 16)
-        ow = avg_pool_row_vector<S, KW, 16>(x, w.in, r0, nr, dh, w, inner.begin, ow, end, div, y_row);
+      const std::int64_t b = inner.begin, e = inner.end;
+      constexpr int B = ACNN_VECTOR_BYTES;
+      ow = avg_pool_row_vector<S, KW, B>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
+      if constexpr (B > 32)
+        ow = avg_pool_row_vector<S, KW, 32>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
+      if constexpr (B > 16)
+        ow = avg_pool_row_vector<S, KW, 16>(x, w.in, r0, nr, dh, w, b, ow, e, div, y_row);
     }
     for (; ow < w.out; ++ow)
       y_row[ow] = avg_pool_one(x, w.in, r0, nr, dh, w, ow) / avg_pool_divisor<T>(p, oh, ow);
@@ -101,7 +105,8 @@ void avg_pool_forward_kernel(const T* x, T* y, const PoolPlan& p) {
   avg_pool_planes<0, 0>(x, y, p, inner);
 }
 
-// Backward of one plane: gx = 0, then every window adds gy / divisor to its taps.
+// Backward of one plane, general path: gx = 0, then every window adds gy / divisor to its taps,
+// windows in output order (PyTorch's order).
 template <typename T>
 void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   const PoolAxis& h = p.h;
@@ -121,9 +126,119 @@ void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   }
 }
 
+// The backward on a regular column axis with stride S (1 or 2), input-centric along the row:
+// input column c (u = c + pad) receives from tap k (offset o = k * dilation) of window
+// ow = (u - o) / S, when that is a whole number. For one output row and one tap row, every input
+// column sums its taps' g = gy / divisor in registers (k ascending, starting from 0) and adds the
+// sum to gx once: no read-modify-write of a column twice in a row. g lives in a buffer with zero
+// margins, so windows off either end contribute +0 (which changes no sum: sums never hold -0).
+
+// The W (S = 1) or 2W (S = 2) input columns from relative position u of one row, B-byte vectors;
+// g[-margin, out + margin) is readable. Returns the next u.
+template <int S, int B, typename T>
+inline std::int64_t avg_pool_gather_taps(const T* g, T* row, const PoolAxis& w, std::int64_t u,
+                                         std::int64_t u_end) {
+  typedef typename PoolVec<T, B>::raw V;
+  constexpr int W = PoolVec<T, B>::width;
+  const V zero = pool_broadcast<T, B>(T(0));
+  for (; u + S * W <= u_end; u += S * W) {
+    T* dst = row + (u - w.pad);
+    if constexpr (S == 1) {
+      V acc = zero;
+      for (std::int64_t k = 0; k < w.kernel; ++k) {
+        V t;
+        std::memcpy(&t, g + (u - k * w.dilation), sizeof(V));
+        acc += t;
+      }
+      V old;
+      std::memcpy(&old, dst, sizeof(V));
+      old += acc;
+      std::memcpy(dst, &old, sizeof(V));
+    } else {  // u is even: lanes 2j take offsets o even from g[u/2 + j - o/2], 2j + 1 odd ones
+      V lo = zero, hi = zero;
+      for (std::int64_t k = 0; k < w.kernel; ++k) {
+        const std::int64_t o = k * w.dilation;
+        V t;
+        std::memcpy(&t, g + (u - o + (o & 1)) / 2, sizeof(V));  // u - o + (o & 1) is even
+        if (o & 1) {
+          lo += InterleaveLanes<W>::lo(zero, t);
+          hi += InterleaveLanes<W>::hi(zero, t);
+        } else {
+          lo += InterleaveLanes<W>::lo(t, zero);
+          hi += InterleaveLanes<W>::hi(t, zero);
+        }
+      }
+      V a, b;
+      std::memcpy(&a, dst, sizeof(V));
+      std::memcpy(&b, dst + W, sizeof(V));
+      a += lo;
+      b += hi;
+      std::memcpy(dst, &a, sizeof(V));
+      std::memcpy(dst + W, &b, sizeof(V));
+    }
+  }
+  return u;
+}
+
+// One input column by the same rule (row edges and short rows).
+template <int S, typename T>
+inline void avg_pool_gather_one(const T* g, T* row, const PoolAxis& w, std::int64_t u) {
+  T acc = T(0);
+  for (std::int64_t k = 0; k < w.kernel; ++k) {
+    const std::int64_t v = u - k * w.dilation;  // S * ow
+    if (v >= 0 && v % S == 0 && v / S < w.out) acc += g[v / S];
+  }
+  row[u - w.pad] += acc;
+}
+
+template <int S, typename T>
+void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T* divisors,
+                                  T* g) {
+  const PoolAxis& h = p.h;
+  const PoolAxis& w = p.w;
+  std::memset(gx, 0, sizeof(T) * static_cast<std::size_t>(p.in_plane()));
+  const std::int64_t u_begin = w.pad, u_end = w.in + w.pad;  // the input row in u coordinates
+  for (std::int64_t oh = 0; oh < h.out; ++oh) {
+    const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
+    const T* gy_row = gy + oh * w.out;
+    const T* div_row = divisors + oh * w.out;
+    for (std::int64_t ow = 0; ow < w.out; ++ow) g[ow] = gy_row[ow] / div_row[ow];
+    for (std::int64_t r = 0; r < nr; ++r) {
+      T* row = gx + (r0 + r * dh) * w.in;
+      std::int64_t u = u_begin;
+      if (S == 2 && (u & 1)) avg_pool_gather_one<S>(g, row, w, u++);  // vectors start at even u
+      u = avg_pool_gather_taps<S, ACNN_VECTOR_BYTES>(g, row, w, u, u_end);
+      if constexpr (ACNN_VECTOR_BYTES > 32) u = avg_pool_gather_taps<S, 32>(g, row, w, u, u_end);
+      if constexpr (ACNN_VECTOR_BYTES > 16) u = avg_pool_gather_taps<S, 16>(g, row, w, u, u_end);
+      for (; u < u_end; ++u) avg_pool_gather_one<S>(g, row, w, u);
+    }
+  }
+}
+
 template <typename T>
 void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  const std::int64_t stride = p.w.regular ? p.w.stride : 0;
+  if (stride == 1 || stride == 2) {
+    std::vector<T> divisors(static_cast<std::size_t>(out_plane));  // the same for every plane
+    for (std::int64_t oh = 0; oh < p.h.out; ++oh)
+      for (std::int64_t ow = 0; ow < p.w.out; ++ow)
+        divisors[oh * p.w.out + ow] = avg_pool_divisor<T>(p, oh, ow);
+    // g[-margin, out + margin): the widest vector may read a kernel's span left of its first
+    // window and a vector's width right of the last one
+    const std::int64_t margin = (p.w.kernel - 1) * p.w.dilation + 64;
+    parallel_for(p.planes, [&](std::int64_t i) {
+      std::vector<T> buffer(static_cast<std::size_t>(p.w.out + 2 * margin), T(0));
+      T* g = buffer.data() + margin;
+      const T* gyi = gy + i * out_plane;
+      T* gxi = gx + i * in_plane;
+      if (stride == 1)
+        avg_pool_backward_plane_rows<1>(gyi, gxi, p, divisors.data(), g);
+      else
+        avg_pool_backward_plane_rows<2>(gyi, gxi, p, divisors.data(), g);
+    });
+    return;
+  }
   parallel_for(p.planes, [&](std::int64_t i) {
     avg_pool_backward_plane(gy + i * out_plane, gx + i * in_plane, p);
   });

@@ -8,6 +8,7 @@
 // when `value > max || isnan(value)`. So the first maximum wins ties and the last NaN wins.
 // Padding taps are skipped (padding acts as -inf and is never chosen). The arg-max is the flat
 // position in the input plane, stored as I (int32 when the plane has < 2^31 elements, else int64).
+// When no gradient is needed the caller passes ind = nullptr and the kernel keeps values only.
 //
 // Backward never recomputes a window: it scatters each output gradient to the saved arg-max
 // (max_pool_scatter). The adjoint of that scatter is a gather by the same indices
@@ -32,13 +33,13 @@ inline void max_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::in
     }
   }
   *y = best;
-  *ind = static_cast<I>(best_at);
+  if (ind) *ind = static_cast<I>(best_at);
 }
 
 // Output columns [ow, end) of one output row, B-byte vectors at a time: lane j is column ow + j.
-// S is the column stride (1 or 2); KW the kernel width when known at compile time (0: w.kernel).
-// Returns the first column it did not do.
-template <int S, int KW, int B, typename T, typename I>
+// S is the column stride (1 or 2); KW the kernel width when known at compile time (0: w.kernel);
+// Idx: track and store the arg-max. Returns the first column it did not do.
+template <int S, int KW, bool Idx, int B, typename T, typename I>
 inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int64_t r0,
                                         std::int64_t nr, std::int64_t dh, const PoolAxis& w,
                                         std::int64_t begin, std::int64_t ow, std::int64_t end, T* y,
@@ -62,11 +63,11 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
         const typename PV::raw v = load_strided<S, B>(row + k * dw);
         const auto take = (v > best) | (v != v);
         best = take ? v : best;
-        best_at = take ? lane_at + static_cast<IS>(k * dw) : best_at;
+        if constexpr (Idx) best_at = take ? lane_at + static_cast<IS>(k * dw) : best_at;
       }
     }
     std::memcpy(y + ow, &best, sizeof(best));
-    pool_store_index<T, B, I>(ind + ow, best_at);
+    if constexpr (Idx) pool_store_index<T, B, I>(ind + ow, best_at);
     // A short rest of the row is done by one last block that overlaps the previous one (it
     // writes the same values again), when the interior has room for a whole block.
     if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
@@ -76,7 +77,7 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
 
 // One plane. S = 0: general path only; S = 1, 2: the interior columns [inner.begin, inner.end)
 // go through full-width vectors, then narrower ones for what is left of each row.
-template <int S, int KW, typename T, typename I>
+template <int S, int KW, bool Idx, typename T, typename I>
 void max_pool_plane(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInterior& inner) {
   const PoolAxis& h = p.h;
   const PoolAxis& w = p.w;
@@ -84,42 +85,55 @@ void max_pool_plane(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInter
   for (std::int64_t oh = 0; oh < h.out; ++oh) {
     const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
     T* y_row = y + oh * w.out;
-    I* ind_row = ind + oh * w.out;
+    I* ind_row = Idx ? ind + oh * w.out : nullptr;
     std::int64_t ow = 0;
     if constexpr (S != 0) {
-      for (; ow < inner.begin; ++ow) max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, ind_row + ow);
-      const std::int64_t end = inner.end;
-      ow = max_pool_row_vector<S, KW, ACNN_VECTOR_BYTES>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
-      if constexpr (ACNN_VECTOR_BYTES > 32)
-        ow = max_pool_row_vector<S, KW, 32>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
-      if constexpr (ACNN_VECTOR_BYTES > 16)
-        ow = max_pool_row_vector<S, KW, 16>(x, in_w, r0, nr, dh, w, inner.begin, ow, end, y_row, ind_row);
+      for (; ow < inner.begin; ++ow)
+        max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, Idx ? ind_row + ow : nullptr);
+      const std::int64_t b = inner.begin, e = inner.end;
+      constexpr int B = ACNN_VECTOR_BYTES;
+      ow = max_pool_row_vector<S, KW, Idx, B>(x, in_w, r0, nr, dh, w, b, ow, e, y_row, ind_row);
+      if constexpr (B > 32)
+        ow = max_pool_row_vector<S, KW, Idx, 32>(x, in_w, r0, nr, dh, w, b, ow, e, y_row, ind_row);
+      if constexpr (B > 16)
+        ow = max_pool_row_vector<S, KW, Idx, 16>(x, in_w, r0, nr, dh, w, b, ow, e, y_row, ind_row);
     }
-    for (; ow < w.out; ++ow) max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, ind_row + ow);
+    for (; ow < w.out; ++ow)
+      max_pool_one(x, in_w, r0, nr, dh, w, ow, y_row + ow, Idx ? ind_row + ow : nullptr);
   }
 }
 
-template <int S, int KW, typename T, typename I>
+template <int S, int KW, bool Idx, typename T, typename I>
 void max_pool_planes(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInterior& inner) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
   parallel_for(p.planes, [&](std::int64_t i) {
-    max_pool_plane<S, KW>(x + i * in_plane, y + i * out_plane, ind + i * out_plane, p, inner);
+    max_pool_plane<S, KW, Idx>(x + i * in_plane, y + i * out_plane,
+                               Idx ? ind + i * out_plane : nullptr, p, inner);
   });
 }
 
-// y[plane] = max over each window of x[plane]; ind = the flat arg-max within the plane.
+template <bool Idx, typename T, typename I>
+void max_pool_dispatch(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInterior& inner) {
+  const std::int64_t k = p.w.kernel;
+  if (inner.stride == 2 && k == 2) return max_pool_planes<2, 2, Idx>(x, y, ind, p, inner);
+  if (inner.stride == 2 && k == 3) return max_pool_planes<2, 3, Idx>(x, y, ind, p, inner);
+  if (inner.stride == 2) return max_pool_planes<2, 0, Idx>(x, y, ind, p, inner);
+  if (inner.stride == 1 && k == 3) return max_pool_planes<1, 3, Idx>(x, y, ind, p, inner);
+  if (inner.stride == 1) return max_pool_planes<1, 0, Idx>(x, y, ind, p, inner);
+  max_pool_planes<0, 0, Idx>(x, y, ind, p, inner);
+}
+
+// y[plane] = max over each window of x[plane]; ind = the flat arg-max within the plane, or
+// nullptr for values only (instantiated for I = int32 only).
 template <typename T, typename I>
 void max_pool_forward_kernel(const T* x, T* y, I* ind, const PoolPlan& p) {
   PoolInterior inner = pool_interior(p.w, kPoolMinBytes / static_cast<int>(sizeof(T)));
   // the vector path tracks indices in lanes as wide as T: int32 lanes for float need small planes
   if (sizeof(T) == 4 && p.in_plane() >= (std::int64_t(1) << 31)) inner.stride = 0;
-  const std::int64_t k = p.w.kernel;
-  if (inner.stride == 2 && k == 2) return max_pool_planes<2, 2>(x, y, ind, p, inner);
-  if (inner.stride == 2 && k == 3) return max_pool_planes<2, 3>(x, y, ind, p, inner);
-  if (inner.stride == 2) return max_pool_planes<2, 0>(x, y, ind, p, inner);
-  if (inner.stride == 1 && k == 3) return max_pool_planes<1, 3>(x, y, ind, p, inner);
-  if (inner.stride == 1) return max_pool_planes<1, 0>(x, y, ind, p, inner);
-  max_pool_planes<0, 0>(x, y, ind, p, inner);
+  if constexpr (std::is_same<I, std::int32_t>::value) {
+    if (ind == nullptr) return max_pool_dispatch<false>(x, y, ind, p, inner);
+  }
+  max_pool_dispatch<true>(x, y, ind, p, inner);
 }
 
 // gx[plane] = 0, then gx[plane][ind[j]] += gy[plane][j] for j in output order (as PyTorch).

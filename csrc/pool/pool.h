@@ -14,7 +14,8 @@ namespace acnn {
 
 #define ACNN_POOL_DECLARE(NS)                                                                   \
   namespace NS {                                                                                \
-  template <typename T, typename I> void max_pool_forward_kernel(const T*, T*, I*, const PoolPlan&); \
+  template <typename T, typename I>                                                             \
+  void max_pool_forward_kernel(const T*, T*, I*, const PoolPlan&);                              \
   template <typename T, typename I>                                                             \
   void max_pool_scatter_kernel(const T*, const I*, T*, const PoolPlan&);                        \
   template <typename T, typename I>                                                             \

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>  // used by the kernels, which cannot include headers themselves
+#include <type_traits>  // idem
 #include <utility>
 #include <vector>
 

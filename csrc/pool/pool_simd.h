@@ -68,6 +68,39 @@ inline typename PoolVec<T, B>::raw load_strided(const T* p) {
   }
 }
 
+// Interleaving of a and b: lo = a[0], b[0], a[1], b[1], ... (first half); hi = the second half.
+template <int W>
+struct InterleaveLanes;
+template <>
+struct InterleaveLanes<2> {
+  template <typename R> static R lo(R a, R b) { return __builtin_shufflevector(a, b, 0, 2); }
+  template <typename R> static R hi(R a, R b) { return __builtin_shufflevector(a, b, 1, 3); }
+};
+template <>
+struct InterleaveLanes<4> {
+  template <typename R> static R lo(R a, R b) { return __builtin_shufflevector(a, b, 0, 4, 1, 5); }
+  template <typename R> static R hi(R a, R b) { return __builtin_shufflevector(a, b, 2, 6, 3, 7); }
+};
+template <>
+struct InterleaveLanes<8> {
+  template <typename R>
+  static R lo(R a, R b) { return __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
+  template <typename R>
+  static R hi(R a, R b) { return __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
+};
+template <>
+struct InterleaveLanes<16> {
+  template <typename R>
+  static R lo(R a, R b) {
+    return __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  }
+  template <typename R>
+  static R hi(R a, R b) {
+    return __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15,
+                                   31);
+  }
+};
+
 template <typename T, int B>
 inline typename PoolVec<T, B>::raw pool_broadcast(T x) {
   return typename PoolVec<T, B>::raw{} + x;

@@ -1,0 +1,101 @@
+"""Pooling speed next to PyTorch (same benchmark group) when it is importable.
+
+Cases: max and average pooling 2x2 stride 2 on (64, 6, 28, 28) and (8, 64, 112, 112), and 3x3
+stride 2 padding 1 max pooling on (8, 64, 112, 112), all float32, forward alone and forward +
+backward. Each result carries ``extra_info['GB/s']``: bytes moved per second, counting the input
+read and the output written (forward), plus the output gradient read and the input gradient
+written (forward + backward). Both libraries run with their default thread counts, or both with
+POOL_BENCH_THREADS threads when that is set (recorded in extra_info; on a busy shared machine one
+thread gives steadier numbers). Run with::
+
+    python -m pytest benchmarks/bench_pool.py --benchmark-only --benchmark-columns=median,iqr,rounds
+    POOL_BENCH_THREADS=1 python -m pytest benchmarks/bench_pool.py --benchmark-only
+
+"""
+import os
+
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+import autograd_cnn.functional as F
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+CASES = {  # name: (function name, input shape, kwargs)
+    "max2x2_28": ("max_pool2d", (64, 6, 28, 28), dict(kernel_size=2, stride=2)),
+    "avg2x2_28": ("avg_pool2d", (64, 6, 28, 28), dict(kernel_size=2, stride=2)),
+    "max2x2_112": ("max_pool2d", (8, 64, 112, 112), dict(kernel_size=2, stride=2)),
+    "avg2x2_112": ("avg_pool2d", (8, 64, 112, 112), dict(kernel_size=2, stride=2)),
+    "max3x3s2p1_112": ("max_pool2d", (8, 64, 112, 112), dict(kernel_size=3, stride=2, padding=1)),
+}
+MODES = ["forward", "forward+backward"]
+THREADS = int(os.environ.get("POOL_BENCH_THREADS", "0")) or None
+if THREADS:
+    ac.set_num_threads(THREADS)
+    if torch is not None:
+        torch.set_num_threads(THREADS)
+
+
+def _data(shape):
+    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+
+
+def _ours(case, mode):
+    name, shape, kw = CASES[case]
+    fn = getattr(F, name)
+    x = ac.tensor(_data(shape), requires_grad=(mode != "forward"))
+    if mode == "forward":
+        def step():
+            with ac.no_grad():
+                return fn(x, **kw)
+        return step, fn(x.detach(), **kw).shape
+    gy = ac.tensor(_data(fn(x.detach(), **kw).shape))
+
+    def step():
+        x.grad = None
+        fn(x, **kw).backward(gy)
+    return step, gy.shape
+
+
+def _torch(case, mode):
+    name, shape, kw = CASES[case]
+    fn = getattr(torch.nn.functional, name)
+    x = torch.from_numpy(_data(shape)).requires_grad_(mode != "forward")
+    if mode == "forward":
+        def step():
+            with torch.no_grad():
+                return fn(x, **kw)
+        return step, tuple(fn(x.detach(), **kw).shape)
+    gy = torch.from_numpy(_data(tuple(fn(x.detach(), **kw).shape)))
+
+    def step():
+        x.grad = None
+        fn(x, **kw).backward(gy)
+    return step, tuple(gy.shape)
+
+
+def _run(benchmark, case, mode, make, threads):
+    benchmark.group = f"pool {case} {mode}"
+    step, out_shape = make(case, mode)
+    benchmark(step)
+    moved = 4 * (np.prod(CASES[case][1]) + np.prod(out_shape)) * (1 if mode == "forward" else 2)
+    benchmark.extra_info["threads"] = threads
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        benchmark.extra_info["GB/s"] = round(float(moved) / benchmark.stats.stats.median / 1e9, 2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_pool_autograd_cnn(benchmark, case, mode):
+    _run(benchmark, case, mode, _ours, ac.get_num_threads())
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_pool_torch(benchmark, case, mode):
+    _run(benchmark, case, mode, _torch, torch.get_num_threads())
