@@ -12,7 +12,8 @@ def count(model):
 
 
 # hand-computed: conv C_in*C_out*k*k + C_out, linear in*out + out
-LENET5 = (1 * 6 * 25 + 6) + (6 * 16 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+LENET5 = ((1 * 6 * 25 + 6) + (6 * 16 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84)
+          + (84 * 10 + 10))
 LENET1989 = (1 * 12 * 25 + 12) + (12 * 12 * 25 + 12) + (192 * 30 + 30) + (30 * 10 + 10)
 CONV1D = (1 * 32 * 5 + 32) + 2 * (32 * 32 * 3 + 32) + (32 * 5 * 10 + 10)
 MLP = (40 * 100 + 100) + (100 * 100 + 100) + (100 * 10 + 10)
@@ -241,3 +242,40 @@ def test_alexnet_matches_torchvision_layout():
     with ac.no_grad():
         y = ours(ac.tensor(xd)).numpy()
     np.testing.assert_allclose(y, ty, rtol=1e-3, atol=1e-5)
+
+
+def test_conv1dnet_learns_a_toy_problem():
+    """A few plain SGD steps on two kinds of 1-D signals (sine vs square wave)."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 4 * np.pi, 40)
+    phase = rng.uniform(0, 2 * np.pi, (128, 1))
+    y = rng.integers(0, 2, 128)
+    x = np.where(y[:, None] == 0, np.sin(t + phase), np.sign(np.sin(t + phase)))
+    x = (x + 0.1 * rng.standard_normal(x.shape)).astype(np.float32)[:, None, :]
+    ac.manual_seed(0)
+    model = models.Conv1DNet(num_classes=2, channels=8, batch_norm=True)
+    threads = ac.get_num_threads()
+    ac.set_num_threads(1)  # tiny convolutions: threads only add overhead on a busy machine
+    try:
+        _sgd_steps(model, x, y, rng)
+    finally:
+        ac.set_num_threads(threads)
+    model.eval()
+    with ac.no_grad():
+        acc = (model(ac.tensor(x)).numpy().argmax(1) == y).mean()
+    assert acc > 0.9
+
+
+def _sgd_steps(model, x, y, rng):
+    import autograd_cnn.functional as F
+    first = None
+    for step in range(40):
+        idx = rng.choice(128, 32, replace=False)
+        loss = F.cross_entropy(model(ac.tensor(x[idx])), y[idx])
+        first = loss.item() if first is None else first
+        model.zero_grad()
+        loss.backward()
+        with ac.no_grad():
+            for p in model.parameters():
+                p.data -= 0.1 * p.grad.data
+    assert first > 0.5

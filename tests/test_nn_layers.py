@@ -255,6 +255,12 @@ def test_dropout():
     assert nn.Dropout(0.5)(ac.tensor(np.ones(3, np.float32))).dtype == np.float32
 
 
+def test_dropout_gradcheck():
+    # the same mask on every evaluation: a freshly seeded generator per call
+    fn = lambda x: nn.dropout.dropout(x, 0.4, True, np.random.default_rng(3))  # noqa: E731
+    assert ac.gradcheck(fn, (ac.tensor(_x((3, 4)), requires_grad=True),))
+
+
 # ------------------------------------------------------------------------------------ torch
 @requires_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -244,3 +244,22 @@ def test_match_pytorch(dtype):
         out.backward()
         tout.backward()
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), **tol)
+
+
+@requires_torch
+def test_probability_targets_and_unbatched_match_pytorch():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 5, 3))
+    p = np.ascontiguousarray(rng.dirichlet(np.ones(5), size=(4, 3)).transpose(0, 2, 1))
+    w = rng.uniform(0.5, 2, 5)
+    for red in ("mean", "sum", "none"):
+        ours = F.cross_entropy(ac.tensor(x), p, weight=w, label_smoothing=0.2, reduction=red)
+        theirs = torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(p),
+                                                   weight=torch.tensor(w), label_smoothing=0.2,
+                                                   reduction=red)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-14)
+    xv = rng.standard_normal(5)
+    np.testing.assert_allclose(
+        F.cross_entropy(ac.tensor(xv), np.array(2), label_smoothing=0.1).item(),
+        torch.nn.functional.cross_entropy(torch.tensor(xv), torch.tensor(2),
+                                          label_smoothing=0.1).item(), rtol=1e-12)

@@ -306,3 +306,29 @@ def test_default_init_bounds():
     lin = nn.Linear(50, 400)
     assert np.abs(lin.weight.data).max() <= 1 / math.sqrt(50)
     assert lin.weight.data.std() == pytest.approx(1 / math.sqrt(50) / math.sqrt(3), rel=0.03)
+
+
+def test_deepcopy_and_pickle():
+    import copy
+    import pickle
+    net = Net()
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert isinstance(clone.head.weight, nn.Parameter) and clone.head.weight.requires_grad
+        assert clone.head.weight is not net.head.weight
+        for k, v in net.state_dict().items():
+            np.testing.assert_array_equal(clone.state_dict()[k], v)
+
+
+def test_buffers_of_loss_modules_and_ndarray_buffers():
+    w = np.array([1.0, 2.0], np.float32)
+    assert list(nn.CrossEntropyLoss(weight=w).state_dict()) == ["weight"]
+    assert list(nn.CrossEntropyLoss().state_dict()) == []
+    m = nn.Module()
+    m.register_buffer("table", np.arange(3.0))
+    assert isinstance(m.table, ac.Tensor) and list(m.state_dict()) == ["table"]
+    m.table = ac.tensor(np.zeros(3))
+    assert not m.state_dict()["table"].any()
+    with pytest.raises(TypeError, match="buffer"):
+        m.table = np.zeros(3)
+    with pytest.raises(NotImplementedError):
+        m(1)

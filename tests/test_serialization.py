@@ -162,3 +162,25 @@ def test_bad_manifest(tmp_path):
                       np.frombuffer(json.dumps(manifest).encode(), np.uint8)})
     with pytest.raises(ValueError, match="version"):
         load(path)
+
+
+# ------------------------------------------------------------ property: any nesting survives
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_arrays = hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_]),
+                     hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+_leaves = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 80, 2 ** 80),
+                    st.floats(allow_nan=False), st.text(max_size=8), _arrays)
+_keys = st.one_of(st.text(max_size=6), st.integers(-5, 5))
+_trees = st.recursive(_leaves, lambda kids: st.one_of(
+    st.lists(kids, max_size=4), st.tuples(kids, kids),
+    st.dictionaries(_keys, kids, max_size=4)), max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_trees)
+def test_any_tree_round_trips(tmp_path_factory, tree):
+    path = tmp_path_factory.mktemp("ckpt") / "t.npz"
+    save(tree, path)
+    _assert_same(tree, load(path))

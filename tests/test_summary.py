@@ -108,3 +108,49 @@ def test_param_counts_match_pytorch():
                  nn.BatchNorm2d: (5, 3, 3), nn.BatchNorm1d: (5,)}[type(ours)]
         s = ac.summary(ours, shape)
         assert s.total_params == s[0].params == sum(p.numel() for p in theirs.parameters())
+
+
+# ------------------------------------------------- receptive field checked through gradients
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+layer_spec = st.one_of(
+    st.tuples(st.just("conv"), st.integers(1, 4), st.integers(1, 2), st.integers(0, 2),
+              st.integers(1, 2)),
+    st.tuples(st.just("avg"), st.integers(2, 3), st.integers(1, 2), st.integers(0, 1),
+              st.just(1)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(layer_spec, min_size=1, max_size=4))
+def test_receptive_field_matches_gradient_support(specs):
+    """The input pixels that influence one output unit (non-zero gradient, with positive
+    weights so nothing cancels) span exactly [centre - (r-1)/2, centre + (r-1)/2] with
+    centre = start + i * jump, whenever that interval lies inside the input."""
+    L = 48
+    layers = []
+    for kind, k, s, p, d in specs:
+        if kind == "conv":
+            conv = nn.Conv1d(1, 1, k, stride=s, padding=p, dilation=d, dtype=np.float64)
+            conv.weight.data[...] = np.random.default_rng(k).uniform(0.5, 1.0, conv.weight.shape)
+            layers.append(conv)
+        else:
+            layers.append(nn.AvgPool1d(k, s, min(p, k // 2)))
+    net = nn.Sequential(*layers)
+    try:
+        s = ac.summary(net, (1, L))
+    except ValueError:
+        return  # the input is too short for this stack
+    last = s[-1]
+    r, j, start = last.receptive_field, last.jump, last.start
+    x = ac.tensor(np.random.default_rng(0).uniform(1, 2, (1, 1, L)), requires_grad=True)
+    y = net(x)
+    assert y.shape[1:] == last.output_shape
+    for i in range(y.shape[2]):
+        lo, hi = start + i * j - (r - 1) / 2, start + i * j + (r - 1) / 2
+        if lo < 0 or hi > L - 1:
+            continue
+        x.grad = None
+        y2 = net(x)
+        y2[0, 0, i].backward()
+        support = np.nonzero(x.grad.numpy()[0, 0])[0]
+        assert support.min() == lo and support.max() == hi, (i, lo, hi, support)

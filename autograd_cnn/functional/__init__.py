@@ -2,6 +2,6 @@
 
 Each group lives in its own module: activations, convolution, pooling, losses."""
 from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
-from .conv import *  # noqa: F401,F403

@@ -72,7 +72,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             if running_var is not None:
                 rv = _array(running_var)
                 rv[...] = (1 - momentum) * rv + momentum * unbiased
-        out = centred / ((var + eps) ** 0.5)
+        out = centred * ((var + eps) ** -0.5)  # one rsqrt per channel, then a broadcast multiply
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not "

@@ -13,7 +13,8 @@ def _index(idx, n, what):
     try:
         idx = operator.index(idx)
     except TypeError:
-        raise TypeError(f"{what} indices must be ints or slices, got {type(idx).__name__}") from None
+        raise TypeError(f"{what} indices must be ints or slices, got "
+                        f"{type(idx).__name__}") from None
     if not -n <= idx < n:
         raise IndexError(f"{what} index {idx} is out of range for length {n}")
     return idx % n

@@ -38,7 +38,7 @@ def _as_array(value, key):
         return value.data
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value)
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # torch.Tensor (torch not imported)
         return value.detach().cpu().numpy()
     arr = np.asarray(value)
     if arr.dtype.hasobject:
