@@ -1,0 +1,328 @@
+"""The command line: ``python -m autograd_cnn train | summary | bench``.
+
+``train`` with no options trains LeNet-5 on the shipped 5,000 MNIST images (a seeded 4,500 / 500
+train / validation split, early stopping on the validation loss) and reports the accuracy on the
+official 10,000-image MNIST test set.  ``--json`` makes the last line of stdout one JSON object.
+
+Every bad argument ends with a one-line ``autograd_cnn: error: ...`` on stderr and exit status 2.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "build_model", "prepare_data", "MODELS", "DATASETS"]
+
+#: model name -> what it is (built by ``build_model``)
+MODELS = {
+    "lenet5": "LeNet-5 (autograd_cnn.models.LeNet5), for 28x28 images",
+    "smallcnn": "a small 2-conv CNN for 8x8 digits",
+    "conv1d": "Conv1DNet (autograd_cnn.models.Conv1DNet), for MNIST-1D signals",
+    "mlp": "MLP (autograd_cnn.models.MLP), any input flattened",
+}
+#: dataset name -> default model
+DATASETS = {"mnist5k": "lenet5", "digits": "smallcnn", "mnist1d": "conv1d",
+            "mnist_train60k": "lenet5"}
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+DEFAULTS = dict(dataset="mnist5k", optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
+                batch_size=64, epochs=12, patience=3, seed=0)
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit status 2."""
+
+    def error(self, message):
+        raise _UsageError(message)
+
+
+def _positive_int(name):
+    def conv(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {v}")
+        return v
+    return conv
+
+
+def _nonneg_int(name):
+    def conv(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if v < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 0, got {v}")
+        return v
+    return conv
+
+
+def _nonneg_float(name, positive=False):
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not np.isfinite(v) or v < 0 or (positive and v == 0):
+            raise argparse.ArgumentTypeError(
+                f"{name} must be {'> 0' if positive else '>= 0'} and finite, got {text}")
+        return v
+    return conv
+
+
+def build_parser():
+    p = _Parser(prog="autograd_cnn", description="Train and inspect small CNNs.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    t = sub.add_parser("train", help="train a model and report its test accuracy")
+    t.add_argument("--model", choices=sorted(MODELS), help="default: by dataset "
+                   "(lenet5 for MNIST, smallcnn for digits, conv1d for mnist1d)")
+    t.add_argument("--dataset", choices=sorted(DATASETS), default=DEFAULTS["dataset"],
+                   help="a shipped dataset (mnist_train60k needs --data-dir or "
+                        "$AUTOGRAD_CNN_DATA)")
+    t.add_argument("--data-dir", help="a directory with MNIST-format IDX files "
+                   "(train-images-idx3-ubyte[.gz], ...; e.g. Fashion-MNIST), or holding "
+                   "mnist_train60k.npz with --dataset mnist_train60k")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"])
+    t.add_argument("--lr", type=_nonneg_float("--lr", positive=True), default=None,
+                   help=f"learning rate (default {DEFAULTS['lr']} for adam/adamw, "
+                        "0.05 for sgd, 1e-3 for rmsprop)")
+    t.add_argument("--momentum", type=_nonneg_float("--momentum"),
+                   default=DEFAULTS["momentum"], help="for sgd / rmsprop")
+    t.add_argument("--weight-decay", type=_nonneg_float("--weight-decay"),
+                   default=DEFAULTS["weight_decay"])
+    t.add_argument("--batch-size", type=_positive_int("--batch-size"),
+                   default=DEFAULTS["batch_size"])
+    t.add_argument("--epochs", type=_nonneg_int("--epochs"), default=DEFAULTS["epochs"])
+    t.add_argument("--patience", type=_nonneg_int("--patience"), default=DEFAULTS["patience"],
+                   help="early-stopping patience in epochs (validation loss)")
+    t.add_argument("--val-fraction", type=_nonneg_float("--val-fraction"), default=0.1)
+    t.add_argument("--seed", type=_nonneg_int("--seed"), default=DEFAULTS["seed"])
+    t.add_argument("--threads", type=_positive_int("--threads"), default=None)
+    t.add_argument("--save", metavar="PATH", help="write the trained model's state_dict here")
+    t.add_argument("--checkpoint", metavar="PATH", help="write a training checkpoint each epoch")
+    t.add_argument("--resume", metavar="PATH", help="resume from (and keep writing) this "
+                   "training checkpoint")
+    t.add_argument("--json", action="store_true", help="end stdout with one JSON line")
+    t.add_argument("--plot", metavar="PNG", help="loss and accuracy curves (needs matplotlib)")
+    t.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    s = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
+    s.add_argument("model", choices=sorted(MODELS))
+    s.add_argument("--input-shape", help="one sample's shape, comma-separated, e.g. 1,28,28 "
+                   "(default: the model's usual input)")
+    sub.add_parser("bench", help="benchmarks (autograd_cnn.bench, if installed)", add_help=False)
+    return p
+
+
+# ------------------------------------------------------------------------------------ models
+#: one sample's shape (no batch dimension) per model, for ``summary``
+INPUT_SHAPES = {"lenet5": (1, 28, 28), "smallcnn": (1, 8, 8), "conv1d": (1, 40),
+                "mlp": (1, 28, 28)}
+
+
+def _small_cnn(num_classes=10):
+    from . import nn
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # 16 x 4 x 4
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # 32 x 2 x 2
+        nn.Flatten(), nn.Linear(32 * 2 * 2, num_classes))
+
+
+def build_model(name, input_shape=None, num_classes=10):
+    """The model called ``name`` (see MODELS) for inputs of ``input_shape`` (without batch)."""
+    from . import models
+    if name == "lenet5":
+        return models.LeNet5(num_classes=num_classes)
+    if name == "smallcnn":
+        return _small_cnn(num_classes)
+    if name == "conv1d":
+        length = input_shape[-1] if input_shape is not None else 40
+        return models.Conv1DNet(num_classes=num_classes, input_length=length)
+    if name == "mlp":
+        features = int(np.prod(input_shape)) if input_shape is not None else 784
+        return models.MLP(input_size=features, num_classes=num_classes)
+    raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+
+
+# ------------------------------------------------------------------------------------ data
+def _split(n, fraction, rng):
+    perm = rng.permutation(n)
+    k = int(round(n * fraction))
+    return perm[k:], perm[:k]
+
+
+def prepare_data(dataset, data_dir=None, val_fraction=0.1, seed=0):
+    """(x_train, y_train, x_val, y_val, x_test, y_test) for a dataset name or an IDX directory.
+
+    The validation part is a seeded random split of the training data (mnist5k: 4,500 / 500);
+    digits, which has no separate test set, is split 80 / 20 into train / test first."""
+    from . import datasets as D
+    rng = np.random.default_rng(seed)
+    if data_dir is not None and dataset != "mnist_train60k":
+        tr, te = D.load("idx", "train", root=data_dir), D.load("idx", "test", root=data_dir)
+    elif dataset == "mnist_train60k":
+        tr, te = D.load("mnist_train60k", root=data_dir), D.load("mnist_test")
+    elif dataset == "mnist5k":
+        tr, te = D.load("mnist5k"), D.load("mnist_test")
+    elif dataset == "mnist1d":
+        tr, te = D.load("mnist1d", "train"), D.load("mnist1d", "test")
+    elif dataset == "digits":
+        d = D.load("digits")
+        rest, test = _split(len(d), 0.2, rng)
+        tr, te = D.Data(d.x[rest], d.y[rest]), D.Data(d.x[test], d.y[test])
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; choose from {sorted(DATASETS)}")
+    train, val = _split(len(tr), val_fraction, rng)
+    return tr.x[train], tr.y[train], tr.x[val], tr.y[val], te.x, te.y
+
+
+# ------------------------------------------------------------------------------------ train
+def _make_optimizer(name, params, lr, momentum, weight_decay):
+    from . import optim
+    if name == "adam":
+        return optim.Adam(params, lr=lr or DEFAULTS["lr"], weight_decay=weight_decay)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr or DEFAULTS["lr"], weight_decay=weight_decay)
+    if name == "sgd":
+        return optim.SGD(params, lr=lr or 0.05, momentum=momentum, weight_decay=weight_decay)
+    return optim.RMSprop(params, lr=lr or 1e-3, momentum=momentum, weight_decay=weight_decay)
+
+
+def run_train(args, out=None):
+    """Train as the parsed ``args`` say; returns the result dict (also printed)."""
+    out = out if out is not None else sys.stdout
+    t_start = time.perf_counter()
+    try:
+        xtr, ytr, xva, yva, xte, yte = prepare_data(args.dataset, args.data_dir,
+                                                    args.val_fraction, args.seed)
+    except (FileNotFoundError, ValueError) as exc:  # a bad --data-dir / missing file
+        raise _UsageError(str(exc).splitlines()[0]) from None
+    import autograd_cnn as ac
+    from . import nn
+    from .data import DataLoader, TensorDataset
+    from .training import EarlyStopping, evaluate, fit
+    if args.threads is not None:
+        ac.set_num_threads(args.threads)
+    ac.manual_seed(args.seed)
+    model_name = args.model or DATASETS[args.dataset]
+    model = build_model(model_name, xtr.shape[1:])
+    optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
+                                args.weight_decay)
+    train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size, shuffle=True,
+                              seed=args.seed)
+    val_loader = DataLoader(TensorDataset(xva, yva), batch_size=1000) if len(yva) else None
+    test_loader = DataLoader(TensorDataset(xte, yte), batch_size=1000)
+    early = EarlyStopping(patience=args.patience) if val_loader is not None else None
+    checkpoint = args.resume or args.checkpoint
+    loss_fn = nn.CrossEntropyLoss()
+    if not args.quiet:
+        out.write(f"Training {model_name} on {args.dataset if args.data_dir is None else args.data_dir}"
+                  f": {len(ytr)} train / {len(yva)} validation / {len(yte)} test samples, "
+                  f"{args.optimizer} lr {optimizer.param_groups[0]['lr']:g}, batch "
+                  f"{args.batch_size}, {ac.get_num_threads()} threads\n")
+        out.flush()
+    history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
+                  early_stopping=early, checkpoint=checkpoint, resume=args.resume is not None,
+                  verbose=not args.quiet, stream=out)
+    test_loss, test_acc = evaluate(model, test_loader, loss_fn)
+    seconds = time.perf_counter() - t_start
+    train_seconds = float(sum(history.epoch_time))
+    images = len(ytr) * len(history.epoch_time)
+    result = {
+        "model": model_name, "dataset": args.dataset if args.data_dir is None else args.data_dir,
+        "test_accuracy": test_acc, "test_loss": test_loss,
+        "epochs_run": history.epochs_run, "best_epoch": history.best_epoch,
+        "best_val_loss": (min(v for v in history.val_loss if v is not None)
+                          if any(v is not None for v in history.val_loss) else None),
+        "seconds": seconds,
+        "images_per_second": float(np.mean(history.images_per_second))
+        if history.images_per_second else 0.0,
+        "train_seconds": train_seconds, "images_trained": images,
+        "threads": ac.get_num_threads(), "interrupted": history.interrupted,
+    }
+    if args.save:
+        from .serialization import save
+        save({"model": model.state_dict(), "model_name": model_name}, args.save)
+    if args.plot:
+        try:
+            history.plot(args.plot)
+        except ImportError:
+            sys.stderr.write(f"autograd_cnn: --plot needs matplotlib (pip install matplotlib); "
+                             f"no plot written to {args.plot}\n")
+    if not args.quiet or not args.json:
+        out.write(f"Test accuracy {test_acc:.4f} (loss {test_loss:.4f}) after "
+                  f"{history.epochs_run} epochs (best {history.best_epoch}) in {seconds:.1f} s\n")
+    if args.json:
+        out.write(json.dumps(result) + "\n")
+    out.flush()
+    return result
+
+
+def run_summary(args, out=None):
+    out = out if out is not None else sys.stdout
+    shape = INPUT_SHAPES[args.model]
+    if args.input_shape:
+        try:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError:
+            raise _UsageError(f"--input-shape must be comma-separated integers, got "
+                              f"{args.input_shape!r}") from None
+        if not shape or min(shape) < 1:
+            raise _UsageError(f"--input-shape needs positive dimensions, got "
+                              f"{args.input_shape!r}")
+    try:  # the summary tool lives in autograd_cnn.summary (the nn helper's module)
+        from .summary import summary as summary_fn
+    except ImportError:
+        raise _UsageError("the summary command needs autograd_cnn.summary, which this "
+                          "installation lacks") from None
+    model = build_model(args.model, shape)
+    try:
+        text = summary_fn(model, shape)
+    except ValueError as exc:  # an input shape the model cannot take
+        raise _UsageError(str(exc).splitlines()[0]) from None
+    if text is not None:
+        out.write(str(text).rstrip("\n") + "\n")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of ``python -m autograd_cnn`` and ``autograd-cnn``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":  # another module owns the benchmarks; hand it the rest
+        try:
+            from . import bench
+        except ImportError:
+            sys.stderr.write("autograd_cnn: error: the bench command is not available in this "
+                             "installation (autograd_cnn.bench missing)\n")
+            return 2
+        return bench.main(argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise _UsageError("choose a command: train, summary or bench (try --help)")
+        if args.command == "train":
+            if args.resume and args.checkpoint and args.resume != args.checkpoint:
+                raise _UsageError("--resume and --checkpoint name different files; give one")
+            if args.data_dir is not None and not os.path.isdir(args.data_dir):
+                raise _UsageError(f"--data-dir {args.data_dir!r} is not a directory")
+            if not 0 <= args.val_fraction < 1:
+                raise _UsageError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
+            run_train(args)
+            return 0
+        if args.command == "summary":
+            return run_summary(args)
+        return 0
+    except _UsageError as exc:
+        sys.stderr.write(f"autograd_cnn: error: {exc}\n")
+        return 2
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0

@@ -1,0 +1,220 @@
+"""Learning-rate schedulers with PyTorch's semantics (and its recursive update formulas, so the
+learning rates match ``torch.optim.lr_scheduler`` float for float).
+
+Call ``scheduler.step()`` once per epoch, after the optimizer's steps.  Constructing a scheduler
+records each group's ``initial_lr`` and performs the initial step (epoch 0).  ``ReduceLROnPlateau``
+instead takes the monitored value: ``scheduler.step(val_loss)``.
+
+All schedulers have ``get_last_lr()``, ``state_dict()`` and ``load_state_dict()`` (plain numbers
+and lists, saveable by ``autograd_cnn.save``).
+"""
+import math
+
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+           "ReduceLROnPlateau"]
+
+
+def _check_optimizer(opt, cls):
+    if not hasattr(opt, "param_groups"):
+        raise TypeError(f"{cls}: optimizer must be an Optimizer, got {type(opt).__name__}")
+
+
+class LRScheduler:
+    """Base class: subclasses implement ``get_lr()`` (the new lr of each group, computed from
+    ``last_epoch`` and the groups' current lrs)."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        _check_optimizer(optimizer, type(self).__name__)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for g in optimizer.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+        else:
+            for i, g in enumerate(optimizer.param_groups):
+                if "initial_lr" not in g:
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
+                                   "when resuming an optimizer")
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self.step()
+
+    def get_lr(self):
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        """The learning rates the last ``step()`` set, one per group."""
+        return list(self._last_lr)
+
+    def step(self):
+        self._step_count += 1
+        self.last_epoch += 1
+        for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            g["lr"] = lr
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def _current(self):
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """Everything but the optimizer."""
+        return {k: (list(v) if isinstance(v, (list, tuple)) else v)
+                for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state):
+        self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each epoch listed in ``milestones`` (a repeated milestone
+    multiplies once per repetition)."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = [int(m) for m in milestones]
+        self.milestones = {}
+        for m in sorted(milestones):
+            self.milestones[m] = self.milestones.get(m, 0) + 1
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        count = self.milestones.get(self.last_epoch, 0)
+        if count == 0:
+            return self._current()
+        return [lr * self.gamma ** count for lr in self._current()]
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.milestones = {int(k): int(v) for k, v in self.milestones.items()}
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every epoch."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from the base lr to ``eta_min`` over ``T_max`` epochs (then back up, as
+    PyTorch's recursive formula continues the cosine)::
+
+        lr_t = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, T, e = self.last_epoch, self.T_max, self.eta_min
+        if t == 0:
+            return self._current()
+        if self._step_count == 1 and t > 0:
+            return [e + (b - e) * (1 + math.cos(t * math.pi / T)) / 2 for b in self.base_lrs]
+        if (t - 1 - T) % (2 * T) == 0:
+            return [g["lr"] + (b - e) * (1 - math.cos(math.pi / T)) / 2
+                    for b, g in zip(self.base_lrs, self.optimizer.param_groups)]
+        return [(1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+                * (g["lr"] - e) + e for g in self.optimizer.param_groups]
+
+
+class ReduceLROnPlateau:
+    """Multiply the lr by ``factor`` when a monitored value (``step(value)``) has not improved for
+    more than ``patience`` epochs.  Improvement means beating the best value by ``threshold``
+    (relative, ``threshold_mode='rel'``, or absolute, ``'abs'``) in direction ``mode``
+    ('min' or 'max').  After a reduction, ``cooldown`` epochs pass before counting again; lrs never
+    go below ``min_lr`` and changes smaller than ``eps`` are skipped.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+        _check_optimizer(optimizer, "ReduceLROnPlateau")
+        if not factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', "
+                             f"got {threshold_mode!r}")
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
+            self.min_lrs = list(min_lr)
+        else:
+            self.min_lrs = [min_lr] * n
+        self.factor, self.patience, self.cooldown, self.eps = factor, patience, cooldown, eps
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.best = self.mode_worse
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _is_better(self, a, best):
+        if self.mode == "min":
+            return a < best * (1.0 - self.threshold) if self.threshold_mode == "rel" \
+                else a < best - self.threshold
+        return a > best * (self.threshold + 1.0) if self.threshold_mode == "rel" \
+            else a > best + self.threshold
+
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def step(self, metrics):
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for i, g in enumerate(self.optimizer.param_groups):
+                old = float(g["lr"])
+                new = max(old * self.factor, self.min_lrs[i])
+                if old - new > self.eps:
+                    g["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {k: (list(v) if isinstance(v, (list, tuple)) else v)
+                for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state):
+        self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
