@@ -5,6 +5,8 @@ prints our median time, PyTorch's median time for the same call (when torch is i
 ``torch.set_num_threads`` set to the same count), the ratio ours/PyTorch (below 1: we are faster),
 the achieved rate, and for convolutions the share of the FMA peak that this command measures
 itself, on the same threads and dtype, with the probe in csrc/probe (``_C.probe_fma_peak``).
+NumPy's BLAS (used by our matmul, e.g. in the LeNet-5 step) is set to the same thread count too
+when it is OpenBLAS.
 
 How it times
     Every measurement is the median of ``--repeat`` timed calls (``time.perf_counter``) after one
@@ -185,6 +187,46 @@ def _phase_timer(lib, fname, arrays, kwargs, grad_of, g_np, repeat):
         return fn(*args, **kwargs)
 
     return _median_ms(setup, lambda y: y.backward(g), repeat)
+
+
+class _NumpyBlasThreads:
+    """Best-effort control of the thread count of the BLAS NumPy is linked with (OpenBLAS), which
+    our engine's matmul uses: ``torch.set_num_threads`` limits PyTorch's BLAS, so ours is limited
+    to the same count for a fair comparison. (A multi-threaded OpenBLAS on a busy machine can wait
+    whole scheduler time slices for its other thread.) Does nothing when the library or its
+    entry points are not found; ``get()`` then returns None."""
+
+    _NAMES = ("scipy_openblas_%s_num_threads64_", "scipy_openblas_%s_num_threads_64_",
+              "openblas_%s_num_threads64_", "openblas_%s_num_threads")
+
+    def __init__(self):
+        self._get = self._set = None
+        try:
+            import ctypes
+
+            paths = set()
+            with open("/proc/self/maps") as maps:
+                for line in maps:
+                    path = line.split()[-1]
+                    if "openblas" in path.rsplit("/", 1)[-1].lower():
+                        paths.add(path)
+            for path in sorted(paths):
+                lib = ctypes.CDLL(path)
+                for name in self._NAMES:
+                    get, set_ = getattr(lib, name % "get", None), getattr(lib, name % "set", None)
+                    if get is not None and set_ is not None:
+                        get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
+                        self._get, self._set = get, set_
+                        return
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def get(self):
+        return int(self._get()) if self._get is not None else None
+
+    def set(self, n):
+        if self._set is not None and n is not None:
+            self._set(int(n))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,11 +542,14 @@ def main(argv=None):
         ours = None
     torch_lib = _torch_lib()
     saved_threads = acnn.get_num_threads()
+    blas = _NumpyBlasThreads()
+    saved_blas = blas.get()
     saved_torch = torch_lib.module.get_num_threads() if torch_lib is not None else None
     records, peaks = [], {}
     try:
         for threads in args.threads:
             acnn.set_num_threads(threads)
+            blas.set(threads)
             if torch_lib is not None:
                 torch_lib.module.set_num_threads(threads)
             peak = _C.probe_fma_peak(dtype == np.float64, threads, args.probe_seconds)
@@ -519,6 +564,7 @@ def main(argv=None):
     finally:
         acnn.set_num_threads(saved_threads)
         acnn.set_isa(saved_isa)
+        blas.set(saved_blas)
         if torch_lib is not None:
             torch_lib.module.set_num_threads(saved_torch)
     if args.json:

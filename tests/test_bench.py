@@ -156,3 +156,16 @@ def test_isa_option_is_used_and_restored(capsys):
     records = run_json(capsys, "--cases", "avgpool2x2_lenet", "--isa", "baseline")
     assert "baseline" in available and all(r["isa"] == "baseline" for r in records)
     assert acnn.get_isa() == before
+
+
+def test_numpy_blas_thread_control_round_trips():
+    blas = bench._NumpyBlasThreads()
+    before = blas.get()
+    if before is None:
+        pytest.skip("NumPy is not linked with a known OpenBLAS here")
+    try:
+        blas.set(1)
+        assert blas.get() == 1
+    finally:
+        blas.set(before)
+    assert blas.get() == before
