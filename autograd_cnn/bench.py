@@ -115,9 +115,10 @@ class _Lib:
     """The few things the timers need from a library (ours or PyTorch), so one timing routine
     serves both: make a tensor, turn grad recording off, run backward."""
 
-    def __init__(self, name, module, functional, no_grad, tensor):
+    def __init__(self, name, module, functional, no_grad, tensor, submodules=()):
         self.name, self.module, self.F, self.no_grad, self.tensor = (
             name, module, functional, no_grad, tensor)
+        self.submodules = submodules
 
     def fn(self, name):
         fn = getattr(self.F, name, None) if self.F is not None else None
@@ -127,8 +128,6 @@ class _Lib:
         if fn is None:
             raise _NotAvailable("%s.%s is missing" % (self.name, name))
         return fn
-
-    submodules = ()
 
 
 def _try_import(module):
@@ -152,10 +151,9 @@ def _ours():
     make = getattr(acnn, "tensor", None)
     if no_grad is None or make is None:
         raise _NotAvailable("autograd_cnn.tensor / no_grad are missing")
-    lib = _Lib("autograd_cnn.functional", acnn, functional, no_grad,
-               lambda a, rg=False: make(a, requires_grad=rg))
-    lib.submodules = ("autograd_cnn.functional.conv", "autograd_cnn.functional.pooling")
-    return lib
+    return _Lib("autograd_cnn.functional", acnn, functional, no_grad,
+                lambda a, rg=False: make(a, requires_grad=rg),
+                ("autograd_cnn.functional.conv", "autograd_cnn.functional.pooling"))
 
 
 def _torch_lib():
