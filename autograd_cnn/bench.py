@@ -1,4 +1,4 @@
-"""``python -m autograd_cnn bench``: how fast the kernels are, next to PyTorch and to the machine's peak.
+"""``python -m autograd_cnn bench``: our kernels timed next to PyTorch and the machine's FMA peak.
 
 For each case (a convolution, a pooling layer, a LeNet-5 training step) and each thread count it
 prints our median time, PyTorch's median time for the same call (when torch is importable, with
