@@ -10,6 +10,12 @@ Run (not part of the test suite; the machine is shared, keep rounds low):
 Each benchmark stores its achieved GFLOP/s in ``extra_info['gflops']`` (forward counts
 2 * N * C_out * out_pixels * C_in / groups * K per call; forward+backward counts three times that:
 forward, input gradient, weight gradient). Select cases with ``-k``, e.g. ``-k "3x3 and fwd"``.
+
+On a shared machine: time the 1-thread cases by CPU time of the calling thread
+(``-k 1t --benchmark-timer=time.thread_time``; all three implementations then run on that thread),
+and run each implementation's 2-thread cases in a process of its own (``-k "2t and ours"``,
+``-k "2t and torch"``): two OpenMP runtimes in one process, or another process on the second core,
+make a parallel region wait for a descheduled thread (a scheduler slice, ~4-8 ms).
 """
 import ctypes
 import glob

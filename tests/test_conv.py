@@ -223,10 +223,11 @@ def test_same_training_on_one_and_two_threads():
         for threads in (1, 2):
             ac.set_num_threads(threads)
             rng = np.random.default_rng(7)
-            x = rng.standard_normal((4, 3, 20, 18)).astype(np.float32)
-            w1 = rng.standard_normal((16, 3, 3, 3)).astype(np.float32) * 0.2
-            w2 = rng.standard_normal((8, 4, 5, 3)).astype(np.float32) * 0.2
-            b1 = np.zeros(16, np.float32)
+            # sizes above the kernels' serial threshold (1M multiply-adds), so 2 threads split work
+            x = rng.standard_normal((8, 8, 32, 32)).astype(np.float32)
+            w1 = rng.standard_normal((32, 8, 3, 3)).astype(np.float32) * 0.2
+            w2 = rng.standard_normal((16, 8, 5, 3)).astype(np.float32) * 0.2
+            b1 = np.zeros(32, np.float32)
             for _ in range(3):
                 t1, t2, tb = (ac.tensor(a, requires_grad=True) for a in (w1, w2, b1))
                 h = conv2d(ac.tensor(x), t1, tb, stride=2, padding=1)

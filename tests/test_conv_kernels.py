@@ -1,8 +1,6 @@
 """The compiled convolution kernels (csrc/conv) on arrays, against the NumPy reference in
 tests/conv_reference.py: every combination of stride, padding and dilation, odd and non-square
 shapes, groups, both dtypes, every instruction-set path, and thread-count independence."""
-import itertools
-
 import numpy as np
 import pytest
 
@@ -96,7 +94,8 @@ def test_results_do_not_depend_on_thread_count():
     try:
         for threads in (1, 2):
             ac.set_num_threads(threads)
-            results.append(run_case(3, 6, 10, (17, 15), (3, 3), (2, 1), ((1, 1), (1, 1)), (1, 2), 2,
+            # large enough (> 1M multiply-adds) for the kernels to use their parallel loops
+            results.append(run_case(4, 16, 24, (40, 36), (3, 3), (2, 1), ((1, 1), (1, 1)), (1, 2), 2,
                                     np.float32))
     finally:
         ac.set_num_threads(before)

@@ -28,7 +28,7 @@ struct ConvGeom {
 // Elements of slack after every internal row buffer: vector tiles may run past the last useful
 // element (the results there are discarded) and must stay inside the buffer. No ISA's tile is
 // longer than this.
-constexpr std::int64_t kConvSlack = 64;
+constexpr std::int64_t kConvSlack = 128;
 
 // The internal "phase" layout shared by the kernels.
 //

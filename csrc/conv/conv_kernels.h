@@ -22,17 +22,25 @@
 //                    Each weight-gradient element is reduced by exactly one work item in a fixed
 //                    order, so the result is the same on any number of threads.
 //
-// Extra memory: one phase-layout copy of the input (or of the output gradient) and one packed
-// copy of the weights, held in per-thread scratch buffers that are reused between calls.
+// Extra memory: one phase-layout copy of the input (forward), of the output gradient (backward
+// input), or of both (backward weight), and one packed copy of the weights; no im2col matrix.
+// They live in per-calling-thread scratch buffers reused between calls (conv.cpp).
+//
+// Speed notes (Zen 5, AVX-512, one thread, float32, 3x3 64->64 on 56x56, N=8): forward and
+// backward-input ~82-85% of FMA peak, weight gradient ~70-75%. The micro-kernel's weights come as
+// broadcast loads (splat); it prefetches the input rows the next output rows will read; blocks
+// with few channels get more position vectors (rb_for); backward-input chunks start on a vector
+// boundary so its loads have the forward's alignment pattern. The weight gradient is limited by
+// its unaligned input loads (one per tap and step).
 
 #if ACNN_VECTOR_BYTES == 64
-constexpr int kOB = 8;   // output channels per register block (forward / backward_input)
-constexpr int kRB = 3;   // vectors of output positions per register block
+constexpr int kOB = 8;    // output channels per register block (forward / backward_input)
+constexpr int kAcc = 24;  // accumulator registers of a block: OB channels x RB position vectors
 constexpr int kWO = 4;   // weight gradient: output channels per block
 constexpr int kWT = 6;   // weight gradient: taps per block
 #else
 constexpr int kOB = 4;
-constexpr int kRB = 3;
+constexpr int kAcc = 12;
 constexpr int kWO = 3;
 constexpr int kWT = 4;
 #endif
@@ -54,6 +62,16 @@ inline void with_count(int n, Fn&& f) {
   }
 }
 
+// Position vectors per register block for OB output channels: as many as the accumulator budget
+// allows, 3 to 8 (so few-channel blocks, e.g. 3 input channels in backward_input, still have
+// enough independent sums). Always one of 3, 4, 6, 8, whose tiles all divide kTileUnit vectors.
+template <int OB>
+constexpr int rb_for() {
+  constexpr int r = kAcc / OB;
+  return r >= 8 ? 8 : r >= 6 ? 6 : r >= 4 ? 4 : 3;
+}
+constexpr int kTileUnit = 24;  // vectors; a multiple of every RB, so tiles never straddle chunks
+
 // A vector of copies of *p. (Written as *p - 0, which is exactly *p, so the compiler emits one
 // broadcast load; 0 + *p is not foldable because of signed zeros and costs an add and a shuffle.)
 template <typename T>
@@ -61,6 +79,20 @@ inline Vec<T> splat(const T* p) {
   Vec<T> r;
   r.v = *p - typename Vec<T>::raw{};
   return r;
+}
+
+// Below this much work (elements copied or multiply-adds) a loop runs on the calling thread: a
+// parallel region costs microseconds to open, and far more when another process holds the other
+// core. Every work item computes its own outputs, so the result is the same either way.
+constexpr double kSerialWork = 1 << 20;
+
+template <typename Fn>
+inline void conv_parallel_for(std::int64_t n, double work, Fn&& fn) {
+  if (work < kSerialWork) {
+    for (std::int64_t i = 0; i < n; ++i) fn(i);
+  } else {
+    parallel_for(n, fn);
+  }
 }
 
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
@@ -75,45 +107,46 @@ inline void valid_range(std::int64_t step, std::int64_t phase, std::int64_t pad,
   if (*hi < *lo) *hi = *lo;
 }
 
-template <typename T, int OB>
+template <typename T, int OB, int RB>
 __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t cs, std::int64_t nch, const std::int64_t* offs,
                       std::int64_t ntaps, const T* w, T* out) {
   using V = Vec<T>;
   constexpr int W = V::width;
-  constexpr int TILE = kRB * W;
-  V acc[OB][kRB];
+  constexpr int TILE = RB * W;
+  constexpr int kAhead = 12 * W;  // prefetch distance, about three output rows of 3x3 at 56x56
+  V acc[OB][RB];
 #pragma GCC unroll 16
   for (int o = 0; o < OB; ++o)
-#pragma GCC unroll 4
-    for (int r = 0; r < kRB; ++r) acc[o][r] = V::zero();
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) acc[o][r] = V::zero();
   for (std::int64_t c = 0; c < nch; ++c) {
     const T* src = in + c * cs;
     const T* wc = w + c * ntaps * kOB;
     for (std::int64_t t = 0; t < ntaps; ++t) {
       const T* s = src + offs[t];
-      __builtin_prefetch(s + 4 * TILE);  // rows ahead: the next output rows' input
-      V xv[kRB];
-#pragma GCC unroll 4
-      for (int r = 0; r < kRB; ++r) xv[r] = V::load(s + r * W);
+      __builtin_prefetch(s + kAhead);  // rows ahead: the next output rows' input
+      V xv[RB];
+#pragma GCC unroll 8
+      for (int r = 0; r < RB; ++r) xv[r] = V::load(s + r * W);
       const T* wt = wc + t * kOB;
 #pragma GCC unroll 16
       for (int o = 0; o < OB; ++o) {
         const V b = splat(wt + o);
-#pragma GCC unroll 4
-        for (int r = 0; r < kRB; ++r) acc[o][r] = V::fma(b, xv[r], acc[o][r]);
+#pragma GCC unroll 8
+        for (int r = 0; r < RB; ++r) acc[o][r] = V::fma(b, xv[r], acc[o][r]);
       }
     }
   }
 #pragma GCC unroll 16
   for (int o = 0; o < OB; ++o)
-#pragma GCC unroll 4
-    for (int r = 0; r < kRB; ++r) acc[o][r].store(out + o * TILE + r * W);
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) acc[o][r].store(out + o * TILE + r * W);
 }
 
 // x (N, C, H, W) -> phase layout (N, C, CS): padded, stride-phase planes, zero slack.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
-  parallel_for(g.N * g.C_in, [&](std::int64_t nc) {
+  conv_parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.CS;
     for (std::int64_t ph = 0; ph < g.SH; ++ph) {
@@ -146,7 +179,7 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
 // dy (N, C_out, OH, OW) -> wide rows (N, C_out, LD): F zeros, OH rows of Wq (zeros past OW), zeros.
 template <typename T>
 void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw) {
-  parallel_for(g.N * g.C_out, [&](std::int64_t nc) {
+  conv_parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.LD, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
     T* dst = dyw + nc * p.LD;
     std::fill(dst, dst + p.F, T(0));
@@ -191,13 +224,13 @@ inline void store_wide_tile(const T* tbuf, int tile, int ob, std::int64_t q0, st
 template <typename T>
 void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, const T* bias,
                   T* y, T* xq, T* wp) {
-  constexpr int TILE = kRB * Vec<T>::width;
-  static_assert(TILE <= kConvSlack, "tile longer than the layout slack");
+  constexpr int W = Vec<T>::width;
+  static_assert(8 * W <= kConvSlack, "tile longer than the layout slack");
   conv_pack_input(g, p, x, xq);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kOB);
   // wp[grp][block][ic][tap][kOB]: the weights one register block broadcasts, in loop order
-  parallel_for(g.G * nob, [&](std::int64_t gb) {
+  conv_parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
     const std::int64_t grp = gb / nob, b = gb % nob;
     T* dst = wp + gb * cig * KK * kOB;
     for (std::int64_t ic = 0; ic < cig; ++ic)
@@ -207,11 +240,11 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
           dst[(ic * KK + t) * kOB + o] = oc < cog ? w[((grp * cog + oc) * cig + ic) * KK + t] : T(0);
         }
   });
-  const std::int64_t ntiles = ceil_div(p.Q, TILE);
-  const std::int64_t chunk = std::max<std::int64_t>(1, 512 / TILE);
-  const std::int64_t nqc = ceil_div(ntiles, chunk);
+  const std::int64_t chunk = 2 * kTileUnit * W;  // positions per work item
+  const std::int64_t nqc = ceil_div(p.Q, chunk);
   const std::int64_t out_cs = g.OH * g.OW;
-  parallel_for(g.N * g.G * nqc * nob, [&](std::int64_t it) {
+  const double fmas = double(g.N) * g.C_out * p.Q * cig * KK;
+  conv_parallel_for(g.N * g.G * nqc * nob, fmas, [&](std::int64_t it) {
     const std::int64_t b = it % nob;
     std::int64_t r = it / nob;
     const std::int64_t qc = r % nqc;
@@ -223,12 +256,12 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
     const T* wb = wp + (grp * nob + b) * cig * KK * kOB;
     T* out = y + (n * g.C_out + oc0) * out_cs;
     const T* bb = bias ? bias + oc0 : nullptr;
-    alignas(64) T tbuf[kOB * TILE];
-    const std::int64_t t_end = std::min(ntiles, (qc + 1) * chunk);
+    alignas(64) T tbuf[kAcc * W];
+    const std::int64_t q_end = std::min(p.Q, (qc + 1) * chunk);
     with_count<kOB>(ob, [&](auto OBc) {
-      for (std::int64_t tile = qc * chunk; tile < t_end; ++tile) {
-        const std::int64_t q0 = tile * TILE;
-        corr_tile<T, decltype(OBc)::value>(in + q0, p.CS, cig, p.off.data(), KK, wb, tbuf);
+      constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
+      for (std::int64_t q0 = qc * chunk; q0 < q_end; q0 += TILE) {
+        corr_tile<T, OB, RB>(in + q0, p.CS, cig, p.off.data(), KK, wb, tbuf);
         store_wide_tile(tbuf, TILE, ob, q0, p.Q, p.Wq, g.OW, out, out_cs, bb);
       }
     });
@@ -238,7 +271,7 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
 template <typename T>
 void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
                          T* dyw, T* wp) {
-  constexpr int TILE = kRB * Vec<T>::width;
+  constexpr int W = Vec<T>::width;
   conv_pack_wide(g, p, dy, dyw);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nib = ceil_div(cig, kOB);
@@ -247,7 +280,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     const std::int64_t ntp = p.plane_begin[pl + 1] - p.plane_begin[pl];
     return wp + grp * nib * cog * KK * kOB + p.plane_begin[pl] * nib * cog * kOB + b * cog * ntp * kOB;
   };
-  parallel_for(g.G * p.planes * nib, [&](std::int64_t it) {
+  conv_parallel_for(g.G * p.planes * nib, double(g.C_in) * cog * KK, [&](std::int64_t it) {
     const std::int64_t b = it % nib, pl = (it / nib) % p.planes, grp = it / (nib * p.planes);
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
     T* dst = block_base(grp, pl, b);
@@ -266,24 +299,29 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &lo, &hi);
     max_rows = std::max(max_rows, hi - lo);
   }
-  const std::int64_t chunk = std::max<std::int64_t>(1, 512 / TILE) * TILE;
-  const std::int64_t nchunks = std::max<std::int64_t>(1, ceil_div(max_rows * p.Wq + TILE, chunk));
+  const std::int64_t chunk = 2 * kTileUnit * W;  // positions per work item
+  const std::int64_t nchunks = std::max<std::int64_t>(1, ceil_div(max_rows * p.Wq + W, chunk));
   const std::int64_t in_cs = g.H * g.W;
-  parallel_for(g.N * g.G * p.planes * nchunks * nib, [&](std::int64_t it) {
+  const double fmas = double(g.N) * g.C_in * p.PL * p.planes * cog * KK / p.planes;
+  conv_parallel_for(g.N * g.G * p.planes * nchunks * nib, fmas, [&](std::int64_t it) {
+    // consecutive items: the planes of one chunk, which all read the same rows of dy
     const std::int64_t b = it % nib;
     std::int64_t r = it / nib;
-    const std::int64_t ck = r % nchunks;
-    r /= nchunks;
     const std::int64_t pl = r % p.planes;
     r /= p.planes;
+    const std::int64_t ck = r % nchunks;
+    r /= nchunks;
     const std::int64_t grp = r % g.G, n = r / g.G;
     const std::int64_t ph = pl / g.SW, pw = pl % g.SW;
     std::int64_t ilo, ihi, jlo, jhi;
     valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &ilo, &ihi);
     valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
-    // chunks start on a tile boundary of the plane (like the forward's tiles), so the loads of
-    // consecutive taps keep the same alignment pattern
-    const std::int64_t pbeg = ilo * p.Wq / TILE * TILE + ck * chunk;
+    // chunks start on a vector boundary of the plane (as the forward's tiles do), so the loads
+    // of consecutive taps keep the same alignment pattern -- unless that costs an extra tile
+    const std::int64_t first = ilo * p.Wq, aligned = first / W * W, small = 3 * W;
+    const std::int64_t base =
+        ceil_div(ihi * p.Wq - aligned, small) == ceil_div(ihi * p.Wq - first, small) ? aligned : first;
+    const std::int64_t pbeg = base + ck * chunk;
     const std::int64_t pend = std::min(ihi * p.Wq, pbeg + chunk);
     if (pbeg >= pend || jlo >= jhi) return;
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
@@ -291,11 +329,11 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     const T* in = dyw + (n * g.C_out + grp * cog) * p.LD;
     const T* wb = block_base(grp, pl, b);
     T* out = dx + (n * g.C_in + grp * cig + b * kOB) * in_cs;
-    alignas(64) T tbuf[kOB * TILE];
+    alignas(64) T tbuf[kAcc * W];
     with_count<kOB>(ob, [&](auto OBc) {
+      constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
       for (std::int64_t p0 = pbeg; p0 < pend; p0 += TILE) {
-        corr_tile<T, decltype(OBc)::value>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb,
-                                           tbuf);
+        corr_tile<T, OB, RB>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb, tbuf);
         // scatter the tile's image pixels: plane position (i, j) is pixel
         // (i*SH + ph - PH0, j*SW + pw - PW0)
         std::int64_t q = std::max(p0, ilo * p.Wq);
@@ -335,7 +373,10 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
 template <typename T, int WO, int WT>
 __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
                                                        const std::int64_t* offs, std::int64_t q0,
-                                                       std::int64_t q1, Vec<T>* acc_mem) {
+                                                       std::int64_t q1, Vec<T>* acc_mem,
+                                                       std::int64_t samples = 1,
+                                                       std::int64_t dy_ns = 0,
+                                                       std::int64_t x_ns = 0) {
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[WO][WT];
@@ -343,18 +384,20 @@ __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_
   for (int o = 0; o < WO; ++o)
 #pragma GCC unroll 8
     for (int t = 0; t < WT; ++t) acc[o][t] = acc_mem[o * WT + t];
-  const T* xs[WT];
+  for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
+    const T* xs[WT];
 #pragma GCC unroll 8
-  for (int t = 0; t < WT; ++t) xs[t] = xp + offs[t];
-  for (std::int64_t q = q0; q < q1; q += W) {
-    V d[WO];
+    for (int t = 0; t < WT; ++t) xs[t] = xp + offs[t];
+    for (std::int64_t q = q0; q < q1; q += W) {
+      V d[WO];
 #pragma GCC unroll 8
-    for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * ld + q);
+      for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * ld + q);
 #pragma GCC unroll 8
-    for (int t = 0; t < WT; ++t) {
-      const V xv = V::load(xs[t] + q);
+      for (int t = 0; t < WT; ++t) {
+        const V xv = V::load(xs[t] + q);
 #pragma GCC unroll 8
-      for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
+        for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -364,6 +407,7 @@ __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_
 }
 
 constexpr int kWIC = 16;           // weight gradient: input channels per work item
+constexpr int kWOG = 4;            // weight gradient: at most this many output blocks per work item
 constexpr std::int64_t kWQ = 1024;  // weight gradient: positions per L1-resident chunk
 
 template <typename T>
@@ -376,38 +420,75 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kWO), ntb = ceil_div(KK, kWT), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
-  // Work item = (group, output-channel block, input-channel block, tap block). Each dw element is
-  // summed by one item, lane by lane over (n, q) in order, then across lanes: thread-independent.
-  parallel_for(g.G * nob * nicb * ntb, [&](std::int64_t it) {
+  const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
+  // Output blocks per item: several, so one sweep of an input chunk serves them all (less memory
+  // traffic), as long as there remain enough items to keep every thread busy.
+  std::int64_t gsz = 1;
+  while (gsz < kWOG && ceil_div(nob, 2 * gsz) * g.G * nicb * ntb >= 8 * num_threads()) gsz *= 2;
+  const std::int64_t nobg = ceil_div(nob, gsz);
+  const std::int64_t dy_ns = g.C_out * p.LD, x_ns = g.C_in * p.CS;
+  // Work item = (group, output-block group, input-channel block, tap block). Each dw element is
+  // summed by one item, lane by lane over (n, q) in order, then across lanes, whatever the
+  // thread count or grouping: the result is thread-independent.
+  const double fmas = double(g.N) * g.C_out * qn * cig * KK;
+  conv_parallel_for(g.G * nobg * nicb * ntb, fmas, [&](std::int64_t it) {
     const std::int64_t tb = it % ntb;
     std::int64_t r = it / ntb;
     const std::int64_t icb = r % nicb;
     r /= nicb;
-    const std::int64_t b = r % nob, grp = r / nob;
-    const std::int64_t oc0 = grp * cog + b * kWO;
+    const std::int64_t obg = r % nobg, grp = r / nobg;
+    const std::int64_t b0 = obg * gsz, b1 = std::min(nob, b0 + gsz);
     const std::int64_t ic0 = icb * kWIC, nic = std::min<std::int64_t>(kWIC, cig - ic0);
-    const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
-    const int wt = static_cast<int>(std::min<std::int64_t>(kWT, KK - tb * kWT));
-    const std::int64_t* offs = p.off.data() + tb * kWT;
-    alignas(64) V acc[kWIC * kWO * kWT];
-    for (int i = 0; i < kWIC * kWO * kWT; ++i) acc[i] = V::zero();
-    with_count<kWO>(wo, [&](auto WOc) {
-      with_count<kWT>(wt, [&](auto WTc) {
-        constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-        for (std::int64_t n = 0; n < g.N; ++n) {
-          const T* dyp = dyw + (n * g.C_out + oc0) * p.LD + p.F;
-          const T* xn = xq + (n * g.C_in + grp * cig + ic0) * p.CS;
-          for (std::int64_t q0 = 0; q0 < qn; q0 += kWQ) {
-            const std::int64_t q1 = std::min(qn, q0 + kWQ);
-            for (std::int64_t ic = 0; ic < nic; ++ic)
-              weight_pass<T, WO, WT>(dyp, p.LD, xn + ic * p.CS, offs, q0, q1, acc + ic * WO * WT);
-          }
+    // tap blocks of balanced sizes (7 taps: 4 + 3, not 6 + 1)
+    const std::int64_t t0 = tb * KK / ntb;
+    const int wt = static_cast<int>((tb + 1) * KK / ntb - t0);
+    const std::int64_t* offs = p.off.data() + t0;
+    const T* x0 = xq + (grp * cig + ic0) * p.CS;
+    constexpr std::int64_t kBlockAcc = kWIC * kWO * kWT;  // vector sums of one output block
+    std::vector<V> acc_store(static_cast<std::size_t>((b1 - b0) * kBlockAcc), V::zero());
+    // runs fn(IntC<WO>, IntC<WT>, dy rows of block b, its sums, its first output channel)
+    auto with_block = [&](std::int64_t b, auto&& fn) {
+      const std::int64_t oc0 = grp * cog + b * kWO;
+      const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
+      with_count<kWO>(wo, [&](auto WOc) {
+        with_count<kWT>(wt, [&](auto WTc) {
+          fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc_store.data() + (b - b0) * kBlockAcc, oc0);
+        });
+      });
+    };
+    if (qn <= kWQ / 8) {
+      // small images: sums stay in registers over all samples, one input channel at a time
+      for (std::int64_t b = b0; b < b1; ++b)
+        with_block(b, [&](auto WOc, auto WTc, const T* dy0, V* acc, std::int64_t) {
+          constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
+          for (std::int64_t ic = 0; ic < nic; ++ic)
+            weight_pass<T, WO, WT>(dy0, p.LD, x0 + ic * p.CS, offs, 0, qn, acc + ic * WO * WT, g.N,
+                                   dy_ns, x_ns);
+        });
+    } else {
+      // large images: an L1-sized chunk of positions is swept by every (output block, input
+      // channel) pair in turn
+      for (std::int64_t n = 0; n < g.N; ++n) {
+        const T* xn = x0 + n * x_ns;
+        for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
+          const std::int64_t q1 = std::min(qn, q0 + qstep);
+          for (std::int64_t b = b0; b < b1; ++b)
+            with_block(b, [&](auto WOc, auto WTc, const T* dy0, V* acc, std::int64_t) {
+              constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
+              for (std::int64_t ic = 0; ic < nic; ++ic)
+                weight_pass<T, WO, WT>(dy0 + n * dy_ns, p.LD, xn + ic * p.CS, offs, q0, q1,
+                                       acc + ic * WO * WT);
+            });
         }
+      }
+    }
+    for (std::int64_t b = b0; b < b1; ++b)
+      with_block(b, [&](auto WOc, auto WTc, const T*, V* acc, std::int64_t oc0) {
+        constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
         for (std::int64_t ic = 0; ic < nic; ++ic)
           for (int o = 0; o < WO; ++o)
             for (int t = 0; t < WT; ++t)
-              dw[((oc0 + o) * cig + ic0 + ic) * KK + tb * kWT + t] = acc[(ic * WO + o) * WT + t].sum();
+              dw[((oc0 + o) * cig + ic0 + ic) * KK + t0 + t] = acc[(ic * WO + o) * WT + t].sum();
       });
-    });
   });
 }
