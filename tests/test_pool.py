@@ -137,6 +137,20 @@ def test_unbatched_and_non_contiguous_inputs():
         np.testing.assert_array_equal(gx, gx2)
 
 
+def test_windows_much_wider_than_the_input():
+    a = distinct((1, 2, 5))
+    kw = dict(kernel_size=201, stride=1, padding=100, count_include_pad=False)
+    y, gx, g = value_and_grad(lambda x: F.avg_pool1d(x, **kw), a)
+    k = dict(kernel=(1, 201), stride=1, padding=(0, 100), count_include_pad=False)
+    np.testing.assert_allclose(y, ref.avg_pool(a[:, :, None], **k)[:, :, 0])
+    expected = ref.avg_pool_grad(g[:, :, None], a[:, :, None].shape, **k)
+    np.testing.assert_allclose(gx, expected[:, :, 0])
+    y = F.avg_pool1d(ac.tensor(a), 10 ** 9, 1, 5 * 10 ** 8)  # six windows of five taps each
+    assert y.shape == (1, 2, 6)
+    y, gx, g = value_and_grad(lambda x: F.max_pool1d(x, 10 ** 9, 1, 5 * 10 ** 8), a)
+    np.testing.assert_allclose(gx.sum(-1), g.sum(-1))  # every window's max is the global one
+
+
 def test_empty_batch():
     x = leaf(np.zeros((0, 3, 8, 8)))
     y = F.max_pool2d(x, 2)

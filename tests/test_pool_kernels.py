@@ -109,6 +109,33 @@ def test_nan_and_ties_follow_pytorch_rule():
             np.testing.assert_array_equal(ind, ti.numpy())
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nan_ties_and_infinities_on_every_isa(dtype):
+    """Values from a small set (many ties), NaNs and -inf, rows wide enough for every vector
+    width: every ISA path must follow the scalar scan-order rule exactly."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(-2, 3, size=(2, 3, 9, 70)).astype(dtype)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[rng.random(x.shape) < 0.05] = -np.inf
+    x[:, :, :, 10:16] = -np.inf  # whole windows of -inf keep their first tap's index
+    before = backend.get_isa()
+    try:
+        for isa in backend.backend_info()["available_isas"]:
+            backend.set_isa(isa)
+            for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))]:
+                y, ind, _ = call_max(x, k, s, p, 1, False)
+                ry, rind = ref.max_pool(x, k, s, p, 1, False)
+                np.testing.assert_array_equal(y, ry, err_msg=isa)
+                np.testing.assert_array_equal(ind, rind, err_msg=isa)
+                if torch is not None:
+                    ty, ti = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p,
+                                                            return_indices=True)
+                    np.testing.assert_array_equal(y, ty.numpy(), err_msg=isa)
+                    np.testing.assert_array_equal(ind, ti.numpy(), err_msg=isa)
+    finally:
+        backend.set_isa(before)
+
+
 def test_adjoint_pairs():
     """<avg(x), g> = <x, avg_backward(g)> and <scatter(g), x> = <g, gather(x)>."""
     x = rand((2, 2, 13, 17), np.float64)
@@ -131,6 +158,11 @@ def run_all(x):
                  P._max_forward(xs, call, with_indices=False)[0]]
         ya, call = call_avg(xs, k, s, p, d, c, False)
         outs += [ya, P._avg_backward(ya, call)]
+    for out in [(16, 36), (5, 7), (32, 72)]:  # regular (vector) and irregular adaptive windows
+        call = P._adaptive_call("adaptive_max_pool2d", x, 2, out)
+        y, ind = P._max_forward(x, call)
+        ya = P._avg_forward(x, call)
+        outs += [y, ind, ya, P._avg_backward(ya, call)]
     return outs
 
 

@@ -219,7 +219,11 @@ template <typename T>
 void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
   const std::int64_t stride = p.w.regular ? p.w.stride : 0;
-  if (stride == 1 || stride == 2) {
+  // the row-wise path visits every tap of the kernel (the general one only those inside the
+  // input): keep it to kernels that are not much wider than the input
+  const bool row_wise = (stride == 1 || stride == 2) && p.w.kernel <= 64 &&
+                        (p.w.kernel - 1) * p.w.dilation <= 2 * p.w.in;
+  if (row_wise) {
     std::vector<T> divisors(static_cast<std::size_t>(out_plane));  // the same for every plane
     for (std::int64_t oh = 0; oh < p.h.out; ++oh)
       for (std::int64_t ow = 0; ow < p.w.out; ++ow)
