@@ -16,3 +16,7 @@ from .ops import *  # noqa: E402,F401,F403
 from . import nn, models  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from .summary import summary  # noqa: E402  (the function; the module is autograd_cnn.summary in sys.modules)
+
+# ---- train: optimizers, data loading, datasets, the training loop (branch train) ----
+from . import optim, data, datasets  # noqa: E402
+from .training import fit, evaluate, EarlyStopping, History  # noqa: E402

@@ -27,8 +27,9 @@ MODELS = {
 DATASETS = {"mnist5k": "lenet5", "digits": "smallcnn", "mnist1d": "conv1d",
             "mnist_train60k": "lenet5"}
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULERS = ("cosine", "plateau", "none")
 DEFAULTS = dict(dataset="mnist5k", optimizer="adam", lr=2e-3, momentum=0.9, weight_decay=0.0,
-                batch_size=64, epochs=12, patience=3, seed=0)
+                batch_size=64, epochs=15, patience=5, seed=0, scheduler="cosine")
 
 
 class _UsageError(Exception):
@@ -95,6 +96,9 @@ def build_parser():
     t.add_argument("--lr", type=_nonneg_float("--lr", positive=True), default=None,
                    help=f"learning rate (default {DEFAULTS['lr']} for adam/adamw, "
                         "0.05 for sgd, 1e-3 for rmsprop)")
+    t.add_argument("--scheduler", choices=SCHEDULERS, default=DEFAULTS["scheduler"],
+                   help="learning-rate schedule: cosine annealing to 0 over --epochs (default), "
+                        "reduce on validation plateau, or constant")
     t.add_argument("--momentum", type=_nonneg_float("--momentum"),
                    default=DEFAULTS["momentum"], help="for sgd / rmsprop")
     t.add_argument("--weight-decay", type=_nonneg_float("--weight-decay"),
@@ -185,6 +189,37 @@ def prepare_data(dataset, data_dir=None, val_fraction=0.1, seed=0):
 
 
 # ------------------------------------------------------------------------------------ train
+def _limit_blas_threads(n=1):
+    """Best effort: set the thread count of NumPy's OpenBLAS (used by the engine's matmul).
+
+    OpenBLAS keeps its own busy-waiting thread pool, which fights with the kernels' OpenMP
+    threads on a small machine: with both at 2 threads a LeNet-5 step on 2 cores ran 10-30x
+    slower than with OpenBLAS at 1 thread (the matrices of LeNet are far too small to gain from
+    BLAS threads).  Returns True when a library took the setting.  (A candidate for backend.py.)
+    """
+    import ctypes
+    import re
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so[\w.\-]*)", f.read())))
+    except OSError:  # not Linux
+        return False
+    done = False
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+                done = True
+                break
+    return done
+
+
 def _make_optimizer(name, params, lr, momentum, weight_decay):
     from . import optim
     if name == "adam":
@@ -206,13 +241,16 @@ def run_train(args, out=None):
     except (FileNotFoundError, ValueError) as exc:  # a bad --data-dir / missing file
         raise _UsageError(str(exc).splitlines()[0]) from None
     import autograd_cnn as ac
-    from . import nn
+    from . import nn, optim
     from .data import DataLoader, TensorDataset
     from .training import EarlyStopping, evaluate, fit
     if args.threads is not None:
         ac.set_num_threads(args.threads)
+    _limit_blas_threads(1)
     ac.manual_seed(args.seed)
     model_name = args.model or DATASETS[args.dataset]
+    dataset_label = (args.data_dir if args.data_dir is not None
+                     and args.dataset != "mnist_train60k" else args.dataset)
     model = build_model(model_name, xtr.shape[1:])
     optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
                                 args.weight_decay)
@@ -221,30 +259,35 @@ def run_train(args, out=None):
     val_loader = DataLoader(TensorDataset(xva, yva), batch_size=1000) if len(yva) else None
     test_loader = DataLoader(TensorDataset(xte, yte), batch_size=1000)
     early = EarlyStopping(patience=args.patience) if val_loader is not None else None
+    scheduler = None
+    if args.scheduler == "cosine" and args.epochs > 0:
+        scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    elif args.scheduler == "plateau":
+        scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.3, patience=1)
     checkpoint = args.resume or args.checkpoint
     loss_fn = nn.CrossEntropyLoss()
     if not args.quiet:
-        out.write(f"Training {model_name} on {args.dataset if args.data_dir is None else args.data_dir}"
+        out.write(f"Training {model_name} on {dataset_label}"
                   f": {len(ytr)} train / {len(yva)} validation / {len(yte)} test samples, "
                   f"{args.optimizer} lr {optimizer.param_groups[0]['lr']:g}, batch "
                   f"{args.batch_size}, {ac.get_num_threads()} threads\n")
         out.flush()
     history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
-                  early_stopping=early, checkpoint=checkpoint, resume=args.resume is not None,
+                  scheduler=scheduler, early_stopping=early, checkpoint=checkpoint,
+                  resume=args.resume is not None,
                   verbose=not args.quiet, stream=out)
     test_loss, test_acc = evaluate(model, test_loader, loss_fn)
     seconds = time.perf_counter() - t_start
-    train_seconds = float(sum(history.epoch_time))
-    images = len(ytr) * len(history.epoch_time)
+    train_seconds = float(sum(history.train_time))
+    images = int(sum(history.samples))
     result = {
-        "model": model_name, "dataset": args.dataset if args.data_dir is None else args.data_dir,
+        "model": model_name, "dataset": dataset_label,
         "test_accuracy": test_acc, "test_loss": test_loss,
         "epochs_run": history.epochs_run, "best_epoch": history.best_epoch,
         "best_val_loss": (min(v for v in history.val_loss if v is not None)
                           if any(v is not None for v in history.val_loss) else None),
         "seconds": seconds,
-        "images_per_second": float(np.mean(history.images_per_second))
-        if history.images_per_second else 0.0,
+        "images_per_second": images / train_seconds if train_seconds > 0 else 0.0,
         "train_seconds": train_seconds, "images_trained": images,
         "threads": ac.get_num_threads(), "interrupted": history.interrupted,
     }

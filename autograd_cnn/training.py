@@ -107,7 +107,9 @@ class History:
     val_loss: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
     lr: list = field(default_factory=list)
-    epoch_time: list = field(default_factory=list)
+    epoch_time: list = field(default_factory=list)   # seconds: training + validation
+    train_time: list = field(default_factory=list)   # seconds: the training batches only
+    samples: list = field(default_factory=list)      # training samples seen
     images_per_second: list = field(default_factory=list)
     best_epoch: int = 0          # 1-based epoch with the best monitored value (0: none yet)
     epochs_run: int = 0
@@ -115,17 +117,19 @@ class History:
     interrupted: bool = False
 
     _LISTS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "epoch_time",
-              "images_per_second")
+              "train_time", "samples", "images_per_second")
 
     def state_dict(self):
-        d = {k: [(-1.0 if v is None else float(v)) for v in getattr(self, k)] for k in self._LISTS}
+        # None (e.g. no validation loader) is stored as NaN: checkpoints hold plain floats
+        d = {k: [(math.nan if v is None else float(v)) for v in getattr(self, k)]
+             for k in self._LISTS}
         d.update(best_epoch=self.best_epoch, epochs_run=self.epochs_run,
                  stopped_early=self.stopped_early, interrupted=self.interrupted)
         return d
 
     def load_state_dict(self, d):
         for k in self._LISTS:
-            setattr(self, k, [None if (v == -1.0 and k.endswith("acc")) else v for v in d[k]])
+            setattr(self, k, [None if v != v else v for v in d[k]])  # NaN -> None
         for k in ("best_epoch", "epochs_run", "stopped_early", "interrupted"):
             setattr(self, k, type(getattr(self, k))(d[k]))
 
@@ -394,6 +398,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
             if val_loader is not None:
                 rec["val_loss"], rec["val_acc"] = evaluate(model, val_loader, loss_fn)
             rec["epoch_time"] = time.perf_counter() - t0
+            rec["train_time"], rec["samples"] = train_time, seen
             rec["images_per_second"] = seen / train_time if train_time > 0 else 0.0
             for k, v in rec.items():
                 getattr(history, k).append(v)
@@ -433,7 +438,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
         history.interrupted = True
         if checkpoint is not None:
             save(last)  # the state after the last completed epoch: resumable exactly
-        progress.message(f"\nInterrupted during epoch {epoch}"
+        progress.message(("\n" if progress.live else "") + f"Interrupted during epoch {epoch}"
                          + (f"; checkpoint of epoch {last['epoch']} saved to {checkpoint}"
                             if checkpoint is not None else ""))
     if early_stopping is not None:

@@ -7,12 +7,15 @@ Run (not part of the test command)::
 
 One benchmark round is one training step (zero_grad, forward, cross-entropy, backward, Adam step)
 on a batch of 64 real MNIST images; images/s = 64 / median (stored in ``extra_info``).
+NumPy's OpenBLAS (the engine's matmul) is limited to one thread, as the train command does: its
+own spinning thread pool otherwise competes with the kernels' OpenMP threads.
 """
 import numpy as np
 import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import datasets, nn
+from autograd_cnn.cli import _limit_blas_threads
 from autograd_cnn.models import LeNet5
 from autograd_cnn.optim import Adam
 
@@ -53,6 +56,7 @@ def test_lenet5_train_step_autograd_cnn(benchmark, threads):
     benchmark.group = f"lenet5-train-batch{BATCH}-threads{threads}"
     old = ac.get_num_threads()
     ac.set_num_threads(threads)
+    _limit_blas_threads(1)
     ac.manual_seed(0)
     model = LeNet5()
     model.train()

@@ -1,7 +1,7 @@
 """Not in CI: LeNet-5 on the full 60,000-image MNIST training set, 10 epochs, tested on the
 official 10,000-image test set (target: at least 98.8 %).
 
-    python benchmarks/mnist60k_lenet5.py [DIR_WITH_mnist_train60k.npz] [extra train options]
+    PYTHONPATH=. python benchmarks/mnist60k_lenet5.py [DIR_WITH_mnist_train60k.npz] [train options]
 
 DIR defaults to $AUTOGRAD_CNN_DATA or ../shared/datasets beside the repository.  It runs the
 ``train`` command with a seeded 55,000 / 5,000 train / validation split and Adam, and prints the

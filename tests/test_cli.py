@@ -12,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("argv", [
-    [], ["bogus"], ["train", "--lr", "-1"], ["train", "--lr", "abc"], ["train", "--model", "resnet"],
+    [], ["bogus"], ["train", "--lr", "-1"], ["train", "--lr", "abc"],
+    ["train", "--model", "resnet"],
     ["train", "--batch-size", "0"], ["train", "--epochs", "1.5"], ["train", "--dataset", "cifar"],
     ["train", "--data-dir", "/nonexistent/dir"], ["train", "--val-fraction", "1.5"],
     ["train", "--threads", "0"], ["train", "--unknown-flag"], ["summary", "alexnet"],
@@ -74,7 +75,9 @@ def test_train_json_small(tmp_path, capsys):
 def test_train_resume_roundtrip(tmp_path, capsys):
     pytest.importorskip("autograd_cnn.models")
     ck = str(tmp_path / "ck.npz")
-    args = ["train", "--dataset", "digits", "--json", "--quiet", "--seed", "2", "--patience", "50"]
+    # (a cosine schedule's length is --epochs, so the shortened first run uses a constant lr)
+    args = ["train", "--dataset", "digits", "--json", "--quiet", "--seed", "2", "--patience", "50",
+            "--scheduler", "none"]
     assert main(args + ["--epochs", "3"]) == 0
     full = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert main(args + ["--epochs", "1", "--resume", ck]) == 0
@@ -102,3 +105,26 @@ def test_default_train_command_reaches_target(capsys):
     result = json.loads(out[-1])
     print(out[-2], result)
     assert result["test_accuracy"] >= 0.965
+
+
+def test_train_from_idx_directory(tmp_path, capsys):
+    """--data-dir with MNIST-format IDX files (written here; Fashion-MNIST has the same layout)."""
+    import gzip
+
+    import numpy as np
+
+    def idx(arr):
+        header = bytes([0, 0, 0x08, arr.ndim]) + np.array(arr.shape, dtype=">u4").tobytes()
+        return header + arr.astype(np.uint8).tobytes()
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 120), ("t10k", 40)):
+        labels = rng.integers(0, 10, n)
+        images = rng.integers(0, 60, (n, 28, 28))
+        images[np.arange(n), 2 + 2 * labels, 3:25] = 255  # a learnable stripe per class
+        (tmp_path / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(images)))
+        (tmp_path / f"{split}-labels-idx1-ubyte").write_bytes(idx(labels))
+    assert main(["train", "--data-dir", str(tmp_path), "--epochs", "1", "--json",
+                 "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["epochs_run"] == 1 and result["model"] == "lenet5"

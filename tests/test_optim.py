@@ -1,6 +1,4 @@
 """Optimizers: update rules against NumPy re-derivations (textbook forms) and PyTorch."""
-import math
-
 import numpy as np
 import pytest
 

@@ -10,7 +10,7 @@ from autograd_cnn.training import EarlyStopping, History, evaluate, fit
 
 nn = pytest.importorskip("autograd_cnn.nn")
 from autograd_cnn.data import DataLoader, TensorDataset  # noqa: E402
-from autograd_cnn.optim import SGD, Adam  # noqa: E402
+from autograd_cnn.optim import SGD  # noqa: E402
 from autograd_cnn.optim.lr_scheduler import StepLR  # noqa: E402
 
 
@@ -202,3 +202,13 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="val_loader"):
         fit(model, nn.CrossEntropyLoss(), opt, train, None, epochs=1,
             early_stopping=EarlyStopping())
+
+
+def test_history_state_roundtrip_without_validation(tmp_path):
+    model, opt, train, _ = _setup()
+    h = fit(model, nn.CrossEntropyLoss(), opt, train, None, epochs=2, verbose=False)
+    assert h.val_loss == [None, None] and h.best_epoch == int(np.argmin(h.train_loss)) + 1
+    ac.save(h.state_dict(), tmp_path / "h.npz")
+    h2 = History()
+    h2.load_state_dict(ac.load(tmp_path / "h.npz"))
+    assert h2.as_dict() == h.as_dict()

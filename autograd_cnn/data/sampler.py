@@ -5,8 +5,8 @@ batches are plain slices of it.  The three sampling modes of stochastic training
 
 * :class:`SequentialSampler` — every sample once, in order (evaluation, full passes);
 * :class:`RandomSampler` — every sample once per epoch in a fresh random order (``shuffle=True``);
-* :class:`RandomSampler` with ``replacement=True`` — ``num_samples`` independent uniform draws, so a
-  sample may appear several times per epoch or not at all.
+* :class:`RandomSampler` with ``replacement=True`` — ``num_samples`` independent uniform draws,
+  so a sample may appear several times per epoch or not at all.
 
 Random samplers own a ``np.random.Generator``; ``state_dict()`` captures it for checkpoints.
 """

@@ -43,7 +43,8 @@ def _read_bytes(path):
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"load_idx: {path!r} is a corrupt or truncated gzip file ({exc})") from None
+        raise ValueError(
+            f"load_idx: {path!r} is a corrupt or truncated gzip file ({exc})") from None
 
 
 def load_idx(path):
@@ -95,7 +96,8 @@ _IDX_NAMES = {
 
 
 def _find(root, stem):
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+    dotted = stem.replace("-idx", ".idx")  # some mirrors name them train-images.idx3-ubyte
+    for name in (stem, stem + ".gz", dotted, dotted + ".gz"):
         p = os.path.join(root, name)
         if os.path.isfile(p):
             return p

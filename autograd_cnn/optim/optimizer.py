@@ -18,6 +18,8 @@ import copy
 
 import numpy as np
 
+from ..autograd import enable_grad, no_grad
+
 __all__ = ["Optimizer", "required"]
 
 
@@ -115,10 +117,8 @@ class Optimizer:
         model and returns the loss; it runs with gradients enabled."""
         loss = None
         if closure is not None:
-            from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
-        from ..autograd import no_grad
         with no_grad():
             for group in self.param_groups:
                 self._update_group(group)
