@@ -434,6 +434,16 @@ def _fmt(value, spec, none="n/a"):
     return none if value is None else format(value, spec)
 
 
+def _load_note():
+    """The 1-minute load average next to the CPU count: times on a busy machine are noisy."""
+    try:
+        import os
+
+        return "; load average %.1f on %d CPUs" % (os.getloadavg()[0], os.cpu_count() or 0)
+    except (AttributeError, OSError):
+        return ""
+
+
 def format_table(records, peaks):
     """The human-readable table of `records` (one line each) under a header naming the peaks."""
     lines = []
@@ -568,8 +578,8 @@ def main(argv=None):
     if args.json:
         print(json.dumps(records, indent=1))
     else:
-        print("autograd_cnn bench: isa %s, dtype %s, median of %d (ours/pt < 1: we are faster)"
-              % (isa, args.dtype, args.repeat))
+        print("autograd_cnn bench: isa %s, dtype %s, median of %d (ours/pt < 1: we are faster)%s"
+              % (isa, args.dtype, args.repeat, _load_note()))
         print(format_table(records, peaks))
     return 0
 
