@@ -321,3 +321,28 @@ def test_fuzz_never_crashes(args):
     except (TypeError, ValueError):
         return
     assert np.all(np.isfinite(y.numpy()))
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(padding="same", dilation=(2, 1), groups=2)])
+def test_second_order_gradients_match_torch(kw):
+    """A gradient penalty: d/d(x, w, b) of |d(sum(y * r))/dx|^2 + |d/dw|^2, as in PyTorch."""
+    x, w, b = make((2, 4, 7, 6), (6, 4 // kw.get("groups", 1), 3, 2))
+    r = np.random.default_rng(3).standard_normal(conv2d(x, w, b, **kw).shape)
+
+    def ours():
+        tx, tw, tb = (ac.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = conv2d(tx, tw, tb, **kw)
+        gx, gw = ac.autograd.grad((y * ac.tensor(r)).sum(), (tx, tw), create_graph=True)
+        ((gx * gx).sum() + (gw * gw).sum() + (y * y).sum()).backward()
+        return tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+    def theirs():
+        tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = torch.nn.functional.conv2d(tx, tw, tb, **kw)
+        gx, gw = torch.autograd.grad((y * torch.tensor(r)).sum(), (tx, tw), create_graph=True)
+        ((gx * gx).sum() + (gw * gw).sum() + (y * y).sum()).backward()
+        return tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+    for a, t in zip(ours(), theirs()):
+        np.testing.assert_allclose(a, t, rtol=1e-10, atol=1e-10 * np.abs(t).max())
