@@ -262,3 +262,26 @@ def test_bad_arguments(make, match):
     params = [ac.tensor(np.zeros(3), requires_grad=True)]
     with pytest.raises((ValueError, TypeError), match=match):
         make(params)
+
+
+def test_step_bumps_version_so_stale_graphs_fail():
+    x = ac.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()  # saves x for backward
+    opt = SGD([x], lr=0.1)
+    x.grad = ac.tensor(np.ones(2))
+    v = x._version
+    opt.step()
+    assert x._version > v
+    with pytest.raises(RuntimeError):
+        y.backward()
+
+
+def test_add_param_group_and_repr():
+    a = ac.tensor(np.zeros(2), requires_grad=True)
+    b = ac.tensor(np.zeros(3), requires_grad=True)
+    opt = Adam([a], lr=0.01)
+    opt.add_param_group({"params": [b], "lr": 0.1, "betas": [0.8, 0.9]})
+    assert opt.param_groups[1]["betas"] == (0.8, 0.9) and opt.param_groups[1]["eps"] == 1e-8
+    assert "Parameter Group 1" in repr(opt)
+    with pytest.raises(ValueError, match="more than once"):
+        opt.add_param_group({"params": [a]})
