@@ -9,8 +9,8 @@ NumPy's BLAS (used by our matmul, e.g. in the LeNet-5 step) is set to the same t
 when it is OpenBLAS.
 
 How it times
-    Every measurement is the median of ``--repeat`` timed calls (``time.perf_counter``) after one
-    untimed warm-up call.
+    Every measurement is the median (``--stat min``: the minimum) of ``--repeat`` timed calls
+    (``time.perf_counter``) after one untimed warm-up call.
     * ``forward``: the function called with grad mode off (no graph is recorded) in both libraries.
     * ``backward_data``: a forward with only the input requiring grad is run untimed, then only
       ``y.backward(g)`` is timed; this is the gradient with respect to the input.
@@ -29,7 +29,8 @@ JSON (``--json``): one document, a list of records with the fields
     torch_ms, ratio (ours_ms / torch_ms), unit ("GFLOP/s", "GB/s" or "img/s"), work (FLOPs,
     bytes or images per call), ours_rate, torch_rate, peak_gflops (probe, same threads and
     dtype; the better of a probe before and one after that thread count's cases), pct_peak
-    (ours_rate / peak_gflops * 100, GFLOP/s cases only), repeat.
+    (ours_rate / peak_gflops * 100, GFLOP/s cases only), repeat, stat ("median" or "min": what
+    ours_ms / torch_ms are).
     Missing values are null.
 
 A function that does not exist yet (or raises) makes its cases "n/a"; the command never crashes on
@@ -44,7 +45,7 @@ import time
 
 import numpy as np
 
-__all__ = ["main", "CASES"]
+__all__ = ["main", "CASES", "Timing"]
 
 PHASES_CONV = ("forward", "backward_data", "backward_weight")
 PHASES_POOL = ("forward", "backward")
@@ -99,16 +100,26 @@ CASES = [
 # timing
 
 
-def _median_ms(setup, run, repeat):
-    """Median over `repeat` timed run(setup()) calls, after one untimed warm-up; milliseconds."""
+class Timing:
+    """How to time: `repeat` timed calls after one warm-up, summarised by `stat` ('median', the
+    default, or 'min', the best call: less sensitive to other processes on a shared machine)."""
+
+    def __init__(self, repeat=5, stat="median"):
+        self.repeat, self.stat = repeat, stat
+
+
+def _time_ms(setup, run, timing):
+    """run(setup()) timed `timing.repeat` times after one untimed warm-up; the median (or min) in
+    milliseconds. Only run() is inside the timed region."""
     run(setup())
     times = []
-    for _ in range(repeat):
+    for _ in range(timing.repeat):
         state = setup()
         t0 = time.perf_counter()
         run(state)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+    best = min(times) if timing.stat == "min" else statistics.median(times)
+    return best * 1e3
 
 
 class _Lib:
@@ -166,7 +177,7 @@ def _torch_lib():
                 lambda a, rg=False: torch.from_numpy(a).requires_grad_(rg))
 
 
-def _phase_timer(lib, fname, arrays, kwargs, grad_of, g_np, repeat):
+def _phase_timer(lib, fname, arrays, kwargs, grad_of, g_np, timing):
     """Median ms of one phase. grad_of None: forward with grad mode off; otherwise the index of the
     argument in `arrays` that requires grad, and only y.backward(g) is timed."""
     fn = lib.fn(fname)
@@ -177,14 +188,14 @@ def _phase_timer(lib, fname, arrays, kwargs, grad_of, g_np, repeat):
             with lib.no_grad():
                 fn(*args, **kwargs)
 
-        return _median_ms(lambda: None, run, repeat)
+        return _time_ms(lambda: None, run, timing)
     g = lib.tensor(g_np)
 
     def setup():
         args = [lib.tensor(a, i == grad_of) for i, a in enumerate(arrays)]
         return fn(*args, **kwargs)
 
-    return _median_ms(setup, lambda y: y.backward(g), repeat)
+    return _time_ms(setup, lambda y: y.backward(g), timing)
 
 
 class _NumpyBlasThreads:
@@ -262,9 +273,9 @@ def _pool_phases(case, dtype, rng):
         yield phase, "GB/s", moved, (case.kind, (x,), kwargs, grad_of, g)
 
 
-def _time_op(lib, spec, repeat):
+def _time_op(lib, spec, timing):
     fname, arrays, kwargs, grad_of, g = spec
-    return _phase_timer(lib, fname, arrays, kwargs, grad_of, g, repeat)
+    return _phase_timer(lib, fname, arrays, kwargs, grad_of, g, timing)
 
 
 # LeNet-5 training step ------------------------------------------------------------------------
@@ -325,7 +336,7 @@ def _sgd_step(acnn, params, lr):
     return step
 
 
-def _train_ours(n, dtype, rng, repeat):
+def _train_ours(n, dtype, rng, timing):
     import autograd_cnn as acnn
 
     model = _lenet_model(acnn, dtype)
@@ -344,10 +355,10 @@ def _train_ours(n, dtype, rng, repeat):
         loss_fn(model(x), y).backward()
         sgd()
 
-    return _median_ms(lambda: None, step, repeat), start, size
+    return _time_ms(lambda: None, step, timing), start, size
 
 
-def _train_torch(torch, params, size, n, dtype, rng, repeat):
+def _train_torch(torch, params, size, n, dtype, rng, timing):
     forward, tparams = _torch_twin(torch, params, size)
     x = torch.from_numpy(rng.standard_normal((n, 1, size, size)).astype(dtype))
     y = torch.from_numpy(rng.integers(0, 10, n))
@@ -358,18 +369,19 @@ def _train_torch(torch, params, size, n, dtype, rng, repeat):
         torch.nn.functional.cross_entropy(forward(x), y).backward()
         opt.step()
 
-    return _median_ms(lambda: None, step, repeat)
+    return _time_ms(lambda: None, step, timing)
 
 
 # ---------------------------------------------------------------------------------------------
 # running
 
 
-def _record(case, phase, dtype, threads, isa, repeat):
+def _record(case, phase, dtype, threads, isa, timing):
     return dict(case=case.name, description=case.description, phase=phase,
                 dtype=np.dtype(dtype).name, threads=threads, isa=isa, status="ok", ours_ms=None,
                 torch_ms=None, ratio=None, unit=None, work=None, ours_rate=None, torch_rate=None,
-                peak_gflops=None, pct_peak=None, repeat=repeat)
+                peak_gflops=None, pct_peak=None, repeat=timing.repeat,
+                stat=timing.stat)
 
 
 def _why(exc):
@@ -398,38 +410,38 @@ def _finish(rec, peak):
     return rec
 
 
-def run_case(case, dtype, threads, isa, repeat, peak, ours, torch_lib):
+def run_case(case, dtype, threads, isa, timing, peak, ours, torch_lib):
     """All records (one per phase) of one case at one thread count."""
     rng = np.random.default_rng(0)
     if case.kind == "train":
-        rec = _record(case, "train_step", dtype, threads, isa, repeat)
+        rec = _record(case, "train_step", dtype, threads, isa, timing)
         rec.update(unit="img/s", work=case.params["n"])
         try:
-            rec["ours_ms"], params, size = _train_ours(case.params["n"], dtype, rng, repeat)
+            rec["ours_ms"], params, size = _train_ours(case.params["n"], dtype, rng, timing)
         except Exception as exc:  # a missing model/loss must not stop the other cases
             rec["status"] = _why(exc)
             return [_finish(rec, peak)]
         if torch_lib is not None:
             try:
                 rec["torch_ms"] = _train_torch(torch_lib.module, params, size, case.params["n"],
-                                               dtype, rng, repeat)
+                                               dtype, rng, timing)
             except Exception as exc:
                 rec["status"] = "ok (torch twin: %s)" % _why(exc)
         return [_finish(rec, peak)]
     phases = _conv_phases if case.kind.startswith("conv") else _pool_phases
     records = []
     for phase, unit, work, spec in phases(case, dtype, rng):
-        rec = _record(case, phase, dtype, threads, isa, repeat)
+        rec = _record(case, phase, dtype, threads, isa, timing)
         rec.update(unit=unit, work=work)
         try:
             if ours is None:
                 raise _NotAvailable("autograd_cnn engine is missing")
-            rec["ours_ms"] = _time_op(ours, spec, repeat)
+            rec["ours_ms"] = _time_op(ours, spec, timing)
         except Exception as exc:
             rec["status"] = _why(exc)
         if torch_lib is not None:
             try:
-                rec["torch_ms"] = _time_op(torch_lib, spec, repeat)
+                rec["torch_ms"] = _time_op(torch_lib, spec, timing)
             except Exception:
                 pass
         records.append(_finish(rec, peak))
@@ -514,6 +526,9 @@ def build_parser():
                    help="comma-separated thread counts (default: 1,2)")
     p.add_argument("--repeat", type=_positive_int, default=5,
                    help="timed calls per measurement; the median is reported (default: 5)")
+    p.add_argument("--stat", choices=("median", "min"), default="median",
+                   help="summary of the timed calls (default: median; min = best call, less "
+                        "sensitive to other processes)")
     p.add_argument("--cases", default="",
                    help="only cases whose name contains one of these comma-separated substrings")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -549,6 +564,7 @@ def main(argv=None):
         except ValueError as exc:
             parser.error("--isa: %s" % exc)
     dtype = np.dtype(args.dtype).type
+    timing = Timing(args.repeat, args.stat)
     isa = acnn.get_isa()
     try:
         ours = _ours()
@@ -569,7 +585,8 @@ def main(argv=None):
             peak = _C.probe_fma_peak(dtype == np.float64, threads, args.probe_seconds)
             group = []
             for case in cases:
-                group += run_case(case, dtype, threads, isa, args.repeat, peak, ours, torch_lib)
+                group += run_case(case, dtype, threads, isa, timing, peak, ours,
+                                  torch_lib)
             # probe again after the cases and keep the better one (other processes may have
             # slowed one of the two probes down), then fill in the % of peak
             peak = max(peak, _C.probe_fma_peak(dtype == np.float64, threads, args.probe_seconds))
@@ -584,8 +601,8 @@ def main(argv=None):
     if args.json:
         print(json.dumps(records, indent=1))
     else:
-        print("autograd_cnn bench: isa %s, dtype %s, median of %d (ours/pt < 1: we are faster)%s"
-              % (isa, args.dtype, args.repeat, _load_note()))
+        print("autograd_cnn bench: isa %s, dtype %s, %s of %d (ours/pt < 1: we are faster)%s"
+              % (isa, args.dtype, args.stat, args.repeat, _load_note()))
         print(format_table(records, peaks))
     return 0
 

@@ -10,7 +10,7 @@ from autograd_cnn import _C, bench
 
 FIELDS = {"case", "description", "phase", "dtype", "threads", "isa", "status", "ours_ms",
           "torch_ms", "ratio", "unit", "work", "ours_rate", "torch_rate", "peak_gflops",
-          "pct_peak", "repeat"}
+          "pct_peak", "repeat", "stat"}
 TINY = ["--json", "--repeat", "1", "--threads", "1", "--probe-seconds", "0.01"]
 
 
@@ -50,7 +50,7 @@ def test_json_conv_case_has_documented_fields(capsys):
     for r in records:
         assert set(r) == FIELDS
         assert r["case"] == "lenet_conv1" and r["dtype"] == "float32" and r["threads"] == 1
-        assert r["unit"] == "GFLOP/s" and r["repeat"] == 1
+        assert r["unit"] == "GFLOP/s" and r["repeat"] == 1 and r["stat"] == "median"
         # 2 * N * C_out * out_pixels * C_in * kH * kW, out 32 - 5 + 1 = 28
         assert r["work"] == 2 * 64 * 6 * 28 * 28 * 1 * 5 * 5
         assert r["peak_gflops"] > 0
@@ -88,7 +88,7 @@ def test_thread_count_is_restored(capsys):
 @pytest.mark.parametrize("argv", [
     ["--threads", "0"], ["--threads", "a,b"], ["--repeat", "0"], ["--repeat", "x"],
     ["--dtype", "float16"], ["--isa", "neon"], ["--cases", "no_such_case"],
-    ["--probe-seconds", "0"], ["--bogus"],
+    ["--probe-seconds", "0"], ["--stat", "mean"], ["--bogus"],
 ])
 def test_bad_options_exit_2_with_one_line(capsys, argv):
     with pytest.raises(SystemExit) as info:
@@ -169,3 +169,8 @@ def test_numpy_blas_thread_control_round_trips():
     finally:
         blas.set(before)
     assert blas.get() == before
+
+
+def test_stat_min_is_recorded(capsys):
+    records = run_json(capsys, "--cases", "maxpool2x2_lenet", "--stat", "min", "--repeat", "2")
+    assert all(r["stat"] == "min" and r["repeat"] == 2 for r in records)
