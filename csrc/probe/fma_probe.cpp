@@ -19,7 +19,7 @@ namespace baseline { template <typename T> void fma_probe_run(std::int64_t, T, T
 
 namespace {
 
-// The time is split into short repetitions (a few scheduler time slices each) and the best one
+// The time is split into short repetitions (shorter than a scheduler time slice) and the best one
 // is kept: on a shared machine some of them run undisturbed even when others are preempted.
 constexpr int kMinRepetitions = 5;
 constexpr double kRepetitionSeconds = 2e-3;
@@ -29,7 +29,7 @@ volatile double g_probe_sink = 0.0;
 
 using Clock = std::chrono::steady_clock;
 
-// One thread's timed run: `iters` iterations of its own chains. Returns seconds elapsed; adds the
+// One thread's timed run: `iters` iterations of its own chains. Returns seconds elapsed; stores the
 // chains' result to *out and stores the FLOPs done in *flops.
 template <typename T>
 double timed_chains(std::int64_t iters, T seed, T* out, double* flops) {
