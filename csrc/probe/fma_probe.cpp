@@ -30,7 +30,7 @@ volatile double g_probe_sink = 0.0;
 using Clock = std::chrono::steady_clock;
 
 // One thread's timed run: `iters` iterations of its own chains. Returns seconds elapsed; stores the
-// chains' result to *out and stores the FLOPs done in *flops.
+// chains' result in *out and the FLOPs done in *flops.
 template <typename T>
 double timed_chains(std::int64_t iters, T seed, T* out, double* flops) {
   std::int64_t per_iter = 0;
