@@ -6,5 +6,6 @@ side checks shapes and dtypes) and releases the GIL around the C++ call."""
 
 include "_bindings/runtime.pxi"
 include "_bindings/reduce.pxi"
+include "_bindings/probe.pxi"
 include "_bindings/conv.pxi"
 include "_bindings/pool.pxi"

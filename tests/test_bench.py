@@ -1,0 +1,176 @@
+"""The measuring instrument: the FMA peak probe and `python -m autograd_cnn bench` (tiny runs)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import autograd_cnn as acnn
+from autograd_cnn import _C, bench
+
+FIELDS = {"case", "description", "phase", "dtype", "threads", "isa", "status", "ours_ms",
+          "torch_ms", "ratio", "unit", "work", "ours_rate", "torch_rate", "peak_gflops",
+          "pct_peak", "repeat", "stat"}
+TINY = ["--json", "--repeat", "1", "--threads", "1", "--probe-seconds", "0.01"]
+
+
+@pytest.mark.parametrize("is_double", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_probe_is_positive_and_finite(is_double, threads):
+    gflops = _C.probe_fma_peak(is_double, threads, 0.01)
+    assert math.isfinite(gflops) and gflops > 0
+
+
+@pytest.mark.parametrize("isa", ["avx2", "baseline"])
+def test_probe_runs_on_every_available_isa(isa):
+    if isa not in acnn.backend_info()["available_isas"]:
+        pytest.skip("%s is not available here" % isa)
+    before = acnn.get_isa()
+    try:
+        acnn.set_isa(isa)
+        assert _C.probe_fma_peak(False, 1, 0.01) > 0
+    finally:
+        acnn.set_isa(before)
+
+
+@pytest.mark.parametrize("threads, seconds", [(0, 0.01), (1, 0.0), (1, -1.0), (1, 1e9)])
+def test_probe_rejects_bad_arguments(threads, seconds):
+    with pytest.raises(ValueError, match="probe_fma_peak"):
+        _C.probe_fma_peak(False, threads, seconds)
+
+
+def run_json(capsys, *extra):
+    assert bench.main(TINY + list(extra)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_conv_case_has_documented_fields(capsys):
+    records = run_json(capsys, "--cases", "lenet_conv1")
+    assert [r["phase"] for r in records] == ["forward", "backward_data", "backward_weight"]
+    for r in records:
+        assert set(r) == FIELDS
+        assert r["case"] == "lenet_conv1" and r["dtype"] == "float32" and r["threads"] == 1
+        assert r["unit"] == "GFLOP/s" and r["repeat"] == 1 and r["stat"] == "median"
+        # 2 * N * C_out * out_pixels * C_in * kH * kW, out 32 - 5 + 1 = 28
+        assert r["work"] == 2 * 64 * 6 * 28 * 28 * 1 * 5 * 5
+        assert r["peak_gflops"] > 0
+        assert r["status"] == "ok" or r["status"].startswith("n/a")
+        if r["status"] == "ok":
+            assert r["ours_ms"] > 0 and r["ours_rate"] > 0 and r["pct_peak"] > 0
+        else:
+            assert r["ours_ms"] is None and r["pct_peak"] is None
+        if r["torch_ms"] is not None:
+            assert r["torch_rate"] > 0
+
+
+def test_json_pool_case_counts_bytes(capsys):
+    records = run_json(capsys, "--cases", "avgpool2x2_lenet", "--dtype", "float64")
+    assert [r["phase"] for r in records] == ["forward", "backward"]
+    for r in records:
+        assert r["unit"] == "GB/s" and r["dtype"] == "float64" and r["pct_peak"] is None
+        assert r["work"] == (64 * 6 * 28 * 28 + 64 * 6 * 14 * 14) * 8
+
+
+def test_table_output_prints_every_record(capsys):
+    assert bench.main(["--repeat", "1", "--threads", "1", "--probe-seconds", "0.01",
+                       "--cases", "conv1d_k7d4"]) == 0
+    out = capsys.readouterr().out
+    assert "FMA peak (probe)" in out
+    assert sum(line.startswith("conv1d_k7d4 ") for line in out.splitlines()) == 3
+
+
+def test_thread_count_is_restored(capsys):
+    before = acnn.get_num_threads()
+    run_json(capsys, "--cases", "lenet_conv2", "--threads", "2")
+    assert acnn.get_num_threads() == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["--threads", "0"], ["--threads", "a,b"], ["--repeat", "0"], ["--repeat", "x"],
+    ["--dtype", "float16"], ["--isa", "neon"], ["--cases", "no_such_case"],
+    ["--probe-seconds", "0"], ["--stat", "mean"], ["--bogus"],
+])
+def test_bad_options_exit_2_with_one_line(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        bench.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "error" in err
+
+
+def test_every_case_name_is_unique_and_selectable():
+    names = [c.name for c in bench.CASES]
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert name in [c.name for c in bench.select_cases(name)]
+
+
+def test_without_torch_the_torch_columns_are_null(capsys, monkeypatch):
+    monkeypatch.setattr(bench, "_torch_lib", lambda: None)
+    for r in run_json(capsys, "--cases", "maxpool2x2_lenet"):
+        assert r["torch_ms"] is None and r["ratio"] is None and r["torch_rate"] is None
+
+
+def test_a_missing_function_gives_na_not_a_crash(capsys, monkeypatch):
+    def missing(self, name):
+        raise bench._NotAvailable("autograd_cnn.functional.%s is missing" % name)
+
+    monkeypatch.setattr(bench._Lib, "fn", missing)
+    records = run_json(capsys, "--cases", "lenet_conv2,avgpool2x2_lenet")
+    assert len(records) == 5
+    for r in records:
+        assert r["status"].startswith("n/a") and "missing" in r["status"]
+        assert r["ours_ms"] is None and r["torch_ms"] is None
+    monkeypatch.undo()
+    assert bench.main(["--repeat", "1", "--threads", "1", "--probe-seconds", "0.01",
+                       "--cases", "lenet_conv2"]) == 0
+
+
+def test_lenet_torch_twin_matches_our_model():
+    torch = pytest.importorskip("torch")
+    models = bench._try_import("autograd_cnn.models")
+    if models is None or not hasattr(models, "LeNet5"):
+        pytest.skip("autograd_cnn.models.LeNet5 is not available")
+    model = models.LeNet5()
+    params = [np.array(p.data) for p in model.parameters()]
+    forward, _ = bench._torch_twin(torch, params, model.input_size)
+    x = np.random.default_rng(1).standard_normal((3, 1, model.input_size, model.input_size))
+    x = x.astype(np.float32)
+    with acnn.no_grad():
+        ours = model(acnn.tensor(x)).numpy()
+    with torch.no_grad():
+        theirs = forward(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_lenet_train_case_reports_images_per_second(capsys):
+    (r,) = run_json(capsys, "--cases", "lenet5_train")
+    assert r["unit"] == "img/s" and r["work"] == 64 and r["pct_peak"] is None
+    if r["status"].startswith("ok"):
+        assert r["ours_rate"] == pytest.approx(64 / (r["ours_ms"] * 1e-3))
+
+
+def test_isa_option_is_used_and_restored(capsys):
+    available = acnn.backend_info()["available_isas"]
+    before = acnn.get_isa()
+    records = run_json(capsys, "--cases", "avgpool2x2_lenet", "--isa", "baseline")
+    assert "baseline" in available and all(r["isa"] == "baseline" for r in records)
+    assert acnn.get_isa() == before
+
+
+def test_numpy_blas_thread_control_round_trips():
+    blas = bench._NumpyBlasThreads()
+    before = blas.get()
+    if before is None:
+        pytest.skip("NumPy is not linked with a known OpenBLAS here")
+    try:
+        blas.set(1)
+        assert blas.get() == 1
+    finally:
+        blas.set(before)
+    assert blas.get() == before
+
+
+def test_stat_min_is_recorded(capsys):
+    records = run_json(capsys, "--cases", "maxpool2x2_lenet", "--stat", "min", "--repeat", "2")
+    assert all(r["stat"] == "min" and r["repeat"] == 2 for r in records)
