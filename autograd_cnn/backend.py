@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 from . import _C  # noqa: E402
 
 __all__ = ["backend_info", "set_num_threads", "get_num_threads", "set_isa", "get_isa",
-           "limit_blas_threads"]
+           "get_blas_threads", "set_blas_threads"]
 
 
 def backend_info():
@@ -57,30 +57,59 @@ def set_isa(name):
             f"set_isa: {name!r} is not available here; available: {_C.runtime_available_isas()}")
 
 
-def limit_blas_threads(n=1):
-    """Best effort: set the thread count of NumPy's OpenBLAS (used by the engine's matmul).
-
-    OpenBLAS keeps its own busy-waiting thread pool, which fights with the kernels' OpenMP
-    threads on a small machine: with both at 2 threads a LeNet-5 step on 2 cores ran 10-30x
-    slower than with OpenBLAS at 1 thread (the matrices of LeNet are far too small to gain from
-    BLAS threads).  Returns True when a library took the setting.
-    """
+def _openblas_entry_points():
+    """(get, set) thread-count functions of the OpenBLAS that NumPy loaded, or (None, None).
+    Found by name in the libraries mapped into this process (Linux only)."""
+    names = ("scipy_openblas_%s_num_threads64_", "scipy_openblas_%s_num_threads_64_",
+             "scipy_openblas_%s_num_threads", "openblas_%s_num_threads64_",
+             "openblas_%s_num_threads")
     try:
         with open("/proc/self/maps") as f:
             paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so[\w.\-]*)", f.read())))
     except OSError:  # not Linux
-        return False
-    done = False
+        return None, None
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn(ctypes.c_int(n))
-                done = True
-                break
-    return done
+        for name in names:
+            get, set_ = getattr(lib, name % "get", None), getattr(lib, name % "set", None)
+            if get is not None and set_ is not None:
+                get.restype, get.argtypes = ctypes.c_int, []
+                set_.restype, set_.argtypes = None, [ctypes.c_int]
+                return get, set_
+    return None, None
+
+
+_blas = None
+
+
+def _blas_functions():
+    global _blas
+    if _blas is None:
+        _blas = _openblas_entry_points()
+    return _blas
+
+
+def get_blas_threads():
+    """Threads of NumPy's OpenBLAS (the engine's matmul), or None when it cannot be found."""
+    get, _ = _blas_functions()
+    return int(get()) if get is not None else None
+
+
+def set_blas_threads(n):
+    """Best effort: set the thread count of NumPy's OpenBLAS (used by the engine's matmul).
+
+    OpenBLAS keeps its own busy-waiting thread pool, which fights with the kernels' OpenMP
+    threads on a small machine: with both at 2 threads a LeNet-5 step on 2 cores ran 10-30x
+    slower than with OpenBLAS at 1 thread (the matrices of LeNet are far too small to gain from
+    BLAS threads). The training command sets 1. Returns True when OpenBLAS took the setting.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_blas_threads: n must be an int >= 1, got {n!r}")
+    _, set_ = _blas_functions()
+    if set_ is None:
+        return False
+    set_(n)
+    return True

@@ -45,6 +45,8 @@ import time
 
 import numpy as np
 
+from ._geometry import window_output_size
+
 __all__ = ["main", "CASES", "Timing"]
 
 PHASES_CONV = ("forward", "backward_data", "backward_weight")
@@ -198,59 +200,15 @@ def _phase_timer(lib, fname, arrays, kwargs, grad_of, g_np, timing):
     return _time_ms(setup, lambda y: y.backward(g), timing)
 
 
-class _NumpyBlasThreads:
-    """Best-effort control of the thread count of the BLAS NumPy is linked with (OpenBLAS), which
-    our engine's matmul uses: ``torch.set_num_threads`` limits PyTorch's BLAS, so ours is limited
-    to the same count for a fair comparison. (A multi-threaded OpenBLAS on a busy machine can wait
-    whole scheduler time slices for its other thread.) Does nothing when the library or its
-    entry points are not found; ``get()`` then returns None."""
-
-    _NAMES = ("scipy_openblas_%s_num_threads64_", "scipy_openblas_%s_num_threads_64_",
-              "openblas_%s_num_threads64_", "openblas_%s_num_threads")
-
-    def __init__(self):
-        self._get = self._set = None
-        try:
-            import ctypes
-
-            paths = set()
-            with open("/proc/self/maps") as maps:
-                for line in maps:
-                    path = line.split()[-1]
-                    if "openblas" in path.rsplit("/", 1)[-1].lower():
-                        paths.add(path)
-            for path in sorted(paths):
-                lib = ctypes.CDLL(path)
-                for name in self._NAMES:
-                    get, set_ = getattr(lib, name % "get", None), getattr(lib, name % "set", None)
-                    if get is not None and set_ is not None:
-                        get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-                        self._get, self._set = get, set_
-                        return
-        except (OSError, ValueError, AttributeError):
-            pass
-
-    def get(self):
-        return int(self._get()) if self._get is not None else None
-
-    def set(self, n):
-        if self._set is not None and n is not None:
-            self._set(int(n))
-
-
 # ---------------------------------------------------------------------------------------------
 # cases
-
-
-def _window_out(size, k, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (k - 1) - 1) // stride + 1
 
 
 def _conv_phases(case, dtype, rng):
     p = case.params
     dims = 2 if case.kind == "conv2d" else 1
     stride, padding, dilation = p.get("stride", 1), p.get("padding", 0), p.get("dilation", 1)
-    out = _window_out(p["size"], p["k"], stride, padding, dilation)
+    out = window_output_size(p["size"], p["k"], stride, padding, padding, dilation)
     x = rng.standard_normal((p["n"], p["c_in"]) + (p["size"],) * dims).astype(dtype)
     w = (rng.standard_normal((p["c_out"], p["c_in"]) + (p["k"],) * dims)
          / math.sqrt(p["c_in"] * p["k"] ** dims)).astype(dtype)
@@ -264,7 +222,7 @@ def _conv_phases(case, dtype, rng):
 
 def _pool_phases(case, dtype, rng):
     p = case.params
-    out = _window_out(p["size"], p["k"], p["stride"], p["padding"], 1)
+    out = window_output_size(p["size"], p["k"], p["stride"], p["padding"], p["padding"])
     x = rng.standard_normal((p["n"], p["c"], p["size"], p["size"])).astype(dtype)
     g = rng.standard_normal((p["n"], p["c"], out, out)).astype(dtype)
     moved = (x.size + g.size) * x.itemsize
@@ -572,14 +530,13 @@ def main(argv=None):
         ours = None
     torch_lib = _torch_lib()
     saved_threads = acnn.get_num_threads()
-    blas = _NumpyBlasThreads()
-    saved_blas = blas.get()
+    saved_blas = acnn.backend.get_blas_threads()
     saved_torch = torch_lib.module.get_num_threads() if torch_lib is not None else None
     records, peaks = [], {}
     try:
         for threads in args.threads:
             acnn.set_num_threads(threads)
-            blas.set(threads)
+            acnn.backend.set_blas_threads(threads)
             if torch_lib is not None:
                 torch_lib.module.set_num_threads(threads)
             peak = _C.probe_fma_peak(dtype == np.float64, threads, args.probe_seconds)
@@ -595,7 +552,8 @@ def main(argv=None):
     finally:
         acnn.set_num_threads(saved_threads)
         acnn.set_isa(saved_isa)
-        blas.set(saved_blas)
+        if saved_blas is not None:
+            acnn.backend.set_blas_threads(saved_blas)
         if torch_lib is not None:
             torch_lib.module.set_num_threads(saved_torch)
     if args.json:

@@ -215,7 +215,7 @@ def run_train(args, out=None):
     from .training import EarlyStopping, evaluate, fit
     if args.threads is not None:
         ac.set_num_threads(args.threads)
-    ac.backend.limit_blas_threads(1)
+    ac.backend.set_blas_threads(1)
     ac.manual_seed(args.seed)
     model_name = args.model or DATASETS[args.dataset]
     dataset_label = (args.data_dir if args.data_dir is not None

@@ -15,7 +15,7 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import datasets, nn
-from autograd_cnn.backend import limit_blas_threads
+from autograd_cnn.backend import set_blas_threads
 from autograd_cnn.models import LeNet5
 from autograd_cnn.optim import Adam
 
@@ -56,7 +56,7 @@ def test_lenet5_train_step_autograd_cnn(benchmark, threads):
     benchmark.group = f"lenet5-train-batch{BATCH}-threads{threads}"
     old = ac.get_num_threads()
     ac.set_num_threads(threads)
-    limit_blas_threads(1)
+    set_blas_threads(1)
     ac.manual_seed(0)
     model = LeNet5()
     model.train()

@@ -159,16 +159,18 @@ def test_isa_option_is_used_and_restored(capsys):
 
 
 def test_numpy_blas_thread_control_round_trips():
-    blas = bench._NumpyBlasThreads()
-    before = blas.get()
+    from autograd_cnn import backend
+    before = backend.get_blas_threads()
     if before is None:
         pytest.skip("NumPy is not linked with a known OpenBLAS here")
     try:
-        blas.set(1)
-        assert blas.get() == 1
+        assert backend.set_blas_threads(1)
+        assert backend.get_blas_threads() == 1
     finally:
-        blas.set(before)
-    assert blas.get() == before
+        backend.set_blas_threads(before)
+    assert backend.get_blas_threads() == before
+    with pytest.raises(ValueError, match="set_blas_threads"):
+        backend.set_blas_threads(0)
 
 
 def test_stat_min_is_recorded(capsys):

@@ -9,7 +9,7 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import models, nn
-from autograd_cnn.backend import limit_blas_threads
+from autograd_cnn.backend import set_blas_threads
 from autograd_cnn.cli import _small_cnn, prepare_data
 from autograd_cnn.data import DataLoader, TensorDataset
 from autograd_cnn.optim import Adam
@@ -24,7 +24,7 @@ def _one_thread():
     depend on the thread count."""
     old = ac.get_num_threads()
     ac.set_num_threads(1)
-    limit_blas_threads(1)
+    set_blas_threads(1)
     yield
     ac.set_num_threads(old)
 
