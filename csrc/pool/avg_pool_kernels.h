@@ -49,7 +49,7 @@ inline std::int64_t avg_pool_row_vector(const T* x, std::int64_t in_w, std::int6
     V sum = pool_broadcast<T, B>(T(0));
     for (std::int64_t r = 0; r < nr; ++r) {
       const T* row = base + (r0 + r * dh) * in_w;
-      for (std::int64_t k = 0; k < kw; ++k) sum += load_strided<S, B>(row + k * dw);
+      pool_for_taps<S, B>(row, kw, dw, [&](V v, std::int64_t) { sum += v; });
     }
     const V out = sum / div;
     std::memcpy(y + ow, &out, sizeof(out));

@@ -59,12 +59,11 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
       const std::int64_t row_at = (r0 + r * dh) * in_w;
       const T* row = x + row_at + col0;
       const IV lane_at = lane_offset + static_cast<IS>(row_at + col0);
-      for (std::int64_t k = 0; k < kw; ++k) {
-        const typename PV::raw v = load_strided<S, B>(row + k * dw);
+      pool_for_taps<S, B>(row, kw, dw, [&](typename PV::raw v, std::int64_t k) {
         const auto take = (v > best) | (v != v);
         best = take ? v : best;
         if constexpr (Idx) best_at = take ? lane_at + static_cast<IS>(k * dw) : best_at;
-      }
+      });
     }
     std::memcpy(y + ow, &best, sizeof(best));
     if constexpr (Idx) pool_store_index<T, B, I>(ind + ow, best_at);
