@@ -60,9 +60,10 @@ def pool_max_values(const real[:, :, ::1] x, real[:, :, ::1] y, tuple geom):
 
 
 def pool_max_scatter(const real[:, :, ::1] gy, const pool_index[:, :, ::1] ind,
-                     real[:, :, ::1] gx):
-    """gx = 0, then gx[p].flat[ind[p, j]] += gy[p, j] (max pooling's backward)."""
-    cdef PoolParams q = _pool_params(gx.shape, gy.shape, _NO_GEOM)
+                     real[:, :, ::1] gx, tuple geom):
+    """gx = 0, then gx[p].flat[ind[p, j]] += gy[p, j] (max pooling's backward). geom is the
+    forward call's: with disjoint windows the kernel writes gx input by input."""
+    cdef PoolParams q = _pool_params(gx.shape, gy.shape, geom)
     if ind.shape[0] != gy.shape[0] or ind.shape[1] != gy.shape[1] or ind.shape[2] != gy.shape[2]:
         raise ValueError("pool_max_scatter: ind and gy shapes differ")
     if q.planes == 0 or q.in_h * q.in_w == 0:

@@ -223,7 +223,7 @@ def _max_forward(x, call, with_indices=True):
 def _scatter(gy, ind, call):
     """Each output gradient added at its window's arg-max: max pooling's backward."""
     gx = _C.pool_empty(call.in_planes, gy.dtype)
-    _C.pool_max_scatter(_planes(gy, call.out_planes), ind, gx)
+    _C.pool_max_scatter(_planes(gy, call.out_planes), ind, gx, call.geom)
     return gx.reshape(call.in_shape)
 
 

@@ -135,10 +135,90 @@ void max_pool_forward_kernel(const T* x, T* y, I* ind, const PoolPlan& p) {
   max_pool_dispatch<true>(x, y, ind, p, inner);
 }
 
+// Disjoint windows (see PoolOwners), columns [2 * ow - pad, 2 * (ow + n) - pad) of one input row:
+// each output column's two inputs are gy + 0 where the arg-max points, else +0 (the + 0 turns -0
+// into +0, as the scatter's 0 + gy does). at0 = the row's flat position. Returns the next ow.
+template <int B, typename T, typename I>
+inline std::int64_t max_pool_unpool_pairs(const T* gy_row, const I* ind_row, T* row,
+                                          std::int64_t at0, std::int64_t pad, std::int64_t ow,
+                                          std::int64_t end) {
+  typedef PoolVec<T, B> PV;
+  typedef typename PV::raw V;
+  typedef typename PV::iraw IV;
+  typedef typename PV::iscalar IS;
+  constexpr int W = PV::width;
+  const V zero = pool_broadcast<T, B>(T(0));
+  const IV lane_offset = pool_iota<T, B>(2);
+  for (; ow + W <= end; ow += W) {
+    const std::int64_t c = 2 * ow - pad;
+    V g;
+    std::memcpy(&g, gy_row + ow, sizeof(V));
+    g += zero;
+    const IV at = pool_load_index<T, B>(ind_row + ow);
+    const IV first = lane_offset + static_cast<IS>(at0 + c);
+    const V v0 = at == first ? g : zero;
+    const V v1 = at == first + 1 ? g : zero;
+    const V lo = InterleaveLanes<W>::lo(v0, v1), hi = InterleaveLanes<W>::hi(v0, v1);
+    std::memcpy(row + c, &lo, sizeof(V));
+    std::memcpy(row + c + W, &hi, sizeof(V));
+  }
+  return ow;
+}
+
+// One plane of the scatter for disjoint windows: every gx element written once, input-centric.
+template <typename T, typename I>
+void max_pool_scatter_disjoint_plane(const T* gy, const I* ind, T* gx, const PoolPlan& p,
+                                     const PoolOwners& own, const PoolInterior& pairs) {
+  const std::int64_t in_w = p.w.in, out_w = p.w.out, pad = p.w.pad;
+  const std::int64_t* col_owner = own.cols.data();
+  for (std::int64_t r = 0; r < p.h.in; ++r) {
+    T* row = gx + r * in_w;
+    const std::int64_t oh = own.rows[static_cast<std::size_t>(r)];
+    if (oh < 0) {
+      std::memset(row, 0, sizeof(T) * static_cast<std::size_t>(in_w));
+      continue;
+    }
+    const T* gy_row = gy + oh * out_w;
+    const I* ind_row = ind + oh * out_w;
+    const std::int64_t at0 = r * in_w;
+    std::int64_t c = 0;
+    if (pairs.stride != 0) {
+      const std::int64_t c_begin = 2 * pairs.begin - pad;
+      for (; c < c_begin; ++c) {
+        const std::int64_t ow = col_owner[c];
+        row[c] = ow >= 0 && ind_row[ow] == at0 + c ? gy_row[ow] + T(0) : T(0);
+      }
+      constexpr int B = ACNN_VECTOR_BYTES;
+      const std::int64_t e = pairs.end;
+      std::int64_t ow = pairs.begin;
+      ow = max_pool_unpool_pairs<B>(gy_row, ind_row, row, at0, pad, ow, e);
+      if constexpr (B > 32) ow = max_pool_unpool_pairs<32>(gy_row, ind_row, row, at0, pad, ow, e);
+      if constexpr (B > 16) ow = max_pool_unpool_pairs<16>(gy_row, ind_row, row, at0, pad, ow, e);
+      c = 2 * ow - pad;
+    }
+    for (; c < in_w; ++c) {
+      const std::int64_t ow = col_owner[c];
+      row[c] = ow >= 0 && ind_row[ow] == at0 + c ? gy_row[ow] + T(0) : T(0);
+    }
+  }
+}
+
 // gx[plane] = 0, then gx[plane][ind[j]] += gy[plane][j] for j in output order (as PyTorch).
+// Disjoint windows take the input-centric path above (the same values, written once).
 template <typename T, typename I>
 void max_pool_scatter_kernel(const T* gy, const I* ind, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  const PoolOwners own = pool_owners(p);
+  if (own.disjoint) {
+    PoolInterior pairs = pool_pair_interior(p.w, kPoolMinBytes / static_cast<int>(sizeof(T)));
+    // the vector lanes compare indices as wide as T: int32 lanes for float need small planes
+    if (sizeof(T) == 4 && in_plane >= (std::int64_t(1) << 31)) pairs.stride = 0;
+    parallel_for(p.planes, [&](std::int64_t i) {
+      max_pool_scatter_disjoint_plane(gy + i * out_plane, ind + i * out_plane, gx + i * in_plane,
+                                      p, own, pairs);
+    });
+    return;
+  }
   parallel_for(p.planes, [&](std::int64_t i) {
     T* g = gx + i * in_plane;
     const T* go = gy + i * out_plane;

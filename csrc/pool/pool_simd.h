@@ -202,3 +202,46 @@ inline PoolInterior pool_interior(const PoolAxis& w, int lanes) {  // lanes: nar
   r.end = end;
   return r;
 }
+
+// Loads W indices of type I (int32 or int64) into integer lanes as wide as T.
+template <typename T, int B, typename I>
+inline typename PoolVec<T, B>::iraw pool_load_index(const I* p) {
+  typedef I in_t __attribute__((vector_size(sizeof(I) * PoolVec<T, B>::width)));
+  in_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return __builtin_convertvector(v, typename PoolVec<T, B>::iraw);
+}
+
+// Disjoint windows. When no two windows of an axis share an input index (stride >= the window's
+// span, e.g. 2x2 stride 2), each input element gets at most one term in the backward pass, so the
+// input gradient can be written input by input, once, without zero-filling the plane first and
+// adding into it. owner[i] = the output index whose window holds input index i, or -1.
+struct PoolOwners {
+  std::vector<std::int64_t> rows, cols;
+  bool disjoint = false;
+};
+
+inline bool pool_axis_owners(const PoolAxis& a, std::vector<std::int64_t>& owner) {
+  owner.assign(static_cast<std::size_t>(a.in), -1);
+  for (std::int64_t o = 0; o < a.out; ++o)
+    for (std::int64_t t = 0; t < a.taps[o]; ++t) {
+      std::int64_t& slot = owner[static_cast<std::size_t>(a.first[o] + t * a.dilation)];
+      if (slot >= 0) return false;
+      slot = o;
+    }
+  return true;
+}
+
+inline PoolOwners pool_owners(const PoolPlan& p) {
+  PoolOwners r;
+  r.disjoint = pool_axis_owners(p.h, r.rows) && pool_axis_owners(p.w, r.cols);
+  return r;
+}
+
+// The output columns whose windows the vector path of the disjoint backward writes: a regular
+// column axis with kernel 2, stride 2, dilation 1 (each output column owns the input pair
+// 2 * ow - pad, 2 * ow - pad + 1), both inside the input. stride 0: none.
+inline PoolInterior pool_pair_interior(const PoolAxis& w, int lanes) {
+  if (w.kernel != 2 || w.dilation != 1) return PoolInterior();
+  return pool_interior(w, lanes);
+}
