@@ -36,6 +36,17 @@ inline void max_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::in
   if (ind) *ind = static_cast<I>(best_at);
 }
 
+// One tap of the scan rule on vectors: best = v where v > best or v is NaN (and best_at = at).
+// Written as a maximum (v > best ? v : best, one MAXPS) then the NaN override, so the chain
+// through best is two instructions per tap; the NaN test and the index update are off it.
+template <bool Idx, typename V, typename IV>
+inline void max_pool_take(V v, V& best, IV& best_at, IV at) {
+  const auto nan = v != v;
+  if constexpr (Idx) best_at = (v > best) | nan ? at : best_at;
+  const V larger = v > best ? v : best;
+  best = nan ? v : larger;
+}
+
 // Output columns [ow, end) of one output row, B-byte vectors at a time: lane j is column ow + j.
 // S is the column stride (1 or 2); KW the kernel width when known at compile time (0: w.kernel);
 // Idx: track and store the arg-max. Returns the first column it did not do.
@@ -51,6 +62,32 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
   const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
   const IV lane_offset = pool_iota<T, B>(S);
   const typename PV::raw neg_inf = pool_broadcast<T, B>(-std::numeric_limits<T>::infinity());
+  // Two blocks side by side first: two independent chains of compare-and-select per tap keep the
+  // core busy while each waits for its previous select.
+  for (; ow + 2 * W <= end; ow += 2 * W) {
+    const std::int64_t col0 = ow * S - w.pad;
+    typename PV::raw best0 = neg_inf, best1 = neg_inf;
+    IV best_at0 = lane_offset + static_cast<IS>(r0 * in_w + col0);
+    IV best_at1 = best_at0 + static_cast<IS>(W * S);
+    for (std::int64_t r = 0; r < nr; ++r) {
+      const std::int64_t row_at = (r0 + r * dh) * in_w;
+      const T* row = x + row_at + col0;
+      const IV lane_at0 = lane_offset + static_cast<IS>(row_at + col0);
+      const IV lane_at1 = lane_at0 + static_cast<IS>(W * S);
+      pool_for_taps<S, B>(row, kw, dw, [&](typename PV::raw v, std::int64_t k) {
+        max_pool_take<Idx>(v, best0, best_at0, lane_at0 + static_cast<IS>(k * dw));
+      });
+      pool_for_taps<S, B>(row + W * S, kw, dw, [&](typename PV::raw v, std::int64_t k) {
+        max_pool_take<Idx>(v, best1, best_at1, lane_at1 + static_cast<IS>(k * dw));
+      });
+    }
+    std::memcpy(y + ow, &best0, sizeof(best0));
+    std::memcpy(y + ow + W, &best1, sizeof(best1));
+    if constexpr (Idx) {
+      pool_store_index<T, B, I>(ind + ow, best_at0);
+      pool_store_index<T, B, I>(ind + ow + W, best_at1);
+    }
+  }
   for (; ow + W <= end; ow += W) {
     const std::int64_t col0 = ow * S - w.pad;  // input column of lane 0's first tap
     typename PV::raw best = neg_inf;
@@ -60,9 +97,7 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
       const T* row = x + row_at + col0;
       const IV lane_at = lane_offset + static_cast<IS>(row_at + col0);
       pool_for_taps<S, B>(row, kw, dw, [&](typename PV::raw v, std::int64_t k) {
-        const auto take = (v > best) | (v != v);
-        best = take ? v : best;
-        if constexpr (Idx) best_at = take ? lane_at + static_cast<IS>(k * dw) : best_at;
+        max_pool_take<Idx>(v, best, best_at, lane_at + static_cast<IS>(k * dw));
       });
     }
     std::memcpy(y + ow, &best, sizeof(best));
