@@ -2,8 +2,8 @@
 
 Cases: max and average pooling 2x2 stride 2 on (64, 6, 28, 28) and (8, 64, 112, 112), and 3x3
 stride 2 padding 1 max pooling on (8, 64, 112, 112), all float32, forward alone and forward +
-backward; the same three 112x112 cases with N = 32 (``*_112_n32``: a 103 MB input, which does not
-fit in any cache, so they measure memory traffic and allocation rather than arithmetic). Each result carries ``extra_info['GB/s']``: bytes moved per second, counting the input
+backward; the same three 112x112 cases with N = 32 (``*_112_n32``: a 103 MB input, which
+does not fit in any cache, so they measure memory traffic and allocation rather than arithmetic). Each result carries ``extra_info['GB/s']``: bytes moved per second, counting the input
 read and the output written (forward), plus the output gradient read and the input gradient
 written (forward + backward). Both libraries run with their default thread counts, or both with
 POOL_BENCH_THREADS threads when that is set (recorded in extra_info; on a busy shared machine one

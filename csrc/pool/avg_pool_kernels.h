@@ -219,7 +219,7 @@ void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T
 // both inputs of output column ow get gy / divisor + 0 (the + 0 as in 0 + g of the paths above).
 template <int B, typename T>
 inline std::int64_t avg_pool_unpool_pairs(const T* gy_row, T* row, std::int64_t pad, T divisor,
-                                          std::int64_t ow, std::int64_t end) {
+                                          std::int64_t begin, std::int64_t ow, std::int64_t end) {
   typedef typename PoolVec<T, B>::raw V;
   constexpr int W = PoolVec<T, B>::width;
   const V zero = pool_broadcast<T, B>(T(0));
@@ -232,6 +232,8 @@ inline std::int64_t avg_pool_unpool_pairs(const T* gy_row, T* row, std::int64_t 
     T* dst = row + (2 * ow - pad);
     std::memcpy(dst, &lo, sizeof(V));
     std::memcpy(dst + W, &hi, sizeof(V));
+    // a short rest: one last block overlapping the previous one (same values written again)
+    if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
   }
   return ow;
 }
@@ -259,11 +261,11 @@ void avg_pool_backward_disjoint_plane(const T* gy, T* gx, const PoolPlan& p,
       }
       constexpr int B = ACNN_VECTOR_BYTES;
       const T div = avg_pool_divisor<T>(p, oh, pairs.begin);
-      const std::int64_t e = pairs.end;
-      std::int64_t ow = pairs.begin;
-      ow = avg_pool_unpool_pairs<B>(gy_row, row, pad, div, ow, e);
-      if constexpr (B > 32) ow = avg_pool_unpool_pairs<32>(gy_row, row, pad, div, ow, e);
-      if constexpr (B > 16) ow = avg_pool_unpool_pairs<16>(gy_row, row, pad, div, ow, e);
+      const std::int64_t b = pairs.begin, e = pairs.end;
+      std::int64_t ow = b;
+      ow = avg_pool_unpool_pairs<B>(gy_row, row, pad, div, b, ow, e);
+      if constexpr (B > 32) ow = avg_pool_unpool_pairs<32>(gy_row, row, pad, div, b, ow, e);
+      if constexpr (B > 16) ow = avg_pool_unpool_pairs<16>(gy_row, row, pad, div, b, ow, e);
       c = 2 * ow - pad;
     }
     for (; c < in_w; ++c) {

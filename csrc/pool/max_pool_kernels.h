@@ -175,8 +175,8 @@ void max_pool_forward_kernel(const T* x, T* y, I* ind, const PoolPlan& p) {
 // into +0, as the scatter's 0 + gy does). at0 = the row's flat position. Returns the next ow.
 template <int B, typename T, typename I>
 inline std::int64_t max_pool_unpool_pairs(const T* gy_row, const I* ind_row, T* row,
-                                          std::int64_t at0, std::int64_t pad, std::int64_t ow,
-                                          std::int64_t end) {
+                                          std::int64_t at0, std::int64_t pad,
+                                          std::int64_t begin, std::int64_t ow, std::int64_t end) {
   typedef PoolVec<T, B> PV;
   typedef typename PV::raw V;
   typedef typename PV::iraw IV;
@@ -196,6 +196,8 @@ inline std::int64_t max_pool_unpool_pairs(const T* gy_row, const I* ind_row, T* 
     const V lo = InterleaveLanes<W>::lo(v0, v1), hi = InterleaveLanes<W>::hi(v0, v1);
     std::memcpy(row + c, &lo, sizeof(V));
     std::memcpy(row + c + W, &hi, sizeof(V));
+    // a short rest: one last block overlapping the previous one (same values written again)
+    if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
   }
   return ow;
 }
@@ -224,11 +226,13 @@ void max_pool_scatter_disjoint_plane(const T* gy, const I* ind, T* gx, const Poo
         row[c] = ow >= 0 && ind_row[ow] == at0 + c ? gy_row[ow] + T(0) : T(0);
       }
       constexpr int B = ACNN_VECTOR_BYTES;
-      const std::int64_t e = pairs.end;
-      std::int64_t ow = pairs.begin;
-      ow = max_pool_unpool_pairs<B>(gy_row, ind_row, row, at0, pad, ow, e);
-      if constexpr (B > 32) ow = max_pool_unpool_pairs<32>(gy_row, ind_row, row, at0, pad, ow, e);
-      if constexpr (B > 16) ow = max_pool_unpool_pairs<16>(gy_row, ind_row, row, at0, pad, ow, e);
+      const std::int64_t b = pairs.begin, e = pairs.end;
+      std::int64_t ow = b;
+      ow = max_pool_unpool_pairs<B>(gy_row, ind_row, row, at0, pad, b, ow, e);
+      if constexpr (B > 32)
+        ow = max_pool_unpool_pairs<32>(gy_row, ind_row, row, at0, pad, b, ow, e);
+      if constexpr (B > 16)
+        ow = max_pool_unpool_pairs<16>(gy_row, ind_row, row, at0, pad, b, ow, e);
       c = 2 * ow - pad;
     }
     for (; c < in_w; ++c) {

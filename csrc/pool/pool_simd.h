@@ -79,8 +79,10 @@ struct EvenOddLanes<2> {
 };
 template <>
 struct EvenOddLanes<4> {
-  template <typename R> static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
-  template <typename R> static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7); }
+  template <typename R>
+  static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
+  template <typename R>
+  static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7); }
 };
 template <>
 struct EvenOddLanes<8> {
