@@ -37,14 +37,59 @@ inline void max_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::in
 }
 
 // One tap of the scan rule on vectors: best = v where v > best or v is NaN (and best_at = at).
-// Written as a maximum (v > best ? v : best, one MAXPS) then the NaN override, so the chain
-// through best is two instructions per tap; the NaN test and the index update are off it.
-template <bool Idx, typename V, typename IV>
-inline void max_pool_take(V v, V& best, IV& best_at, IV at) {
-  const auto nan = v != v;
-  if constexpr (Idx) best_at = (v > best) | nan ? at : best_at;
-  const V larger = v > best ? v : best;
-  best = nan ? v : larger;
+// Exact: the rule itself. Otherwise the rule without NaN (v > best: a plain running maximum) plus
+// a running sum of the taps, which is NaN whenever a tap was NaN: fewer instructions per tap, and
+// a block whose sum ends NaN is scanned again exactly (inf - inf makes such a rescan too, which
+// only costs time).
+template <bool Exact, bool Idx, typename V, typename IV>
+inline void max_pool_take(V v, V& best, IV& best_at, IV at, V& sum) {
+  if constexpr (Exact) {
+    const auto take = (v > best) | (v != v);
+    best = take ? v : best;
+    if constexpr (Idx) best_at = take ? at : best_at;
+  } else {
+    const auto take = v > best;
+    if constexpr (Idx) best_at = take ? at : best_at;
+    best = take ? v : best;
+    sum += v;
+  }
+}
+
+// NB blocks of W output columns side by side from column ow (NB independent chains of
+// compare-and-select per tap keep the core busy while each waits for its previous select).
+// Returns false when the fast scan (!Exact) met a NaN: then the caller scans again exactly.
+template <int NB, bool Exact, bool Idx, int S, int KW, int B, typename T>
+inline bool max_pool_blocks(const T* x, std::int64_t in_w, std::int64_t r0, std::int64_t nr,
+                            std::int64_t dh, const PoolAxis& w, std::int64_t ow,
+                            typename PoolVec<T, B>::raw* best, typename PoolVec<T, B>::iraw* at) {
+  typedef PoolVec<T, B> PV;
+  typedef typename PV::raw V;
+  typedef typename PV::iraw IV;
+  typedef typename PV::iscalar IS;
+  constexpr int W = PV::width;
+  const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
+  const std::int64_t col0 = ow * S - w.pad;  // input column of lane 0's first tap
+  const IV lane_offset = pool_iota<T, B>(S);
+  V sum = pool_broadcast<T, B>(T(0));
+  for (int b = 0; b < NB; ++b) {
+    best[b] = pool_broadcast<T, B>(-std::numeric_limits<T>::infinity());
+    at[b] = lane_offset + static_cast<IS>(r0 * in_w + col0 + b * W * S);
+  }
+  for (std::int64_t r = 0; r < nr; ++r) {
+    const std::int64_t row_at = (r0 + r * dh) * in_w;
+    const T* row = x + row_at + col0;
+    for (int b = 0; b < NB; ++b) {
+      const IV lane_at = lane_offset + static_cast<IS>(row_at + col0 + b * W * S);
+      pool_for_taps<S, B>(row + b * W * S, kw, dw, [&](V v, std::int64_t k) {
+        max_pool_take<Exact, Idx>(v, best[b], at[b], lane_at + static_cast<IS>(k * dw), sum);
+      });
+    }
+  }
+  if constexpr (Exact) return true;
+  const auto nan = sum != sum;
+  bool any = false;
+  for (int i = 0; i < W; ++i) any |= nan[i] != 0;
+  return !any;
 }
 
 // Output columns [ow, end) of one output row, B-byte vectors at a time: lane j is column ow + j.
@@ -56,52 +101,24 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
                                         std::int64_t begin, std::int64_t ow, std::int64_t end, T* y,
                                         I* ind) {
   typedef PoolVec<T, B> PV;
-  typedef typename PV::iraw IV;
-  typedef typename PV::iscalar IS;
   constexpr int W = PV::width;
-  const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
-  const IV lane_offset = pool_iota<T, B>(S);
-  const typename PV::raw neg_inf = pool_broadcast<T, B>(-std::numeric_limits<T>::infinity());
-  // Two blocks side by side first: two independent chains of compare-and-select per tap keep the
-  // core busy while each waits for its previous select.
+  typename PV::raw best[2];
+  typename PV::iraw at[2];
   for (; ow + 2 * W <= end; ow += 2 * W) {
-    const std::int64_t col0 = ow * S - w.pad;
-    typename PV::raw best0 = neg_inf, best1 = neg_inf;
-    IV best_at0 = lane_offset + static_cast<IS>(r0 * in_w + col0);
-    IV best_at1 = best_at0 + static_cast<IS>(W * S);
-    for (std::int64_t r = 0; r < nr; ++r) {
-      const std::int64_t row_at = (r0 + r * dh) * in_w;
-      const T* row = x + row_at + col0;
-      const IV lane_at0 = lane_offset + static_cast<IS>(row_at + col0);
-      const IV lane_at1 = lane_at0 + static_cast<IS>(W * S);
-      pool_for_taps<S, B>(row, kw, dw, [&](typename PV::raw v, std::int64_t k) {
-        max_pool_take<Idx>(v, best0, best_at0, lane_at0 + static_cast<IS>(k * dw));
-      });
-      pool_for_taps<S, B>(row + W * S, kw, dw, [&](typename PV::raw v, std::int64_t k) {
-        max_pool_take<Idx>(v, best1, best_at1, lane_at1 + static_cast<IS>(k * dw));
-      });
-    }
-    std::memcpy(y + ow, &best0, sizeof(best0));
-    std::memcpy(y + ow + W, &best1, sizeof(best1));
+    if (!max_pool_blocks<2, false, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at))
+      max_pool_blocks<2, true, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at);
+    std::memcpy(y + ow, &best[0], sizeof(best[0]));
+    std::memcpy(y + ow + W, &best[1], sizeof(best[1]));
     if constexpr (Idx) {
-      pool_store_index<T, B, I>(ind + ow, best_at0);
-      pool_store_index<T, B, I>(ind + ow + W, best_at1);
+      pool_store_index<T, B, I>(ind + ow, at[0]);
+      pool_store_index<T, B, I>(ind + ow + W, at[1]);
     }
   }
   for (; ow + W <= end; ow += W) {
-    const std::int64_t col0 = ow * S - w.pad;  // input column of lane 0's first tap
-    typename PV::raw best = neg_inf;
-    IV best_at = lane_offset + static_cast<IS>(r0 * in_w + col0);
-    for (std::int64_t r = 0; r < nr; ++r) {
-      const std::int64_t row_at = (r0 + r * dh) * in_w;
-      const T* row = x + row_at + col0;
-      const IV lane_at = lane_offset + static_cast<IS>(row_at + col0);
-      pool_for_taps<S, B>(row, kw, dw, [&](typename PV::raw v, std::int64_t k) {
-        max_pool_take<Idx>(v, best, best_at, lane_at + static_cast<IS>(k * dw));
-      });
-    }
-    std::memcpy(y + ow, &best, sizeof(best));
-    if constexpr (Idx) pool_store_index<T, B, I>(ind + ow, best_at);
+    if (!max_pool_blocks<1, false, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at))
+      max_pool_blocks<1, true, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at);
+    std::memcpy(y + ow, &best[0], sizeof(best[0]));
+    if constexpr (Idx) pool_store_index<T, B, I>(ind + ow, at[0]);
     // A short rest of the row is done by one last block that overlaps the previous one (it
     // writes the same values again), when the interior has room for a whole block.
     if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
