@@ -9,7 +9,8 @@
 //
 // Backward spreads gy / divisor over each window's taps. The general path goes window by window in
 // output order (PyTorch's order); when the column axis is regular with stride 1 or 2 it goes tap
-// by tap over whole rows, vectorised. Either way every input element accumulates in a fixed order,
+// by tap over whole rows, vectorised; when windows are disjoint (no input in two windows) it
+// writes each input's one term directly. Every input element accumulates in a fixed order,
 // the same on every ISA and thread count (only the last bits can differ from PyTorch's). The
 // backward is a linear map whose adjoint is the forward pass again, which is how the Python side
 // differentiates it.

@@ -11,8 +11,10 @@
 // When no gradient is needed the caller passes ind = nullptr and the kernel keeps values only.
 //
 // Backward never recomputes a window: it scatters each output gradient to the saved arg-max
-// (max_pool_scatter). The adjoint of that scatter is a gather by the same indices
-// (max_pool_gather); the two are each other's backward, which gives every higher derivative.
+// (max_pool_scatter); when no two windows share an input element (e.g. 2x2 stride 2) it writes
+// the same values input by input instead, once each, with no zero fill first. The adjoint of that
+// scatter is a gather by the same indices (max_pool_gather); the two are each other's backward,
+// which gives every higher derivative.
 
 // One output (oh, ow) through the general (scalar) path.
 template <typename T, typename I>
