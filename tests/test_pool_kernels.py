@@ -25,6 +25,10 @@ WINDOWS = [
     (6, 70, 3, 2, 1, 2, False),
     (3, 4, 3, 3, 0, 1, True),
     (11, 13, (4, 2), (3, 1), (2, 1), (1, 3), True),
+    # disjoint windows (the input-centric backward), with padding, ceil_mode and a dilated axis
+    (9, 75, 2, 2, 1, 1, True),
+    (10, 45, 2, (3, 2), (1, 1), (2, 1), True),
+    (7, 66, 2, 2, 0, 1, False),
 ]
 
 
@@ -118,6 +122,7 @@ def test_nan_ties_and_infinities_on_every_isa(dtype):
     x[rng.random(x.shape) < 0.05] = np.nan
     x[rng.random(x.shape) < 0.05] = -np.inf
     x[:, :, :, 10:16] = -np.inf  # whole windows of -inf keep their first tap's index
+    x[:, 1, :, 30:] = np.where(np.isnan(x[:, 1, :, 30:]), np.inf, x[:, 1, :, 30:])  # inf, no NaN
     before = backend.get_isa()
     try:
         for isa in backend.backend_info()["available_isas"]:
@@ -209,7 +214,7 @@ def test_int64_index_path_matches_int32(dtype):
     np.testing.assert_array_equal(y64.reshape(y32.shape), y32)
     np.testing.assert_array_equal(ind64.reshape(ind32.shape), ind32)
     g = np.empty(call.in_planes, dtype)
-    P._C.pool_max_scatter(y64, ind64, g)
+    P._C.pool_max_scatter(y64, ind64, g, call.geom)
     expected = P._scatter(y32, ind32.reshape(call.out_planes), call)
     np.testing.assert_array_equal(g.reshape(x.shape), expected)
 
@@ -273,3 +278,34 @@ def test_matches_pytorch(cfg, dtype):
             ya, _ = call_avg(x, k, s, p, 1, c, cip, div)
             np.testing.assert_allclose(ya, F.avg_pool2d(tx, k, s, p, c, cip, div).numpy(),
                                        rtol=RTOL[np.dtype(dtype)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backward_special_values_on_every_isa(dtype):
+    """Output gradients with -0, NaN and infinities, on disjoint (input-centric backward) and
+    overlapping windows: every ISA path gives the scatter's 0 + g bit for bit (so -0 becomes +0)
+    and average pooling's backward never leaves a -0."""
+    rng = np.random.default_rng(3)
+    x = rand((2, 3, 10, 75), dtype)
+    cases = [(2, 2, 0, False), (2, 2, 1, True), (3, 3, 0, True), (3, 2, 1, False)]
+    before = backend.get_isa()
+    try:
+        for isa in backend.backend_info()["available_isas"]:
+            backend.set_isa(isa)
+            for k, s, p, c in cases:
+                y, ind, call = call_max(x, k, s, p, 1, c)
+                g = rng.choice(np.array([-0.0, 0.0, 1.5, -2.0, np.nan, np.inf, -np.inf], dtype),
+                               size=y.shape)
+                got = P._scatter(g, ind.reshape(call.out_planes), call)
+                with np.errstate(invalid="ignore"):  # inf + -inf where windows overlap
+                    want = ref.scatter(g, ind, x.shape)
+                np.testing.assert_array_equal(got, want, err_msg=isa)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=isa)
+                _, acall = call_avg(x, k, s, p, 1, c)
+                g = np.where(np.isfinite(g), g, dtype(0.25))  # the matrix reference spreads NaN
+                ga = P._avg_backward(g, acall)
+                want = ref.avg_pool_grad(g, x.shape, kernel=k, stride=s, padding=p, ceil_mode=c)
+                np.testing.assert_allclose(ga, want, rtol=1e-5, atol=1e-6, err_msg=isa)
+                assert not np.any((ga == 0) & np.signbit(ga)), isa
+    finally:
+        backend.set_isa(before)

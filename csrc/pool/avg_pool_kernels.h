@@ -9,7 +9,8 @@
 //
 // Backward spreads gy / divisor over each window's taps. The general path goes window by window in
 // output order (PyTorch's order); when the column axis is regular with stride 1 or 2 it goes tap
-// by tap over whole rows, vectorised. Either way every input element accumulates in a fixed order,
+// by tap over whole rows, vectorised; when windows are disjoint (no input in two windows) it
+// writes each input's one term directly. Every input element accumulates in a fixed order,
 // the same on every ISA and thread count (only the last bits can differ from PyTorch's). The
 // backward is a linear map whose adjoint is the forward pass again, which is how the Python side
 // differentiates it.
@@ -49,7 +50,7 @@ inline std::int64_t avg_pool_row_vector(const T* x, std::int64_t in_w, std::int6
     V sum = pool_broadcast<T, B>(T(0));
     for (std::int64_t r = 0; r < nr; ++r) {
       const T* row = base + (r0 + r * dh) * in_w;
-      for (std::int64_t k = 0; k < kw; ++k) sum += load_strided<S, B>(row + k * dw);
+      pool_for_taps<S, B>(row, kw, dw, [&](V v, std::int64_t) { sum += v; });
     }
     const V out = sum / div;
     std::memcpy(y + ow, &out, sizeof(out));
@@ -215,9 +216,78 @@ void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T
   }
 }
 
+// Disjoint windows (see PoolOwners), columns [2 * ow - pad, 2 * (ow + n) - pad) of one input row:
+// both inputs of output column ow get gy / divisor + 0 (the + 0 as in 0 + g of the paths above).
+template <int B, typename T>
+inline std::int64_t avg_pool_unpool_pairs(const T* gy_row, T* row, std::int64_t pad, T divisor,
+                                          std::int64_t begin, std::int64_t ow, std::int64_t end) {
+  typedef typename PoolVec<T, B>::raw V;
+  constexpr int W = PoolVec<T, B>::width;
+  const V zero = pool_broadcast<T, B>(T(0));
+  const V div = pool_broadcast<T, B>(divisor);
+  for (; ow + W <= end; ow += W) {
+    V g;
+    std::memcpy(&g, gy_row + ow, sizeof(V));
+    g = g / div + zero;
+    const V lo = InterleaveLanes<W>::lo(g, g), hi = InterleaveLanes<W>::hi(g, g);
+    T* dst = row + (2 * ow - pad);
+    std::memcpy(dst, &lo, sizeof(V));
+    std::memcpy(dst + W, &hi, sizeof(V));
+    // a short rest: one last block overlapping the previous one (same values written again)
+    if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
+  }
+  return ow;
+}
+
+// One plane of the backward for disjoint windows: every gx element written once, input-centric.
+template <typename T>
+void avg_pool_backward_disjoint_plane(const T* gy, T* gx, const PoolPlan& p,
+                                      const PoolOwners& own, const PoolInterior& pairs) {
+  const std::int64_t in_w = p.w.in, out_w = p.w.out, pad = p.w.pad;
+  const std::int64_t* col_owner = own.cols.data();
+  for (std::int64_t r = 0; r < p.h.in; ++r) {
+    T* row = gx + r * in_w;
+    const std::int64_t oh = own.rows[static_cast<std::size_t>(r)];
+    if (oh < 0) {
+      std::memset(row, 0, sizeof(T) * static_cast<std::size_t>(in_w));
+      continue;
+    }
+    const T* gy_row = gy + oh * out_w;
+    std::int64_t c = 0;
+    if (pairs.stride != 0) {
+      const std::int64_t c_begin = 2 * pairs.begin - pad;
+      for (; c < c_begin; ++c) {
+        const std::int64_t ow = col_owner[c];
+        row[c] = ow >= 0 ? gy_row[ow] / avg_pool_divisor<T>(p, oh, ow) + T(0) : T(0);
+      }
+      constexpr int B = ACNN_VECTOR_BYTES;
+      const T div = avg_pool_divisor<T>(p, oh, pairs.begin);
+      const std::int64_t b = pairs.begin, e = pairs.end;
+      std::int64_t ow = b;
+      ow = avg_pool_unpool_pairs<B>(gy_row, row, pad, div, b, ow, e);
+      if constexpr (B > 32) ow = avg_pool_unpool_pairs<32>(gy_row, row, pad, div, b, ow, e);
+      if constexpr (B > 16) ow = avg_pool_unpool_pairs<16>(gy_row, row, pad, div, b, ow, e);
+      c = 2 * ow - pad;
+    }
+    for (; c < in_w; ++c) {
+      const std::int64_t ow = col_owner[c];
+      row[c] = ow >= 0 ? gy_row[ow] / avg_pool_divisor<T>(p, oh, ow) + T(0) : T(0);
+    }
+  }
+}
+
 template <typename T>
 void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  const PoolOwners own = pool_owners(p);
+  if (own.disjoint) {
+    const PoolInterior pairs =
+        pool_pair_interior(p.w, kPoolMinBytes / static_cast<int>(sizeof(T)));
+    parallel_for(p.planes, [&](std::int64_t i) {
+      avg_pool_backward_disjoint_plane(gy + i * out_plane, gx + i * in_plane, p, own, pairs);
+    });
+    return;
+  }
   const std::int64_t stride = p.w.regular ? p.w.stride : 0;
   // the row-wise path visits every tap of the kernel (the general one only those inside the
   // input): keep it to kernels that are not much wider than the input

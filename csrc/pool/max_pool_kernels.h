@@ -11,8 +11,10 @@
 // When no gradient is needed the caller passes ind = nullptr and the kernel keeps values only.
 //
 // Backward never recomputes a window: it scatters each output gradient to the saved arg-max
-// (max_pool_scatter). The adjoint of that scatter is a gather by the same indices
-// (max_pool_gather); the two are each other's backward, which gives every higher derivative.
+// (max_pool_scatter); when no two windows share an input element (e.g. 2x2 stride 2) it writes
+// the same values input by input instead, once each, with no zero fill first. The adjoint of that
+// scatter is a gather by the same indices (max_pool_gather); the two are each other's backward,
+// which gives every higher derivative.
 
 // One output (oh, ow) through the general (scalar) path.
 template <typename T, typename I>
@@ -36,6 +38,62 @@ inline void max_pool_one(const T* x, std::int64_t in_w, std::int64_t r0, std::in
   if (ind) *ind = static_cast<I>(best_at);
 }
 
+// One tap of the scan rule on vectors: best = v where v > best or v is NaN (and best_at = at).
+// Exact: the rule itself. Otherwise the rule without NaN (v > best: a plain running maximum) plus
+// a running sum of the taps, which is NaN whenever a tap was NaN: fewer instructions per tap, and
+// a block whose sum ends NaN is scanned again exactly (inf - inf makes such a rescan too, which
+// only costs time).
+template <bool Exact, bool Idx, typename V, typename IV>
+inline void max_pool_take(V v, V& best, IV& best_at, IV at, V& sum) {
+  if constexpr (Exact) {
+    const auto take = (v > best) | (v != v);
+    best = take ? v : best;
+    if constexpr (Idx) best_at = take ? at : best_at;
+  } else {
+    const auto take = v > best;
+    if constexpr (Idx) best_at = take ? at : best_at;
+    best = take ? v : best;
+    sum += v;
+  }
+}
+
+// NB blocks of W output columns side by side from column ow (NB independent chains of
+// compare-and-select per tap keep the core busy while each waits for its previous select).
+// Returns false when the fast scan (!Exact) met a NaN: then the caller scans again exactly.
+template <int NB, bool Exact, bool Idx, int S, int KW, int B, typename T>
+inline bool max_pool_blocks(const T* x, std::int64_t in_w, std::int64_t r0, std::int64_t nr,
+                            std::int64_t dh, const PoolAxis& w, std::int64_t ow,
+                            typename PoolVec<T, B>::raw* best, typename PoolVec<T, B>::iraw* at) {
+  typedef PoolVec<T, B> PV;
+  typedef typename PV::raw V;
+  typedef typename PV::iraw IV;
+  typedef typename PV::iscalar IS;
+  constexpr int W = PV::width;
+  const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
+  const std::int64_t col0 = ow * S - w.pad;  // input column of lane 0's first tap
+  const IV lane_offset = pool_iota<T, B>(S);
+  V sum = pool_broadcast<T, B>(T(0));
+  for (int b = 0; b < NB; ++b) {
+    best[b] = pool_broadcast<T, B>(-std::numeric_limits<T>::infinity());
+    at[b] = lane_offset + static_cast<IS>(r0 * in_w + col0 + b * W * S);
+  }
+  for (std::int64_t r = 0; r < nr; ++r) {
+    const std::int64_t row_at = (r0 + r * dh) * in_w;
+    const T* row = x + row_at + col0;
+    for (int b = 0; b < NB; ++b) {
+      const IV lane_at = lane_offset + static_cast<IS>(row_at + col0 + b * W * S);
+      pool_for_taps<S, B>(row + b * W * S, kw, dw, [&](V v, std::int64_t k) {
+        max_pool_take<Exact, Idx>(v, best[b], at[b], lane_at + static_cast<IS>(k * dw), sum);
+      });
+    }
+  }
+  if constexpr (Exact) return true;
+  const auto nan = sum != sum;
+  bool any = false;
+  for (int i = 0; i < W; ++i) any |= nan[i] != 0;
+  return !any;
+}
+
 // Output columns [ow, end) of one output row, B-byte vectors at a time: lane j is column ow + j.
 // S is the column stride (1 or 2); KW the kernel width when known at compile time (0: w.kernel);
 // Idx: track and store the arg-max. Returns the first column it did not do.
@@ -45,29 +103,24 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
                                         std::int64_t begin, std::int64_t ow, std::int64_t end, T* y,
                                         I* ind) {
   typedef PoolVec<T, B> PV;
-  typedef typename PV::iraw IV;
-  typedef typename PV::iscalar IS;
   constexpr int W = PV::width;
-  const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
-  const IV lane_offset = pool_iota<T, B>(S);
-  const typename PV::raw neg_inf = pool_broadcast<T, B>(-std::numeric_limits<T>::infinity());
-  for (; ow + W <= end; ow += W) {
-    const std::int64_t col0 = ow * S - w.pad;  // input column of lane 0's first tap
-    typename PV::raw best = neg_inf;
-    IV best_at = lane_offset + static_cast<IS>(r0 * in_w + col0);
-    for (std::int64_t r = 0; r < nr; ++r) {
-      const std::int64_t row_at = (r0 + r * dh) * in_w;
-      const T* row = x + row_at + col0;
-      const IV lane_at = lane_offset + static_cast<IS>(row_at + col0);
-      for (std::int64_t k = 0; k < kw; ++k) {
-        const typename PV::raw v = load_strided<S, B>(row + k * dw);
-        const auto take = (v > best) | (v != v);
-        best = take ? v : best;
-        if constexpr (Idx) best_at = take ? lane_at + static_cast<IS>(k * dw) : best_at;
-      }
+  typename PV::raw best[2];
+  typename PV::iraw at[2];
+  for (; ow + 2 * W <= end; ow += 2 * W) {
+    if (!max_pool_blocks<2, false, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at))
+      max_pool_blocks<2, true, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at);
+    std::memcpy(y + ow, &best[0], sizeof(best[0]));
+    std::memcpy(y + ow + W, &best[1], sizeof(best[1]));
+    if constexpr (Idx) {
+      pool_store_index<T, B, I>(ind + ow, at[0]);
+      pool_store_index<T, B, I>(ind + ow + W, at[1]);
     }
-    std::memcpy(y + ow, &best, sizeof(best));
-    if constexpr (Idx) pool_store_index<T, B, I>(ind + ow, best_at);
+  }
+  for (; ow + W <= end; ow += W) {
+    if (!max_pool_blocks<1, false, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at))
+      max_pool_blocks<1, true, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at);
+    std::memcpy(y + ow, &best[0], sizeof(best[0]));
+    if constexpr (Idx) pool_store_index<T, B, I>(ind + ow, at[0]);
     // A short rest of the row is done by one last block that overlaps the previous one (it
     // writes the same values again), when the interior has room for a whole block.
     if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
@@ -136,10 +189,94 @@ void max_pool_forward_kernel(const T* x, T* y, I* ind, const PoolPlan& p) {
   max_pool_dispatch<true>(x, y, ind, p, inner);
 }
 
+// Disjoint windows (see PoolOwners), columns [2 * ow - pad, 2 * (ow + n) - pad) of one input row:
+// each output column's two inputs are gy + 0 where the arg-max points, else +0 (the + 0 turns -0
+// into +0, as the scatter's 0 + gy does). at0 = the row's flat position. Returns the next ow.
+template <int B, typename T, typename I>
+inline std::int64_t max_pool_unpool_pairs(const T* gy_row, const I* ind_row, T* row,
+                                          std::int64_t at0, std::int64_t pad,
+                                          std::int64_t begin, std::int64_t ow, std::int64_t end) {
+  typedef PoolVec<T, B> PV;
+  typedef typename PV::raw V;
+  typedef typename PV::iraw IV;
+  typedef typename PV::iscalar IS;
+  constexpr int W = PV::width;
+  const V zero = pool_broadcast<T, B>(T(0));
+  const IV lane_offset = pool_iota<T, B>(2);
+  for (; ow + W <= end; ow += W) {
+    const std::int64_t c = 2 * ow - pad;
+    V g;
+    std::memcpy(&g, gy_row + ow, sizeof(V));
+    g += zero;
+    const IV at = pool_load_index<T, B>(ind_row + ow);
+    const IV first = lane_offset + static_cast<IS>(at0 + c);
+    const V v0 = at == first ? g : zero;
+    const V v1 = at == first + 1 ? g : zero;
+    const V lo = InterleaveLanes<W>::lo(v0, v1), hi = InterleaveLanes<W>::hi(v0, v1);
+    std::memcpy(row + c, &lo, sizeof(V));
+    std::memcpy(row + c + W, &hi, sizeof(V));
+    // a short rest: one last block overlapping the previous one (same values written again)
+    if (ow + W < end && ow + 2 * W > end && end - W >= begin) ow = end - 2 * W;
+  }
+  return ow;
+}
+
+// One plane of the scatter for disjoint windows: every gx element written once, input-centric.
+template <typename T, typename I>
+void max_pool_scatter_disjoint_plane(const T* gy, const I* ind, T* gx, const PoolPlan& p,
+                                     const PoolOwners& own, const PoolInterior& pairs) {
+  const std::int64_t in_w = p.w.in, out_w = p.w.out, pad = p.w.pad;
+  const std::int64_t* col_owner = own.cols.data();
+  for (std::int64_t r = 0; r < p.h.in; ++r) {
+    T* row = gx + r * in_w;
+    const std::int64_t oh = own.rows[static_cast<std::size_t>(r)];
+    if (oh < 0) {
+      std::memset(row, 0, sizeof(T) * static_cast<std::size_t>(in_w));
+      continue;
+    }
+    const T* gy_row = gy + oh * out_w;
+    const I* ind_row = ind + oh * out_w;
+    const std::int64_t at0 = r * in_w;
+    std::int64_t c = 0;
+    if (pairs.stride != 0) {
+      const std::int64_t c_begin = 2 * pairs.begin - pad;
+      for (; c < c_begin; ++c) {
+        const std::int64_t ow = col_owner[c];
+        row[c] = ow >= 0 && ind_row[ow] == at0 + c ? gy_row[ow] + T(0) : T(0);
+      }
+      constexpr int B = ACNN_VECTOR_BYTES;
+      const std::int64_t b = pairs.begin, e = pairs.end;
+      std::int64_t ow = b;
+      ow = max_pool_unpool_pairs<B>(gy_row, ind_row, row, at0, pad, b, ow, e);
+      if constexpr (B > 32)
+        ow = max_pool_unpool_pairs<32>(gy_row, ind_row, row, at0, pad, b, ow, e);
+      if constexpr (B > 16)
+        ow = max_pool_unpool_pairs<16>(gy_row, ind_row, row, at0, pad, b, ow, e);
+      c = 2 * ow - pad;
+    }
+    for (; c < in_w; ++c) {
+      const std::int64_t ow = col_owner[c];
+      row[c] = ow >= 0 && ind_row[ow] == at0 + c ? gy_row[ow] + T(0) : T(0);
+    }
+  }
+}
+
 // gx[plane] = 0, then gx[plane][ind[j]] += gy[plane][j] for j in output order (as PyTorch).
+// Disjoint windows take the input-centric path above (the same values, written once).
 template <typename T, typename I>
 void max_pool_scatter_kernel(const T* gy, const I* ind, T* gx, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
+  const PoolOwners own = pool_owners(p);
+  if (own.disjoint) {
+    PoolInterior pairs = pool_pair_interior(p.w, kPoolMinBytes / static_cast<int>(sizeof(T)));
+    // the vector lanes compare indices as wide as T: int32 lanes for float need small planes
+    if (sizeof(T) == 4 && in_plane >= (std::int64_t(1) << 31)) pairs.stride = 0;
+    parallel_for(p.planes, [&](std::int64_t i) {
+      max_pool_scatter_disjoint_plane(gy + i * out_plane, ind + i * out_plane, gx + i * in_plane,
+                                      p, own, pairs);
+    });
+    return;
+  }
   parallel_for(p.planes, [&](std::int64_t i) {
     T* g = gx + i * in_plane;
     const T* go = gy + i * out_plane;

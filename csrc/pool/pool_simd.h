@@ -68,6 +68,64 @@ inline typename PoolVec<T, B>::raw load_strided(const T* p) {
   }
 }
 
+// Even and odd lanes of the 2W elements a, b (a first): with a = p[0 .. W), b = p[W .. 2W), the
+// stride-2 lanes of two neighbouring taps (p[2j] and p[2j + 1]) from two aligned-friendly loads.
+template <int W>
+struct EvenOddLanes;
+template <>
+struct EvenOddLanes<2> {
+  template <typename R> static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2); }
+  template <typename R> static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3); }
+};
+template <>
+struct EvenOddLanes<4> {
+  template <typename R>
+  static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
+  template <typename R>
+  static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7); }
+};
+template <>
+struct EvenOddLanes<8> {
+  template <typename R>
+  static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14); }
+  template <typename R>
+  static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15); }
+};
+template <>
+struct EvenOddLanes<16> {
+  template <typename R>
+  static R even(R a, R b) {
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  }
+  template <typename R>
+  static R odd(R a, R b) {
+    return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  }
+};
+
+// Calls tap(v, k) for k = 0 .. kw - 1 in order, v = the lanes p[k * d + j * S] (j < W): the taps of
+// W windows with stride S. For stride 2 and dilation 1, taps k and k + 1 come together from the W
+// pairs p[k + 2j], p[k + 2j + 1] (two loads instead of four, and nothing read past p[2W - 1 + k],
+// the last lane's tap k + 1).
+template <int S, int B, typename T, typename Tap>
+inline void pool_for_taps(const T* p, std::int64_t kw, std::int64_t d, Tap&& tap) {
+  typedef typename PoolVec<T, B>::raw V;
+  constexpr int W = PoolVec<T, B>::width;
+  std::int64_t k = 0;
+  if constexpr (S == 2) {
+    if (d == 1) {
+      for (; k + 1 < kw; k += 2) {
+        V a, b;
+        std::memcpy(&a, p + k, sizeof(V));
+        std::memcpy(&b, p + k + W, sizeof(V));
+        tap(EvenOddLanes<W>::even(a, b), k);
+        tap(EvenOddLanes<W>::odd(a, b), k + 1);
+      }
+    }
+  }
+  for (; k < kw; ++k) tap(load_strided<S, B>(p + k * d), k);
+}
+
 // Interleaving of a and b: lo = a[0], b[0], a[1], b[1], ... (first half); hi = the second half.
 template <int W>
 struct InterleaveLanes;
@@ -145,4 +203,47 @@ inline PoolInterior pool_interior(const PoolAxis& w, int lanes) {  // lanes: nar
   r.begin = begin;
   r.end = end;
   return r;
+}
+
+// Loads W indices of type I (int32 or int64) into integer lanes as wide as T.
+template <typename T, int B, typename I>
+inline typename PoolVec<T, B>::iraw pool_load_index(const I* p) {
+  typedef I in_t __attribute__((vector_size(sizeof(I) * PoolVec<T, B>::width)));
+  in_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return __builtin_convertvector(v, typename PoolVec<T, B>::iraw);
+}
+
+// Disjoint windows. When no two windows of an axis share an input index (stride >= the window's
+// span, e.g. 2x2 stride 2), each input element gets at most one term in the backward pass, so the
+// input gradient can be written input by input, once, without zero-filling the plane first and
+// adding into it. owner[i] = the output index whose window holds input index i, or -1.
+struct PoolOwners {
+  std::vector<std::int64_t> rows, cols;
+  bool disjoint = false;
+};
+
+inline bool pool_axis_owners(const PoolAxis& a, std::vector<std::int64_t>& owner) {
+  owner.assign(static_cast<std::size_t>(a.in), -1);
+  for (std::int64_t o = 0; o < a.out; ++o)
+    for (std::int64_t t = 0; t < a.taps[o]; ++t) {
+      std::int64_t& slot = owner[static_cast<std::size_t>(a.first[o] + t * a.dilation)];
+      if (slot >= 0) return false;
+      slot = o;
+    }
+  return true;
+}
+
+inline PoolOwners pool_owners(const PoolPlan& p) {
+  PoolOwners r;
+  r.disjoint = pool_axis_owners(p.h, r.rows) && pool_axis_owners(p.w, r.cols);
+  return r;
+}
+
+// The output columns whose windows the vector path of the disjoint backward writes: a regular
+// column axis with kernel 2, stride 2, dilation 1 (each output column owns the input pair
+// 2 * ow - pad, 2 * ow - pad + 1), both inside the input. stride 0: none.
+inline PoolInterior pool_pair_interior(const PoolAxis& w, int lanes) {
+  if (w.kernel != 2 || w.dilation != 1) return PoolInterior();
+  return pool_interior(w, lanes);
 }
