@@ -5,6 +5,7 @@ _bindings/; every function here takes already-validated, C-contiguous NumPy arra
 side checks shapes and dtypes) and releases the GIL around the C++ call."""
 
 include "_bindings/runtime.pxi"
+include "_bindings/buffers.pxi"
 include "_bindings/reduce.pxi"
 include "_bindings/probe.pxi"
 include "_bindings/conv.pxi"

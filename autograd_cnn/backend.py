@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 from . import _C  # noqa: E402
 
 __all__ = ["backend_info", "set_num_threads", "get_num_threads", "set_isa", "get_isa",
-           "get_blas_threads", "set_blas_threads"]
+           "get_blas_threads", "set_blas_threads", "set_buffer_cache_limit"]
 
 
 def backend_info():
@@ -26,7 +26,17 @@ def backend_info():
         "openmp": _C.runtime_openmp_enabled(),
         "num_threads": _C.runtime_num_threads(),
         "compile_flags": _C.runtime_compile_flags(),
+        "buffer_cache": dict(zip(("idle_blocks", "idle_bytes", "limit_bytes"), _C.buffer_cache())),
     }
+
+
+def set_buffer_cache_limit(nbytes):
+    """Most idle memory the kernels keep for reuse (large outputs and workspaces come back to it
+    when their arrays die, so a training loop does not fault in fresh pages every step).
+    0 frees what is idle and turns the cache off. The default is 256 MiB."""
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise ValueError(f"set_buffer_cache_limit: nbytes must be an int >= 0, got {nbytes!r}")
+    _C.buffer_cache(nbytes)
 
 
 def get_num_threads():

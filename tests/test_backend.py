@@ -65,3 +65,14 @@ def test_sum_kernel_rejects_non_contiguous():
     x = np.arange(10, dtype=np.float64)[::2]
     with pytest.raises(ValueError):
         _C.reduce_sum(x)
+
+
+def test_buffer_cache_limit_is_reported_and_settable():
+    before = ac.backend_info()["buffer_cache"]["limit_bytes"]
+    try:
+        ac.backend.set_buffer_cache_limit(0)
+        assert ac.backend_info()["buffer_cache"] == {"idle_blocks": 0, "idle_bytes": 0, "limit_bytes": 0}
+    finally:
+        ac.backend.set_buffer_cache_limit(before)
+    with pytest.raises(ValueError, match="set_buffer_cache_limit"):
+        ac.backend.set_buffer_cache_limit(-1)

@@ -9,10 +9,10 @@ How it fits together:
   from autograd_cnn/_geometry.py, as for convolution.
 * ``_max_forward``, ``_scatter``, ``_gather``, ``_avg_forward`` and ``_avg_backward`` run one
   kernel each on NumPy arrays.
-  Their outputs come from ``_C.pool_empty``: arrays of 1 MiB and more live in blocks that go
+  Their outputs come from ``_C.cached_empty``: arrays of 1 MiB and more live in blocks that go
   back to a small idle list when the last array over them dies, so a training loop reuses the
   same, already mapped memory every step instead of faulting in fresh pages
-  (``_C.pool_buffer_cache(limit)`` bounds the idle bytes; 0 turns it off).
+  (``_C.buffer_cache(limit)`` bounds the idle bytes; 0 turns it off).
 * The differentiable part is five ``Function`` subclasses whose backward passes are built from
   one another, so gradients of any order exist (``create_graph=True``):
 
@@ -211,37 +211,37 @@ def _planes(a, shape):
 def _max_forward(x, call, with_indices=True):
     """(y, ind): window maxima in the output's shape and their flat arg-max per plane, as a
     (planes, OH, OW) int32/int64 array (None without with_indices: faster, for inference)."""
-    y = _C.pool_empty(call.out_planes, x.dtype)
+    y = _C.cached_empty(call.out_planes, x.dtype)
     if not with_indices:
         _C.pool_max_values(_planes(x, call.in_planes), y, call.geom)
         return y.reshape(call.out_shape), None
-    ind = _C.pool_empty(call.out_planes, call.index_dtype)
+    ind = _C.cached_empty(call.out_planes, call.index_dtype)
     _C.pool_max_forward(_planes(x, call.in_planes), y, ind, call.geom)
     return y.reshape(call.out_shape), ind
 
 
 def _scatter(gy, ind, call):
     """Each output gradient added at its window's arg-max: max pooling's backward."""
-    gx = _C.pool_empty(call.in_planes, gy.dtype)
+    gx = _C.cached_empty(call.in_planes, gy.dtype)
     _C.pool_max_scatter(_planes(gy, call.out_planes), ind, gx, call.geom)
     return gx.reshape(call.in_shape)
 
 
 def _gather(x, ind, call):
     """x read at every window's arg-max: the scatter's adjoint."""
-    y = _C.pool_empty(call.out_planes, x.dtype)
+    y = _C.cached_empty(call.out_planes, x.dtype)
     _C.pool_max_gather(_planes(x, call.in_planes), ind, y)
     return y.reshape(call.out_shape)
 
 
 def _avg_forward(x, call):
-    y = _C.pool_empty(call.out_planes, x.dtype)
+    y = _C.cached_empty(call.out_planes, x.dtype)
     _C.pool_avg_forward(_planes(x, call.in_planes), y, call.geom)
     return y.reshape(call.out_shape)
 
 
 def _avg_backward(gy, call):
-    gx = _C.pool_empty(call.in_planes, gy.dtype)
+    gx = _C.cached_empty(call.in_planes, gy.dtype)
     _C.pool_avg_backward(_planes(gy, call.out_planes), gx, call.geom)
     return gx.reshape(call.in_shape)
 

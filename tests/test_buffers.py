@@ -1,4 +1,4 @@
-"""The buffer cache behind pooling's large arrays (autograd_cnn/_bindings/pool.pxi): arrays are
+"""The buffer cache behind the kernels' large arrays (autograd_cnn/_bindings/buffers.pxi): arrays are
 ordinary writable C-contiguous ndarrays, a block is reused only after every array over it died,
 and the idle memory stays under the limit."""
 import gc
@@ -13,22 +13,22 @@ MIB = 1 << 20
 
 @pytest.fixture
 def cache():
-    before = _C.pool_buffer_cache()[2]
-    _C.pool_buffer_cache(0)
-    _C.pool_buffer_cache(64 * MIB)
+    before = _C.buffer_cache()[2]
+    _C.buffer_cache(0)
+    _C.buffer_cache(64 * MIB)
     yield
-    _C.pool_buffer_cache(0)
-    _C.pool_buffer_cache(before)
+    _C.buffer_cache(0)
+    _C.buffer_cache(before)
 
 
 def test_small_arrays_are_plain_numpy(cache):
-    a = _C.pool_empty((3, 4, 5), np.float32)
+    a = _C.cached_empty((3, 4, 5), np.float32)
     assert a.shape == (3, 4, 5) and a.dtype == np.float32 and a.flags.owndata
-    assert _C.pool_empty((0, 4), np.float64).shape == (0, 4)
+    assert _C.cached_empty((0, 4), np.float64).shape == (0, 4)
 
 
 def test_large_arrays_are_writable_aligned_and_reused(cache):
-    a = _C.pool_empty((2, 3, 512, 512), np.float32)
+    a = _C.cached_empty((2, 3, 512, 512), np.float32)
     assert a.shape == (2, 3, 512, 512) and a.dtype == np.float32
     assert a.flags.c_contiguous and a.flags.writeable and a.ctypes.data % 64 == 0
     a[...] = 1.5
@@ -36,27 +36,27 @@ def test_large_arrays_are_writable_aligned_and_reused(cache):
     address = a.ctypes.data
     del a
     gc.collect()
-    b = _C.pool_empty((2, 3, 512, 512), np.float32)
+    b = _C.cached_empty((2, 3, 512, 512), np.float32)
     assert b.ctypes.data != address
     assert np.all(view == 1.5)
     del view, b
     gc.collect()
-    idle, idle_bytes, limit = _C.pool_buffer_cache()
+    idle, idle_bytes, limit = _C.buffer_cache()
     assert idle == 2 and idle_bytes >= 2 * 6 * MIB and limit == 64 * MIB
-    c = _C.pool_empty((6, 512, 512), np.float32)  # the same size: an idle block, no allocation
-    assert _C.pool_buffer_cache()[0] == 1
+    c = _C.cached_empty((6, 512, 512), np.float32)  # the same size: an idle block, no allocation
+    assert _C.buffer_cache()[0] == 1
     c[...] = 0
     assert c.sum() == 0
 
 
 def test_idle_memory_stays_under_the_limit(cache):
-    _C.pool_buffer_cache(10 * MIB)
-    arrays = [_C.pool_empty((MIB,), np.float32) for _ in range(4)]  # 4 MiB each
+    _C.buffer_cache(10 * MIB)
+    arrays = [_C.cached_empty((MIB,), np.float32) for _ in range(4)]  # 4 MiB each
     del arrays
     gc.collect()
-    idle, idle_bytes, _ = _C.pool_buffer_cache()
+    idle, idle_bytes, _ = _C.buffer_cache()
     assert idle == 2 and idle_bytes <= 10 * MIB
-    _C.pool_buffer_cache(0)
-    assert _C.pool_buffer_cache()[:2] == (0, 0)
+    _C.buffer_cache(0)
+    assert _C.buffer_cache()[:2] == (0, 0)
     with pytest.raises(ValueError, match="limit"):
-        _C.pool_buffer_cache(-1)
+        _C.buffer_cache(-1)
