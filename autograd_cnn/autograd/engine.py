@@ -30,6 +30,8 @@ Two modes:
 Unless ``retain_graph=True`` each node frees its saved values after running; walking it again
 raises a RuntimeError that says so.
 """
+import sys
+
 import numpy as np
 
 from .grad_mode import _state
@@ -293,7 +295,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
         retain_graph = create_graph
     edges, seeds = _root_grads(tensors, grad_tensors, create_graph, "backward")
     leaves = _run(edges, seeds, retain_graph, create_graph)
-    for leaf, g in leaves.items():
+    while leaves:
+        leaf, g = leaves.popitem()  # popped, so the dict no longer counts as a holder of g
         shape, dtype = leaf._data.shape, leaf._data.dtype
         if create_graph:
             g = _match(g, shape)
@@ -305,7 +308,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
             g = sum_to_shape(g, shape)
         old = leaf.grad
         if old is None:
-            leaf.grad = Tensor._wrap(np.array(g, dtype=dtype, order="C", copy=True))
+            if not (type(g) is np.ndarray and g.dtype == dtype and g.flags.c_contiguous
+                    and g.flags.writeable and _unshared(g)):
+                g = np.array(g, dtype=dtype, order="C", copy=True)
+            leaf.grad = Tensor._wrap(g)
         else:
             od = old._data
             if od.shape == shape and od.flags.writeable:
@@ -313,6 +319,27 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
                 old._version += 1
             else:
                 leaf.grad = Tensor._wrap(np.asarray(od + g, dtype=dtype))
+
+
+def _unshared(arr):
+    """True when nothing but the engine can reach the memory of ``arr``, a gradient backward has
+    just produced: it and every object on its chain of bases (views, then possibly the memoryview
+    of a kernel's buffer) is referenced only by the object above it. Such an array becomes a
+    ``.grad`` as it is; any other is copied, so a ``.grad`` never aliases what someone else holds
+    (a gradient passed to backward(), one sent to two leaves, a retained graph's buffers).
+    Skipping the copy saves a full pass, and fresh pages, over large input gradients."""
+    # sys.getrefcount counts its own argument; the top array is also held by the caller's
+    # variable and by ``arr``, every lower level by the level above it and by ``base``.
+    if sys.getrefcount(arr) > 3:
+        return False
+    base = arr.base
+    while isinstance(base, np.ndarray):
+        if sys.getrefcount(base) > 3:
+            return False
+        base = base.base
+    if base is None:
+        return True
+    return type(base) is memoryview and sys.getrefcount(base) <= 3 and sys.getrefcount(base.obj) <= 2
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
