@@ -143,32 +143,50 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
     for (int r = 0; r < RB; ++r) acc[o][r].store(out + o * TILE + r * W);
 }
 
+// Short-row helpers for the layout copies: vector loads and stores with a scalar tail, inline
+// (rows are often only 10-60 elements, where a call to memcpy / memset costs more than the copy).
+template <typename T>
+inline void zero_row(T* d, std::int64_t n) {
+  constexpr int W = Vec<T>::width;
+  std::int64_t k = 0;
+  for (; k + W <= n; k += W) Vec<T>::zero().store(d + k);
+  for (; k < n; ++k) d[k] = T(0);
+}
+
+template <typename T>
+inline void copy_row(T* d, const T* s, std::int64_t n) {
+  constexpr int W = Vec<T>::width;
+  std::int64_t k = 0;
+  for (; k + W <= n; k += W) Vec<T>::load(s + k).store(d + k);
+  for (; k < n; ++k) d[k] = s[k];
+}
+
 // x (N, C, H, W) -> phase layout (N, C, CS): padded, stride-phase planes, zero slack.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
   conv_parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.CS;
-    for (std::int64_t ph = 0; ph < g.SH; ++ph) {
-      for (std::int64_t pw = 0; pw < g.SW; ++pw) {
-        T* plane = dst + (ph * g.SW + pw) * p.PL;
-        std::int64_t jlo, jhi;
-        valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
-        for (std::int64_t i = 0; i < p.Hq; ++i) {
-          T* row = plane + i * p.Wq;
-          const std::int64_t h = i * g.SH + ph - g.PH0;
+    // padded rows in order, all column phases of a row in turn (it stays in L1 for stride > 1)
+    for (std::int64_t hp = 0; hp < p.Hq * g.SH; ++hp) {
+      {
+        const std::int64_t ph = hp % g.SH, i = hp / g.SH, h = hp - g.PH0;
+        for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+          T* row = dst + (ph * g.SW + pw) * p.PL + i * p.Wq;
+          std::int64_t jlo, jhi;
+          valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
           if (h < 0 || h >= g.H || jlo >= jhi) {
-            std::fill(row, row + p.Wq, T(0));
+            zero_row(row, p.Wq);
             continue;
           }
-          std::fill(row, row + jlo, T(0));
+          zero_row(row, jlo);
           const T* s = src + h * g.W + jlo * g.SW + pw - g.PW0;
           if (g.SW == 1) {
-            std::memcpy(row + jlo, s, static_cast<std::size_t>(jhi - jlo) * sizeof(T));
+            copy_row(row + jlo, s, jhi - jlo);
           } else {
             for (std::int64_t j = jlo; j < jhi; ++j) row[j] = s[(j - jlo) * g.SW];
           }
-          std::fill(row + jhi, row + p.Wq, T(0));
+          zero_row(row + jhi, p.Wq - jhi);
         }
       }
     }
@@ -182,11 +200,11 @@ void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw) {
   conv_parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.LD, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
     T* dst = dyw + nc * p.LD;
-    std::fill(dst, dst + p.F, T(0));
+    zero_row(dst, p.F);
     for (std::int64_t oh = 0; oh < g.OH; ++oh) {
       T* row = dst + p.F + oh * p.Wq;
-      std::memcpy(row, src + oh * g.OW, static_cast<std::size_t>(g.OW) * sizeof(T));
-      std::fill(row + g.OW, row + p.Wq, T(0));
+      copy_row(row, src + oh * g.OW, g.OW);
+      zero_row(row + g.OW, p.Wq - g.OW);
     }
     std::fill(dst + p.F + p.Q, dst + p.LD, T(0));
   });
@@ -260,9 +278,17 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
     const std::int64_t q_end = std::min(p.Q, (qc + 1) * chunk);
     with_count<kOB>(ob, [&](auto OBc) {
       constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
-      for (std::int64_t q0 = qc * chunk; q0 < q_end; q0 += TILE) {
+      std::int64_t q0 = qc * chunk;
+      for (; q0 + TILE - W < q_end; q0 += TILE) {  // tiles that need all RB vectors
         corr_tile<T, OB, RB>(in + q0, p.CS, cig, p.off.data(), KK, wb, tbuf);
         store_wide_tile(tbuf, TILE, ob, q0, p.Q, p.Wq, g.OW, out, out_cs, bb);
+      }
+      if (q0 < q_end) {  // the last tile of an image: only the vectors it needs
+        with_count<RB - 1>(static_cast<int>(ceil_div(q_end - q0, W)), [&](auto Rc) {
+          constexpr int R = decltype(Rc)::value;
+          corr_tile<T, OB, R>(in + q0, p.CS, cig, p.off.data(), KK, wb, tbuf);
+          store_wide_tile(tbuf, R * W, ob, q0, p.Q, p.Wq, g.OW, out, out_cs, bb);
+        });
       }
     });
   });
