@@ -36,8 +36,8 @@
 #if ACNN_VECTOR_BYTES == 64
 constexpr int kOB = 8;    // output channels per register block (forward / backward_input)
 constexpr int kAcc = 24;  // accumulator registers of a block: OB channels x RB position vectors
-constexpr int kWO = 4;   // weight gradient: output channels per block
-constexpr int kWT = 6;   // weight gradient: taps per block
+constexpr int kWO = 6;   // weight gradient: output channels per block
+constexpr int kWT = 4;   // weight gradient: taps per block
 #else
 constexpr int kOB = 4;
 constexpr int kAcc = 12;
@@ -79,6 +79,18 @@ inline Vec<T> splat(const T* p) {
   Vec<T> r;
   r.v = *p - typename Vec<T>::raw{};
   return r;
+}
+
+// Makes the compiler keep v in a register: without it, GCC may fold a vector that several FMAs
+// share back into each FMA as a memory operand, turning one load into one load per FMA (which made
+// the weight gradient load-bound). An empty asm, so no instruction is emitted.
+template <typename T>
+inline void in_register(Vec<T>& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm("" : "+v"(v.v));
+#else
+  (void)v;
+#endif
 }
 
 // Below this much work (elements copied or multiply-adds) a loop runs on the calling thread: a
@@ -161,28 +173,68 @@ inline void copy_row(T* d, const T* s, std::int64_t n) {
   for (; k < n; ++k) d[k] = s[k];
 }
 
+template <int Bytes> struct LaneInt;
+template <> struct LaneInt<4> { using type = std::int32_t; };
+template <> struct LaneInt<8> { using type = std::int64_t; };
+
+// d[k] = s[k * SW] for k < n (SW = 2 or 4), reading only s[0 .. avail): SW vectors are
+// de-interleaved with two-input shuffles (one round for SW = 2, two for SW = 4), the tail is scalar.
+template <typename T, int SW>
+inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avail) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  typedef typename LaneInt<sizeof(T)>::type Lane;
+  typedef Lane Mask __attribute__((vector_size(ACNN_VECTOR_BYTES)));
+  Mask every, halves;  // every SW-th of two vectors; the low halves of two vectors
+  for (int i = 0; i < W; ++i) {
+    every[i] = static_cast<Lane>(SW == 2 ? 2 * i : (i < W / 2 ? 4 * i : 0));
+    halves[i] = static_cast<Lane>(i < W / 2 ? i : W + i - W / 2);
+  }
+  std::int64_t k = 0;
+  for (; (k + W) * SW <= avail && k + W <= n; k += W) {
+    const T* p = s + k * SW;
+    V r;
+    if constexpr (SW == 2) {
+      r.v = __builtin_shuffle(V::load(p).v, V::load(p + W).v, every);
+    } else {
+      const auto a = __builtin_shuffle(V::load(p).v, V::load(p + W).v, every);
+      const auto b = __builtin_shuffle(V::load(p + 2 * W).v, V::load(p + 3 * W).v, every);
+      r.v = __builtin_shuffle(a, b, halves);
+    }
+    r.store(d + k);
+  }
+  for (; k < n; ++k) d[k] = s[k * SW];
+}
+
 // x (N, C, H, W) -> phase layout (N, C, CS): padded, stride-phase planes, zero slack.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
+  std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
+  for (std::int64_t pw = 0; pw < g.SW; ++pw)
+    valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jrange[2 * pw], &jrange[2 * pw + 1]);
   conv_parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.CS;
     // padded rows in order, all column phases of a row in turn (it stays in L1 for stride > 1)
-    for (std::int64_t hp = 0; hp < p.Hq * g.SH; ++hp) {
-      {
-        const std::int64_t ph = hp % g.SH, i = hp / g.SH, h = hp - g.PH0;
+    for (std::int64_t i = 0; i < p.Hq; ++i) {
+      for (std::int64_t ph = 0; ph < g.SH; ++ph) {
+        const std::int64_t h = i * g.SH + ph - g.PH0;
         for (std::int64_t pw = 0; pw < g.SW; ++pw) {
           T* row = dst + (ph * g.SW + pw) * p.PL + i * p.Wq;
-          std::int64_t jlo, jhi;
-          valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
+          const std::int64_t jlo = jrange[2 * pw], jhi = jrange[2 * pw + 1];
           if (h < 0 || h >= g.H || jlo >= jhi) {
             zero_row(row, p.Wq);
             continue;
           }
           zero_row(row, jlo);
           const T* s = src + h * g.W + jlo * g.SW + pw - g.PW0;
+          const std::int64_t avail = g.W - (jlo * g.SW + pw - g.PW0);  // source row from s
           if (g.SW == 1) {
             copy_row(row + jlo, s, jhi - jlo);
+          } else if (g.SW == 2) {
+            copy_row_strided<T, 2>(row + jlo, s, jhi - jlo, avail);
+          } else if (g.SW == 4) {
+            copy_row_strided<T, 4>(row + jlo, s, jhi - jlo, avail);
           } else {
             for (std::int64_t j = jlo; j < jhi; ++j) row[j] = s[(j - jlo) * g.SW];
           }
@@ -417,7 +469,10 @@ __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_
     for (std::int64_t q = q0; q < q1; q += W) {
       V d[WO];
 #pragma GCC unroll 8
-      for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * ld + q);
+      for (int o = 0; o < WO; ++o) {
+        d[o] = V::load(dyp + o * ld + q);
+        in_register(d[o]);
+      }
 #pragma GCC unroll 8
       for (int t = 0; t < WT; ++t) {
         const V xv = V::load(xs[t] + q);
