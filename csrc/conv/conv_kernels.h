@@ -157,20 +157,27 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
 
 // Short-row helpers for the layout copies: vector loads and stores with a scalar tail, inline
 // (rows are often only 10-60 elements, where a call to memcpy / memset costs more than the copy).
+// (Rows of at least one vector end with one vector overlapping the previous one.)
 template <typename T>
 inline void zero_row(T* d, std::int64_t n) {
   constexpr int W = Vec<T>::width;
-  std::int64_t k = 0;
-  for (; k + W <= n; k += W) Vec<T>::zero().store(d + k);
-  for (; k < n; ++k) d[k] = T(0);
+  if (n < W) {
+    for (std::int64_t k = 0; k < n; ++k) d[k] = T(0);
+    return;
+  }
+  for (std::int64_t k = 0; k + W < n; k += W) Vec<T>::zero().store(d + k);
+  Vec<T>::zero().store(d + n - W);
 }
 
 template <typename T>
 inline void copy_row(T* d, const T* s, std::int64_t n) {
   constexpr int W = Vec<T>::width;
-  std::int64_t k = 0;
-  for (; k + W <= n; k += W) Vec<T>::load(s + k).store(d + k);
-  for (; k < n; ++k) d[k] = s[k];
+  if (n < W) {
+    std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(T));
+    return;
+  }
+  for (std::int64_t k = 0; k + W < n; k += W) Vec<T>::load(s + k).store(d + k);
+  Vec<T>::load(s + n - W).store(d + n - W);
 }
 
 template <int Bytes> struct LaneInt;
@@ -215,6 +222,14 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
   conv_parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.CS;
+    if (g.SH == 1 && g.SW == 1 && g.PW0 == 0 && g.PW1 == 0) {
+      // no column padding: the image is one block of the plane, between rows of padding
+      const std::int64_t below = p.Hq - g.PH0 - g.H;  // >= 0: Hq = H + PH0 + PH1
+      zero_row(dst, g.PH0 * p.Wq);
+      copy_row(dst + g.PH0 * p.Wq, src, g.H * g.W);
+      zero_row(dst + (g.PH0 + g.H) * p.Wq, below * p.Wq + (p.CS - p.PL));
+      return;
+    }
     // padded rows in order, all column phases of a row in turn (it stays in L1 for stride > 1)
     for (std::int64_t i = 0; i < p.Hq; ++i) {
       for (std::int64_t ph = 0; ph < g.SH; ++ph) {
