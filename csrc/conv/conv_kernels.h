@@ -22,6 +22,11 @@
 //                    Each weight-gradient element is reduced by exactly one work item in a fixed
 //                    order, so the result is the same on any number of threads.
 //
+// Narrow outputs, where much of every wide row would be discarded (LeNet's 5x5 on 14x14 keeps 10 of
+// 14 columns), run a second forward micro-kernel instead (chan_tile): a vector holds W output
+// channels and each output pixel of a 2-row tile has its own accumulator (no discarded columns;
+// the tile is transposed into NCHW when stored).
+//
 // Extra memory: one phase-layout copy of the input (forward), of the output gradient (backward
 // input), or of both (backward weight), and one packed copy of the weights; no im2col matrix.
 // They live in per-calling-thread scratch buffers reused between calls (conv.cpp).
@@ -306,12 +311,122 @@ inline void store_wide_tile(const T* tbuf, int tile, int ob, std::int64_t q0, st
   }
 }
 
+// The forward for narrow outputs (many discarded wide-row columns, e.g. LeNet's 10 of 14), with
+// the roles swapped: a vector holds W output channels, and each of NR x RC output pixels (NR rows,
+// RC columns: no discarded columns) has its own accumulator, updated with a broadcast input pixel.
+// out[(r*RC + j)*W + o] = sum_c sum_t w[c][t][o] * in[c][r*wq + j + off[t]].
+template <typename T, int NR, int RC>
+__attribute__((always_inline)) inline void chan_tile(const T* in, std::int64_t cs, std::int64_t nch,
+                                                     const std::int64_t* offs, std::int64_t ntaps,
+                                                     std::int64_t wq, const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[NR][RC];
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < RC; ++j) acc[r][j] = V::zero();
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * ntaps * W;
+    for (std::int64_t t = 0; t < ntaps; ++t) {
+      const T* rows[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        rows[r] = src + offs[t] + r * wq;
+        // an opaque pointer, so the broadcasts below address it with constant displacements
+        // (otherwise GCC keeps one induction variable per pixel and spills them)
+        asm("" : "+r"(rows[r]));
+      }
+      V wv = V::load(wc + t * W);
+      in_register(wv);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+        for (int j = 0; j < RC; ++j) acc[r][j] = V::fma(splat(rows[r] + j), wv, acc[r][j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < RC; ++j) acc[r][j].store(out + (r * RC + j) * W);
+}
+
+constexpr int kChanRC = kAcc / 2;  // channel-vectorised forward: at most 2 rows x kChanRC pixels
+
+// Whether the forward discards enough of its wide rows (over 1/8) and has enough output channels
+// (at least half a vector per group) for the channel-vectorised kernel.
+template <typename T>
+inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
+  return 8 * (p.Wq - g.OW) > p.Wq && 2 * (g.C_out / g.G) >= Vec<T>::width;
+}
+
+template <typename T>
+void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, const T* bias, T* y,
+                           const T* xq, T* wp) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
+  const std::int64_t nob = ceil_div(cog, W);
+  // wp[grp][block][ic][tap][W]: one weight vector per (input channel, tap)
+  conv_parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
+    const std::int64_t grp = gb / nob, b = gb % nob;
+    T* dst = wp + gb * cig * KK * W;
+    for (std::int64_t ic = 0; ic < cig; ++ic)
+      for (std::int64_t t = 0; t < KK; ++t)
+        for (int o = 0; o < W; ++o) {
+          const std::int64_t oc = b * W + o;
+          dst[(ic * KK + t) * W + o] = oc < cog ? w[((grp * cog + oc) * cig + ic) * KK + t] : T(0);
+        }
+  });
+  const int rc = static_cast<int>(std::min<std::int64_t>(g.OW, kChanRC));
+  const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
+  const std::int64_t out_cs = g.OH * g.OW;
+  const double fmas = double(g.N) * g.C_out * out_cs * cig * KK;
+  conv_parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
+    const std::int64_t rp = it % nrp;
+    std::int64_t r = it / nrp;
+    const std::int64_t b = r % nob;
+    r /= nob;
+    const std::int64_t grp = r % g.G, n = r / g.G;
+    const std::int64_t oh0 = 2 * rp, oc0 = grp * cog + b * W;
+    const int nr = static_cast<int>(std::min<std::int64_t>(2, g.OH - oh0));
+    const int ob = static_cast<int>(std::min<std::int64_t>(W, cog - b * W));
+    const T* in = xq + (n * g.C_in + grp * cig) * p.CS + oh0 * p.Wq;
+    const T* wb = wp + (grp * nob + b) * cig * KK * W;
+    T* out = y + (n * g.C_out + oc0) * out_cs + oh0 * g.OW;
+    alignas(64) T tbuf[2 * kChanRC * W];
+    with_count<kChanRC>(rc, [&](auto RCc) {
+      constexpr int RC = decltype(RCc)::value;
+      for (std::int64_t sg = 0; sg < nseg; ++sg) {
+        const std::int64_t ow0 = sg * RC;
+        if (nr == 2) {
+          chan_tile<T, 2, RC>(in + ow0, p.CS, cig, p.off.data(), KK, p.Wq, wb, tbuf);
+        } else {
+          chan_tile<T, 1, RC>(in + ow0, p.CS, cig, p.off.data(), KK, p.Wq, wb, tbuf);
+        }
+        const int nc = static_cast<int>(std::min<std::int64_t>(RC, g.OW - ow0));
+        for (int o = 0; o < ob; ++o) {
+          const T bo = bias ? bias[oc0 + o] : T(0);
+          for (int rr = 0; rr < nr; ++rr) {
+            T* d = out + o * out_cs + rr * g.OW + ow0;
+            for (int j = 0; j < nc; ++j) d[j] = tbuf[(rr * RC + j) * W + o] + bo;
+          }
+        }
+      }
+    });
+  });
+}
+
 template <typename T>
 void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, const T* bias,
                   T* y, T* xq, T* wp) {
   constexpr int W = Vec<T>::width;
   static_assert(8 * W <= kConvSlack, "tile longer than the layout slack");
   conv_pack_input(g, p, x, xq);
+  if (use_channel_forward<T>(g, p)) {
+    conv_forward_channels(g, p, w, bias, y, xq, wp);
+    return;
+  }
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kOB);
   // wp[grp][block][ic][tap][kOB]: the weights one register block broadcasts, in loop order
