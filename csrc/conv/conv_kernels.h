@@ -41,8 +41,8 @@
 #if ACNN_VECTOR_BYTES == 64
 constexpr int kOB = 8;    // output channels per register block (forward / backward_input)
 constexpr int kAcc = 24;  // accumulator registers of a block: OB channels x RB position vectors
-constexpr int kWO = 6;   // weight gradient: output channels per block
-constexpr int kWT = 4;   // weight gradient: taps per block
+constexpr int kWO = 4;   // weight gradient: output channels per block
+constexpr int kWT = 6;   // weight gradient: taps per block
 #else
 constexpr int kOB = 4;
 constexpr int kAcc = 12;
