@@ -540,12 +540,11 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     alignas(64) T tbuf[kAcc * W];
     with_count<kOB>(ob, [&](auto OBc) {
       constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
-      for (std::int64_t p0 = pbeg; p0 < pend; p0 += TILE) {
-        corr_tile<T, OB, RB>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb, tbuf);
-        // scatter the tile's image pixels: plane position (i, j) is pixel
-        // (i*SH + ph - PH0, j*SW + pw - PW0)
+      // scatters the image pixels of a tile of `tile` positions from p0: plane position (i, j)
+      // is pixel (i*SH + ph - PH0, j*SW + pw - PW0)
+      auto scatter = [&](std::int64_t p0, std::int64_t tile) {
         std::int64_t q = std::max(p0, ilo * p.Wq);
-        const std::int64_t end = std::min(p0 + TILE, pend);
+        const std::int64_t end = std::min(p0 + tile, pend);
         while (q < end) {
           const std::int64_t i = q / p.Wq, j = q - i * p.Wq;
           if (j < jlo) {
@@ -560,7 +559,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
           const std::int64_t h = i * g.SH + ph - g.PH0;
           T* d = out + h * g.W + j * g.SW + pw - g.PW0;
           for (int o = 0; o < ob; ++o) {
-            const T* s = tbuf + o * TILE + (q - p0);
+            const T* s = tbuf + o * tile + (q - p0);
             T* dd = d + o * in_cs;
             if (g.SW == 1) {
               for (std::int64_t k = 0; k < cnt; ++k) dd[k] = s[k];
@@ -570,6 +569,18 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
           }
           q += cnt;
         }
+      };
+      std::int64_t p0 = pbeg;
+      for (; p0 + TILE - W < pend; p0 += TILE) {  // tiles that need all RB vectors
+        corr_tile<T, OB, RB>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb, tbuf);
+        scatter(p0, TILE);
+      }
+      if (p0 < pend) {  // the last tile: only the vectors it needs
+        with_count<RB - 1>(static_cast<int>(ceil_div(pend - p0, W)), [&](auto Rc) {
+          constexpr int R = decltype(Rc)::value;
+          corr_tile<T, OB, R>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb, tbuf);
+          scatter(p0, R * W);
+        });
       }
     });
   });
