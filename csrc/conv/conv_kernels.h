@@ -32,11 +32,15 @@
 // They live in per-calling-thread scratch buffers reused between calls (conv.cpp).
 //
 // Speed notes (Zen 5, AVX-512, one thread, float32, 3x3 64->64 on 56x56, N=8): forward and
-// backward-input ~82-85% of FMA peak, weight gradient ~70-75%. The micro-kernel's weights come as
+// backward-input ~85-88% of FMA peak, weight gradient ~75%. The micro-kernel's weights come as
 // broadcast loads (splat); it prefetches the input rows the next output rows will read; blocks
-// with few channels get more position vectors (rb_for); backward-input chunks start on a vector
-// boundary so its loads have the forward's alignment pattern. The weight gradient is limited by
-// its unaligned input loads (one per tap and step).
+// with few channels get more position vectors (rb_for); the last tile of an image or plane has
+// only the vectors it needs; backward-input chunks start on a vector boundary so its loads have
+// the forward's alignment pattern. Vectors shared by several FMAs are pinned in registers
+// (in_register): GCC otherwise re-loads them per FMA. The layout copies matter for small layers
+// (LeNet: ~15% of the forward): rows are copied with inline vector code, images without column
+// padding as one block, stride-2/4 rows de-interleaved with shuffles. The weight gradient is
+// limited by its unaligned input loads (one per tap and step).
 
 #if ACNN_VECTOR_BYTES == 64
 constexpr int kOB = 8;    // output channels per register block (forward / backward_input)
