@@ -10,6 +10,8 @@ Run (not part of the test suite; the machine is shared, keep rounds low):
 Each benchmark stores its achieved GFLOP/s in ``extra_info['gflops']`` (forward counts
 2 * N * C_out * out_pixels * C_in / groups * K per call; forward+backward counts three times that:
 forward, input gradient, weight gradient). Select cases with ``-k``, e.g. ``-k "3x3 and fwd"``.
+The ``*_kernel`` benchmarks time the forward, input-gradient and weight-gradient kernels one by
+one (``-k "kernel and 1t"``); the others time the autograd calls.
 
 On a shared machine: time the 1-thread cases by CPU time of the calling thread
 (``-k 1t --benchmark-timer=time.thread_time``; all three implementations then run on that thread),
@@ -186,3 +188,52 @@ def test_numpy_im2col(benchmark, case, mode, threads):
     _record(benchmark, case, mode, threads, "numpy_im2col")
     benchmark(_im2col_conv, x, w, b, kw["stride"], kw["padding"], kw["dilation"], mode == "fwdbwd")
     _finish(benchmark, case, mode)
+
+
+def _kernel_inputs(case):
+    """Arrays and the ConvSpec for calling the three kernels directly (no autograd)."""
+    from autograd_cnn.functional._conv_kernels import ConvSpec
+
+    x, w, b, kw = _inputs(case)
+    n, cin, sp, cout, k, s, p, d = CASES[case]
+    nd = len(sp)
+    osz = tuple(_out(a, kk, s, p, d) for a, kk in zip(sp, k))
+    spec = ConvSpec(x.shape, w.shape, (n, cout) + osz, (s,) * nd, ((p, p),) * nd, (d,) * nd, 1)
+    dy = np.random.default_rng(1).standard_normal((n, cout) + osz).astype(np.float32)
+    return x, w, b, dy, spec, (s, p, d)
+
+
+@pytest.mark.parametrize("kernel", ["fwd", "bwd_data", "bwd_weight"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_ours_kernel(benchmark, case, kernel, threads):
+    """Each kernel on its own (``-k kernel``): forward, input gradient, weight gradient; each
+    counts 2 * N * C_out * out_pixels * C_in * K flops."""
+    from autograd_cnn.functional._conv_kernels import conv_backward_input, conv_backward_weight, conv_forward
+
+    x, w, b, dy, spec, _ = _kernel_inputs(case)
+    fn = {"fwd": lambda: conv_forward(x, w, b, spec), "bwd_data": lambda: conv_backward_input(dy, w, spec),
+          "bwd_weight": lambda: conv_backward_weight(x, dy, spec)}[kernel]
+    _record(benchmark, case, kernel, threads, "autograd_cnn")
+    benchmark(fn)
+    _finish(benchmark, case, kernel)
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("kernel", ["fwd", "bwd_data", "bwd_weight"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_torch_kernel(benchmark, case, kernel, threads):
+    x, w, b, dy, spec, (s, p, d) = _kernel_inputs(case)
+    nd = x.ndim - 2
+    tx, tw, tb, tdy = (torch.from_numpy(a) for a in (x, w, b, dy))
+    conv = torch.nn.functional.conv2d if nd == 2 else torch.nn.functional.conv1d
+
+    def backward(mask):
+        return lambda: torch.ops.aten.convolution_backward(tdy, tx, tw, None, [s] * nd, [p] * nd, [d] * nd,
+                                                           False, [0] * nd, 1, mask)
+
+    fn = {"fwd": lambda: conv(tx, tw, tb, stride=s, padding=p, dilation=d),
+          "bwd_data": backward([True, False, False]), "bwd_weight": backward([False, True, False])}[kernel]
+    _record(benchmark, case, kernel, threads, "torch")
+    with torch.no_grad():
+        benchmark(fn)
+    _finish(benchmark, case, kernel)

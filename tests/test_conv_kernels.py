@@ -84,6 +84,11 @@ def test_every_isa_path(isa):
             run_case(2, 5, 11, (9, 12), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             run_case(2, 4, 6, (13, 11), (3, 2), (2, 3), ((1, 2), (0, 1)), (2, 1), 2, dtype)
             run_case(1, 9, 9, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 9, dtype)
+            # narrow outputs (many discarded wide-row columns) and >= 8 output channels per group:
+            # the channel-vectorised forward; odd output heights, several column segments, groups
+            run_case(2, 3, 16, (9, 9), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+            run_case(1, 4, 34, (11, 30), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 2), 2, dtype)
+            run_case(2, 2, 20, (12, 12), (3, 3), (2, 2), ((1, 1), (0, 0)), (2, 2), 1, dtype)
     finally:
         ac.set_isa(before)
 
@@ -96,6 +101,21 @@ def test_results_do_not_depend_on_thread_count():
             ac.set_num_threads(threads)
             # large enough (> 1M multiply-adds) for the kernels to use their parallel loops
             results.append(run_case(4, 16, 24, (40, 36), (3, 3), (2, 1), ((1, 1), (1, 1)), (1, 2), 2,
+                                    np.float32))
+    finally:
+        ac.set_num_threads(before)
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+def test_channel_forward_does_not_depend_on_thread_count():
+    before = ac.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            ac.set_num_threads(threads)
+            # LeNet-like: 10 of 14 wide-row columns kept, 16 output channels, > 1M multiply-adds
+            results.append(run_case(48, 6, 16, (14, 14), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1,
                                     np.float32))
     finally:
         ac.set_num_threads(before)

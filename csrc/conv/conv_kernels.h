@@ -22,16 +22,25 @@
 //                    Each weight-gradient element is reduced by exactly one work item in a fixed
 //                    order, so the result is the same on any number of threads.
 //
+// Narrow outputs, where much of every wide row would be discarded (LeNet's 5x5 on 14x14 keeps 10 of
+// 14 columns), run a second forward micro-kernel instead (chan_tile): a vector holds W output
+// channels and each output pixel of a 2-row tile has its own accumulator (no discarded columns;
+// the tile is transposed into NCHW when stored).
+//
 // Extra memory: one phase-layout copy of the input (forward), of the output gradient (backward
 // input), or of both (backward weight), and one packed copy of the weights; no im2col matrix.
 // They live in per-calling-thread scratch buffers reused between calls (conv.cpp).
 //
 // Speed notes (Zen 5, AVX-512, one thread, float32, 3x3 64->64 on 56x56, N=8): forward and
-// backward-input ~82-85% of FMA peak, weight gradient ~70-75%. The micro-kernel's weights come as
+// backward-input ~85-88% of FMA peak, weight gradient ~75%. The micro-kernel's weights come as
 // broadcast loads (splat); it prefetches the input rows the next output rows will read; blocks
-// with few channels get more position vectors (rb_for); backward-input chunks start on a vector
-// boundary so its loads have the forward's alignment pattern. The weight gradient is limited by
-// its unaligned input loads (one per tap and step).
+// with few channels get more position vectors (rb_for); the last tile of an image or plane has
+// only the vectors it needs; backward-input chunks start on a vector boundary so its loads have
+// the forward's alignment pattern. Vectors shared by several FMAs are pinned in registers
+// (in_register): GCC otherwise re-loads them per FMA. The layout copies matter for small layers
+// (LeNet: ~15% of the forward): rows are copied with inline vector code, images without column
+// padding as one block, stride-2/4 rows de-interleaved with shuffles. The weight gradient is
+// limited by its unaligned input loads (one per tap and step).
 
 #if ACNN_VECTOR_BYTES == 64
 constexpr int kOB = 8;    // output channels per register block (forward / backward_input)
@@ -79,6 +88,18 @@ inline Vec<T> splat(const T* p) {
   Vec<T> r;
   r.v = *p - typename Vec<T>::raw{};
   return r;
+}
+
+// Makes the compiler keep v in a register: without it, GCC may fold a vector that several FMAs
+// share back into each FMA as a memory operand, turning one load into one load per FMA (which made
+// the weight gradient load-bound). An empty asm, so no instruction is emitted.
+template <typename T>
+inline void in_register(Vec<T>& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm("" : "+v"(v.v));
+#else
+  (void)v;
+#endif
 }
 
 // Below this much work (elements copied or multiply-adds) a loop runs on the calling thread: a
@@ -143,32 +164,105 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
     for (int r = 0; r < RB; ++r) acc[o][r].store(out + o * TILE + r * W);
 }
 
+// Short-row helpers for the layout copies: vector loads and stores with a scalar tail, inline
+// (rows are often only 10-60 elements, where a call to memcpy / memset costs more than the copy).
+// (Rows of at least one vector end with one vector overlapping the previous one.)
+template <typename T>
+inline void zero_row(T* d, std::int64_t n) {
+  constexpr int W = Vec<T>::width;
+  if (n < W) {
+    for (std::int64_t k = 0; k < n; ++k) d[k] = T(0);
+    return;
+  }
+  for (std::int64_t k = 0; k + W < n; k += W) Vec<T>::zero().store(d + k);
+  Vec<T>::zero().store(d + n - W);
+}
+
+template <typename T>
+inline void copy_row(T* d, const T* s, std::int64_t n) {
+  constexpr int W = Vec<T>::width;
+  if (n < W) {
+    std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(T));
+    return;
+  }
+  for (std::int64_t k = 0; k + W < n; k += W) Vec<T>::load(s + k).store(d + k);
+  Vec<T>::load(s + n - W).store(d + n - W);
+}
+
+template <int Bytes> struct LaneInt;
+template <> struct LaneInt<4> { using type = std::int32_t; };
+template <> struct LaneInt<8> { using type = std::int64_t; };
+
+// d[k] = s[k * SW] for k < n (SW = 2 or 4), reading only s[0 .. avail): SW vectors are
+// de-interleaved with two-input shuffles (one round for SW = 2, two for SW = 4), the tail is scalar.
+template <typename T, int SW>
+inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avail) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  typedef typename LaneInt<sizeof(T)>::type Lane;
+  typedef Lane Mask __attribute__((vector_size(ACNN_VECTOR_BYTES)));
+  Mask every, halves;  // every SW-th of two vectors; the low halves of two vectors
+  for (int i = 0; i < W; ++i) {
+    every[i] = static_cast<Lane>(SW == 2 ? 2 * i : (i < W / 2 ? 4 * i : 0));
+    halves[i] = static_cast<Lane>(i < W / 2 ? i : W + i - W / 2);
+  }
+  std::int64_t k = 0;
+  for (; (k + W) * SW <= avail && k + W <= n; k += W) {
+    const T* p = s + k * SW;
+    V r;
+    if constexpr (SW == 2) {
+      r.v = __builtin_shuffle(V::load(p).v, V::load(p + W).v, every);
+    } else {
+      const auto a = __builtin_shuffle(V::load(p).v, V::load(p + W).v, every);
+      const auto b = __builtin_shuffle(V::load(p + 2 * W).v, V::load(p + 3 * W).v, every);
+      r.v = __builtin_shuffle(a, b, halves);
+    }
+    r.store(d + k);
+  }
+  for (; k < n; ++k) d[k] = s[k * SW];
+}
+
 // x (N, C, H, W) -> phase layout (N, C, CS): padded, stride-phase planes, zero slack.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
+  std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
+  for (std::int64_t pw = 0; pw < g.SW; ++pw)
+    valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jrange[2 * pw], &jrange[2 * pw + 1]);
   conv_parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.CS;
-    for (std::int64_t ph = 0; ph < g.SH; ++ph) {
-      for (std::int64_t pw = 0; pw < g.SW; ++pw) {
-        T* plane = dst + (ph * g.SW + pw) * p.PL;
-        std::int64_t jlo, jhi;
-        valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
-        for (std::int64_t i = 0; i < p.Hq; ++i) {
-          T* row = plane + i * p.Wq;
-          const std::int64_t h = i * g.SH + ph - g.PH0;
+    if (g.SH == 1 && g.SW == 1 && g.PW0 == 0 && g.PW1 == 0) {
+      // no column padding: the image is one block of the plane, between rows of padding
+      const std::int64_t below = p.Hq - g.PH0 - g.H;  // >= 0: Hq = H + PH0 + PH1
+      zero_row(dst, g.PH0 * p.Wq);
+      copy_row(dst + g.PH0 * p.Wq, src, g.H * g.W);
+      zero_row(dst + (g.PH0 + g.H) * p.Wq, below * p.Wq + (p.CS - p.PL));
+      return;
+    }
+    // padded rows in order, all column phases of a row in turn (it stays in L1 for stride > 1)
+    for (std::int64_t i = 0; i < p.Hq; ++i) {
+      for (std::int64_t ph = 0; ph < g.SH; ++ph) {
+        const std::int64_t h = i * g.SH + ph - g.PH0;
+        for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+          T* row = dst + (ph * g.SW + pw) * p.PL + i * p.Wq;
+          const std::int64_t jlo = jrange[2 * pw], jhi = jrange[2 * pw + 1];
           if (h < 0 || h >= g.H || jlo >= jhi) {
-            std::fill(row, row + p.Wq, T(0));
+            zero_row(row, p.Wq);
             continue;
           }
-          std::fill(row, row + jlo, T(0));
+          zero_row(row, jlo);
           const T* s = src + h * g.W + jlo * g.SW + pw - g.PW0;
+          const std::int64_t avail = g.W - (jlo * g.SW + pw - g.PW0);  // source row from s
           if (g.SW == 1) {
-            std::memcpy(row + jlo, s, static_cast<std::size_t>(jhi - jlo) * sizeof(T));
+            copy_row(row + jlo, s, jhi - jlo);
+          } else if (g.SW == 2) {
+            copy_row_strided<T, 2>(row + jlo, s, jhi - jlo, avail);
+          } else if (g.SW == 4) {
+            copy_row_strided<T, 4>(row + jlo, s, jhi - jlo, avail);
           } else {
             for (std::int64_t j = jlo; j < jhi; ++j) row[j] = s[(j - jlo) * g.SW];
           }
-          std::fill(row + jhi, row + p.Wq, T(0));
+          zero_row(row + jhi, p.Wq - jhi);
         }
       }
     }
@@ -182,11 +276,11 @@ void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw) {
   conv_parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.LD, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
     T* dst = dyw + nc * p.LD;
-    std::fill(dst, dst + p.F, T(0));
+    zero_row(dst, p.F);
     for (std::int64_t oh = 0; oh < g.OH; ++oh) {
       T* row = dst + p.F + oh * p.Wq;
-      std::memcpy(row, src + oh * g.OW, static_cast<std::size_t>(g.OW) * sizeof(T));
-      std::fill(row + g.OW, row + p.Wq, T(0));
+      copy_row(row, src + oh * g.OW, g.OW);
+      zero_row(row + g.OW, p.Wq - g.OW);
     }
     std::fill(dst + p.F + p.Q, dst + p.LD, T(0));
   });
@@ -221,12 +315,122 @@ inline void store_wide_tile(const T* tbuf, int tile, int ob, std::int64_t q0, st
   }
 }
 
+// The forward for narrow outputs (many discarded wide-row columns, e.g. LeNet's 10 of 14), with
+// the roles swapped: a vector holds W output channels, and each of NR x RC output pixels (NR rows,
+// RC columns: no discarded columns) has its own accumulator, updated with a broadcast input pixel.
+// out[(r*RC + j)*W + o] = sum_c sum_t w[c][t][o] * in[c][r*wq + j + off[t]].
+template <typename T, int NR, int RC>
+__attribute__((always_inline)) inline void chan_tile(const T* in, std::int64_t cs, std::int64_t nch,
+                                                     const std::int64_t* offs, std::int64_t ntaps,
+                                                     std::int64_t wq, const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[NR][RC];
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < RC; ++j) acc[r][j] = V::zero();
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * ntaps * W;
+    for (std::int64_t t = 0; t < ntaps; ++t) {
+      const T* rows[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        rows[r] = src + offs[t] + r * wq;
+        // an opaque pointer, so the broadcasts below address it with constant displacements
+        // (otherwise GCC keeps one induction variable per pixel and spills them)
+        asm("" : "+r"(rows[r]));
+      }
+      V wv = V::load(wc + t * W);
+      in_register(wv);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+        for (int j = 0; j < RC; ++j) acc[r][j] = V::fma(splat(rows[r] + j), wv, acc[r][j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < RC; ++j) acc[r][j].store(out + (r * RC + j) * W);
+}
+
+constexpr int kChanRC = kAcc / 2;  // channel-vectorised forward: at most 2 rows x kChanRC pixels
+
+// Whether the forward discards enough of its wide rows (over 1/8) and has enough output channels
+// (at least half a vector per group) for the channel-vectorised kernel.
+template <typename T>
+inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
+  return 8 * (p.Wq - g.OW) > p.Wq && 2 * (g.C_out / g.G) >= Vec<T>::width;
+}
+
+template <typename T>
+void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, const T* bias, T* y,
+                           const T* xq, T* wp) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
+  const std::int64_t nob = ceil_div(cog, W);
+  // wp[grp][block][ic][tap][W]: one weight vector per (input channel, tap)
+  conv_parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
+    const std::int64_t grp = gb / nob, b = gb % nob;
+    T* dst = wp + gb * cig * KK * W;
+    for (std::int64_t ic = 0; ic < cig; ++ic)
+      for (std::int64_t t = 0; t < KK; ++t)
+        for (int o = 0; o < W; ++o) {
+          const std::int64_t oc = b * W + o;
+          dst[(ic * KK + t) * W + o] = oc < cog ? w[((grp * cog + oc) * cig + ic) * KK + t] : T(0);
+        }
+  });
+  const int rc = static_cast<int>(std::min<std::int64_t>(g.OW, kChanRC));
+  const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
+  const std::int64_t out_cs = g.OH * g.OW;
+  const double fmas = double(g.N) * g.C_out * out_cs * cig * KK;
+  conv_parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
+    const std::int64_t rp = it % nrp;
+    std::int64_t r = it / nrp;
+    const std::int64_t b = r % nob;
+    r /= nob;
+    const std::int64_t grp = r % g.G, n = r / g.G;
+    const std::int64_t oh0 = 2 * rp, oc0 = grp * cog + b * W;
+    const int nr = static_cast<int>(std::min<std::int64_t>(2, g.OH - oh0));
+    const int ob = static_cast<int>(std::min<std::int64_t>(W, cog - b * W));
+    const T* in = xq + (n * g.C_in + grp * cig) * p.CS + oh0 * p.Wq;
+    const T* wb = wp + (grp * nob + b) * cig * KK * W;
+    T* out = y + (n * g.C_out + oc0) * out_cs + oh0 * g.OW;
+    alignas(64) T tbuf[2 * kChanRC * W];
+    with_count<kChanRC>(rc, [&](auto RCc) {
+      constexpr int RC = decltype(RCc)::value;
+      for (std::int64_t sg = 0; sg < nseg; ++sg) {
+        const std::int64_t ow0 = sg * RC;
+        if (nr == 2) {
+          chan_tile<T, 2, RC>(in + ow0, p.CS, cig, p.off.data(), KK, p.Wq, wb, tbuf);
+        } else {
+          chan_tile<T, 1, RC>(in + ow0, p.CS, cig, p.off.data(), KK, p.Wq, wb, tbuf);
+        }
+        const int nc = static_cast<int>(std::min<std::int64_t>(RC, g.OW - ow0));
+        for (int o = 0; o < ob; ++o) {
+          const T bo = bias ? bias[oc0 + o] : T(0);
+          for (int rr = 0; rr < nr; ++rr) {
+            T* d = out + o * out_cs + rr * g.OW + ow0;
+            for (int j = 0; j < nc; ++j) d[j] = tbuf[(rr * RC + j) * W + o] + bo;
+          }
+        }
+      }
+    });
+  });
+}
+
 template <typename T>
 void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, const T* bias,
                   T* y, T* xq, T* wp) {
   constexpr int W = Vec<T>::width;
   static_assert(8 * W <= kConvSlack, "tile longer than the layout slack");
   conv_pack_input(g, p, x, xq);
+  if (use_channel_forward<T>(g, p)) {
+    conv_forward_channels(g, p, w, bias, y, xq, wp);
+    return;
+  }
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kOB);
   // wp[grp][block][ic][tap][kOB]: the weights one register block broadcasts, in loop order
@@ -260,9 +464,17 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
     const std::int64_t q_end = std::min(p.Q, (qc + 1) * chunk);
     with_count<kOB>(ob, [&](auto OBc) {
       constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
-      for (std::int64_t q0 = qc * chunk; q0 < q_end; q0 += TILE) {
+      std::int64_t q0 = qc * chunk;
+      for (; q0 + TILE - W < q_end; q0 += TILE) {  // tiles that need all RB vectors
         corr_tile<T, OB, RB>(in + q0, p.CS, cig, p.off.data(), KK, wb, tbuf);
         store_wide_tile(tbuf, TILE, ob, q0, p.Q, p.Wq, g.OW, out, out_cs, bb);
+      }
+      if (q0 < q_end) {  // the last tile of an image: only the vectors it needs
+        with_count<RB - 1>(static_cast<int>(ceil_div(q_end - q0, W)), [&](auto Rc) {
+          constexpr int R = decltype(Rc)::value;
+          corr_tile<T, OB, R>(in + q0, p.CS, cig, p.off.data(), KK, wb, tbuf);
+          store_wide_tile(tbuf, R * W, ob, q0, p.Q, p.Wq, g.OW, out, out_cs, bb);
+        });
       }
     });
   });
@@ -332,12 +544,11 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     alignas(64) T tbuf[kAcc * W];
     with_count<kOB>(ob, [&](auto OBc) {
       constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
-      for (std::int64_t p0 = pbeg; p0 < pend; p0 += TILE) {
-        corr_tile<T, OB, RB>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb, tbuf);
-        // scatter the tile's image pixels: plane position (i, j) is pixel
-        // (i*SH + ph - PH0, j*SW + pw - PW0)
+      // scatters the image pixels of a tile of `tile` positions from p0: plane position (i, j)
+      // is pixel (i*SH + ph - PH0, j*SW + pw - PW0)
+      auto scatter = [&](std::int64_t p0, std::int64_t tile) {
         std::int64_t q = std::max(p0, ilo * p.Wq);
-        const std::int64_t end = std::min(p0 + TILE, pend);
+        const std::int64_t end = std::min(p0 + tile, pend);
         while (q < end) {
           const std::int64_t i = q / p.Wq, j = q - i * p.Wq;
           if (j < jlo) {
@@ -352,7 +563,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
           const std::int64_t h = i * g.SH + ph - g.PH0;
           T* d = out + h * g.W + j * g.SW + pw - g.PW0;
           for (int o = 0; o < ob; ++o) {
-            const T* s = tbuf + o * TILE + (q - p0);
+            const T* s = tbuf + o * tile + (q - p0);
             T* dd = d + o * in_cs;
             if (g.SW == 1) {
               for (std::int64_t k = 0; k < cnt; ++k) dd[k] = s[k];
@@ -362,6 +573,18 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
           }
           q += cnt;
         }
+      };
+      std::int64_t p0 = pbeg;
+      for (; p0 + TILE - W < pend; p0 += TILE) {  // tiles that need all RB vectors
+        corr_tile<T, OB, RB>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb, tbuf);
+        scatter(p0, TILE);
+      }
+      if (p0 < pend) {  // the last tile: only the vectors it needs
+        with_count<RB - 1>(static_cast<int>(ceil_div(pend - p0, W)), [&](auto Rc) {
+          constexpr int R = decltype(Rc)::value;
+          corr_tile<T, OB, R>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, wb, tbuf);
+          scatter(p0, R * W);
+        });
       }
     });
   });
@@ -391,7 +614,10 @@ __attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_
     for (std::int64_t q = q0; q < q1; q += W) {
       V d[WO];
 #pragma GCC unroll 8
-      for (int o = 0; o < WO; ++o) d[o] = V::load(dyp + o * ld + q);
+      for (int o = 0; o < WO; ++o) {
+        d[o] = V::load(dyp + o * ld + q);
+        in_register(d[o]);
+      }
 #pragma GCC unroll 8
       for (int t = 0; t < WT; ++t) {
         const V xv = V::load(xs[t] + q);
