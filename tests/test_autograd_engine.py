@@ -320,3 +320,23 @@ def test_second_derivative_through_a_broadcast_denominator():
     x = ac.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
     assert ac.gradgradcheck(lambda v: v / (v * v).sum(0, keepdim=True), (x,))
     assert ac.gradgradcheck(lambda v: v / (v.sum(0, keepdim=True) + 10), (x,))
+
+
+def test_leaf_gradients_never_alias_other_arrays():
+    # the engine hands a freshly computed gradient to .grad without a copy only when nothing
+    # else can reach it: a seed passed to backward(), a gradient shared by two leaves, or a view
+    # of either, must be copied
+    x = ac.randn(3, 4, requires_grad=True)
+    z = ac.randn(3, 4, requires_grad=True)
+    (x + z).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), z.grad.numpy())
+    x.grad = None
+    seed = ac.ones(3, 4)
+    x.backward(seed)
+    assert not np.shares_memory(x.grad.numpy(), seed.numpy())
+    x.grad = None
+    seed = ac.ones(12)
+    x.reshape(12).backward(seed)
+    assert not np.shares_memory(x.grad.numpy(), seed.numpy())
+    x.grad.numpy()[...] = 5.0  # a user writing into .grad changes nothing else
+    assert np.all(seed.numpy() == 1.0) and np.all(z.grad.numpy() == 1.0)

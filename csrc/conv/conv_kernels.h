@@ -197,6 +197,8 @@ template <> struct LaneInt<8> { using type = std::int64_t; };
 // de-interleaved with two-input shuffles (one round for SW = 2, two for SW = 4), the tail is scalar.
 template <typename T, int SW>
 inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avail) {
+  std::int64_t k = 0;
+#if !defined(__clang__)  // __builtin_shuffle with a mask vector is GCC's; clang copies scalars
   using V = Vec<T>;
   constexpr int W = V::width;
   typedef typename LaneInt<sizeof(T)>::type Lane;
@@ -206,7 +208,6 @@ inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avai
     every[i] = static_cast<Lane>(SW == 2 ? 2 * i : (i < W / 2 ? 4 * i : 0));
     halves[i] = static_cast<Lane>(i < W / 2 ? i : W + i - W / 2);
   }
-  std::int64_t k = 0;
   for (; (k + W) * SW <= avail && k + W <= n; k += W) {
     const T* p = s + k * SW;
     V r;
@@ -219,6 +220,9 @@ inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avai
     }
     r.store(d + k);
   }
+#else
+  (void)avail;
+#endif
   for (; k < n; ++k) d[k] = s[k * SW];
 }
 
