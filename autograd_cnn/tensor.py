@@ -338,7 +338,7 @@ class Tensor:
             return _sub(self, other)
         c = _scalar(other)
         if c is not None:
-            return _AddConst(self, -c)
+            return _with_const(self, -c, _AddConst, _sub, False)
         return _with_const(self, other, None, _sub, False)
 
     def __rsub__(self, other):
@@ -649,6 +649,11 @@ def _with_const(t, other, const_op, tensor_op, reflected):
     """Binary op between Tensor ``t`` and a non-Tensor: numbers use the constant op, ndarrays
     become constant Tensors."""
     c = _scalar(other)
+    if t._data.dtype.kind in "biu" and (isinstance(c, float) or const_op is _DivConst
+                                        or const_op is _RDivConst):
+        # an integer tensor meeting a float (or true division) gives the default float dtype,
+        # float32, as in PyTorch (NumPy would give float64): images / 255.0 stay float32
+        t = t.float()
     if c is not None and const_op is not None:
         return const_op(t, c)
     if c is not None:

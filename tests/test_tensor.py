@@ -183,3 +183,25 @@ def test_tie_and_kink_gradients_match_torch():
         fn(ac, x).sum().backward()
         fn(torch, t).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("op", [lambda t: t / 255.0, lambda t: t * 1.5, lambda t: t * np.float64(1.5),
+                                lambda t: t / 2, lambda t: 2 / t, lambda t: t - 0.5])
+def test_integer_tensors_meeting_floats_give_float32_like_pytorch(op):
+    images = ac.tensor(np.arange(1, 7, dtype=np.uint8).reshape(2, 3))
+    out = op(images)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), op(images.numpy().astype(np.float64)), rtol=1e-6)
+    if torch is not None:
+        assert str(op(torch.from_numpy(images.numpy())).dtype) == "torch.float32"
+
+
+def test_integer_tensors_with_integers_stay_integer():
+    t = ac.tensor(np.arange(3, dtype=np.int32))
+    assert (t * 2).dtype == np.int32 and (t + 1).dtype == np.int32
+
+
+def test_std_of_one_element_has_nan_gradient_not_an_exception():
+    x = ac.tensor(np.ones((2, 1), np.float32), requires_grad=True)
+    x.std(1).sum().backward()
+    assert np.isnan(x.grad.numpy()).all()

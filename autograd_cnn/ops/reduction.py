@@ -100,7 +100,10 @@ class Var(Function):
     def backward(ctx, g):
         (a,) = ctx.saved
         d = a - a.mean(axis=ctx.dims, keepdims=True)
-        return g.reshape(ctx.kshape) * (2.0 / ctx.denom) * d, None, None, None
+        # N - correction == 0 (one element, unbiased): the forward is NaN, and so is the
+        # gradient, as in PyTorch (not a ZeroDivisionError)
+        scale = 2.0 / ctx.denom if ctx.denom != 0 else float("nan")
+        return g.reshape(ctx.kshape) * scale * d, None, None, None
 
     backward_np = backward
 
