@@ -12,12 +12,19 @@ or the left padding, as in PyTorch.
 """
 import numbers
 
-__all__ = ["ntuple", "window_output_size", "same_padding", "normalize_padding", "WindowGeometry"]
+__all__ = ["MAX_WINDOW_ARG", "ntuple", "window_output_size", "same_padding", "normalize_padding", "WindowGeometry"]
 
 
-def ntuple(value, n, name, minimum=None):
+# Largest kernel size, stride, padding, dilation or output size accepted: far beyond any real
+# window, and small enough that the kernels' 64-bit size arithmetic (products of two of them,
+# sums with an input size) can never overflow.
+MAX_WINDOW_ARG = 2**31 - 1
+
+
+def ntuple(value, n, name, minimum=None, maximum=MAX_WINDOW_ARG):
     """``value`` as a tuple of ``n`` Python ints: an int is repeated, a sequence must have length n.
-    Raises TypeError for non-integers (bools included) and ValueError below ``minimum``."""
+    Raises TypeError for non-integers (bools included) and ValueError outside
+    [``minimum``, ``maximum``]."""
     if isinstance(value, (list, tuple)):
         if len(value) != n:
             raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {tuple(value)!r}")
@@ -31,6 +38,8 @@ def ntuple(value, n, name, minimum=None):
         v = int(v)
         if minimum is not None and v < minimum:
             raise ValueError(f"{name} must be >= {minimum} on every axis, got {value!r}")
+        if maximum is not None and v > maximum:
+            raise ValueError(f"{name} must be <= {maximum} on every axis, got {value!r}")
         out.append(v)
     return tuple(out)
 

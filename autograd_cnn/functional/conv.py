@@ -26,6 +26,7 @@ module does the rest:
 conv1d runs on the 2-D kernels as an image of height 1: they vectorise along the output row, so a
 dedicated 1-D path would do the same work.
 """
+import math
 import numbers
 
 import numpy as np
@@ -38,6 +39,7 @@ from ._conv_kernels import ConvSpec, conv_backward_input, conv_backward_weight, 
 __all__ = ["conv1d", "conv2d"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_MAX_PADDED_BYTES = 2**48  # 256 TiB: beyond any machine, far below 64-bit overflow
 
 
 def _data(a):
@@ -230,6 +232,13 @@ def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
     dilation = ntuple(dilation, nd, f"{fname}: dilation", minimum=1)
     pads = normalize_padding(padding, kernel, dilation, stride, nd, name=f"{fname}: padding")
     geom = WindowGeometry(xb[2:], kernel, stride, pads, dilation, what=f"{fname}: input")
+    # The kernels copy the zero-padded input once: refuse a padding whose copy could not exist
+    # (and whose size arithmetic would overflow) with an error naming it, not a crash.
+    padded = math.prod(n + lo + hi for n, (lo, hi) in zip(xb[2:], pads))
+    if xb[0] * c_in * padded * x.itemsize > _MAX_PADDED_BYTES:
+        raise ValueError(f"{fname}: padding={padding!r} makes the padded input "
+                         f"{tuple(n + lo + hi for n, (lo, hi) in zip(xb[2:], pads))} per channel, "
+                         f"too large to hold (more than {_MAX_PADDED_BYTES} bytes)")
     # A stride at least the padded size leaves one window per axis, as the padded size itself
     # does; clamping it keeps the kernels' stride-phase layout (one plane per phase) small.
     stride = tuple(min(s, n + lo + hi) for s, n, (lo, hi) in zip(stride, xb[2:], pads))

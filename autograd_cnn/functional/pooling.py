@@ -41,7 +41,7 @@ import numbers
 import numpy as np
 
 from .. import _C
-from .._geometry import WindowGeometry, ntuple
+from .._geometry import MAX_WINDOW_ARG, WindowGeometry, ntuple
 from ..autograd import Function, is_grad_enabled
 
 __all__ = [
@@ -151,6 +151,9 @@ def _resolve_window(fn, shape, n, kernel_size, stride, padding, dilation, ceil_m
                             f"got {divisor_override!r}")
         if divisor_override < 1:
             raise ValueError(f"{fn}: divisor_override must be >= 1, got {divisor_override}")
+        if divisor_override > MAX_WINDOW_ARG:
+            raise ValueError(f"{fn}: divisor_override must be <= {MAX_WINDOW_ARG}, "
+                             f"got {divisor_override}")
     in_size = shape[-n:]
     g = WindowGeometry(in_size, kernel, stride, tuple((p, p) for p in pad), dilation, ceil_mode,
                        what=f"{fn}: input")
