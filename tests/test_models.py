@@ -4,7 +4,7 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import models, nn
-from tests._support import requires_torch, torch
+from _support import requires_torch, torch
 
 
 def count(model):

@@ -5,7 +5,7 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import nn
-from tests._support import RTOL, requires_torch, torch
+from _support import RTOL, requires_torch, torch
 
 
 def ref_forward(x, gamma, beta, eps=1e-5):

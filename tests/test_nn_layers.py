@@ -6,7 +6,7 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import nn
-from tests._support import RTOL, requires_torch, torch
+from _support import RTOL, requires_torch, torch
 
 sliding = np.lib.stride_tricks.sliding_window_view
 
@@ -333,3 +333,12 @@ def test_default_init_distribution_matches_pytorch():
             fan_in = math.prod(tp.shape[1:]) if tp.ndim > 1 else None
             if fan_in:
                 assert bound <= 1 / math.sqrt(fan_in) + 1e-7
+
+
+def test_adaptive_pool_layer_keeps_the_input_size_on_a_none_axis():
+    x = ac.randn(1, 2, 7, 5)
+    y = ac.nn.AdaptiveMaxPool2d((3, None))(x)
+    assert y.shape == (1, 2, 3, 5)
+    np.testing.assert_array_equal(y.numpy(), ac.functional.adaptive_max_pool2d(x, (3, 5)).numpy())
+    with pytest.raises(TypeError, match="output_size"):
+        ac.nn.AdaptiveAvgPool2d(None)

@@ -7,7 +7,7 @@ import pytest
 import autograd_cnn as ac
 import autograd_cnn.functional as F
 from autograd_cnn import nn
-from tests._support import requires_torch, torch
+from _support import requires_torch, torch
 
 
 def _log_softmax(x, axis=1):

@@ -8,7 +8,7 @@ import pytest
 import autograd_cnn as ac
 from autograd_cnn import nn
 from autograd_cnn.nn import init
-from tests._support import requires_torch, torch
+from _support import requires_torch, torch
 
 
 class Block(nn.Module):

@@ -250,7 +250,6 @@ def test_state_dict_structure_like_torch():
     (lambda p: SGD(p, lr="x"), "lr"),
     (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum"),
     (lambda p: SGD(p, lr=0.1, nesterov=True), "nesterov"),
-    (lambda p: SGD(p), "lr"),
     (lambda p: Adam(p, betas=(0.9, 1.0)), "betas"),
     (lambda p: Adam(p, eps=-1), "eps"),
     (lambda p: RMSprop(p, alpha=-0.1), "alpha"),
@@ -285,3 +284,8 @@ def test_add_param_group_and_repr():
     assert "Parameter Group 1" in repr(opt)
     with pytest.raises(ValueError, match="more than once"):
         opt.add_param_group({"params": [a]})
+
+
+def test_sgd_learning_rate_defaults_to_pytorchs():
+    p = ac.nn.Parameter(ac.zeros(2))
+    assert SGD([p]).param_groups[0]["lr"] == 1e-3

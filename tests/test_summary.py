@@ -6,7 +6,7 @@ import pytest
 import autograd_cnn as ac
 from autograd_cnn import models, nn
 from autograd_cnn.summary import main_summary
-from tests._support import requires_torch, torch
+from _support import requires_torch, torch
 
 
 def test_three_stacked_convs_have_receptive_field_7():

@@ -104,7 +104,17 @@ class _AdaptivePoolNd(Module):
 
     def __init__(self, output_size):
         super().__init__()
-        self.output_size = _geometry.ntuple(output_size, self._n, "output_size", minimum=1)
+        if output_size is None:
+            raise TypeError(f"output_size must be an int or a tuple of {self._n} ints or None, "
+                            "got None")
+        # None on an axis keeps the input's size there (resolved per call by the function)
+        sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * self._n
+        if len(sizes) != self._n:
+            raise ValueError(f"output_size must be an int or a tuple of {self._n} ints or None, "
+                             f"got {output_size!r}")
+        checked = _geometry.ntuple(tuple(1 if s is None else s for s in sizes), self._n,
+                                   "output_size", minimum=1)
+        self.output_size = tuple(None if s is None else c for s, c in zip(sizes, checked))
 
     def extra_repr(self):
         return f"output_size={self.output_size[0] if self._n == 1 else self.output_size}"

@@ -11,13 +11,15 @@ For each parameter ``p`` with gradient ``g``::
 """
 import numpy as np
 
-from .optimizer import Optimizer, _check_number, _mark_updated, required
+from .optimizer import Optimizer, _check_number, _mark_updated
 
 __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
-    def __init__(self, params, lr=required, momentum=0.0, dampening=0.0, nesterov=False,
+    """Stochastic gradient descent with PyTorch's update rule (lr defaults to 1e-3, as there)."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0, maximize=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       nesterov=nesterov, weight_decay=weight_decay,
