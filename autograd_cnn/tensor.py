@@ -328,14 +328,14 @@ class Tensor:
     # ------------------------------------------------------------------ operators ---------
     def __add__(self, other):
         if isinstance(other, Tensor):
-            return _add(self, other)
+            return _add(*_promote_0d(self, other))
         return _with_const(self, other, _AddConst, _add, False)
 
     __radd__ = __add__
 
     def __sub__(self, other):
         if isinstance(other, Tensor):
-            return _sub(self, other)
+            return _sub(*_promote_0d(self, other))
         c = _scalar(other)
         if c is not None:
             return _with_const(self, -c, _AddConst, _sub, False)
@@ -346,14 +346,14 @@ class Tensor:
 
     def __mul__(self, other):
         if isinstance(other, Tensor):
-            return _mul(self, other)
+            return _mul(*_promote_0d(self, other))
         return _with_const(self, other, _MulConst, _mul, False)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
         if isinstance(other, Tensor):
-            return _div(self, other)
+            return _div(*_promote_0d(self, other))
         return _with_const(self, other, _DivConst, _div, False)
 
     def __rtruediv__(self, other):
@@ -361,7 +361,7 @@ class Tensor:
 
     def __pow__(self, other):
         if isinstance(other, Tensor):
-            return _ew.Pow.apply(self, other)
+            return _ew.Pow.apply(*_promote_0d(self, other))
         return _with_const(self, other, _ew.PowConst.apply, _ew.Pow.apply, False)
 
     def __rpow__(self, other):
@@ -643,6 +643,21 @@ def _scalar(x):
     if isinstance(x, (float, int)):
         return x
     return None
+
+
+_KIND = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _promote_0d(a, b):
+    """PyTorch's promotion for a 0-d Tensor meeting a dimensioned one of the same kind (both
+    floating, both integer): the 0-d one takes the other's dtype, as a Python number would.
+    NumPy would let a float64 0-d array turn a float32 tensor into float64."""
+    da, db = a._data.dtype, b._data.dtype
+    if da != db and (a._data.ndim == 0) != (b._data.ndim == 0) and _KIND[da.kind] == _KIND[db.kind]:
+        if a._data.ndim == 0:
+            return a.to(db), b
+        return a, b.to(da)
+    return a, b
 
 
 def _with_const(t, other, const_op, tensor_op, reflected):

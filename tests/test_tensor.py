@@ -205,3 +205,27 @@ def test_std_of_one_element_has_nan_gradient_not_an_exception():
     x = ac.tensor(np.ones((2, 1), np.float32), requires_grad=True)
     x.std(1).sum().backward()
     assert np.isnan(x.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("big, small, expected", [
+    (np.float32, np.float64, np.float32),
+    (np.int32, np.int64, np.int32),
+    (np.float16, np.float32, np.float16),
+    (np.int64, np.float64, np.float64),  # a different kind promotes as usual
+])
+def test_zero_dim_tensors_promote_like_python_numbers(big, small, expected):
+    a = ac.tensor(np.ones(3, big))
+    s = ac.tensor(np.array(2, small))
+    for out in (a * s, s * a, a + s, a - s, s - a):
+        assert out.dtype == expected
+    if torch is not None:
+        t = torch.from_numpy(np.ones(3, big)) * torch.from_numpy(np.array(2, small))
+        assert str(t.dtype) == "torch." + np.dtype(expected).name
+
+
+def test_zero_dim_weight_gets_a_gradient_of_its_own_dtype():
+    x = ac.tensor(np.ones(3, np.float32), requires_grad=True)
+    w = ac.tensor(np.array(2.0), requires_grad=True)
+    (x * w).sum().backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
+    assert w.grad.item() == 3.0
