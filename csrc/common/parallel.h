@@ -21,4 +21,19 @@ inline void parallel_for(std::int64_t n, Fn&& fn) {
   for (std::int64_t i = 0; i < n; ++i) fn(i);
 }
 
+// Below this much work (elements moved or multiply-adds) a loop runs on the calling thread: a
+// parallel region costs microseconds to open, and far more when another process holds the other
+// core. Every work item computes its own outputs, so the result is the same either way.
+constexpr double kSerialWork = 1 << 20;
+
+// parallel_for(n, fn) when the loop's total `work` pays for a parallel region, else serial.
+template <typename Fn>
+inline void parallel_for(std::int64_t n, double work, Fn&& fn) {
+  if (work < kSerialWork) {
+    for (std::int64_t i = 0; i < n; ++i) fn(i);
+  } else {
+    parallel_for(n, fn);
+  }
+}
+
 }  // namespace acnn

@@ -102,20 +102,6 @@ inline void in_register(Vec<T>& v) {
 #endif
 }
 
-// Below this much work (elements copied or multiply-adds) a loop runs on the calling thread: a
-// parallel region costs microseconds to open, and far more when another process holds the other
-// core. Every work item computes its own outputs, so the result is the same either way.
-constexpr double kSerialWork = 1 << 20;
-
-template <typename Fn>
-inline void conv_parallel_for(std::int64_t n, double work, Fn&& fn) {
-  if (work < kSerialWork) {
-    for (std::int64_t i = 0; i < n; ++i) fn(i);
-  } else {
-    parallel_for(n, fn);
-  }
-}
-
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // First and one-past-last index i >= 0 (and < limit) with 0 <= i*step + phase - pad < size.
@@ -232,7 +218,7 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
   std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
   for (std::int64_t pw = 0; pw < g.SW; ++pw)
     valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jrange[2 * pw], &jrange[2 * pw + 1]);
-  conv_parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
+  parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.CS, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.CS;
     if (g.SH == 1 && g.SW == 1 && g.PW0 == 0 && g.PW1 == 0) {
@@ -277,7 +263,7 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
 // dy (N, C_out, OH, OW) -> wide rows (N, C_out, LD): F zeros, OH rows of Wq (zeros past OW), zeros.
 template <typename T>
 void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw) {
-  conv_parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.LD, [&](std::int64_t nc) {
+  parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.LD, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
     T* dst = dyw + nc * p.LD;
     zero_row(dst, p.F);
@@ -376,7 +362,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, W);
   // wp[grp][block][ic][tap][W]: one weight vector per (input channel, tap)
-  conv_parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
+  parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
     const std::int64_t grp = gb / nob, b = gb % nob;
     T* dst = wp + gb * cig * KK * W;
     for (std::int64_t ic = 0; ic < cig; ++ic)
@@ -390,7 +376,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
   const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * out_cs * cig * KK;
-  conv_parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
+  parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
     const std::int64_t rp = it % nrp;
     std::int64_t r = it / nrp;
     const std::int64_t b = r % nob;
@@ -438,7 +424,7 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kOB);
   // wp[grp][block][ic][tap][kOB]: the weights one register block broadcasts, in loop order
-  conv_parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
+  parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
     const std::int64_t grp = gb / nob, b = gb % nob;
     T* dst = wp + gb * cig * KK * kOB;
     for (std::int64_t ic = 0; ic < cig; ++ic)
@@ -452,7 +438,7 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   const std::int64_t nqc = ceil_div(p.Q, chunk);
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * p.Q * cig * KK;
-  conv_parallel_for(g.N * g.G * nqc * nob, fmas, [&](std::int64_t it) {
+  parallel_for(g.N * g.G * nqc * nob, fmas, [&](std::int64_t it) {
     const std::int64_t b = it % nob;
     std::int64_t r = it / nob;
     const std::int64_t qc = r % nqc;
@@ -496,7 +482,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     const std::int64_t ntp = p.plane_begin[pl + 1] - p.plane_begin[pl];
     return wp + grp * nib * cog * KK * kOB + p.plane_begin[pl] * nib * cog * kOB + b * cog * ntp * kOB;
   };
-  conv_parallel_for(g.G * p.planes * nib, double(g.C_in) * cog * KK, [&](std::int64_t it) {
+  parallel_for(g.G * p.planes * nib, double(g.C_in) * cog * KK, [&](std::int64_t it) {
     const std::int64_t b = it % nib, pl = (it / nib) % p.planes, grp = it / (nib * p.planes);
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
     T* dst = block_base(grp, pl, b);
@@ -519,7 +505,7 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
   const std::int64_t nchunks = std::max<std::int64_t>(1, ceil_div(max_rows * p.Wq + W, chunk));
   const std::int64_t in_cs = g.H * g.W;
   const double fmas = double(g.N) * g.C_in * p.PL * p.planes * cog * KK / p.planes;
-  conv_parallel_for(g.N * g.G * p.planes * nchunks * nib, fmas, [&](std::int64_t it) {
+  parallel_for(g.N * g.G * p.planes * nchunks * nib, fmas, [&](std::int64_t it) {
     // consecutive items: the planes of one chunk, which all read the same rows of dy
     const std::int64_t b = it % nib;
     std::int64_t r = it / nib;
@@ -661,7 +647,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   // summed by one item, lane by lane over (n, q) in order, then across lanes, whatever the
   // thread count or grouping: the result is thread-independent.
   const double fmas = double(g.N) * g.C_out * qn * cig * KK;
-  conv_parallel_for(g.G * nobg * nicb * ntb, fmas, [&](std::int64_t it) {
+  parallel_for(g.G * nobg * nicb * ntb, fmas, [&](std::int64_t it) {
     const std::int64_t tb = it % ntb;
     std::int64_t r = it / ntb;
     const std::int64_t icb = r % nicb;

@@ -89,7 +89,7 @@ void avg_pool_plane(const T* x, T* y, const PoolPlan& p, const PoolInterior& inn
 template <int S, int KW, typename T>
 void avg_pool_planes(const T* x, T* y, const PoolPlan& p, const PoolInterior& inner) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
-  parallel_for(p.planes, [&](std::int64_t i) {
+  parallel_for(p.planes, p.work(), [&](std::int64_t i) {
     avg_pool_plane<S, KW>(x + i * in_plane, y + i * out_plane, p, inner);
   });
 }
@@ -283,7 +283,7 @@ void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
   if (own.disjoint) {
     const PoolInterior pairs =
         pool_pair_interior(p.w, kPoolMinBytes / static_cast<int>(sizeof(T)));
-    parallel_for(p.planes, [&](std::int64_t i) {
+    parallel_for(p.planes, p.work(), [&](std::int64_t i) {
       avg_pool_backward_disjoint_plane(gy + i * out_plane, gx + i * in_plane, p, own, pairs);
     });
     return;
@@ -301,7 +301,7 @@ void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
     // g[-margin, out + margin): the widest vector may read a kernel's span left of its first
     // window and a vector's width right of the last one
     const std::int64_t margin = (p.w.kernel - 1) * p.w.dilation + 64;
-    parallel_for(p.planes, [&](std::int64_t i) {
+    parallel_for(p.planes, p.work(), [&](std::int64_t i) {
       std::vector<T> buffer(static_cast<std::size_t>(p.w.out + 2 * margin), T(0));
       T* g = buffer.data() + margin;
       const T* gyi = gy + i * out_plane;
@@ -313,7 +313,7 @@ void avg_pool_backward_kernel(const T* gy, T* gx, const PoolPlan& p) {
     });
     return;
   }
-  parallel_for(p.planes, [&](std::int64_t i) {
+  parallel_for(p.planes, p.work(), [&](std::int64_t i) {
     avg_pool_backward_plane(gy + i * out_plane, gx + i * in_plane, p);
   });
 }

@@ -159,7 +159,7 @@ void max_pool_plane(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInter
 template <int S, int KW, bool Idx, typename T, typename I>
 void max_pool_planes(const T* x, T* y, I* ind, const PoolPlan& p, const PoolInterior& inner) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
-  parallel_for(p.planes, [&](std::int64_t i) {
+  parallel_for(p.planes, p.work(), [&](std::int64_t i) {
     max_pool_plane<S, KW, Idx>(x + i * in_plane, y + i * out_plane,
                                Idx ? ind + i * out_plane : nullptr, p, inner);
   });
@@ -271,13 +271,13 @@ void max_pool_scatter_kernel(const T* gy, const I* ind, T* gx, const PoolPlan& p
     PoolInterior pairs = pool_pair_interior(p.w, kPoolMinBytes / static_cast<int>(sizeof(T)));
     // the vector lanes compare indices as wide as T: int32 lanes for float need small planes
     if (sizeof(T) == 4 && in_plane >= (std::int64_t(1) << 31)) pairs.stride = 0;
-    parallel_for(p.planes, [&](std::int64_t i) {
+    parallel_for(p.planes, p.work(), [&](std::int64_t i) {
       max_pool_scatter_disjoint_plane(gy + i * out_plane, ind + i * out_plane, gx + i * in_plane,
                                       p, own, pairs);
     });
     return;
   }
-  parallel_for(p.planes, [&](std::int64_t i) {
+  parallel_for(p.planes, p.work(), [&](std::int64_t i) {
     T* g = gx + i * in_plane;
     const T* go = gy + i * out_plane;
     const I* at = ind + i * out_plane;
@@ -290,7 +290,7 @@ void max_pool_scatter_kernel(const T* gy, const I* ind, T* gx, const PoolPlan& p
 template <typename T, typename I>
 void max_pool_gather_kernel(const T* x, const I* ind, T* y, const PoolPlan& p) {
   const std::int64_t in_plane = p.in_plane(), out_plane = p.out_plane();
-  parallel_for(p.planes, [&](std::int64_t i) {
+  parallel_for(p.planes, p.work(), [&](std::int64_t i) {
     const T* src = x + i * in_plane;
     const I* at = ind + i * out_plane;
     T* dst = y + i * out_plane;

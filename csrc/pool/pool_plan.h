@@ -40,6 +40,8 @@ struct PoolPlan {
 
   std::int64_t in_plane() const { return h.in * w.in; }
   std::int64_t out_plane() const { return h.out * w.out; }
+  // elements read and written, for parallel_for's serial threshold
+  double work() const { return double(planes) * double(in_plane() + out_plane()); }
 };
 
 // Owns the tables of one axis.
