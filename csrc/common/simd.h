@@ -35,3 +35,40 @@ struct Vec {
     return s;
   }
 };
+
+// Even and odd lanes of the 2W elements a, b (a first), for any vector type R of W lanes: with
+// a = p[0 .. W), b = p[W .. 2W), even() is p[0], p[2], ... and odd() is p[1], p[3], ...: the
+// de-interleaving of stride-2 data from two loads (used by pooling's taps and by convolution's
+// stride-phase copy; applied twice it gives stride 4).
+template <int W>
+struct EvenOddLanes;
+template <>
+struct EvenOddLanes<2> {
+  template <typename R> static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2); }
+  template <typename R> static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3); }
+};
+template <>
+struct EvenOddLanes<4> {
+  template <typename R>
+  static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
+  template <typename R>
+  static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7); }
+};
+template <>
+struct EvenOddLanes<8> {
+  template <typename R>
+  static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14); }
+  template <typename R>
+  static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15); }
+};
+template <>
+struct EvenOddLanes<16> {
+  template <typename R>
+  static R even(R a, R b) {
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  }
+  template <typename R>
+  static R odd(R a, R b) {
+    return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  }
+};

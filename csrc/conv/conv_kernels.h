@@ -175,40 +175,26 @@ inline void copy_row(T* d, const T* s, std::int64_t n) {
   Vec<T>::load(s + n - W).store(d + n - W);
 }
 
-template <int Bytes> struct LaneInt;
-template <> struct LaneInt<4> { using type = std::int32_t; };
-template <> struct LaneInt<8> { using type = std::int64_t; };
 
 // d[k] = s[k * SW] for k < n (SW = 2 or 4), reading only s[0 .. avail): SW vectors are
-// de-interleaved with two-input shuffles (one round for SW = 2, two for SW = 4), the tail is scalar.
+// de-interleaved with EvenOddLanes (one round for SW = 2, two for SW = 4), the tail is scalar.
 template <typename T, int SW>
 inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avail) {
-  std::int64_t k = 0;
-#if !defined(__clang__)  // __builtin_shuffle with a mask vector is GCC's; clang copies scalars
   using V = Vec<T>;
+  using Lanes = EvenOddLanes<V::width>;
   constexpr int W = V::width;
-  typedef typename LaneInt<sizeof(T)>::type Lane;
-  typedef Lane Mask __attribute__((vector_size(ACNN_VECTOR_BYTES)));
-  Mask every, halves;  // every SW-th of two vectors; the low halves of two vectors
-  for (int i = 0; i < W; ++i) {
-    every[i] = static_cast<Lane>(SW == 2 ? 2 * i : (i < W / 2 ? 4 * i : 0));
-    halves[i] = static_cast<Lane>(i < W / 2 ? i : W + i - W / 2);
-  }
+  std::int64_t k = 0;
   for (; (k + W) * SW <= avail && k + W <= n; k += W) {
     const T* p = s + k * SW;
     V r;
     if constexpr (SW == 2) {
-      r.v = __builtin_shuffle(V::load(p).v, V::load(p + W).v, every);
+      r.v = Lanes::even(V::load(p).v, V::load(p + W).v);
     } else {
-      const auto a = __builtin_shuffle(V::load(p).v, V::load(p + W).v, every);
-      const auto b = __builtin_shuffle(V::load(p + 2 * W).v, V::load(p + 3 * W).v, every);
-      r.v = __builtin_shuffle(a, b, halves);
+      r.v = Lanes::even(Lanes::even(V::load(p).v, V::load(p + W).v),
+                        Lanes::even(V::load(p + 2 * W).v, V::load(p + 3 * W).v));
     }
     r.store(d + k);
   }
-#else
-  (void)avail;
-#endif
   for (; k < n; ++k) d[k] = s[k * SW];
 }
 

@@ -68,41 +68,6 @@ inline typename PoolVec<T, B>::raw load_strided(const T* p) {
   }
 }
 
-// Even and odd lanes of the 2W elements a, b (a first): with a = p[0 .. W), b = p[W .. 2W), the
-// stride-2 lanes of two neighbouring taps (p[2j] and p[2j + 1]) from two aligned-friendly loads.
-template <int W>
-struct EvenOddLanes;
-template <>
-struct EvenOddLanes<2> {
-  template <typename R> static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2); }
-  template <typename R> static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3); }
-};
-template <>
-struct EvenOddLanes<4> {
-  template <typename R>
-  static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
-  template <typename R>
-  static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7); }
-};
-template <>
-struct EvenOddLanes<8> {
-  template <typename R>
-  static R even(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14); }
-  template <typename R>
-  static R odd(R a, R b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15); }
-};
-template <>
-struct EvenOddLanes<16> {
-  template <typename R>
-  static R even(R a, R b) {
-    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  }
-  template <typename R>
-  static R odd(R a, R b) {
-    return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  }
-};
-
 // Calls tap(v, k) for k = 0 .. kw - 1 in order, v = the lanes p[k * d + j * S] (j < W): the taps of
 // W windows with stride S. For stride 2 and dilation 1, taps k and k + 1 come together from the W
 // pairs p[k + 2j], p[k + 2j + 1] (two loads instead of four, and nothing read past p[2W - 1 + k],
