@@ -176,6 +176,23 @@ inline void copy_row(T* d, const T* s, std::int64_t n) {
 }
 
 
+// Weights (C_out, C_in / G, taps) regrouped as wp[grp][block][ic][tap][ob] for blocks of `ob`
+// output channels, zero-padded past the group's last channel: what the forward kernels broadcast.
+template <typename T>
+inline void pack_weight_blocks(const ConvGeom& g, std::int64_t KK, int ob, const T* w, T* wp) {
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, nob = ceil_div(cog, ob);
+  parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
+    const std::int64_t grp = gb / nob, b = gb % nob;
+    T* dst = wp + gb * cig * KK * ob;
+    for (std::int64_t ic = 0; ic < cig; ++ic)
+      for (std::int64_t t = 0; t < KK; ++t)
+        for (int o = 0; o < ob; ++o) {
+          const std::int64_t oc = b * ob + o;
+          dst[(ic * KK + t) * ob + o] = oc < cog ? w[((grp * cog + oc) * cig + ic) * KK + t] : T(0);
+        }
+  });
+}
+
 // d[k] = s[k * SW] for k < n (SW = 2 or 4), reading only s[0 .. avail): SW vectors are
 // de-interleaved with EvenOddLanes (one round for SW = 2, two for SW = 4), the tail is scalar.
 template <typename T, int SW>
@@ -348,16 +365,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, W);
   // wp[grp][block][ic][tap][W]: one weight vector per (input channel, tap)
-  parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
-    const std::int64_t grp = gb / nob, b = gb % nob;
-    T* dst = wp + gb * cig * KK * W;
-    for (std::int64_t ic = 0; ic < cig; ++ic)
-      for (std::int64_t t = 0; t < KK; ++t)
-        for (int o = 0; o < W; ++o) {
-          const std::int64_t oc = b * W + o;
-          dst[(ic * KK + t) * W + o] = oc < cog ? w[((grp * cog + oc) * cig + ic) * KK + t] : T(0);
-        }
-  });
+  pack_weight_blocks(g, KK, W, w, wp);
   const int rc = static_cast<int>(std::min<std::int64_t>(g.OW, kChanRC));
   const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
   const std::int64_t out_cs = g.OH * g.OW;
@@ -410,16 +418,7 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nob = ceil_div(cog, kOB);
   // wp[grp][block][ic][tap][kOB]: the weights one register block broadcasts, in loop order
-  parallel_for(g.G * nob, double(g.C_out) * cig * KK, [&](std::int64_t gb) {
-    const std::int64_t grp = gb / nob, b = gb % nob;
-    T* dst = wp + gb * cig * KK * kOB;
-    for (std::int64_t ic = 0; ic < cig; ++ic)
-      for (std::int64_t t = 0; t < KK; ++t)
-        for (int o = 0; o < kOB; ++o) {
-          const std::int64_t oc = b * kOB + o;
-          dst[(ic * KK + t) * kOB + o] = oc < cog ? w[((grp * cog + oc) * cig + ic) * KK + t] : T(0);
-        }
-  });
+  pack_weight_blocks(g, KK, kOB, w, wp);
   const std::int64_t chunk = 2 * kTileUnit * W;  // positions per work item
   const std::int64_t nqc = ceil_div(p.Q, chunk);
   const std::int64_t out_cs = g.OH * g.OW;
