@@ -19,14 +19,12 @@ and run each implementation's 2-thread cases in a process of its own (``-k "2t a
 ``-k "2t and torch"``): two OpenMP runtimes in one process, or another process on the second core,
 make a parallel region wait for a descheduled thread (a scheduler slice, ~4-8 ms).
 """
-import ctypes
-import glob
-import os
-
 import numpy as np
 import pytest
 
 import autograd_cnn as ac
+from autograd_cnn._geometry import window_output_size
+from autograd_cnn.backend import set_blas_threads
 from autograd_cnn.functional import conv1d, conv2d
 
 try:
@@ -48,23 +46,13 @@ CASES = {
 
 
 def _out(size, k, s, p, d):
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+    return window_output_size(size, k, s, p, p, d)
 
 
 def flops(case):
     n, cin, sp, cout, k, s, p, d = CASES[case]
     pixels = np.prod([_out(a, b, s, p, d) for a, b in zip(sp, k)])
     return 2.0 * n * cout * pixels * cin * np.prod(k)
-
-
-def _numpy_blas_threads(n):
-    """Best effort: NumPy's bundled OpenBLAS thread count (the im2col baseline's matmul)."""
-    for lib in glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*")):
-        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            fn = getattr(ctypes.CDLL(lib), name, None)
-            if fn is not None:
-                fn(n)
-                return
 
 
 def _inputs(case, seed=0):
@@ -114,7 +102,7 @@ def threads(request):
     if torch is not None:
         torch_before = torch.get_num_threads()
         torch.set_num_threads(request.param)
-    _numpy_blas_threads(request.param)
+    set_blas_threads(request.param)  # the im2col baseline's matmul
     yield request.param
     ac.set_num_threads(before)
     if torch is not None:
