@@ -567,9 +567,10 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
 
 // One pass of the weight-gradient block over positions [q0, q1) of one sample: WO output channels
 // x WT taps of vector partial sums, loaded from and stored back to `acc` (so a position chunk can
-// stay in L1 while several input channels and tap blocks sweep over it).
+// stay in L1 while several input channels and tap blocks sweep over it). Not inlined: inlined into
+// the driver, GCC spilled a dy vector and re-read it per FMA in some instances (-10 to -15 %).
 template <typename T, int WO, int WT>
-__attribute__((always_inline)) inline void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
+__attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
                                                        const std::int64_t* offs, std::int64_t q0,
                                                        std::int64_t q1, Vec<T>* acc_mem,
                                                        std::int64_t samples = 1,
@@ -622,74 +623,90 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t nob = ceil_div(cog, kWO), ntb = ceil_div(KK, kWT), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
-  // Output blocks per item: several, so one sweep of an input chunk serves them all (less memory
-  // traffic), as long as there remain enough items to keep every thread busy.
+  // A work item sweeps the output gradient of its output channels and the input of its input
+  // channels once, for all its tap blocks: every memory pass over them serves as many sums as
+  // possible. Output blocks are grouped (gsz per item) and taps split into groups (ntg) only as far
+  // as needed to keep every thread busy.
+  const std::int64_t want = 8 * num_threads();
   std::int64_t gsz = 1;
-  while (gsz < kWOG && ceil_div(nob, 2 * gsz) * g.G * nicb * ntb >= 8 * num_threads()) gsz *= 2;
+  while (gsz < kWOG && ceil_div(nob, 2 * gsz) * g.G * nicb * ntb >= want) gsz *= 2;
   const std::int64_t nobg = ceil_div(nob, gsz);
+  const std::int64_t ntg = std::min(ntb, std::max<std::int64_t>(1, ceil_div(want, g.G * nobg * nicb)));
   const std::int64_t dy_ns = g.C_out * p.LD, x_ns = g.C_in * p.CS;
-  // Work item = (group, output-block group, input-channel block, tap block). Each dw element is
+  constexpr std::int64_t kBlockAcc = kWIC * kWO * kWT;  // vector sums of one (output, tap) block
+  // Work item = (group, output-block group, input-channel block, tap group). Each dw element is
   // summed by one item, lane by lane over (n, q) in order, then across lanes, whatever the
   // thread count or grouping: the result is thread-independent.
   const double fmas = double(g.N) * g.C_out * qn * cig * KK;
-  parallel_for(g.G * nobg * nicb * ntb, fmas, [&](std::int64_t it) {
-    const std::int64_t tb = it % ntb;
-    std::int64_t r = it / ntb;
+  parallel_for(g.G * nobg * nicb * ntg, fmas, [&](std::int64_t it) {
+    const std::int64_t tg = it % ntg;
+    std::int64_t r = it / ntg;
     const std::int64_t icb = r % nicb;
     r /= nicb;
     const std::int64_t obg = r % nobg, grp = r / nobg;
     const std::int64_t b0 = obg * gsz, b1 = std::min(nob, b0 + gsz);
+    const std::int64_t tb0 = tg * ntb / ntg, tb1 = (tg + 1) * ntb / ntg;
     const std::int64_t ic0 = icb * kWIC, nic = std::min<std::int64_t>(kWIC, cig - ic0);
-    // tap blocks of balanced sizes (7 taps: 4 + 3, not 6 + 1)
-    const std::int64_t t0 = tb * KK / ntb;
-    const int wt = static_cast<int>((tb + 1) * KK / ntb - t0);
-    const std::int64_t* offs = p.off.data() + t0;
     const T* x0 = xq + (grp * cig + ic0) * p.CS;
-    constexpr std::int64_t kBlockAcc = kWIC * kWO * kWT;  // vector sums of one output block
-    std::vector<V> acc_store(static_cast<std::size_t>((b1 - b0) * kBlockAcc), V::zero());
-    // runs fn(IntC<WO>, IntC<WT>, dy rows of block b, its sums, its first output channel)
-    auto with_block = [&](std::int64_t b, auto&& fn) {
+    // the item's vector sums, [output block][tap block][input channel][WO][WT]; kept per thread
+    thread_local std::vector<V> acc_store;
+    const std::size_t nacc = static_cast<std::size_t>((b1 - b0) * (tb1 - tb0) * kBlockAcc);
+    if (acc_store.size() < nacc) acc_store.resize(nacc);
+    std::fill(acc_store.begin(), acc_store.begin() + nacc, V::zero());
+    // runs fn(IntC<WO>, IntC<WT>, dy rows of block b, its sums for tap block tb, its taps' input
+    // offsets, first output channel, first tap) for output block b and tap block tb
+    auto with_block = [&](std::int64_t b, std::int64_t tb, auto&& fn) {
       const std::int64_t oc0 = grp * cog + b * kWO;
       const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
+      // tap blocks of balanced sizes (7 taps: 4 + 3, not 6 + 1)
+      const std::int64_t t0 = tb * KK / ntb;
+      const int wt = static_cast<int>((tb + 1) * KK / ntb - t0);
+      V* acc = acc_store.data() + ((b - b0) * (tb1 - tb0) + (tb - tb0)) * kBlockAcc;
       with_count<kWO>(wo, [&](auto WOc) {
         with_count<kWT>(wt, [&](auto WTc) {
-          fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc_store.data() + (b - b0) * kBlockAcc, oc0);
+          fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc, p.off.data() + t0, oc0, t0);
         });
       });
     };
     if (qn <= kWQ / 8) {
       // small images: sums stay in registers over all samples, one input channel at a time
       for (std::int64_t b = b0; b < b1; ++b)
-        with_block(b, [&](auto WOc, auto WTc, const T* dy0, V* acc, std::int64_t) {
-          constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-          for (std::int64_t ic = 0; ic < nic; ++ic)
-            weight_pass<T, WO, WT>(dy0, p.LD, x0 + ic * p.CS, offs, 0, qn, acc + ic * WO * WT, g.N,
-                                   dy_ns, x_ns);
-        });
+        for (std::int64_t tb = tb0; tb < tb1; ++tb)
+          with_block(b, tb, [&](auto WOc, auto WTc, const T* dy0, V* acc, const std::int64_t* offs,
+                                std::int64_t, std::int64_t) {
+            constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
+            for (std::int64_t ic = 0; ic < nic; ++ic)
+              weight_pass<T, WO, WT>(dy0, p.LD, x0 + ic * p.CS, offs, 0, qn, acc + ic * WO * WT,
+                                     g.N, dy_ns, x_ns);
+          });
     } else {
-      // large images: an L1-sized chunk of positions is swept by every (output block, input
-      // channel) pair in turn
+      // large images: an L1-sized chunk of positions is swept by every (output block, tap block,
+      // input channel) in turn; one output block's rows stay in L1 while the input rows stream
       for (std::int64_t n = 0; n < g.N; ++n) {
         const T* xn = x0 + n * x_ns;
         for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
           const std::int64_t q1 = std::min(qn, q0 + qstep);
           for (std::int64_t b = b0; b < b1; ++b)
-            with_block(b, [&](auto WOc, auto WTc, const T* dy0, V* acc, std::int64_t) {
-              constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-              for (std::int64_t ic = 0; ic < nic; ++ic)
-                weight_pass<T, WO, WT>(dy0 + n * dy_ns, p.LD, xn + ic * p.CS, offs, q0, q1,
-                                       acc + ic * WO * WT);
-            });
+            for (std::int64_t tb = tb0; tb < tb1; ++tb)
+              with_block(b, tb, [&](auto WOc, auto WTc, const T* dy0, V* acc,
+                                    const std::int64_t* offs, std::int64_t, std::int64_t) {
+                constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
+                for (std::int64_t ic = 0; ic < nic; ++ic)
+                  weight_pass<T, WO, WT>(dy0 + n * dy_ns, p.LD, xn + ic * p.CS, offs, q0, q1,
+                                         acc + ic * WO * WT);
+              });
         }
       }
     }
     for (std::int64_t b = b0; b < b1; ++b)
-      with_block(b, [&](auto WOc, auto WTc, const T*, V* acc, std::int64_t oc0) {
-        constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-        for (std::int64_t ic = 0; ic < nic; ++ic)
-          for (int o = 0; o < WO; ++o)
-            for (int t = 0; t < WT; ++t)
-              dw[((oc0 + o) * cig + ic0 + ic) * KK + t0 + t] = acc[(ic * WO + o) * WT + t].sum();
-      });
+      for (std::int64_t tb = tb0; tb < tb1; ++tb)
+        with_block(b, tb, [&](auto WOc, auto WTc, const T*, V* acc, const std::int64_t*,
+                              std::int64_t oc0, std::int64_t t0) {
+          constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
+          for (std::int64_t ic = 0; ic < nic; ++ic)
+            for (int o = 0; o < WO; ++o)
+              for (int t = 0; t < WT; ++t)
+                dw[((oc0 + o) * cig + ic0 + ic) * KK + t0 + t] = acc[(ic * WO + o) * WT + t].sum();
+        });
   });
 }
