@@ -33,7 +33,7 @@ def ntuple(value, n, name, minimum=None, maximum=MAX_WINDOW_ARG):
         items = (value,) * n
     out = []
     for v in items:
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        if type(v) is not int and (isinstance(v, bool) or not isinstance(v, numbers.Integral)):
             raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
         v = int(v)
         if minimum is not None and v < minimum:

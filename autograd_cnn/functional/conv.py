@@ -248,8 +248,42 @@ def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
     return ConvSpec(x.shape, w.shape, y_shape, stride, pads, dilation, groups)
 
 
+# ConvSpecs of recent calls, keyed by everything _prepare's checks depend on: a training loop
+# calls each layer with the same shapes every step, and checking them again costs several times
+# a small kernel. Only plain ints, strs and tuples of ints are keys (True == 1 must not hit).
+_SPEC_CACHE = {}
+_SPEC_CACHE_SIZE = 256
+
+
+def _plain(v):
+    t = type(v)
+    return t is int or t is str or (t is tuple and all(type(e) is int for e in v))
+
+
+def _spec_key(fname, input, weight, bias, stride, padding, dilation, groups):
+    arrays = []
+    for a in (input, weight, bias):
+        if a is None:
+            arrays.append(None)
+            continue
+        a = a.data if isinstance(a, Tensor) else a
+        if type(a) is not np.ndarray:
+            return None
+        arrays.append((a.shape, a.dtype))
+    if not (_plain(stride) and _plain(padding) and _plain(dilation) and type(groups) is int):
+        return None
+    return (fname, *arrays, stride, padding, dilation, groups)
+
+
 def _conv(fname, nd, input, weight, bias, stride, padding, dilation, groups):
-    spec = _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups)
+    key = _spec_key(fname, input, weight, bias, stride, padding, dilation, groups)
+    spec = _SPEC_CACHE.get(key) if key is not None else None
+    if spec is None:
+        spec = _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups)
+        if key is not None:
+            if len(_SPEC_CACHE) >= _SPEC_CACHE_SIZE:
+                _SPEC_CACHE.clear()
+            _SPEC_CACHE[key] = spec
     return _Conv.apply(input, weight, bias, spec)
 
 

@@ -175,6 +175,19 @@ inline void copy_row(T* d, const T* s, std::int64_t n) {
   Vec<T>::load(s + n - W).store(d + n - W);
 }
 
+// d[k] = s[k] + b for k < n, the same way.
+template <typename T>
+inline void add_row(T* d, const T* s, std::int64_t n, T b) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  if (n < W) {
+    for (std::int64_t k = 0; k < n; ++k) d[k] = s[k] + b;
+    return;
+  }
+  const V bv = V::broadcast(b);
+  for (std::int64_t k = 0; k + W < n; k += W) (V::load(s + k) + bv).store(d + k);
+  (V::load(s + n - W) + bv).store(d + n - W);
+}
 
 // Weights (C_out, C_in / G, taps) regrouped as wp[grp][block][ic][tap][ob] for blocks of `ob`
 // output channels, zero-padded past the group's last channel: what the forward kernels broadcast.
@@ -298,10 +311,9 @@ inline void store_wide_tile(const T* tbuf, int tile, int ob, std::int64_t q0, st
       const T* s = tbuf + o * tile + (q - q0);
       T* d = out + o * out_cs + oh * OW + ow;
       if (bias) {
-        const T b = bias[o];
-        for (std::int64_t k = 0; k < n; ++k) d[k] = s[k] + b;
+        add_row(d, s, n, bias[o]);
       } else {
-        for (std::int64_t k = 0; k < n; ++k) d[k] = s[k];
+        copy_row(d, s, n);
       }
     }
     q += n;
