@@ -10,23 +10,51 @@ softmax and log_softmax subtract the maximum along ``dim`` before exponentiating
 """
 import numpy as np
 
+from .. import _C
 from ..autograd.function import Function
 from ._util import const, norm_dim, check_tensor
 from .elementwise import where, exp
 
 
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _relu_np(x):
+    """(max(x, 0), x > 0). Floating arrays go through the compiled kernel (csrc/activation): NumPy
+    needs about 0.1 ms for np.maximum and 1 ms for the backward's np.where on a LeNet activation."""
+    if x.dtype not in _KERNEL_DTYPES:
+        return np.maximum(x, 0), x > 0
+    shape = x.shape  # (np.ascontiguousarray makes a 0-d array 1-d)
+    y = _C.cached_empty(shape, x.dtype)
+    pos = np.empty(shape, np.bool_)
+    _C.relu_forward_kernel(np.ascontiguousarray(x).reshape(-1), y.reshape(-1),
+                           pos.reshape(-1).view(np.uint8))
+    return y, pos
+
+
+def _relu_grad_np(pos, g):
+    """g where pos, else 0 (also where g is NaN or Inf, as PyTorch's threshold backward)."""
+    if g.dtype not in _KERNEL_DTYPES or g.shape != pos.shape:
+        return np.where(pos, g, 0)
+    dx = _C.cached_empty(g.shape, g.dtype)
+    _C.relu_backward_kernel(np.ascontiguousarray(g).reshape(-1), pos.reshape(-1).view(np.uint8),
+                            dx.reshape(-1))
+    return dx
+
+
 class Relu(Function):
     @staticmethod
     def forward(ctx, a):
-        x = a._data
-        ctx.pos = x > 0
-        return np.maximum(x, 0)
+        y, ctx.pos = _relu_np(a._data)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         return where(const(ctx.pos, g), g, 0)
 
-    backward_np = backward
+    @staticmethod
+    def backward_np(ctx, g):
+        return _relu_grad_np(ctx.pos, np.asarray(g))
 
 
 class LeakyRelu(Function):

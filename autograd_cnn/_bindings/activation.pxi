@@ -1,0 +1,30 @@
+# ReLU (csrc/activation/relu.h).
+from libc.stdint cimport int64_t, uint8_t
+
+cdef extern from "activation/relu.h" namespace "acnn" nogil:
+    void relu_forward_c "acnn::relu_forward"[T](const T* x, T* y, uint8_t* mask, int64_t n)
+    void relu_backward_c "acnn::relu_backward"[T](const T* g, const uint8_t* mask, T* dx, int64_t n)
+
+
+def relu_forward_kernel(const real[::1] x, real[::1] y, uint8_t[::1] mask):
+    """y = max(x, 0) (NaN kept) and mask = x > 0, on contiguous 1-D arrays of one length."""
+    cdef int64_t n = x.shape[0]
+    if y.shape[0] != n or mask.shape[0] != n:
+        raise ValueError(f"relu_forward_kernel: x, y and mask must have one length, got "
+                         f"{n}, {y.shape[0]}, {mask.shape[0]}")
+    if n == 0:
+        return
+    with nogil:
+        relu_forward_c(&x[0], &y[0], &mask[0], n)
+
+
+def relu_backward_kernel(const real[::1] g, const uint8_t[::1] mask, real[::1] dx):
+    """dx = g where mask else 0, on contiguous 1-D arrays of one length."""
+    cdef int64_t n = g.shape[0]
+    if mask.shape[0] != n or dx.shape[0] != n:
+        raise ValueError(f"relu_backward_kernel: g, mask and dx must have one length, got "
+                         f"{n}, {mask.shape[0]}, {dx.shape[0]}")
+    if n == 0:
+        return
+    with nogil:
+        relu_backward_c(&g[0], &mask[0], &dx[0], n)
