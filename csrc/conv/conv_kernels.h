@@ -47,11 +47,13 @@ constexpr int kOB = 8;    // output channels per register block (forward / backw
 constexpr int kAcc = 24;  // accumulator registers of a block: OB channels x RB position vectors
 constexpr int kWO = 4;   // weight gradient: output channels per block
 constexpr int kWT = 6;   // weight gradient: taps per block
+constexpr int kWOMax = 6;  // weight gradient: up to this many output channels form one block
 #else
 constexpr int kOB = 4;
 constexpr int kAcc = 12;
 constexpr int kWO = 3;
 constexpr int kWT = 4;
+constexpr int kWOMax = 3;
 #endif
 
 template <int N>
@@ -632,20 +634,36 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   conv_pack_input(g, p, x, xq);
   conv_pack_wide(g, p, dy, dyw);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
-  const std::int64_t nob = ceil_div(cog, kWO), ntb = ceil_div(KK, kWT), nicb = ceil_div(cig, kWIC);
+  // Block shape: kWO output channels x kWT taps; a layer with at most kWOMax output channels
+  // (LeNet's 6) has them all in one block, with as many taps as the accumulators allow, instead
+  // of a full block and a narrow one (4 + 2 channels: the narrow one costs nearly as much).
+  constexpr int kWAcc = kWO * kWT;  // vector accumulators of a block
+  const int bo = static_cast<int>(cog <= kWOMax ? cog : kWO);
+  const int bt = std::min(kWT, kWAcc / bo);
+  const std::int64_t nob = ceil_div(cog, bo), ntb = ceil_div(KK, bt), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
   // A work item sweeps the output gradient of its output channels and the input of its input
-  // channels once, for all its tap blocks: every memory pass over them serves as many sums as
-  // possible. Output blocks are grouped (gsz per item) and taps split into groups (ntg) only as far
-  // as needed to keep every thread busy.
-  const std::int64_t want = 8 * num_threads();
-  std::int64_t gsz = 1;
-  while (gsz < kWOG && ceil_div(nob, 2 * gsz) * g.G * nicb * ntb >= want) gsz *= 2;
+  // channels once, for all its (output block, tap block) pairs: the fewer items, the fewer sweeps.
+  // So output blocks are grouped (gsz per item) and tap blocks too (ntb / ntg per item), choosing
+  // the split whose busiest thread has the least work (items go to threads in equal contiguous
+  // runs), and the fewest items among those.
+  const std::int64_t threads = num_threads();
+  std::int64_t gsz = 1, ntg = ntb, best_span = -1, best_items = 0;
+  for (std::int64_t gs = 1; gs <= std::min<std::int64_t>(kWOG, nob); ++gs) {
+    for (std::int64_t tg = 1; tg <= ntb; ++tg) {
+      const std::int64_t items = g.G * ceil_div(nob, gs) * nicb * tg;
+      const std::int64_t span = ceil_div(items, threads) * gs * ceil_div(ntb, tg);
+      if (best_span < 0 || span < best_span || (span == best_span && items < best_items)) {
+        best_span = span;
+        best_items = items;
+        gsz = gs;
+        ntg = tg;
+      }
+    }
+  }
   const std::int64_t nobg = ceil_div(nob, gsz);
-  const std::int64_t ntg = std::min(ntb, std::max<std::int64_t>(1, ceil_div(want, g.G * nobg * nicb)));
   const std::int64_t dy_ns = g.C_out * p.LD, x_ns = g.C_in * p.CS;
-  constexpr std::int64_t kBlockAcc = kWIC * kWO * kWT;  // vector sums of one (output, tap) block
   // Work item = (group, output-block group, input-channel block, tap group). Each dw element is
   // summed by one item, lane by lane over (n, q) in order, then across lanes, whatever the
   // thread count or grouping: the result is thread-independent.
@@ -662,21 +680,24 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
     const T* x0 = xq + (grp * cig + ic0) * p.CS;
     // the item's vector sums, [output block][tap block][input channel][WO][WT]; kept per thread
     thread_local std::vector<V> acc_store;
-    const std::size_t nacc = static_cast<std::size_t>((b1 - b0) * (tb1 - tb0) * kBlockAcc);
+    const std::int64_t block_acc = nic * kWAcc;  // vector sums of one (output, tap) block
+    const std::size_t nacc = static_cast<std::size_t>((b1 - b0) * (tb1 - tb0) * block_acc);
     if (acc_store.size() < nacc) acc_store.resize(nacc);
     std::fill(acc_store.begin(), acc_store.begin() + nacc, V::zero());
     // runs fn(IntC<WO>, IntC<WT>, dy rows of block b, its sums for tap block tb, its taps' input
     // offsets, first output channel, first tap) for output block b and tap block tb
     auto with_block = [&](std::int64_t b, std::int64_t tb, auto&& fn) {
-      const std::int64_t oc0 = grp * cog + b * kWO;
-      const int wo = static_cast<int>(std::min<std::int64_t>(kWO, cog - b * kWO));
+      const std::int64_t oc0 = grp * cog + b * bo;
+      const int wo = static_cast<int>(std::min<std::int64_t>(bo, cog - b * bo));
       // tap blocks of balanced sizes (7 taps: 4 + 3, not 6 + 1)
       const std::int64_t t0 = tb * KK / ntb;
       const int wt = static_cast<int>((tb + 1) * KK / ntb - t0);
-      V* acc = acc_store.data() + ((b - b0) * (tb1 - tb0) + (tb - tb0)) * kBlockAcc;
-      with_count<kWO>(wo, [&](auto WOc) {
+      V* acc = acc_store.data() + ((b - b0) * (tb1 - tb0) + (tb - tb0)) * block_acc;
+      with_count<kWOMax>(wo, [&](auto WOc) {
         with_count<kWT>(wt, [&](auto WTc) {
-          fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc, p.off.data() + t0, oc0, t0);
+          // (only shapes within the accumulator budget occur; the others are not instantiated)
+          if constexpr (std::decay_t<decltype(WOc)>::value * decltype(WTc)::value <= kWAcc)
+            fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc, p.off.data() + t0, oc0, t0);
         });
       });
     };
