@@ -89,6 +89,10 @@ def test_every_isa_path(isa):
             run_case(2, 3, 16, (9, 9), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
             run_case(1, 4, 34, (11, 30), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 2), 2, dtype)
             run_case(2, 2, 20, (12, 12), (3, 3), (2, 2), ((1, 1), (0, 0)), (2, 2), 1, dtype)
+            # rows of 3 / 5 adjacent taps (column stride and dilation 1): the row-sharing tile,
+            # with a row stride and dilation, odd heights and column segments past kChanRC
+            run_case(2, 3, 16, (9, 14), (3, 3), (2, 1), ((1, 1), (0, 0)), (2, 1), 1, dtype)
+            run_case(1, 4, 18, (7, 30), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 1), 1, dtype)
     finally:
         ac.set_isa(before)
 

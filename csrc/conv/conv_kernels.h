@@ -363,6 +363,59 @@ __attribute__((always_inline)) inline void chan_tile(const T* in, std::int64_t c
     for (int j = 0; j < RC; ++j) acc[r][j].store(out + (r * RC + j) * W);
 }
 
+// chan_tile for the taps of one kernel row at adjacent columns (SW = DW = 1, KW taps): input pixel
+// u of a row serves output pixel u - kw through tap kw, so each pixel is broadcast once per row of
+// taps and meets KW weight vectors held in registers (about KW times fewer loads than chan_tile,
+// whose broadcasts made it load-bound). The same sums in the same order as chan_tile.
+template <typename T, int NR, int RC, int KW>
+__attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int64_t cs,
+                                                          std::int64_t nch,
+                                                          const std::int64_t* offs,
+                                                          std::int64_t kh_count, std::int64_t wq,
+                                                          const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[NR][RC];
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < RC; ++j) acc[r][j] = V::zero();
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * kh_count * KW * W;
+    for (std::int64_t kh = 0; kh < kh_count; ++kh) {
+      V wv[KW];
+#pragma GCC unroll 8
+      for (int kw = 0; kw < KW; ++kw) {
+        wv[kw] = V::load(wc + (kh * KW + kw) * W);
+        in_register(wv[kw]);
+      }
+      const T* rows[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        rows[r] = src + offs[kh * KW] + r * wq;
+        asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
+      }
+#pragma GCC unroll 24
+      for (int u = 0; u < RC + KW - 1; ++u) {
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; ++r) {
+          const V b = splat(rows[r] + u);
+#pragma GCC unroll 8
+          for (int kw = 0; kw < KW; ++kw) {
+            const int j = u - kw;
+            if (j >= 0 && j < RC) acc[r][j] = V::fma(b, wv[kw], acc[r][j]);
+          }
+        }
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < RC; ++j) acc[r][j].store(out + (r * RC + j) * W);
+}
+
 constexpr int kChanRC = kAcc / 2;  // channel-vectorised forward: at most 2 rows x kChanRC pixels
 
 // Whether the forward discards enough of its wide rows (over 1/8) and has enough output channels
@@ -382,6 +435,9 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
   pack_weight_blocks(g, KK, W, w, wp);
   const int rc = static_cast<int>(std::min<std::int64_t>(g.OW, kChanRC));
   const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
+  // rows of 3 or 5 adjacent taps take chan_tile_rows (its weights, 5 vectors, fit in registers
+  // beside the accumulators); 0: the general chan_tile
+  const int row_taps = g.SW == 1 && g.DW == 1 && (g.KW == 3 || g.KW == 5) ? static_cast<int>(g.KW) : 0;
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * out_cs * cig * KK;
   parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
@@ -401,7 +457,19 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
       constexpr int RC = decltype(RCc)::value;
       for (std::int64_t sg = 0; sg < nseg; ++sg) {
         const std::int64_t ow0 = sg * RC;
-        if (nr == 2) {
+        if (row_taps == 5) {
+          if (nr == 2) {
+            chan_tile_rows<T, 2, RC, 5>(in + ow0, p.CS, cig, p.off.data(), g.KH, p.Wq, wb, tbuf);
+          } else {
+            chan_tile_rows<T, 1, RC, 5>(in + ow0, p.CS, cig, p.off.data(), g.KH, p.Wq, wb, tbuf);
+          }
+        } else if (row_taps == 3) {
+          if (nr == 2) {
+            chan_tile_rows<T, 2, RC, 3>(in + ow0, p.CS, cig, p.off.data(), g.KH, p.Wq, wb, tbuf);
+          } else {
+            chan_tile_rows<T, 1, RC, 3>(in + ow0, p.CS, cig, p.off.data(), g.KH, p.Wq, wb, tbuf);
+          }
+        } else if (nr == 2) {
           chan_tile<T, 2, RC>(in + ow0, p.CS, cig, p.off.data(), KK, p.Wq, wb, tbuf);
         } else {
           chan_tile<T, 1, RC>(in + ow0, p.CS, cig, p.off.data(), KK, p.Wq, wb, tbuf);
