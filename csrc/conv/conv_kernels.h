@@ -279,18 +279,31 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
 }
 
 // dy (N, C_out, OH, OW) -> wide rows (N, C_out, LD): F zeros, OH rows of Wq (zeros past OW), zeros.
+// With `margins` false only the rows and the zeros up to the next whole vector after them are
+// written (all the weight gradient reads); the transposed convolution also reads the margins.
 template <typename T>
-void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw) {
+void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, bool margins) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  const std::int64_t gap = p.Wq - g.OW;  // zeros after each row
   parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.LD, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
     T* dst = dyw + nc * p.LD;
-    zero_row(dst, p.F);
+    if (margins) zero_row(dst, p.F);
     for (std::int64_t oh = 0; oh < g.OH; ++oh) {
       T* row = dst + p.F + oh * p.Wq;
-      copy_row(row, src + oh * g.OW, g.OW);
-      zero_row(row + g.OW, p.Wq - g.OW);
+      if (gap <= W && p.Wq >= W) {
+        // the row's last vector zeroed first (one store, aligned when Wq is a multiple of W),
+        // then the data copied over the front of it
+        V::zero().store(row + p.Wq - W);
+        copy_row(row, src + oh * g.OW, g.OW);
+      } else {
+        copy_row(row, src + oh * g.OW, g.OW);
+        zero_row(row + g.OW, gap);
+      }
     }
-    std::fill(dst + p.F + p.Q, dst + p.LD, T(0));
+    const std::int64_t tail = margins ? p.LD : std::min(p.LD, p.F + ceil_div(p.Q, W) * W + W);
+    std::fill(dst + p.F + p.Q, dst + tail, T(0));
   });
 }
 
@@ -541,7 +554,7 @@ template <typename T>
 void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
                          T* dyw, T* wp) {
   constexpr int W = Vec<T>::width;
-  conv_pack_wide(g, p, dy, dyw);
+  conv_pack_wide(g, p, dy, dyw, true);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   const std::int64_t nib = ceil_div(cig, kOB);
   // wp[grp][plane][block][oc][tap of plane][kOB]
@@ -700,7 +713,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   using V = Vec<T>;
   constexpr int W = V::width;
   conv_pack_input(g, p, x, xq);
-  conv_pack_wide(g, p, dy, dyw);
+  conv_pack_wide(g, p, dy, dyw, false);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
   // Block shape: kWO output channels x kWT taps; a layer with at most kWOMax output channels
   // (LeNet's 6) has them all in one block, with as many taps as the accumulators allow, instead
