@@ -760,6 +760,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t nob = ceil_div(cog, bo), ntb = ceil_div(KK, bt), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
+  const std::int64_t chunk_samples = std::max<std::int64_t>(1, kWQ / qn);  // whole samples, if small
   // A work item sweeps the output gradient of its output channels and the input of its input
   // channels once, for all its (output block, tap block) pairs: the fewer items, the fewer sweeps.
   // So output blocks are grouped (gsz per item) and tap blocks too (ntb / ntg per item), choosing
@@ -818,34 +819,24 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
         });
       });
     };
-    if (qn <= kWQ / 8) {
-      // small images: sums stay in registers over all samples, one input channel at a time
-      for (std::int64_t b = b0; b < b1; ++b)
-        for (std::int64_t tb = tb0; tb < tb1; ++tb)
-          with_block(b, tb, [&](auto WOc, auto WTc, const T* dy0, V* acc, const std::int64_t* offs,
-                                std::int64_t, std::int64_t) {
-            constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-            for (std::int64_t ic = 0; ic < nic; ++ic)
-              weight_pass<T, WO, WT>(dy0, p.LD, x0 + ic * p.CS, offs, 0, qn, acc + ic * WO * WT,
-                                     g.N, dy_ns, x_ns);
-          });
-    } else {
-      // large images: an L1-sized chunk of positions is swept by every (output block, tap block,
-      // input channel) in turn; one output block's rows stay in L1 while the input rows stream
-      for (std::int64_t n = 0; n < g.N; ++n) {
-        const T* xn = x0 + n * x_ns;
-        for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
-          const std::int64_t q1 = std::min(qn, q0 + qstep);
-          for (std::int64_t b = b0; b < b1; ++b)
-            for (std::int64_t tb = tb0; tb < tb1; ++tb)
-              with_block(b, tb, [&](auto WOc, auto WTc, const T* dy0, V* acc,
-                                    const std::int64_t* offs, std::int64_t, std::int64_t) {
-                constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-                for (std::int64_t ic = 0; ic < nic; ++ic)
-                  weight_pass<T, WO, WT>(dy0 + n * dy_ns, p.LD, xn + ic * p.CS, offs, q0, q1,
-                                         acc + ic * WO * WT);
-              });
-        }
+    // An L1-sized chunk of (sample, position) pairs is swept by every (output block, tap block,
+    // input channel) in turn; one output block's dy rows stay in L1 while the input rows stream.
+    // A chunk is part of one sample's positions, or several whole small samples (LeNet's 10x10
+    // outputs: 7 samples, not one per pass, whose overhead was as large as its work).
+    for (std::int64_t n0 = 0; n0 < g.N; n0 += chunk_samples) {
+      const std::int64_t ns = std::min(chunk_samples, g.N - n0);
+      const T* xn = x0 + n0 * x_ns;
+      for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
+        const std::int64_t q1 = std::min(qn, q0 + qstep);
+        for (std::int64_t b = b0; b < b1; ++b)
+          for (std::int64_t tb = tb0; tb < tb1; ++tb)
+            with_block(b, tb, [&](auto WOc, auto WTc, const T* dy0, V* acc,
+                                  const std::int64_t* offs, std::int64_t, std::int64_t) {
+              constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
+              for (std::int64_t ic = 0; ic < nic; ++ic)
+                weight_pass<T, WO, WT>(dy0 + n0 * dy_ns, p.LD, xn + ic * p.CS, offs, q0, q1,
+                                       acc + ic * WO * WT, ns, dy_ns, x_ns);
+            });
       }
     }
     for (std::int64_t b = b0; b < b1; ++b)
