@@ -71,6 +71,12 @@ def test_configurations(case, dtype):
     run_case(*case, dtype)
 
 
+def test_long_kernel_splits_the_weight_gradient_into_tap_groups():
+    # 300 taps x 16 input channels: one item's vector sums would exceed 1 MiB, so the weight
+    # gradient splits the taps into groups even on one thread
+    run_case(2, 16, 8, (1, 700), (1, 300), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, np.float64)
+
+
 def test_no_bias():
     run_case(2, 3, 4, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, np.float64, bias=False)
 

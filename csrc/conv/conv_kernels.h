@@ -766,10 +766,14 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   // So output blocks are grouped (gsz per item) and tap blocks too (ntb / ntg per item), choosing
   // the split whose busiest thread has the least work (items go to threads in equal contiguous
   // runs), and the fewest items among those.
+  // An item's vector sums (gs x ntb / tg blocks) are kept under 1 MiB: a 1-D kernel of hundreds
+  // of taps gets several tap groups even on one thread.
   const std::int64_t threads = num_threads();
+  const std::int64_t block_bytes = std::min<std::int64_t>(kWIC, cig) * kWAcc * sizeof(V);
   std::int64_t gsz = 1, ntg = ntb, best_span = -1, best_items = 0;
   for (std::int64_t gs = 1; gs <= std::min<std::int64_t>(kWOG, nob); ++gs) {
     for (std::int64_t tg = 1; tg <= ntb; ++tg) {
+      if (gs * ceil_div(ntb, tg) * block_bytes > (1 << 20) && !(gs == 1 && tg == ntb)) continue;
       const std::int64_t items = g.G * ceil_div(nob, gs) * nicb * tg;
       const std::int64_t span = ceil_div(items, threads) * gs * ceil_div(ntb, tg);
       if (best_span < 0 || span < best_span || (span == best_span && items < best_items)) {
