@@ -76,3 +76,30 @@ def test_buffer_cache_limit_is_reported_and_settable():
         ac.backend.set_buffer_cache_limit(before)
     with pytest.raises(ValueError, match="set_buffer_cache_limit"):
         ac.backend.set_buffer_cache_limit(-1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 6, 784), (3, 5, 1), (1, 1, 70001), (7, 130, 33), (0, 4, 9),
+                                   (2, 3, 0)])
+def test_channel_sum_matches_numpy_on_every_isa_and_thread_count(shape, dtype, restore_backend):
+    x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    ref = x.astype(np.float64).sum(axis=(0, 2))
+    results = []
+    for isa in ac.backend_info()["available_isas"]:
+        for threads in (1, 2):
+            ac.set_isa(isa)
+            ac.set_num_threads(threads)
+            out = np.full(shape[1], np.nan, dtype)
+            _C.channel_sum(x, out)
+            tol = 1e-5 if dtype == np.float32 else 1e-12
+            # (the sum of n unit normals is about sqrt(n) in size)
+            np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * max(1, shape[0] * shape[2]) ** 0.5)
+            results.append((isa, threads, out))
+    # the thread count never changes the bits (for one ISA)
+    for (isa1, t1, a), (isa2, t2, b) in zip(results[::2], results[1::2]):
+        assert isa1 == isa2 and np.array_equal(a, b)
+
+
+def test_channel_sum_rejects_a_wrong_output_length():
+    with pytest.raises(ValueError, match="3 elements"):
+        _C.channel_sum(np.zeros((2, 3, 4), np.float32), np.zeros(4, np.float32))

@@ -8,9 +8,15 @@
 
 namespace acnn {
 
-namespace avx512 { template <typename T> void sum_contiguous(const T*, std::int64_t, T*, T*); }
-namespace avx2 { template <typename T> void sum_contiguous(const T*, std::int64_t, T*, T*); }
-namespace baseline { template <typename T> void sum_contiguous(const T*, std::int64_t, T*, T*); }
+#define ACNN_SUM_DECLARE(NS)                                                                 \
+  namespace NS {                                                                             \
+  template <typename T> void sum_contiguous(const T*, std::int64_t, T*, T*);                 \
+  template <typename T> void channel_sum(const T*, std::int64_t, std::int64_t, std::int64_t, T*); \
+  }
+ACNN_SUM_DECLARE(avx512)
+ACNN_SUM_DECLARE(avx2)
+ACNN_SUM_DECLARE(baseline)
+#undef ACNN_SUM_DECLARE
 
 // Deterministic (thread-count independent) sum of n contiguous elements.
 template <typename T>
@@ -19,6 +25,12 @@ T sum(const T* x, std::int64_t n) {
   T out = T(0);
   ACNN_DISPATCH(sum_contiguous<T>, x, n, partials.data(), &out);
   return out;
+}
+
+// out[c] = sum of x[n][c][i] over n < N and i < L (x contiguous, shape (N, C, L)); deterministic.
+template <typename T>
+void channel_sum(const T* x, std::int64_t N, std::int64_t C, std::int64_t L, T* out) {
+  ACNN_DISPATCH(channel_sum<T>, x, N, C, L, out);
 }
 
 }  // namespace acnn

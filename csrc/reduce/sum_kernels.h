@@ -35,3 +35,16 @@ void sum_contiguous(const T* x, std::int64_t n, T* partials, T* out) {
   for (std::int64_t c = 0; c < chunks; ++c) s += partials[c];
   *out = s;
 }
+
+// out[c] = sum over n and i of x[n][c][i], for x of shape (N, C, L): the bias gradient of a
+// convolution (dy summed over batch and space). Each channel is summed by one work item, sample by
+// sample in order (vector partial sums within a sample), so the result does not depend on the
+// thread count. NumPy's sum over axes (0, 2, 3) took 3-4x longer on LeNet's gradients.
+template <typename T>
+void channel_sum(const T* x, std::int64_t N, std::int64_t C, std::int64_t L, T* out) {
+  parallel_for(C, double(N) * C * L, [&](std::int64_t c) {
+    T s = T(0);
+    for (std::int64_t n = 0; n < N; ++n) s += sum_chunk(x + (n * C + c) * L, L);
+    out[c] = s;
+  });
+}
