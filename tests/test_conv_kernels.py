@@ -77,6 +77,30 @@ def test_long_kernel_splits_the_weight_gradient_into_tap_groups():
     run_case(2, 16, 8, (1, 700), (1, 300), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, np.float64)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_plane_backward_input_across_images(dtype):
+    # planes of <= 32 vectors with N > 1 take the across-images backward-input path, which skips
+    # the taps that read only dy's zero margins: batches that are not a multiple of its image
+    # blocks, several input-channel blocks, groups, stride 2 (four planes) and dilation
+    run_case(11, 10, 16, (14, 14), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+    run_case(9, 6, 8, (12, 13), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 2, dtype)
+    run_case(5, 3, 4, (9, 9), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 1, dtype)
+    run_case(3, 2, 3, (3, 4), (3, 3), (1, 1), ((2, 2), (0, 3)), (1, 1), 1, dtype)
+
+
+def test_small_plane_backward_input_does_not_depend_on_thread_count():
+    before = ac.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            ac.set_num_threads(threads)
+            results.append(run_case(40, 6, 16, (14, 14), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1,
+                                    np.float32)[1])
+    finally:
+        ac.set_num_threads(before)
+    assert np.array_equal(results[0], results[1])
+
+
 def test_no_bias():
     run_case(2, 3, 4, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, np.float64, bias=False)
 

@@ -22,6 +22,10 @@
 //                    Each weight-gradient element is reduced by exactly one work item in a fixed
 //                    order, so the result is the same on any number of threads.
 //
+// Small planes (at most kSmallPlaneVectors vectors; LeNet) run backward_input across images
+// instead (conv_backward_input_images): a tile is one vector of positions in several images, so
+// the taps that would read only dy's zero margins are skipped vector by vector.
+//
 // Narrow outputs, where much of every wide row would be discarded (LeNet's 5x5 on 14x14 keeps 10 of
 // 14 columns), run a second forward micro-kernel instead (chan_tile): a vector holds W output
 // channels and each output pixel of a 2-row tile has its own accumulator (no discarded columns;
@@ -584,6 +588,149 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   });
 }
 
+// Writes the image pixels among `tile` plane positions from p0 (limited to [plo, phi)) of one
+// (phase plane, input-channel block): position (i, j) of plane (ph, pw) is pixel
+// (i*SH + ph - PH0, j*SW + pw - PW0); columns outside [jlo, jhi) are padding. Channel o's values
+// start at src + o * src_os.
+template <typename T>
+inline void scatter_plane_tile(const ConvGeom& g, std::int64_t Wq, std::int64_t ph, std::int64_t pw,
+                               std::int64_t jlo, std::int64_t jhi, const T* src, std::int64_t src_os,
+                               int ob, std::int64_t p0, std::int64_t tile, std::int64_t plo,
+                               std::int64_t phi, T* out, std::int64_t out_cs) {
+  std::int64_t q = std::max(p0, plo);
+  const std::int64_t end = std::min(p0 + tile, phi);
+  while (q < end) {
+    const std::int64_t i = q / Wq, j = q - i * Wq;
+    if (j < jlo) {
+      q += jlo - j;
+      continue;
+    }
+    if (j >= jhi) {
+      q = (i + 1) * Wq;
+      continue;
+    }
+    const std::int64_t cnt = std::min(jhi - j, end - q);
+    const std::int64_t h = i * g.SH + ph - g.PH0;
+    T* d = out + h * g.W + j * g.SW + pw - g.PW0;
+    for (int o = 0; o < ob; ++o) {
+      const T* s = src + o * src_os + (q - p0);
+      T* dd = d + o * out_cs;
+      if (g.SW == 1) {
+        for (std::int64_t k = 0; k < cnt; ++k) dd[k] = s[k];
+      } else {
+        for (std::int64_t k = 0; k < cnt; ++k) dd[k * g.SW] = s[k];
+      }
+    }
+    q += cnt;
+  }
+}
+
+// corr_tile across images: one vector of positions in each of RB images (image stride `img`),
+// and only the taps listed in sel (the others read only zeros; see conv_backward_input).
+// out[(o*RB + r)*W + lane].
+template <typename T, int OB, int RB>
+__attribute__((always_inline)) inline void corr_tile_images(const T* in, std::int64_t img,
+                                                            std::int64_t cs, std::int64_t nch,
+                                                            const std::int64_t* offs,
+                                                            const std::int64_t* sel,
+                                                            std::int64_t nsel, std::int64_t ntaps,
+                                                            const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[OB][RB];
+#pragma GCC unroll 16
+  for (int o = 0; o < OB; ++o)
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) acc[o][r] = V::zero();
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * ntaps * kOB;
+    for (std::int64_t k = 0; k < nsel; ++k) {
+      const std::int64_t t = sel[k];
+      const T* s = src + offs[t];
+      V xv[RB];
+#pragma GCC unroll 8
+      for (int r = 0; r < RB; ++r) xv[r] = V::load(s + r * img);
+      const T* wt = wc + t * kOB;
+#pragma GCC unroll 16
+      for (int o = 0; o < OB; ++o) {
+        const V b = splat(wt + o);
+#pragma GCC unroll 8
+        for (int r = 0; r < RB; ++r) acc[o][r] = V::fma(b, xv[r], acc[o][r]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int o = 0; o < OB; ++o)
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) acc[o][r].store(out + (o * RB + r) * W);
+}
+
+// Planes of at most this many vectors of positions take the per-vector, across-images path.
+constexpr std::int64_t kSmallPlaneVectors = 32;
+constexpr std::int64_t kImagesPerItem = 8;  // images per work item on that path
+
+// Backward-input for small planes (LeNet's 14x14 gradient of a 5x5 kernel over 10x10): the
+// transposed convolution of a small image reads mostly the zero margins of dy's wide rows (half
+// of LeNet conv2's multiply-adds). Here a tile is one vector of plane positions in up to RB
+// images, so its taps can be chosen per vector: a tap is skipped when the dy window it reads,
+// [p0 + roff, p0 + roff + W), lies outside dy's rows [F, F + Q), where conv_pack_wide wrote only
+// zeros. (Skipping adds of exact zeros; an Inf or NaN weight no longer meets padding.)
+template <typename T, typename BlockBase>
+void conv_backward_input_images(const ConvGeom& g, const ConvPlan& p, const T* dyw, T* dx,
+                                BlockBase&& block_base) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G;
+  const std::int64_t nib = ceil_div(cig, kOB), nnb = ceil_div(g.N, kImagesPerItem);
+  const std::int64_t in_cs = g.H * g.W, img = g.C_out * p.LD;
+  const double fmas = double(g.N) * g.C_in * p.PL * cog * p.KK;
+  parallel_for(nnb * g.G * p.planes * nib, fmas, [&](std::int64_t it) {
+    const std::int64_t b = it % nib;
+    std::int64_t r = it / nib;
+    const std::int64_t pl = r % p.planes;
+    r /= p.planes;
+    const std::int64_t grp = r % g.G, nb = r / g.G;
+    const std::int64_t n0 = nb * kImagesPerItem, n1 = std::min(g.N, n0 + kImagesPerItem);
+    const std::int64_t ph = pl / g.SW, pw = pl % g.SW;
+    std::int64_t ilo, ihi, jlo, jhi;
+    valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &ilo, &ihi);
+    valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
+    const std::int64_t plo = ilo * p.Wq, phi = ihi * p.Wq;
+    if (plo >= phi || jlo >= jhi) return;
+    const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
+    const std::int64_t* roff = p.plane_roff.data() + t0;
+    const int ob = static_cast<int>(std::min<std::int64_t>(kOB, cig - b * kOB));
+    const T* wb = block_base(grp, pl, b);
+    alignas(64) T tbuf[kAcc * W];
+    std::int64_t sel[64];
+    std::vector<std::int64_t> sel_big;
+    std::int64_t* selp = ntp <= 64 ? sel : (sel_big.resize(ntp), sel_big.data());
+    with_count<kOB>(ob, [&](auto OBc) {
+      constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>();
+      for (std::int64_t p0 = plo / W * W; p0 < phi; p0 += W) {
+        std::int64_t nsel = 0;
+        for (std::int64_t k = 0; k < ntp; ++k)
+          if (p0 + roff[k] + W > p.F && p0 + roff[k] < p.F + p.Q) selp[nsel++] = k;
+        for (std::int64_t n = n0; n < n1; n += RB) {
+          with_count<RB>(static_cast<int>(std::min<std::int64_t>(RB, n1 - n)), [&](auto Rc) {
+            constexpr int R = decltype(Rc)::value;
+            if (nsel > 0) {
+              corr_tile_images<T, OB, R>(dyw + (n * g.C_out + grp * cog) * p.LD + p0, img, p.LD,
+                                         cog, roff, selp, nsel, ntp, wb, tbuf);
+            } else {
+              std::fill(tbuf, tbuf + OB * R * W, T(0));
+            }
+            for (int rr = 0; rr < R; ++rr)
+              scatter_plane_tile(g, p.Wq, ph, pw, jlo, jhi, tbuf + rr * W, std::int64_t(R) * W, ob,
+                                 p0, W, plo, phi,
+                                 dx + ((n + rr) * g.C_in + grp * cig + b * kOB) * in_cs, in_cs);
+          });
+        }
+      }
+    });
+  });
+}
+
 template <typename T>
 void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
                          T* dyw, T* wp) {
@@ -615,9 +762,14 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &lo, &hi);
     max_rows = std::max(max_rows, hi - lo);
   }
+  const std::int64_t in_cs = g.H * g.W;
+  if (max_rows * p.Wq <= kSmallPlaneVectors * W && g.N > 1) {
+    conv_backward_input_images(g, p, dyw, dx, [&](std::int64_t grp, std::int64_t pl,
+                                                  std::int64_t b) { return block_base(grp, pl, b); });
+    return;
+  }
   const std::int64_t chunk = 2 * kTileUnit * W;  // positions per work item
   const std::int64_t nchunks = std::max<std::int64_t>(1, ceil_div(max_rows * p.Wq + W, chunk));
-  const std::int64_t in_cs = g.H * g.W;
   const double fmas = double(g.N) * g.C_in * p.PL * p.planes * cog * KK / p.planes;
   parallel_for(g.N * g.G * p.planes * nchunks * nib, fmas, [&](std::int64_t it) {
     // consecutive items: the planes of one chunk, which all read the same rows of dy
@@ -648,35 +800,9 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     alignas(64) T tbuf[kAcc * W];
     with_count<kOB>(ob, [&](auto OBc) {
       constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
-      // scatters the image pixels of a tile of `tile` positions from p0: plane position (i, j)
-      // is pixel (i*SH + ph - PH0, j*SW + pw - PW0)
       auto scatter = [&](std::int64_t p0, std::int64_t tile) {
-        std::int64_t q = std::max(p0, ilo * p.Wq);
-        const std::int64_t end = std::min(p0 + tile, pend);
-        while (q < end) {
-          const std::int64_t i = q / p.Wq, j = q - i * p.Wq;
-          if (j < jlo) {
-            q += jlo - j;
-            continue;
-          }
-          if (j >= jhi) {
-            q = (i + 1) * p.Wq;
-            continue;
-          }
-          const std::int64_t cnt = std::min(jhi - j, end - q);
-          const std::int64_t h = i * g.SH + ph - g.PH0;
-          T* d = out + h * g.W + j * g.SW + pw - g.PW0;
-          for (int o = 0; o < ob; ++o) {
-            const T* s = tbuf + o * tile + (q - p0);
-            T* dd = d + o * in_cs;
-            if (g.SW == 1) {
-              for (std::int64_t k = 0; k < cnt; ++k) dd[k] = s[k];
-            } else {
-              for (std::int64_t k = 0; k < cnt; ++k) dd[k * g.SW] = s[k];
-            }
-          }
-          q += cnt;
-        }
+        scatter_plane_tile(g, p.Wq, ph, pw, jlo, jhi, tbuf, tile, ob, p0, tile, ilo * p.Wq, pend,
+                           out, in_cs);
       };
       std::int64_t p0 = pbeg;
       for (; p0 + TILE - W < pend; p0 += TILE) {  // tiles that need all RB vectors
