@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import autograd_cnn as ac
+from autograd_cnn import functional as F
 from autograd_cnn.functional import conv1d, conv2d
 
 from _support import RTOL, torch
@@ -346,3 +347,35 @@ def test_second_order_gradients_match_torch(kw):
 
     for a, t in zip(ours(), theirs()):
         np.testing.assert_allclose(a, t, rtol=1e-10, atol=1e-10 * np.abs(t).max())
+
+
+def test_spec_cache_never_changes_validation_or_results():
+    # functional/conv.py caches the checked geometry of a call by shapes, dtypes and arguments;
+    # a cached entry must never let a bad argument through or reuse another call's geometry
+    from autograd_cnn.functional import conv as C
+    rng = np.random.default_rng(5)
+    x32 = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    w32 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b32 = rng.standard_normal(4).astype(np.float32)
+    C._SPEC_CACHE.clear()
+    y1 = F.conv2d(ac.tensor(x32), ac.tensor(w32), stride=1)
+    assert len(C._SPEC_CACHE) == 1
+    with pytest.raises(TypeError):  # True == 1 and hashes alike; it must not hit the cache
+        F.conv2d(ac.tensor(x32), ac.tensor(w32), stride=True)
+    with pytest.raises(TypeError):
+        F.conv2d(ac.tensor(x32), ac.tensor(w32), stride=(1, True))
+    # a bias, another dtype, another padding: other entries, right results
+    yb = F.conv2d(ac.tensor(x32), ac.tensor(w32), ac.tensor(b32), stride=1)
+    np.testing.assert_allclose(yb.numpy(), y1.numpy() + b32[:, None, None], rtol=1e-6, atol=1e-6)
+    y64 = F.conv2d(ac.tensor(x32.astype(np.float64)), ac.tensor(w32.astype(np.float64)), stride=1)
+    assert y64.dtype == np.float64
+    np.testing.assert_allclose(y64.numpy(), y1.numpy(), rtol=1e-5, atol=1e-5)
+    yp = F.conv2d(ac.tensor(x32), ac.tensor(w32), stride=1, padding=1)
+    assert yp.shape == (2, 4, 8, 8) and y1.shape == (2, 4, 6, 6)
+    with pytest.raises(TypeError):  # dtype mismatch is still caught with a cached geometry
+        F.conv2d(ac.tensor(x32), ac.tensor(w32.astype(np.float64)), stride=1)
+    # lists and numpy integers are not cached but work
+    n = len(C._SPEC_CACHE)
+    yl = F.conv2d(ac.tensor(x32), ac.tensor(w32), stride=[1, 1], padding=np.int64(0))
+    np.testing.assert_array_equal(yl.numpy(), y1.numpy())
+    assert len(C._SPEC_CACHE) == n

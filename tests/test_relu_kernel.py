@@ -32,10 +32,11 @@ def _inputs(n, dtype, seed=0):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n", [1, 7, 15, 16, 17, 33, 1000, 70001])
+@pytest.mark.parametrize("n", [1, 7, 15, 16, 17, 33, 1000, 70001, 600001])
 def test_matches_numpy_on_every_isa_and_thread_count(dtype, n, restore_backend):
+    # (600001 elements: enough work for the kernels' parallel loop)
     x, g = _inputs(n, dtype)
-    ry, rpos = np.maximum(x, 0), x > 0
+    ry, rpos = np.where(x < 0, 0, x).astype(dtype), x > 0  # -0.0 and NaN kept, as PyTorch
     rdx = np.where(rpos, g, 0)
     for isa in ac.backend_info()["available_isas"]:
         for threads in (1, 2):
@@ -45,6 +46,7 @@ def test_matches_numpy_on_every_isa_and_thread_count(dtype, n, restore_backend):
             dx = _relu_grad_np(pos, g)
             assert y.dtype == dtype and dx.dtype == dtype and pos.dtype == np.bool_
             np.testing.assert_array_equal(y, ry, err_msg=f"{isa}/{threads}")
+            np.testing.assert_array_equal(np.signbit(y), np.signbit(ry), err_msg=f"{isa}/{threads}")
             np.testing.assert_array_equal(pos, rpos, err_msg=f"{isa}/{threads}")
             np.testing.assert_array_equal(dx, rdx, err_msg=f"{isa}/{threads}")
             # a masked-out NaN / Inf gradient is exactly +0, as np.where (and PyTorch) give
@@ -108,7 +110,9 @@ def test_matches_torch(dtype):
     x.relu().backward(ac.tensor(g0))
     tx = torch.from_numpy(x0.copy()).requires_grad_(True)
     torch.relu(tx).backward(torch.from_numpy(g0.copy()))
-    np.testing.assert_array_equal(x.relu().numpy(), torch.relu(torch.from_numpy(x0)).numpy())
+    ours, theirs = x.relu().numpy(), torch.relu(torch.from_numpy(x0)).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))  # relu(-0.0) is -0.0
     # PyTorch passes the gradient where x is NaN (x <= 0 is false); we follow x > 0 (documented)
     finite = ~np.isnan(x0)
     np.testing.assert_array_equal(x.grad.numpy()[finite], tx.grad.numpy()[finite])

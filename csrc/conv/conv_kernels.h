@@ -484,9 +484,14 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
   pack_weight_blocks(g, KK, W, w, wp);
   const int rc = static_cast<int>(std::min<std::int64_t>(g.OW, kChanRC));
   const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
-  // rows of 3 or 5 adjacent taps take chan_tile_rows (its weights, 5 vectors, fit in registers
-  // beside the accumulators); 0: the general chan_tile
-  const int row_taps = g.SW == 1 && g.DW == 1 && (g.KW == 3 || g.KW == 5) ? static_cast<int>(g.KW) : 0;
+  // rows of 3 or 5 adjacent taps take chan_tile_rows when its KW weight vectors fit in registers
+  // beside the 2 x kChanRC accumulators and a broadcast (32 vector registers with AVX-512, 16
+  // otherwise: there only KW = 3); 0: the general chan_tile
+  constexpr int kVectorRegs = ACNN_VECTOR_BYTES == 64 ? 32 : 16;
+  const bool rows_fit = 2 * kChanRC + g.KW + 1 <= kVectorRegs;
+  const int row_taps = g.SW == 1 && g.DW == 1 && (g.KW == 3 || g.KW == 5) && rows_fit
+                           ? static_cast<int>(g.KW)
+                           : 0;
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * out_cs * cig * KK;
   parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
@@ -882,7 +887,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   // of a full block and a narrow one (4 + 2 channels: the narrow one costs nearly as much).
   constexpr int kWAcc = kWO * kWT;  // vector accumulators of a block
   const int bo = static_cast<int>(cog <= kWOMax ? cog : kWO);
-  const int bt = std::min(kWT, kWAcc / bo);
+  const int bt = std::min(kWT, kWAcc / bo);  // so every block has bo * bt <= kWAcc (see with_block)
   const std::int64_t nob = ceil_div(cog, bo), ntb = ceil_div(KK, bt), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
@@ -943,7 +948,8 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
       V* acc = acc_store.data() + ((b - b0) * (tb1 - tb0) + (tb - tb0)) * block_acc;
       with_count<kWOMax>(wo, [&](auto WOc) {
         with_count<kWT>(wt, [&](auto WTc) {
-          // (only shapes within the accumulator budget occur; the others are not instantiated)
+          // only shapes within the accumulator budget are instantiated; no other occurs, as
+          // wo <= bo and wt <= bt = min(kWT, kWAcc / bo)
           if constexpr (std::decay_t<decltype(WOc)>::value * decltype(WTc)::value <= kWAcc)
             fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc, p.off.data() + t0, oc0, t0);
         });
