@@ -175,3 +175,42 @@ def test_nan_and_inf_propagate():
     assert np.isnan(y).all()  # every window sees the NaN; the Inf window also sees it
     ref = ref_conv2d(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+@pytest.mark.parametrize("case", [
+    # n, cin, cout, (h, w), (kh, kw), stride, pads, dilation, groups
+    (1, 2, 3, (6, 7), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
+    (3, 2, 4, (6, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),     # small-plane path
+    (2, 4, 4, (9, 11), (3, 2), (2, 2), ((1, 1), (0, 1)), (1, 2), 2),
+    (2, 3, 5, (40, 36), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),   # large planes
+])
+def test_non_finite_values_never_meet_structural_zeros(case, isa):
+    """The backward kernels' wide layouts hold zeros (padding margins, discarded columns) that the
+    true gradient never multiplies: an Inf input pixel or weight must give what the plain sum of
+    the real terms gives (NumPy reference, which forms only those; PyTorch agrees), not NaN."""
+    n, cin, cout, hw, k, stride, pads, dilation, groups = case
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, cin) + hw)
+    w = rng.standard_normal((cout, cin // groups) + k)
+    x[0, 0, hw[0] // 2, hw[1] - 1] = np.inf  # last column: meets the discarded wide columns
+    x[-1, -1, 0, 0] = -np.inf
+    w[0, 0, 0, 0] = np.inf
+    w[-1, -1, -1, -1] = -np.inf
+    oh = out_size(hw[0], k[0], stride[0], *pads[0], dilation[0])
+    ow = out_size(hw[1], k[1], stride[1], *pads[1], dilation[1])
+    dy = rng.standard_normal((n, cout, oh, ow))
+    spec = ConvSpec(x.shape, w.shape, dy.shape, stride, pads, dilation, groups)
+    rdx, rdw = ref_conv2d_grads(x, w, dy, stride, pads, dilation, groups)
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        dx = conv_backward_input(dy, w, spec)
+        dw = conv_backward_weight(x, dy, spec)
+    finally:
+        ac.set_isa(before)
+    for ours, ref in ((dx, rdx), (dw, rdw)):
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref))
+        fin = np.isfinite(ref)
+        np.testing.assert_allclose(ours[fin], ref[fin], rtol=1e-10, atol=1e-10)

@@ -105,12 +105,32 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T*
   ACNN_DISPATCH(conv_forward<T>, g, p, x, w, bias, y, xq, wp);
 }
 
+// The backward kernels multiply structural zeros (the padding margins and discarded columns of
+// their wide layouts) by weights or input pixels; x * 0 is 0 only for finite x. So a non-finite
+// weight (backward_input: checked first, the weights are small) or a NaN in the result (backward
+// weight: an Inf or NaN input pixel may have met such a zero) switches to the kernels' exact mode,
+// which leaves those products out: the gradient is then what the true sum gives (as PyTorch),
+// at some extra cost, only in that rare case.
+template <typename T>
+bool all_finite(const T* a, std::int64_t n) {
+  // a[i] * 0 is NaN iff a[i] is Inf or NaN; 16 independent sums so the loop is not latency-bound
+  T s[16] = {};
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; ++k) s[k] += a[i + k] * T(0);
+  for (; i < n; ++i) s[0] += a[i] * T(0);
+  T t = T(0);
+  for (int k = 0; k < 16; ++k) t += s[k];
+  return t == t;
+}
+
 template <typename T>
 void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   const ConvPlan p = make_conv_plan(g);
   T* dyw = scratch_of<T>(0, g.N * g.C_out * p.LD);
   T* wp = scratch_of<T>(1, packed_transpose_weights(g, p));
-  ACNN_DISPATCH(conv_backward_input<T>, g, p, dy, w, dx, dyw, wp);
+  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.KK);
+  ACNN_DISPATCH(conv_backward_input<T>, g, p, dy, w, dx, dyw, wp, exact);
 }
 
 template <typename T>
@@ -118,7 +138,10 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const ConvPlan p = make_conv_plan(g);
   T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
   T* dyw = scratch_of<T>(1, g.N * g.C_out * p.LD);
-  ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw);
+  ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, false);
+  if (!all_finite(dw, g.C_out * (g.C_in / g.G) * p.KK)) {
+    ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, true);
+  }
 }
 
 #define ACNN_CONV_INSTANTIATE(T)                                                           \

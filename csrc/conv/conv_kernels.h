@@ -126,10 +126,14 @@ inline void valid_range(std::int64_t step, std::int64_t phase, std::int64_t pad,
   if (*hi < *lo) *hi = *lo;
 }
 
-template <typename T, int OB, int RB>
+// With MASK (the exact mode of conv_backward_input), `valid` marks the layout positions that hold
+// data (1) or structural zeros (0; indexed like in's channel layout from the tile's start), and
+// products at structural zeros are left out instead of added: an Inf or NaN weight times such a
+// zero would otherwise give NaN where the true gradient has none.
+template <typename T, int OB, int RB, bool MASK = false>
 __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t cs, std::int64_t nch, const std::int64_t* offs,
                       std::int64_t ntaps, const std::int64_t* streams, std::int64_t nstreams,
-                      const T* w, T* out) {
+                      const T* w, T* out, const T* valid = nullptr) {
   using V = Vec<T>;
   constexpr int W = V::width;
   constexpr int TILE = RB * W;
@@ -156,11 +160,23 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
 #pragma GCC unroll 8
       for (int r = 0; r < RB; ++r) xv[r] = V::load(s + r * W);
       const T* wt = wc + t * kOB;
-#pragma GCC unroll 16
-      for (int o = 0; o < OB; ++o) {
-        const V b = splat(wt + o);
+      if constexpr (MASK) {
 #pragma GCC unroll 8
-        for (int r = 0; r < RB; ++r) acc[o][r] = V::fma(b, xv[r], acc[o][r]);
+        for (int r = 0; r < RB; ++r) {
+          const auto keep = V::load(valid + offs[t] + r * W).v != V::zero().v;
+#pragma GCC unroll 16
+          for (int o = 0; o < OB; ++o) {
+            const V b = splat(wt + o);
+            acc[o][r].v = keep ? b.v * xv[r].v + acc[o][r].v : acc[o][r].v;
+          }
+        }
+      } else {
+#pragma GCC unroll 16
+        for (int o = 0; o < OB; ++o) {
+          const V b = splat(wt + o);
+#pragma GCC unroll 8
+          for (int r = 0; r < RB; ++r) acc[o][r] = V::fma(b, xv[r], acc[o][r]);
+        }
       }
     }
   }
@@ -738,7 +754,7 @@ void conv_backward_input_images(const ConvGeom& g, const ConvPlan& p, const T* d
 
 template <typename T>
 void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
-                         T* dyw, T* wp) {
+                         T* dyw, T* wp, bool exact) {
   constexpr int W = Vec<T>::width;
   conv_pack_wide(g, p, dy, dyw, true);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, KK = p.KK;
@@ -768,7 +784,14 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
     max_rows = std::max(max_rows, hi - lo);
   }
   const std::int64_t in_cs = g.H * g.W;
-  if (max_rows * p.Wq <= kSmallPlaneVectors * W && g.N > 1) {
+  // exact mode (non-finite weights): 1 where dy's wide layout holds data, 0 at its zeros
+  std::vector<T> valid;
+  if (exact) {
+    valid.assign(static_cast<std::size_t>(p.LD), T(0));
+    for (std::int64_t q = 0; q < p.Q; ++q)
+      if (q % p.Wq < g.OW) valid[p.F + q] = T(1);
+  }
+  if (!exact && max_rows * p.Wq <= kSmallPlaneVectors * W && g.N > 1) {
     conv_backward_input_images(g, p, dyw, dx, [&](std::int64_t grp, std::int64_t pl,
                                                   std::int64_t b) { return block_base(grp, pl, b); });
     return;
@@ -809,17 +832,26 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
         scatter_plane_tile(g, p.Wq, ph, pw, jlo, jhi, tbuf, tile, ob, p0, tile, ilo * p.Wq, pend,
                            out, in_cs);
       };
+      const std::int64_t* roff = p.plane_roff.data() + t0;
       std::int64_t p0 = pbeg;
       for (; p0 + TILE - W < pend; p0 += TILE) {  // tiles that need all RB vectors
-        corr_tile<T, OB, RB>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, nullptr, 0, wb,
-                             tbuf);
+        if (exact) {
+          corr_tile<T, OB, RB, true>(in + p0, p.LD, cog, roff, ntp, nullptr, 0, wb, tbuf,
+                                     valid.data() + p0);
+        } else {
+          corr_tile<T, OB, RB>(in + p0, p.LD, cog, roff, ntp, nullptr, 0, wb, tbuf);
+        }
         scatter(p0, TILE);
       }
       if (p0 < pend) {  // the last tile: only the vectors it needs
         with_count<RB - 1>(static_cast<int>(ceil_div(pend - p0, W)), [&](auto Rc) {
           constexpr int R = decltype(Rc)::value;
-          corr_tile<T, OB, R>(in + p0, p.LD, cog, p.plane_roff.data() + t0, ntp, nullptr, 0, wb,
-                              tbuf);
+          if (exact) {
+            corr_tile<T, OB, R, true>(in + p0, p.LD, cog, roff, ntp, nullptr, 0, wb, tbuf,
+                                      valid.data() + p0);
+          } else {
+            corr_tile<T, OB, R>(in + p0, p.LD, cog, roff, ntp, nullptr, 0, wb, tbuf);
+          }
           scatter(p0, R * W);
         });
       }
@@ -831,13 +863,15 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
 // x WT taps of vector partial sums, loaded from and stored back to `acc` (so a position chunk can
 // stay in L1 while several input channels and tap blocks sweep over it). Not inlined: inlined into
 // the driver, GCC spilled a dy vector and re-read it per FMA in some instances (-10 to -15 %).
-template <typename T, int WO, int WT>
+// With MASK (the exact mode of conv_backward_weight), validq[q] is 1 at the output positions that
+// exist and 0 at the discarded wide-row columns, and the input is zeroed at the latter: the zero
+// dy there times an Inf or NaN input pixel would otherwise give NaN.
+template <typename T, int WO, int WT, bool MASK>
 __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
-                                                       const std::int64_t* offs, std::int64_t q0,
-                                                       std::int64_t q1, Vec<T>* acc_mem,
-                                                       std::int64_t samples = 1,
-                                                       std::int64_t dy_ns = 0,
-                                                       std::int64_t x_ns = 0) {
+                                           const std::int64_t* offs, std::int64_t q0,
+                                           std::int64_t q1, Vec<T>* acc_mem, std::int64_t samples,
+                                           std::int64_t dy_ns, std::int64_t x_ns,
+                                           const T* validq) {
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[WO][WT];
@@ -858,7 +892,8 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
       }
 #pragma GCC unroll 8
       for (int t = 0; t < WT; ++t) {
-        const V xv = V::load(xs[t] + q);
+        V xv = V::load(xs[t] + q);
+        if constexpr (MASK) xv.v = V::load(validq + q).v != V::zero().v ? xv.v : V::zero().v;
 #pragma GCC unroll 8
         for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
       }
@@ -876,7 +911,7 @@ constexpr std::int64_t kWQ = 1024;  // weight gradient: positions per L1-residen
 
 template <typename T>
 void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, const T* dy, T* dw,
-                          T* xq, T* dyw) {
+                          T* xq, T* dyw, bool exact) {
   using V = Vec<T>;
   constexpr int W = V::width;
   conv_pack_input(g, p, x, xq);
@@ -892,6 +927,12 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
   const std::int64_t chunk_samples = std::max<std::int64_t>(1, kWQ / qn);  // whole samples, if small
+  std::vector<T> valid_store;  // exact mode: 1 at the output positions, 0 at discarded columns
+  if (exact) {
+    valid_store.resize(static_cast<std::size_t>(qn));
+    for (std::int64_t q = 0; q < qn; ++q) valid_store[q] = q < p.Q && q % p.Wq < g.OW ? T(1) : T(0);
+  }
+  const T* validq = valid_store.data();
   // A work item sweeps the output gradient of its output channels and the input of its input
   // channels once, for all its (output block, tap block) pairs: the fewer items, the fewer sweeps.
   // So output blocks are grouped (gsz per item) and tap blocks too (ntb / ntg per item), choosing
@@ -969,9 +1010,15 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
             with_block(b, tb, [&](auto WOc, auto WTc, const T* dy0, V* acc,
                                   const std::int64_t* offs, std::int64_t, std::int64_t) {
               constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-              for (std::int64_t ic = 0; ic < nic; ++ic)
-                weight_pass<T, WO, WT>(dy0 + n0 * dy_ns, p.LD, xn + ic * p.CS, offs, q0, q1,
-                                       acc + ic * WO * WT, ns, dy_ns, x_ns);
+              for (std::int64_t ic = 0; ic < nic; ++ic) {
+                if (exact) {
+                  weight_pass<T, WO, WT, true>(dy0 + n0 * dy_ns, p.LD, xn + ic * p.CS, offs, q0,
+                                               q1, acc + ic * WO * WT, ns, dy_ns, x_ns, validq);
+                } else {
+                  weight_pass<T, WO, WT, false>(dy0 + n0 * dy_ns, p.LD, xn + ic * p.CS, offs, q0,
+                                                q1, acc + ic * WO * WT, ns, dy_ns, x_ns, nullptr);
+                }
+              }
             });
       }
     }
