@@ -214,3 +214,52 @@ def test_non_finite_values_never_meet_structural_zeros(case, isa):
         np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref))
         fin = np.isfinite(ref)
         np.testing.assert_allclose(ours[fin], ref[fin], rtol=1e-10, atol=1e-10)
+
+
+def _ref_forward_real_terms(x, w, stride, pads, dilation):
+    """conv2d (groups 1) summing only the products with real input pixels (padding never
+    multiplies a weight): the plain sum the exact mode must give for non-finite weights."""
+    n, cin, h, wd = x.shape
+    cout, _, khs, kws = w.shape
+    oh = out_size(h, khs, stride[0], *pads[0], dilation[0])
+    ow = out_size(wd, kws, stride[1], *pads[1], dilation[1])
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    real = np.pad(np.ones_like(x, dtype=bool), ((0, 0), (0, 0)) + tuple(pads))
+    y = np.zeros((n, cout, oh, ow))
+    for kh in range(khs):
+        for kw in range(kws):
+            hs = slice(kh * dilation[0], kh * dilation[0] + (oh - 1) * stride[0] + 1, stride[0])
+            ws = slice(kw * dilation[1], kw * dilation[1] + (ow - 1) * stride[1] + 1, stride[1])
+            with np.errstate(invalid="ignore"):  # inf * 0 at padding: discarded just below
+                prod = xp[:, None, :, hs, ws] * w[None, :, :, kh, kw, None, None]  # (n, o, c, oh, ow)
+            y += np.where(real[:, None, :, hs, ws], prod, 0).sum(axis=2)
+    return y
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+@pytest.mark.parametrize("cfg", [
+    ((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+    ((2, 2, 9, 11), (16, 2, 5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1)),  # channel-path shape
+    ((1, 2, 12, 13), (3, 2, 3, 3), (2, 2), ((1, 2), (0, 1)), (1, 2)),
+])
+def test_forward_non_finite_weights_never_meet_padding(cfg, isa):
+    xs, wsh, stride, pads, dilation = cfg
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(xs)
+    w = rng.standard_normal(wsh)
+    w[0, 0, 0, 0] = np.inf
+    w[-1, -1, -1, -1] = -np.inf
+    y_shape = (xs[0], wsh[0], out_size(xs[2], wsh[2], stride[0], *pads[0], dilation[0]),
+               out_size(xs[3], wsh[3], stride[1], *pads[1], dilation[1]))
+    spec = ConvSpec(x.shape, w.shape, y_shape, stride, pads, dilation, 1)
+    ref = _ref_forward_real_terms(x, w, stride, pads, dilation)
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        y = conv_forward(x, w, None, spec)
+    finally:
+        ac.set_isa(before)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(y[fin], ref[fin], rtol=1e-10, atol=1e-10)

@@ -97,20 +97,13 @@ std::int64_t packed_transpose_weights(const ConvGeom& g, const ConvPlan& p) {
 
 }  // namespace
 
-template <typename T>
-void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
-  const ConvPlan p = make_conv_plan(g);
-  T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
-  T* wp = scratch_of<T>(1, packed_forward_weights(g, p));
-  ACNN_DISPATCH(conv_forward<T>, g, p, x, w, bias, y, xq, wp);
-}
-
-// The backward kernels multiply structural zeros (the padding margins and discarded columns of
-// their wide layouts) by weights or input pixels; x * 0 is 0 only for finite x. So a non-finite
-// weight (backward_input: checked first, the weights are small) or a NaN in the result (backward
-// weight: an Inf or NaN input pixel may have met such a zero) switches to the kernels' exact mode,
-// which leaves those products out: the gradient is then what the true sum gives (as PyTorch),
-// at some extra cost, only in that rare case.
+// The kernels multiply structural zeros (the input's padding in the forward; the padding margins
+// and discarded columns of the backward kernels' wide layouts) by weights or input pixels, and
+// v * 0 is 0 only for finite v. So a non-finite weight (forward, backward_input: checked first, the
+// weights are small) or a NaN in the result (backward_weight: an Inf or NaN input pixel may have
+// met such a zero) switches to the kernels' exact mode, which leaves those products out: the
+// result is then the true sum of the real terms (as PyTorch's float32 path), at some extra cost,
+// only in that rare case.
 template <typename T>
 bool all_finite(const T* a, std::int64_t n) {
   // a[i] * 0 is NaN iff a[i] is Inf or NaN; 16 independent sums so the loop is not latency-bound
@@ -122,6 +115,15 @@ bool all_finite(const T* a, std::int64_t n) {
   T t = T(0);
   for (int k = 0; k < 16; ++k) t += s[k];
   return t == t;
+}
+
+template <typename T>
+void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+  const ConvPlan p = make_conv_plan(g);
+  T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
+  T* wp = scratch_of<T>(1, packed_forward_weights(g, p));
+  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.KK);
+  ACNN_DISPATCH(conv_forward<T>, g, p, x, w, bias, y, xq, wp, exact);
 }
 
 template <typename T>

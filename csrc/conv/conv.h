@@ -59,17 +59,17 @@ struct ConvPlan {
 ConvPlan make_conv_plan(const ConvGeom& g);
 
 namespace avx512 {
-template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*, bool);
 template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
 template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
 }  // namespace avx512
 namespace avx2 {
-template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*, bool);
 template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
 template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
 }  // namespace avx2
 namespace baseline {
-template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*);
+template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*, bool);
 template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
 template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
 }  // namespace baseline

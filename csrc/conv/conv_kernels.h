@@ -126,7 +126,7 @@ inline void valid_range(std::int64_t step, std::int64_t phase, std::int64_t pad,
   if (*hi < *lo) *hi = *lo;
 }
 
-// With MASK (the exact mode of conv_backward_input), `valid` marks the layout positions that hold
+// With MASK (the exact mode of conv_forward / conv_backward_input), `valid` marks the layout positions that hold
 // data (1) or structural zeros (0; indexed like in's channel layout from the tile's start), and
 // products at structural zeros are left out instead of added: an Inf or NaN weight times such a
 // zero would otherwise give NaN where the true gradient has none.
@@ -559,11 +559,25 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
 
 template <typename T>
 void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, const T* bias,
-                  T* y, T* xq, T* wp) {
+                  T* y, T* xq, T* wp, bool exact) {
   constexpr int W = Vec<T>::width;
   static_assert(8 * W <= kConvSlack, "tile longer than the layout slack");
   conv_pack_input(g, p, x, xq);
-  if (use_channel_forward<T>(g, p)) {
+  // exact mode (non-finite weights): 1 at the phase layout's image pixels, 0 at its padding and
+  // slack, whose products corr_tile then leaves out (the channel kernel has no such mode)
+  std::vector<T> valid;
+  if (exact) {
+    valid.assign(static_cast<std::size_t>(p.CS), T(0));
+    for (std::int64_t ph = 0; ph < g.SH; ++ph)
+      for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+        std::int64_t ilo, ihi, jlo, jhi;
+        valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &ilo, &ihi);
+        valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
+        for (std::int64_t i = ilo; i < ihi; ++i)
+          for (std::int64_t j = jlo; j < jhi; ++j) valid[(ph * g.SW + pw) * p.PL + i * p.Wq + j] = T(1);
+      }
+  }
+  if (!exact && use_channel_forward<T>(g, p)) {
     conv_forward_channels(g, p, w, bias, y, xq, wp);
     return;
   }
@@ -595,13 +609,25 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
       constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
       std::int64_t q0 = qc * chunk;
       for (; q0 + TILE - W < q_end; q0 += TILE) {  // tiles that need all RB vectors
-        corr_tile<T, OB, RB>(in + q0, p.CS, cig, p.off.data(), KK, streams.data(), nstreams, wb, tbuf);
+        if (exact) {
+          corr_tile<T, OB, RB, true>(in + q0, p.CS, cig, p.off.data(), KK, streams.data(),
+                                     nstreams, wb, tbuf, valid.data() + q0);
+        } else {
+          corr_tile<T, OB, RB>(in + q0, p.CS, cig, p.off.data(), KK, streams.data(), nstreams, wb,
+                               tbuf);
+        }
         store_wide_tile(tbuf, TILE, ob, q0, p.Q, p.Wq, g.OW, out, out_cs, bb);
       }
       if (q0 < q_end) {  // the last tile of an image: only the vectors it needs
         with_count<RB - 1>(static_cast<int>(ceil_div(q_end - q0, W)), [&](auto Rc) {
           constexpr int R = decltype(Rc)::value;
-          corr_tile<T, OB, R>(in + q0, p.CS, cig, p.off.data(), KK, streams.data(), nstreams, wb, tbuf);
+          if (exact) {
+            corr_tile<T, OB, R, true>(in + q0, p.CS, cig, p.off.data(), KK, streams.data(),
+                                      nstreams, wb, tbuf, valid.data() + q0);
+          } else {
+            corr_tile<T, OB, R>(in + q0, p.CS, cig, p.off.data(), KK, streams.data(), nstreams,
+                                wb, tbuf);
+          }
           store_wide_tile(tbuf, R * W, ob, q0, p.Q, p.Wq, g.OW, out, out_cs, bb);
         });
       }
