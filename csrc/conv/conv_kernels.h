@@ -953,6 +953,10 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
   const std::int64_t chunk_samples = std::max<std::int64_t>(1, kWQ / qn);  // whole samples, if small
+  // Taps in phase-plane order (ConvPlan::plane_taps), so a tap block reads few planes: at stride 2
+  // the kernel-row order spread each block of 3x3's taps over 3-4 of the 4 planes.
+  std::vector<std::int64_t> plane_off(static_cast<std::size_t>(KK));
+  for (std::int64_t i = 0; i < KK; ++i) plane_off[i] = p.off[p.plane_taps[i]];
   std::vector<T> valid_store;  // exact mode: 1 at the output positions, 0 at discarded columns
   if (exact) {
     valid_store.resize(static_cast<std::size_t>(qn));
@@ -1018,7 +1022,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
           // only shapes within the accumulator budget are instantiated; no other occurs, as
           // wo <= bo and wt <= bt = min(kWT, kWAcc / bo)
           if constexpr (std::decay_t<decltype(WOc)>::value * decltype(WTc)::value <= kWAcc)
-            fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc, p.off.data() + t0, oc0, t0);
+            fn(WOc, WTc, dyw + oc0 * p.LD + p.F, acc, plane_off.data() + t0, oc0, t0);
         });
       });
     };
@@ -1056,7 +1060,8 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
           for (std::int64_t ic = 0; ic < nic; ++ic)
             for (int o = 0; o < WO; ++o)
               for (int t = 0; t < WT; ++t)
-                dw[((oc0 + o) * cig + ic0 + ic) * KK + t0 + t] = acc[(ic * WO + o) * WT + t].sum();
+                dw[((oc0 + o) * cig + ic0 + ic) * KK + p.plane_taps[t0 + t]] =
+                    acc[(ic * WO + o) * WT + t].sum();
         });
   });
 }
