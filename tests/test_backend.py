@@ -5,14 +5,9 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import _C
+from _support import restore_backend  # noqa: F401 (fixture)
 
 
-@pytest.fixture
-def restore_backend():
-    isa, threads = ac.get_isa(), ac.get_num_threads()
-    yield
-    ac.set_isa(isa)
-    ac.set_num_threads(threads)
 
 
 def test_backend_info_reports_isa_threads_and_flags():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import autograd_cnn as ac
-from _support import requires_torch, torch
+from _support import requires_torch, restore_backend, torch  # noqa: F401 (fixture)
 from autograd_cnn import _C
 from autograd_cnn.ops.activation import _relu_grad_np, _relu_np
 
@@ -13,12 +13,6 @@ DTYPES = [np.float32, np.float64]
 SPECIAL = [np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-30, -1e-30]
 
 
-@pytest.fixture
-def restore_backend():
-    isa, threads = ac.get_isa(), ac.get_num_threads()
-    yield
-    ac.set_isa(isa)
-    ac.set_num_threads(threads)
 
 
 def _inputs(n, dtype, seed=0):

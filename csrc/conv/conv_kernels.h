@@ -114,6 +114,24 @@ inline void in_register(Vec<T>& v) {
 #endif
 }
 
+// A micro-kernel's accumulator block: zeroed, and stored row by row (block row a, vector b at
+// out + (a * B + b) * W), the layout every tile buffer here uses.
+template <typename V, int A, int B>
+__attribute__((always_inline)) inline void zero_block(V (&acc)[A][B]) {
+#pragma GCC unroll 16
+  for (int a = 0; a < A; ++a)
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) acc[a][b] = V::zero();
+}
+
+template <typename V, int A, int B, typename T>
+__attribute__((always_inline)) inline void store_block(const V (&acc)[A][B], T* out) {
+#pragma GCC unroll 16
+  for (int a = 0; a < A; ++a)
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) acc[a][b].store(out + (a * B + b) * V::width);
+}
+
 inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // First and one-past-last index i >= 0 (and < limit) with 0 <= i*step + phase - pad < size.
@@ -136,13 +154,9 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
                       const T* w, T* out, const T* valid = nullptr) {
   using V = Vec<T>;
   constexpr int W = V::width;
-  constexpr int TILE = RB * W;
   constexpr int kAhead = 12 * W;  // prefetch distance, about three output rows of 3x3 at 56x56
   V acc[OB][RB];
-#pragma GCC unroll 16
-  for (int o = 0; o < OB; ++o)
-#pragma GCC unroll 8
-    for (int r = 0; r < RB; ++r) acc[o][r] = V::zero();
+  zero_block(acc);
   for (std::int64_t c = 0; c < nch; ++c) {
     const T* src = in + c * cs;
     const T* wc = w + c * ntaps * kOB;
@@ -180,10 +194,7 @@ __attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t c
       }
     }
   }
-#pragma GCC unroll 16
-  for (int o = 0; o < OB; ++o)
-#pragma GCC unroll 8
-    for (int r = 0; r < RB; ++r) acc[o][r].store(out + o * TILE + r * W);
+  store_block(acc, out);
 }
 
 // The distinct input rows ("streams") that taps at offsets offs[0 .. n) read: offsets closer than
@@ -398,10 +409,7 @@ __attribute__((always_inline)) inline void chan_tile(const T* in, std::int64_t c
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[NR][RC];
-#pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < RC; ++j) acc[r][j] = V::zero();
+  zero_block(acc);
   for (std::int64_t c = 0; c < nch; ++c) {
     const T* src = in + c * cs;
     const T* wc = w + c * ntaps * W;
@@ -422,10 +430,7 @@ __attribute__((always_inline)) inline void chan_tile(const T* in, std::int64_t c
         for (int j = 0; j < RC; ++j) acc[r][j] = V::fma(splat(rows[r] + j), wv, acc[r][j]);
     }
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < RC; ++j) acc[r][j].store(out + (r * RC + j) * W);
+  store_block(acc, out);
 }
 
 // chan_tile for the taps of one kernel row at adjacent columns (SW = DW = 1, KW taps): input pixel
@@ -441,10 +446,7 @@ __attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int6
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[NR][RC];
-#pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < RC; ++j) acc[r][j] = V::zero();
+  zero_block(acc);
   for (std::int64_t c = 0; c < nch; ++c) {
     const T* src = in + c * cs;
     const T* wc = w + c * kh_count * KW * W;
@@ -475,10 +477,7 @@ __attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int6
       }
     }
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < NR; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < RC; ++j) acc[r][j].store(out + (r * RC + j) * W);
+  store_block(acc, out);
 }
 
 constexpr int kChanRC = kAcc / 2;  // channel-vectorised forward: at most 2 rows x kChanRC pixels
@@ -683,12 +682,8 @@ __attribute__((always_inline)) inline void corr_tile_images(const T* in, std::in
                                                             std::int64_t nsel, std::int64_t ntaps,
                                                             const T* w, T* out) {
   using V = Vec<T>;
-  constexpr int W = V::width;
   V acc[OB][RB];
-#pragma GCC unroll 16
-  for (int o = 0; o < OB; ++o)
-#pragma GCC unroll 8
-    for (int r = 0; r < RB; ++r) acc[o][r] = V::zero();
+  zero_block(acc);
   for (std::int64_t c = 0; c < nch; ++c) {
     const T* src = in + c * cs;
     const T* wc = w + c * ntaps * kOB;
@@ -707,10 +702,7 @@ __attribute__((always_inline)) inline void corr_tile_images(const T* in, std::in
       }
     }
   }
-#pragma GCC unroll 16
-  for (int o = 0; o < OB; ++o)
-#pragma GCC unroll 8
-    for (int r = 0; r < RB; ++r) acc[o][r].store(out + (o * RB + r) * W);
+  store_block(acc, out);
 }
 
 // Planes of at most this many vectors of positions take the per-vector, across-images path.
