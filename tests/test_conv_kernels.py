@@ -263,3 +263,49 @@ def test_forward_non_finite_weights_never_meet_padding(cfg, isa):
     np.testing.assert_array_equal(np.isinf(y), np.isinf(ref))
     fin = np.isfinite(ref)
     np.testing.assert_allclose(y[fin], ref[fin], rtol=1e-10, atol=1e-10)
+
+
+def _ref_weight_grad_real_terms(x, dy, khs, kws, stride, pads, dilation):
+    """The weight gradient (groups 1) summing only products with real input pixels."""
+    n, cin, h, wd = x.shape
+    _, cout, oh, ow = dy.shape
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    real = np.pad(np.ones_like(x, dtype=bool), ((0, 0), (0, 0)) + tuple(pads))
+    dw = np.zeros((cout, cin, khs, kws))
+    for kh in range(khs):
+        for kw in range(kws):
+            hs = slice(kh * dilation[0], kh * dilation[0] + (oh - 1) * stride[0] + 1, stride[0])
+            ws = slice(kw * dilation[1], kw * dilation[1] + (ow - 1) * stride[1] + 1, stride[1])
+            with np.errstate(invalid="ignore"):  # inf * 0 at padding: discarded just below
+                prod = dy[:, :, None] * xp[:, None, :, hs, ws]  # (n, o, c, oh, ow)
+            dw[:, :, kh, kw] = np.where(real[:, None, :, hs, ws], prod, 0).sum(axis=(0, 3, 4))
+    return dw
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+@pytest.mark.parametrize("cfg", [
+    ((2, 3, 6, 7), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+    ((2, 4, 20, 20), (8, 4, 5, 5), (2, 2), ((2, 2), (2, 2)), (1, 1)),
+    ((1, 2, 12, 13), (3, 2, 3, 3), (1, 2), ((2, 1), (0, 3)), (2, 1)),
+])
+def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa):
+    xs, wsh, stride, pads, dilation = cfg
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(xs)
+    oh = out_size(xs[2], wsh[2], stride[0], *pads[0], dilation[0])
+    ow = out_size(xs[3], wsh[3], stride[1], *pads[1], dilation[1])
+    dy = rng.standard_normal((xs[0], wsh[0], oh, ow))
+    dy[0, 0, 0, 0] = np.inf  # a corner: its window reaches the padding
+    dy[-1, -1, -1, -1] = -np.inf
+    spec = ConvSpec(x.shape, wsh, dy.shape, stride, pads, dilation, 1)
+    ref = _ref_weight_grad_real_terms(x, dy, wsh[2], wsh[3], stride, pads, dilation)
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        dw = conv_backward_weight(x, dy, spec)
+    finally:
+        ac.set_isa(before)
+    np.testing.assert_array_equal(np.isnan(dw), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(dw), np.isinf(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(dw[fin], ref[fin], rtol=1e-10, atol=1e-10)

@@ -100,10 +100,18 @@ std::int64_t packed_transpose_weights(const ConvGeom& g, const ConvPlan& p) {
 // The kernels multiply structural zeros (the input's padding in the forward; the padding margins
 // and discarded columns of the backward kernels' wide layouts) by weights or input pixels, and
 // v * 0 is 0 only for finite v. So a non-finite weight (forward, backward_input: checked first, the
-// weights are small) or a NaN in the result (backward_weight: an Inf or NaN input pixel may have
-// met such a zero) switches to the kernels' exact mode, which leaves those products out: the
-// result is then the true sum of the real terms (as PyTorch's float32 path), at some extra cost,
-// only in that rare case.
+// weights are small) or a NaN in the result (backward_weight: an Inf input pixel or gradient
+// value may have met such a zero) switches to the kernels' exact mode, which leaves those products out: the
+// result is then the true sum of the real terms, at some extra cost, only in that rare case.
+// (PyTorch's oneDNN float32 path gives the same; its float64 path multiplies its padding and
+// gives NaN there.)
+template <typename T>
+bool has_nan(const T* a, std::int64_t n) {
+  bool nan = false;
+  for (std::int64_t i = 0; i < n; ++i) nan |= a[i] != a[i];
+  return nan;
+}
+
 template <typename T>
 bool all_finite(const T* a, std::int64_t n) {
   // a[i] * 0 is NaN iff a[i] is Inf or NaN; 16 independent sums so the loop is not latency-bound
@@ -141,7 +149,7 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
   T* dyw = scratch_of<T>(1, g.N * g.C_out * p.LD);
   ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, false);
-  if (!all_finite(dw, g.C_out * (g.C_in / g.G) * p.KK)) {
+  if (has_nan(dw, g.C_out * (g.C_in / g.G) * p.KK)) {  // (Inf * 0 is NaN, and NaN stays)
     ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, true);
   }
 }

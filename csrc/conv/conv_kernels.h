@@ -293,6 +293,22 @@ inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avai
   for (; k < n; ++k) d[k] = s[k * SW];
 }
 
+// For the exact mode: 1 at the image pixels of one channel's phase layout (CS elements), 0 at its
+// padding and slack.
+template <typename T>
+std::vector<T> phase_layout_validity(const ConvGeom& g, const ConvPlan& p) {
+  std::vector<T> valid(static_cast<std::size_t>(p.CS), T(0));
+  for (std::int64_t ph = 0; ph < g.SH; ++ph)
+    for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+      std::int64_t ilo, ihi, jlo, jhi;
+      valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &ilo, &ihi);
+      valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
+      for (std::int64_t i = ilo; i < ihi; ++i)
+        for (std::int64_t j = jlo; j < jhi; ++j) valid[(ph * g.SW + pw) * p.PL + i * p.Wq + j] = T(1);
+    }
+  return valid;
+}
+
 // x (N, C, H, W) -> phase layout (N, C, CS): padded, stride-phase planes, zero slack.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
@@ -562,20 +578,9 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   constexpr int W = Vec<T>::width;
   static_assert(8 * W <= kConvSlack, "tile longer than the layout slack");
   conv_pack_input(g, p, x, xq);
-  // exact mode (non-finite weights): 1 at the phase layout's image pixels, 0 at its padding and
-  // slack, whose products corr_tile then leaves out (the channel kernel has no such mode)
-  std::vector<T> valid;
-  if (exact) {
-    valid.assign(static_cast<std::size_t>(p.CS), T(0));
-    for (std::int64_t ph = 0; ph < g.SH; ++ph)
-      for (std::int64_t pw = 0; pw < g.SW; ++pw) {
-        std::int64_t ilo, ihi, jlo, jhi;
-        valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &ilo, &ihi);
-        valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
-        for (std::int64_t i = ilo; i < ihi; ++i)
-          for (std::int64_t j = jlo; j < jhi; ++j) valid[(ph * g.SW + pw) * p.PL + i * p.Wq + j] = T(1);
-      }
-  }
+  // exact mode (non-finite weights): corr_tile leaves out the products with the padding and slack
+  // (the channel kernel has no such mode)
+  const std::vector<T> valid = exact ? phase_layout_validity<T>(g, p) : std::vector<T>();
   if (!exact && use_channel_forward<T>(g, p)) {
     conv_forward_channels(g, p, w, bias, y, xq, wp);
     return;
@@ -714,7 +719,9 @@ constexpr std::int64_t kImagesPerItem = 8;  // images per work item on that path
 // of LeNet conv2's multiply-adds). Here a tile is one vector of plane positions in up to RB
 // images, so its taps can be chosen per vector: a tap is skipped when the dy window it reads,
 // [p0 + roff, p0 + roff + W), lies outside dy's rows [F, F + Q), where conv_pack_wide wrote only
-// zeros. (Skipping adds of exact zeros; an Inf or NaN weight no longer meets padding.)
+// zeros. (Only adds of exact zeros are skipped. Vectors that partly overlap dy's data, and the
+// discarded columns, still multiply zeros: the exact mode for non-finite weights takes the
+// general path instead.)
 template <typename T, typename BlockBase>
 void conv_backward_input_images(const ConvGeom& g, const ConvPlan& p, const T* dyw, T* dx,
                                 BlockBase&& block_base) {
@@ -882,14 +889,16 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
 // stay in L1 while several input channels and tap blocks sweep over it). Not inlined: inlined into
 // the driver, GCC spilled a dy vector and re-read it per FMA in some instances (-10 to -15 %).
 // With MASK (the exact mode of conv_backward_weight), validq[q] is 1 at the output positions that
-// exist and 0 at the discarded wide-row columns, and the input is zeroed at the latter: the zero
-// dy there times an Inf or NaN input pixel would otherwise give NaN.
+// exist (0 at the discarded wide-row columns) and validx marks the image pixels of the input's
+// phase layout (0 at padding): a product is added only when both hold. Otherwise the zero dy at a
+// discarded column times an Inf input pixel, or an Inf dy times the input's zero padding, gives
+// NaN where the true sum has none.
 template <typename T, int WO, int WT, bool MASK>
 __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
                                            const std::int64_t* offs, std::int64_t q0,
                                            std::int64_t q1, Vec<T>* acc_mem, std::int64_t samples,
                                            std::int64_t dy_ns, std::int64_t x_ns,
-                                           const T* validq) {
+                                           const T* validq, const T* validx) {
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[WO][WT];
@@ -910,10 +919,17 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
       }
 #pragma GCC unroll 8
       for (int t = 0; t < WT; ++t) {
-        V xv = V::load(xs[t] + q);
-        if constexpr (MASK) xv.v = V::load(validq + q).v != V::zero().v ? xv.v : V::zero().v;
+        const V xv = V::load(xs[t] + q);
+        if constexpr (MASK) {
+          const auto keep = (V::load(validq + q).v != V::zero().v) &
+                            (V::load(validx + offs[t] + q).v != V::zero().v);
 #pragma GCC unroll 8
-        for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
+          for (int o = 0; o < WO; ++o)
+            acc[o][t].v = keep ? d[o].v * xv.v + acc[o][t].v : acc[o][t].v;
+        } else {
+#pragma GCC unroll 8
+          for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
+        }
       }
     }
   }
@@ -955,6 +971,8 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
     for (std::int64_t q = 0; q < qn; ++q) valid_store[q] = q < p.Q && q % p.Wq < g.OW ? T(1) : T(0);
   }
   const T* validq = valid_store.data();
+  const std::vector<T> validx_store = exact ? phase_layout_validity<T>(g, p) : std::vector<T>();
+  const T* validx = validx_store.data();
   // A work item sweeps the output gradient of its output channels and the input of its input
   // channels once, for all its (output block, tap block) pairs: the fewer items, the fewer sweeps.
   // So output blocks are grouped (gsz per item) and tap blocks too (ntb / ntg per item), choosing
@@ -1035,10 +1053,12 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
               for (std::int64_t ic = 0; ic < nic; ++ic) {
                 if (exact) {
                   weight_pass<T, WO, WT, true>(dy0 + n0 * dy_ns, p.LD, xn + ic * p.CS, offs, q0,
-                                               q1, acc + ic * WO * WT, ns, dy_ns, x_ns, validq);
+                                               q1, acc + ic * WO * WT, ns, dy_ns, x_ns, validq,
+                                               validx);
                 } else {
                   weight_pass<T, WO, WT, false>(dy0 + n0 * dy_ns, p.LD, xn + ic * p.CS, offs, q0,
-                                                q1, acc + ic * WO * WT, ns, dy_ns, x_ns, nullptr);
+                                                q1, acc + ic * WO * WT, ns, dy_ns, x_ns, nullptr,
+                                                nullptr);
                 }
               }
             });
