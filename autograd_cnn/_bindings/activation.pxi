@@ -7,7 +7,8 @@ cdef extern from "activation/relu.h" namespace "acnn" nogil:
 
 
 def relu_forward_kernel(const real[::1] x, real[::1] y, uint8_t[::1] mask):
-    """y = max(x, 0) (NaN kept) and mask = x > 0, on contiguous 1-D arrays of one length."""
+    """y = relu(x) (NaN and -0.0 kept, as PyTorch) and mask = x > 0, on contiguous 1-D arrays of
+    one length."""
     cdef int64_t n = x.shape[0]
     if y.shape[0] != n or mask.shape[0] != n:
         raise ValueError(f"relu_forward_kernel: x, y and mask must have one length, got "

@@ -95,14 +95,13 @@ std::int64_t packed_transpose_weights(const ConvGeom& g, const ConvPlan& p) {
   return g.G * ((cig + 15) / 16 * 16) * (g.C_out / g.G) * p.KK;
 }
 
-}  // namespace
-
 // The kernels multiply structural zeros (the input's padding in the forward; the padding margins
 // and discarded columns of the backward kernels' wide layouts) by weights or input pixels, and
-// v * 0 is 0 only for finite v. So a non-finite weight (forward, backward_input: checked first, the
-// weights are small) or a NaN in the result (backward_weight: an Inf input pixel or gradient
-// value may have met such a zero) switches to the kernels' exact mode, which leaves those products out: the
-// result is then the true sum of the real terms, at some extra cost, only in that rare case.
+// v * 0 is 0 only for finite v. So a non-finite weight (forward, backward_input: checked first,
+// the weights are small) or a NaN in the result (backward_weight: an Inf input pixel or gradient
+// value may have met such a zero) switches to the kernels' exact mode, which leaves those
+// products out: the result is then the true sum of the real terms, at some extra cost, only in
+// that rare case.
 // (PyTorch's oneDNN float32 path gives the same; its float64 path multiplies its padding and
 // gives NaN there.)
 template <typename T>
@@ -124,6 +123,8 @@ bool all_finite(const T* a, std::int64_t n) {
   for (int k = 0; k < 16; ++k) t += s[k];
   return t == t;
 }
+
+}  // namespace
 
 template <typename T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {

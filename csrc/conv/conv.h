@@ -58,21 +58,24 @@ struct ConvPlan {
 
 ConvPlan make_conv_plan(const ConvGeom& g);
 
-namespace avx512 {
-template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*, bool);
-template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
-template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
-}  // namespace avx512
-namespace avx2 {
-template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*, bool);
-template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
-template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
-}  // namespace avx2
-namespace baseline {
-template <typename T> void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*, bool);
-template <typename T> void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
-template <typename T> void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*, bool);
-}  // namespace baseline
+// The per-ISA kernels (conv_kernels.h). `exact`: leave out the products with structural zeros
+// (padding, discarded columns), for non-finite values; see conv.cpp.
+#define ACNN_CONV_DECLARE(NS)                                                                  \
+  namespace NS {                                                                               \
+  template <typename T>                                                                        \
+  void conv_forward(const ConvGeom&, const ConvPlan&, const T*, const T*, const T*, T*, T*, T*, \
+                    bool exact);                                                               \
+  template <typename T>                                                                        \
+  void conv_backward_input(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*,   \
+                           bool exact);                                                        \
+  template <typename T>                                                                        \
+  void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*,  \
+                            bool exact);                                                       \
+  }
+ACNN_CONV_DECLARE(avx512)
+ACNN_CONV_DECLARE(avx2)
+ACNN_CONV_DECLARE(baseline)
+#undef ACNN_CONV_DECLARE
 
 // y (N, C_out, OH, OW) = conv(x, w) + bias; bias may be null.
 template <typename T>

@@ -144,8 +144,9 @@ inline void valid_range(std::int64_t step, std::int64_t phase, std::int64_t pad,
   if (*hi < *lo) *hi = *lo;
 }
 
-// With MASK (the exact mode of conv_forward / conv_backward_input), `valid` marks the layout positions that hold
-// data (1) or structural zeros (0; indexed like in's channel layout from the tile's start), and
+// With MASK (the exact mode of conv_forward / conv_backward_input), `valid` marks the layout
+// positions that hold data (1) or structural zeros (0; indexed like in's channel layout from the
+// tile's start), and
 // products at structural zeros are left out instead of added: an Inf or NaN weight times such a
 // zero would otherwise give NaN where the true gradient has none.
 template <typename T, int OB, int RB, bool MASK = false>
@@ -210,7 +211,8 @@ inline std::vector<std::int64_t> prefetch_streams(const std::int64_t* offs, std:
   std::sort(sorted.begin(), sorted.end());
   for (const std::int64_t o : sorted)
     if (kept.empty() || o >= kept.back() + w) kept.push_back(o);
-  const std::size_t footprint = static_cast<std::size_t>(channels) * kept.size() * 16 * w * elem_bytes;
+  const std::size_t footprint =
+      static_cast<std::size_t>(channels) * kept.size() * 16 * w * elem_bytes;
   if (footprint <= 32 * 1024) kept.clear();  // (16 vectors: a tile and the prefetch distance)
   return kept;
 }
@@ -304,7 +306,8 @@ std::vector<T> phase_layout_validity(const ConvGeom& g, const ConvPlan& p) {
       valid_range(g.SH, ph, g.PH0, g.H, p.Hq, &ilo, &ihi);
       valid_range(g.SW, pw, g.PW0, g.W, p.Wq, &jlo, &jhi);
       for (std::int64_t i = ilo; i < ihi; ++i)
-        for (std::int64_t j = jlo; j < jhi; ++j) valid[(ph * g.SW + pw) * p.PL + i * p.Wq + j] = T(1);
+        for (std::int64_t j = jlo; j < jhi; ++j)
+          valid[(ph * g.SW + pw) * p.PL + i * p.Wq + j] = T(1);
     }
   return valid;
 }
@@ -645,8 +648,8 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
 // start at src + o * src_os.
 template <typename T>
 inline void scatter_plane_tile(const ConvGeom& g, std::int64_t Wq, std::int64_t ph, std::int64_t pw,
-                               std::int64_t jlo, std::int64_t jhi, const T* src, std::int64_t src_os,
-                               int ob, std::int64_t p0, std::int64_t tile, std::int64_t plo,
+                               std::int64_t jlo, std::int64_t jhi, const T* src,
+                               std::int64_t src_os, int ob, std::int64_t p0, std::int64_t tile, std::int64_t plo,
                                std::int64_t phi, T* out, std::int64_t out_cs) {
   std::int64_t q = std::max(p0, plo);
   const std::int64_t end = std::min(p0 + tile, phi);
@@ -817,8 +820,9 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
       if (q % p.Wq < g.OW) valid[p.F + q] = T(1);
   }
   if (!exact && max_rows * p.Wq <= kSmallPlaneVectors * W && g.N > 1) {
-    conv_backward_input_images(g, p, dyw, dx, [&](std::int64_t grp, std::int64_t pl,
-                                                  std::int64_t b) { return block_base(grp, pl, b); });
+    conv_backward_input_images(g, p, dyw, dx, [&](std::int64_t grp, std::int64_t pl, std::int64_t b) {
+      return block_base(grp, pl, b);
+    });
     return;
   }
   const std::int64_t chunk = 2 * kTileUnit * W;  // positions per work item
@@ -960,7 +964,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
   const std::int64_t nob = ceil_div(cog, bo), ntb = ceil_div(KK, bt), nicb = ceil_div(cig, kWIC);
   const std::int64_t qn = ceil_div(p.Q, W) * W;  // dy rows are zero past Q
   const std::int64_t qstep = ceil_div(ceil_div(qn, ceil_div(qn, kWQ)), W) * W;  // balanced chunks
-  const std::int64_t chunk_samples = std::max<std::int64_t>(1, kWQ / qn);  // whole samples, if small
+  const std::int64_t chunk_samples = std::max<std::int64_t>(1, kWQ / qn);  // samples, if small
   // Taps in phase-plane order (ConvPlan::plane_taps), so a tap block reads few planes: at stride 2
   // the kernel-row order spread each block of 3x3's taps over 3-4 of the 4 planes.
   std::vector<std::int64_t> plane_off(static_cast<std::size_t>(KK));
