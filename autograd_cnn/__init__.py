@@ -1,4 +1,35 @@
 """autograd_cnn: a small, fast, readable autograd engine for convolutional networks."""
+
+
+def _explain_missing_core(error):
+    """The ImportError to raise when the compiled core ``autograd_cnn._C`` cannot be loaded.
+
+    The usual cause is a source tree without a built extension shadowing an installed copy:
+    Python puts the current directory first on ``sys.path``, so from the root of a clone
+    ``import autograd_cnn`` finds the clone's ``autograd_cnn/`` folder, not site-packages."""
+    import os
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    built = [name for name in os.listdir(here)
+             if name.startswith("_C.") and name.endswith(tuple(EXTENSION_SUFFIXES))]
+    if built:
+        problem = (f"the compiled core {built[0]} in {here} could not be loaded ({error}); it "
+                   "was probably built for another Python or machine")
+    else:
+        problem = (f"the compiled core (autograd_cnn._C) is not built in {here}, the source "
+                   "tree that Python found first on sys.path")
+    return ImportError(f"autograd_cnn: {problem}. To build it in place, run "
+                       f"`pip install -e .` in {root}; or run Python from another directory to "
+                       "use an installed copy (`pip install .`).")
+
+
+try:
+    from . import _C  # noqa: F401  (the compiled core; everything below needs it)
+except ImportError as _error:
+    raise _explain_missing_core(_error) from None
+
 from .backend import backend_info, get_isa, get_num_threads, set_isa, set_num_threads
 
 __version__ = "0.1.0"
