@@ -99,12 +99,66 @@ def test_idx_one_dim_labels(tmp_path):
     (lambda b: b[:-1], "truncated"),
     (lambda b: b + b"\x00", "after the data"),
 ])
-def test_idx_corrupt(tmp_path, mutate, match):
-    raw = _idx_bytes(np.zeros((2, 3), np.uint8), 0x08)
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_corrupt(tmp_path, mutate, match, gz):
+    raw = mutate(_idx_bytes(np.zeros((2, 3), np.uint8), 0x08))
     p = tmp_path / "bad"
-    p.write_bytes(mutate(raw))
+    p.write_bytes(gzip.compress(raw) if gz else raw)
     with pytest.raises(ValueError, match=match):
         load_idx(p)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("code,shape", [
+    (0x08, (65536,) * 4),              # 2**64 elements: wrapped to 0 in int64 arithmetic
+    (0x0E, (2**32 - 1, 2**32 - 1)),    # 8 * (2**32-1)**2 bytes: wrapped negative in int64
+])
+def test_idx_huge_declared_shape_named_exactly(tmp_path, code, shape, gz):
+    raw = bytes([0, 0, code, len(shape)]) + np.array(shape, ">u4").tobytes() + bytes(8)
+    p = tmp_path / "huge.gz"
+    p.write_bytes(gzip.compress(raw) if gz else raw)
+    itemsize = 1 if code == 0x08 else 8
+    needed = itemsize
+    for s in shape:
+        needed *= s  # Python ints: the exact size the message must give
+    with pytest.raises(ValueError, match=f"huge.gz.*{needed}"):
+        load_idx(p)
+
+
+def test_idx_max_bytes(tmp_path):
+    p = tmp_path / "a.idx"
+    p.write_bytes(_idx_bytes(np.zeros((4, 4), np.float32), 0x0D))
+    assert load_idx(p, max_bytes=64).shape == (4, 4)
+    with pytest.raises(ValueError, match="a.idx.*64 bytes.*max_bytes=63"):
+        load_idx(p, max_bytes=63)
+
+
+def test_idx_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    """A small gzip file whose header declares 16 bytes but which inflates to 64 MiB is refused
+    after reading just past the declared data: memory stays far below the inflated size."""
+    import tracemalloc
+    zeros = bytes(1 << 20)
+    with gzip.open(tmp_path / "bomb.gz", "wb") as f:
+        f.write(_idx_bytes(np.zeros((4, 4), np.uint8), 0x08))
+        for _ in range(64):
+            f.write(zeros)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="bomb.gz.*after the data"):
+            load_idx(tmp_path / "bomb.gz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+def test_idx_big_endian_values_in_native_order(tmp_path):
+    arr = np.array([1.5, -2.25, 3e38], np.float32)
+    p = tmp_path / "f.idx"
+    p.write_bytes(_idx_bytes(arr, 0x0D))
+    got = load_idx(p)
+    assert got.flags.writeable and got.dtype == np.float32 and got.dtype.isnative
+    np.testing.assert_array_equal(got, arr)
 
 
 def test_idx_truncated_gzip(tmp_path):

@@ -10,16 +10,18 @@ An IDX file is a tiny header followed by one big-endian array::
     the data    prod(sizes) elements, row-major, big-endian
 
 ``load_idx`` checks every part of that (a clear ValueError for a bad magic number, unknown element
-type, zero dimensions, a truncated or over-long body, a broken gzip stream) and returns a
+type, zero dimensions, a truncated or over-long body, a broken gzip stream, a declared size over
+its limit) and returns a
 native-byte-order NumPy array of the stored type and shape.
 """
 import gzip
+import math
 import os
 import zlib
 
 import numpy as np
 
-__all__ = ["load_idx", "load_idx_dir", "IDX_DTYPES"]
+__all__ = ["load_idx", "load_idx_dir", "IDX_DTYPES", "DEFAULT_MAX_BYTES"]
 
 #: element-type code of the IDX header -> big-endian NumPy dtype
 IDX_DTYPES = {
@@ -32,23 +34,44 @@ IDX_DTYPES = {
 }
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 24  # bytes read (and inflated) at a time
+
+#: the largest data section ``load_idx`` accepts by default (all of MNIST's training images: 47 MB)
+DEFAULT_MAX_BYTES = 1 << 32
 
 
-def _read_bytes(path):
-    """The file's (decompressed) bytes; gzip is recognised by its magic bytes, not the name."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(
-            f"load_idx: {path!r} is a corrupt or truncated gzip file ({exc})") from None
+def _open(path):
+    """The file opened for reading its (decompressed) bytes, and whether it is gzip; gzip is
+    recognised by its magic bytes, not the name. Nothing is inflated until it is read."""
+    f = open(path, "rb")
+    if f.read(2) == _GZIP_MAGIC:
+        f.seek(0)
+        return gzip.GzipFile(fileobj=f, mode="rb"), True
+    f.seek(0)
+    return f, False
 
 
-def load_idx(path):
+def _read_exactly(f, n, path, what):
+    """``n`` bytes of ``f`` in chunks of at most _CHUNK, into one buffer allocated once (so a
+    compressed file never inflates past what its header declared)."""
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = f.readinto(view[got:got + _CHUNK])
+        if not k:
+            raise ValueError(f"load_idx: {path!r} is truncated: {what} needs {n} bytes, the "
+                             f"file has {got}")
+        got += k
+    return buf
+
+
+def load_idx(path, max_bytes=DEFAULT_MAX_BYTES):
     """Read one IDX file (``.gz`` or raw) into a NumPy array of its stored type and shape.
+
+    The header is checked before the data is read: a file whose header declares more than
+    ``max_bytes`` bytes of data is refused with a ValueError naming it, and a compressed file is
+    inflated in bounded chunks only up to the size its header declares.
 
     >>> images = load_idx("train-images-idx3-ubyte.gz")   # doctest: +SKIP
     >>> images.shape, images.dtype                          # doctest: +SKIP
@@ -57,36 +80,57 @@ def load_idx(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_idx: no such file {path!r}")
-    buf = _read_bytes(path)
-    if len(buf) < 4:
-        raise ValueError(f"load_idx: {path!r} is too short for an IDX header ({len(buf)} bytes)")
-    if buf[0] != 0 or buf[1] != 0:
+    f, compressed = _open(path)
+    try:
+        with f:
+            return _parse(f, path, compressed, max_bytes)
+    except (OSError, EOFError, zlib.error) as exc:
+        if not compressed or isinstance(exc, PermissionError):
+            raise
         raise ValueError(
-            f"load_idx: {path!r} is not an IDX file: magic number {buf[:4].hex()} "
+            f"load_idx: {path!r} is a corrupt or truncated gzip file ({exc})") from None
+
+
+def _parse(f, path, compressed, max_bytes):
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise ValueError(f"load_idx: {path!r} is too short for an IDX header ({len(magic)} bytes)")
+    if magic[0] != 0 or magic[1] != 0:
+        raise ValueError(
+            f"load_idx: {path!r} is not an IDX file: magic number {magic.hex()} "
             "must start with two zero bytes")
-    code, ndim = buf[2], buf[3]
+    code, ndim = magic[2], magic[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
         raise ValueError(f"load_idx: {path!r} has unknown element type 0x{code:02X}; "
                          f"IDX defines {known}")
     if ndim < 1:
         raise ValueError(f"load_idx: {path!r} declares 0 dimensions; IDX needs at least 1")
-    header = 4 + 4 * ndim
-    if len(buf) < header:
+    sizes = f.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise ValueError(f"load_idx: {path!r} is truncated inside its header: {ndim} dimensions "
-                         f"need {header} header bytes, the file has {len(buf)}")
-    shape = tuple(int(s) for s in np.frombuffer(buf, dtype=">u4", count=ndim, offset=4))
+                         f"need {4 + 4 * ndim} header bytes, the file has {4 + len(sizes)}")
+    shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    body = len(buf) - header
-    if body < expected:
-        raise ValueError(f"load_idx: {path!r} is truncated: shape {shape} of {dtype.str[1:]} "
-                         f"needs {expected} data bytes, the file has {body}")
-    if body > expected:
-        raise ValueError(f"load_idx: {path!r} has {body - expected} bytes after the data of shape "
-                         f"{shape}: not a valid IDX file")
-    data = np.frombuffer(buf, dtype=dtype, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))  # native byte order, a fresh writable array
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    what = f"shape {shape} of {dtype.str[1:]}"
+    if not compressed:  # the body's size is known without reading it
+        body = os.fstat(f.fileno()).st_size - 4 - 4 * ndim
+        if body != expected:
+            problem = "is truncated" if body < expected else f"has {body - expected} bytes after the data"
+            raise ValueError(f"load_idx: {path!r} {problem}: {what} needs {expected} data bytes, "
+                             f"the file has {body}")
+    if expected > max_bytes:
+        raise ValueError(f"load_idx: {path!r} declares {what}, {expected} bytes, more than "
+                         f"max_bytes={max_bytes}; pass a larger max_bytes if that is intended")
+    buf = _read_exactly(f, expected, path, what)
+    if f.read(1):
+        raise ValueError(f"load_idx: {path!r} has bytes after the data of {what}: not a valid IDX "
+                         "file")
+    data = np.frombuffer(buf, dtype=dtype).reshape(shape)
+    if not dtype.isnative:  # to native byte order in place: the buffer is ours and writable
+        data.byteswap(inplace=True)
+    return data.view(dtype.newbyteorder("="))
 
 
 _IDX_NAMES = {
