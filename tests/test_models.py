@@ -200,13 +200,13 @@ def test_copy_state_gives_the_twin_our_weights(dtype):
         torch_twins.copy_state(models.LeNet5(num_classes=26).state_dict(), torch_twins.lenet5())
 
 
-def test_twins_module_does_not_import_torch():
+def test_package_twins_and_bench_do_not_import_torch():
     import os
     import subprocess
     import sys
 
-    code = ("import sys, autograd_cnn, autograd_cnn.models.torch_twins; "
-            "print('torch' in sys.modules)")
+    code = ("import sys, autograd_cnn, autograd_cnn.bench, autograd_cnn.benchmarking, "
+            "autograd_cnn.models.torch_twins; print('torch' in sys.modules)")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=root).stdout
