@@ -7,7 +7,7 @@ One set, shared by the tests (tests/test_models.py), the benchmark suites (bench
 
     torch = import_torch()                    # None without PyTorch
     twin = lenet5()                           # random weights, like ours at construction
-    copy_state(model.state_dict(), twin)    # ... or exactly our model's weights and dtype
+    copy_state(model.state_dict(), twin)      # ... or exactly our model's weights and dtype
 """
 __all__ = ["import_torch", "copy_state", "lenet5", "lenet1989", "conv1dnet", "mlp", "alexnet"]
 
