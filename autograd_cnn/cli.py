@@ -8,11 +8,20 @@ Every bad argument ends with a one-line ``autograd_cnn: error: ...`` on stderr a
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
 
 import numpy as np
+
+import autograd_cnn as ac
+from . import datasets as D
+from . import models, nn, optim
+from .data import DataLoader, TensorDataset
+from .serialization import save
+from .summary import summary as summary_fn
+from .training import EarlyStopping, evaluate, fit
 
 __all__ = ["main", "build_parser", "build_model", "prepare_data", "MODELS", "DATASETS"]
 
@@ -43,41 +52,38 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _positive_int(name):
-    def conv(text):
+def number_type(name, kind=int, minimum=None, above=None, maximum=None, as_list=False):
+    """An argparse ``type=`` for option ``name``: the text as a ``kind`` (int or float) that is
+    finite, >= ``minimum``, > ``above`` and <= ``maximum`` (each bound when given), or with
+    ``as_list`` a comma-separated list of such numbers; anything else is a one-line error
+    naming the option, e.g. ``--epochs must be >= 0, got -1``."""
+    bounds = [f"{op} {bound:g}" for op, bound in ((">=", minimum), (">", above), ("<=", maximum))
+              if bound is not None]
+    if kind is float and maximum is None:
+        bounds.append("finite")
+    need = " and ".join(bounds)
+    what = "an integer" if kind is int else "a number"
+
+    def one(text):
         try:
-            v = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {v}")
-        return v
-    return conv
+            raise argparse.ArgumentTypeError(f"{name} must be {what}, got {text!r}") from None
+        if not ((kind is int or math.isfinite(value)) and (minimum is None or value >= minimum)
+                and (above is None or value > above) and (maximum is None or value <= maximum)):
+            raise argparse.ArgumentTypeError(f"{name} must be {need}, got {text}")
+        return value
 
+    if not as_list:
+        return one
 
-def _nonneg_int(name):
-    def conv(text):
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
-        if v < 0:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 0, got {v}")
-        return v
-    return conv
+    def many(text):
+        values = [one(v) for v in text.split(",") if v.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"{name} needs a comma-separated list, got {text!r}")
+        return values
 
-
-def _nonneg_float(name, positive=False):
-    def conv(text):
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not np.isfinite(v) or v < 0 or (positive and v == 0):
-            raise argparse.ArgumentTypeError(
-                f"{name} must be {'> 0' if positive else '>= 0'} and finite, got {text}")
-        return v
-    return conv
+    return many
 
 
 def build_parser():
@@ -93,24 +99,27 @@ def build_parser():
                    "(train-images-idx3-ubyte[.gz], ...; e.g. Fashion-MNIST), or holding "
                    "mnist_train60k.npz with --dataset mnist_train60k")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"])
-    t.add_argument("--lr", type=_nonneg_float("--lr", positive=True), default=None,
+    t.add_argument("--lr", type=number_type("--lr", float, above=0), default=None,
                    help=f"learning rate (default {DEFAULTS['lr']} for adam/adamw, "
                         "0.05 for sgd, 1e-3 for rmsprop)")
     t.add_argument("--scheduler", choices=SCHEDULERS, default=DEFAULTS["scheduler"],
                    help="learning-rate schedule: cosine annealing to 0 over --epochs (default), "
                         "reduce on validation plateau, or constant")
-    t.add_argument("--momentum", type=_nonneg_float("--momentum"),
+    t.add_argument("--momentum", type=number_type("--momentum", float, minimum=0),
                    default=DEFAULTS["momentum"], help="for sgd / rmsprop")
-    t.add_argument("--weight-decay", type=_nonneg_float("--weight-decay"),
+    t.add_argument("--weight-decay", type=number_type("--weight-decay", float, minimum=0),
                    default=DEFAULTS["weight_decay"])
-    t.add_argument("--batch-size", type=_positive_int("--batch-size"),
+    t.add_argument("--batch-size", type=number_type("--batch-size", minimum=1),
                    default=DEFAULTS["batch_size"])
-    t.add_argument("--epochs", type=_nonneg_int("--epochs"), default=DEFAULTS["epochs"])
-    t.add_argument("--patience", type=_nonneg_int("--patience"), default=DEFAULTS["patience"],
+    t.add_argument("--epochs", type=number_type("--epochs", minimum=0),
+                   default=DEFAULTS["epochs"])
+    t.add_argument("--patience", type=number_type("--patience", minimum=0),
+                   default=DEFAULTS["patience"],
                    help="early-stopping patience in epochs (validation loss)")
-    t.add_argument("--val-fraction", type=_nonneg_float("--val-fraction"), default=0.1)
-    t.add_argument("--seed", type=_nonneg_int("--seed"), default=DEFAULTS["seed"])
-    t.add_argument("--threads", type=_positive_int("--threads"), default=None)
+    t.add_argument("--val-fraction", type=number_type("--val-fraction", float, minimum=0),
+                   default=0.1)
+    t.add_argument("--seed", type=number_type("--seed", minimum=0), default=DEFAULTS["seed"])
+    t.add_argument("--threads", type=number_type("--threads", minimum=1), default=None)
     t.add_argument("--save", metavar="PATH", help="write the trained model's state_dict here")
     t.add_argument("--checkpoint", metavar="PATH", help="write a training checkpoint each epoch")
     t.add_argument("--resume", metavar="PATH", help="resume from (and keep writing) this "
@@ -122,7 +131,8 @@ def build_parser():
     s.add_argument("model", choices=sorted(MODELS))
     s.add_argument("--input-shape", help="one sample's shape, comma-separated, e.g. 1,28,28 "
                    "(default: the model's usual input)")
-    sub.add_parser("bench", help="benchmarks (autograd_cnn.bench, if installed)", add_help=False)
+    sub.add_parser("bench", help="time the kernels and a LeNet-5 step against PyTorch "
+                   "(bench --help)", add_help=False)
     return p
 
 
@@ -133,7 +143,6 @@ INPUT_SHAPES = {"lenet5": (1, 28, 28), "smallcnn": (1, 8, 8), "conv1d": (1, 40),
 
 
 def _small_cnn(num_classes=10):
-    from . import nn
     return nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # 16 x 4 x 4
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # 32 x 2 x 2
@@ -142,7 +151,6 @@ def _small_cnn(num_classes=10):
 
 def build_model(name, input_shape=None, num_classes=10):
     """The model called ``name`` (see MODELS) for inputs of ``input_shape`` (without batch)."""
-    from . import models
     if name == "lenet5":
         return models.LeNet5(num_classes=num_classes)
     if name == "smallcnn":
@@ -168,7 +176,6 @@ def prepare_data(dataset, data_dir=None, val_fraction=0.1, seed=0):
 
     The validation part is a seeded random split of the training data (mnist5k: 4,500 / 500);
     digits, which has no separate test set, is split 80 / 20 into train / test first."""
-    from . import datasets as D
     rng = np.random.default_rng(seed)
     if data_dir is not None and dataset != "mnist_train60k":
         tr, te = D.load("idx", "train", root=data_dir), D.load("idx", "test", root=data_dir)
@@ -190,7 +197,6 @@ def prepare_data(dataset, data_dir=None, val_fraction=0.1, seed=0):
 
 # ------------------------------------------------------------------------------------ train
 def _make_optimizer(name, params, lr, momentum, weight_decay):
-    from . import optim
     if name == "adam":
         return optim.Adam(params, lr=lr or DEFAULTS["lr"], weight_decay=weight_decay)
     if name == "adamw":
@@ -209,10 +215,6 @@ def run_train(args, out=None):
                                                     args.val_fraction, args.seed)
     except (FileNotFoundError, ValueError) as exc:  # a bad --data-dir / missing file
         raise _UsageError(str(exc).splitlines()[0]) from None
-    import autograd_cnn as ac
-    from . import nn, optim
-    from .data import DataLoader, TensorDataset
-    from .training import EarlyStopping, evaluate, fit
     if args.threads is not None:
         ac.set_num_threads(args.threads)
     ac.backend.set_blas_threads(1)
@@ -261,7 +263,6 @@ def run_train(args, out=None):
         "threads": ac.get_num_threads(), "interrupted": history.interrupted,
     }
     if args.save:
-        from .serialization import save
         save({"model": model.state_dict(), "model_name": model_name}, args.save)
     if args.plot:
         try:
@@ -290,11 +291,6 @@ def run_summary(args, out=None):
         if not shape or min(shape) < 1:
             raise _UsageError(f"--input-shape needs positive dimensions, got "
                               f"{args.input_shape!r}")
-    try:  # the summary tool lives in autograd_cnn.summary (the nn helper's module)
-        from .summary import summary as summary_fn
-    except ImportError:
-        raise _UsageError("the summary command needs autograd_cnn.summary, which this "
-                          "installation lacks") from None
     model = build_model(args.model, shape)
     try:
         text = summary_fn(model, shape)
@@ -308,13 +304,9 @@ def run_summary(args, out=None):
 def main(argv=None):
     """Entry point of ``python -m autograd_cnn`` and ``autograd-cnn``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "bench":  # another module owns the benchmarks; hand it the rest
-        try:
-            from . import bench
-        except ImportError:
-            sys.stderr.write("autograd_cnn: error: the bench command is not available in this "
-                             "installation (autograd_cnn.bench missing)\n")
-            return 2
+    if argv and argv[0] == "bench":  # the bench command parses its own options
+        from . import bench  # here, not at the top: bench imports number_type from this module
+
         return bench.main(argv[1:])
     parser = build_parser()
     try:

@@ -29,6 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import serialization
+from .autograd import no_grad
+from .data._rng import generator_state, set_generator_state
+from .optim.lr_scheduler import ReduceLROnPlateau
+from .random import default_generator
+
 __all__ = ["fit", "evaluate", "History", "EarlyStopping"]
 
 
@@ -74,7 +80,6 @@ def evaluate(model, loader, loss_fn=None):
     fraction of argmax predictions equal to integer targets; None when not a classifier) of
     ``model`` over ``loader``, in eval mode and without building graphs.  Returns
     ``(loss, accuracy)``; the model's train/eval mode is restored afterwards."""
-    from .autograd import no_grad
     was_training = _is_training(model)
     _set_mode(model, False)
     total, loss_sum, correct, have_acc = 0, 0.0, 0, True
@@ -276,18 +281,8 @@ class _Progress:
 
 
 # ---------------------------------------------------------------------------------- fit
-def _global_generator():
-    try:
-        from . import random as _random
-        return _random.default_generator()
-    except (ImportError, AttributeError):  # pragma: no cover - before the engine is merged
-        return None
-
-
 def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader, epoch, stop):
     """Everything needed to continue training after ``epoch`` completed epochs (copies)."""
-    from .data._rng import generator_state
-    gen = _global_generator()
     return {
         "format": "autograd_cnn-training", "epoch": epoch, "stopped": bool(stop),
         "model": _copy_state(model.state_dict()),
@@ -298,12 +293,11 @@ def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader
         "history": history.state_dict(),
         "train_loader": (_copy_state(train_loader.state_dict())
                          if hasattr(train_loader, "state_dict") else None),
-        "global_rng": generator_state(gen) if gen is not None else None,
+        "global_rng": generator_state(default_generator()),
     }
 
 
 def _restore(ck, model, optimizer, scheduler, early_stopping, history, train_loader):
-    from .data._rng import set_generator_state
     if ck.get("format") != "autograd_cnn-training":
         raise ValueError("fit: the checkpoint is not a training checkpoint made by fit")
     model.load_state_dict(ck["model"])
@@ -315,9 +309,8 @@ def _restore(ck, model, optimizer, scheduler, early_stopping, history, train_loa
     history.load_state_dict(ck["history"])
     if ck.get("train_loader") is not None and hasattr(train_loader, "load_state_dict"):
         train_loader.load_state_dict(ck["train_loader"])
-    gen = _global_generator()
-    if gen is not None and ck.get("global_rng") is not None:
-        set_generator_state(gen, ck["global_rng"])
+    if ck.get("global_rng") is not None:
+        set_generator_state(default_generator(), ck["global_rng"])
     return int(ck["epoch"]), bool(ck.get("stopped", False))
 
 
@@ -342,8 +335,6 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
     training.  ``checkpoint``: a path written (atomically) after every epoch; with ``resume=True``
     an existing checkpoint there is loaded first and training continues after its epoch.
     ``verbose``: progress output to ``stream`` (default stdout)."""
-    from .autograd import no_grad  # noqa: F401  (fails early if the engine is missing)
-    from .optim.lr_scheduler import ReduceLROnPlateau
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     if early_stopping is not None and early_stopping.monitor.startswith("val") \
@@ -354,15 +345,13 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
     progress = _Progress(verbose, stream)
     start_epoch, stopped = 0, False
     if checkpoint is not None and resume and os.path.exists(checkpoint):
-        from .serialization import load as _load
-        start_epoch, stopped = _restore(_load(checkpoint), model, optimizer, scheduler,
-                                        early_stopping, history, train_loader)
+        start_epoch, stopped = _restore(serialization.load(checkpoint), model, optimizer,
+                                        scheduler, early_stopping, history, train_loader)
         progress.message(f"Resumed from {checkpoint} after epoch {start_epoch}")
 
     def save(snap):
         if checkpoint is not None:
-            from .serialization import save as _save
-            _save(snap, checkpoint)
+            serialization.save(snap, checkpoint)
 
     last = _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader,
                      start_epoch, stopped) if checkpoint is not None else None

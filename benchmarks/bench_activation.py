@@ -12,30 +12,20 @@ libraries run with their default thread counts, or both with ACT_BENCH_THREADS t
     ACT_BENCH_THREADS=1 python -m pytest benchmarks/bench_activation.py --benchmark-only
 
 """
-import os
-
 import numpy as np
 import pytest
 
 import autograd_cnn as ac
+from autograd_cnn import benchmarking as bm
+from autograd_cnn.models.torch_twins import import_torch
 from autograd_cnn.ops.activation import _relu_grad_np, _relu_np
 
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+torch = import_torch()
 
 CASES = {"lenet": (64, 6, 28, 28), "112": (8, 64, 112, 112)}
 MODES = ["forward", "forward+backward"]
-THREADS = int(os.environ.get("ACT_BENCH_THREADS", "0")) or None
-if THREADS:
-    ac.set_num_threads(THREADS)
-    if torch is not None:
-        torch.set_num_threads(THREADS)
-
-
-def _data(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+THREADS = bm.threads_from_env("ACT_BENCH_THREADS", torch)
+_data = bm.normal
 
 
 def _bytes(shape, mode):
@@ -48,25 +38,30 @@ def _run(benchmark, group, step, shape, mode, threads):
     benchmark.group = group
     benchmark(step)
     benchmark.extra_info["threads"] = threads
-    if benchmark.stats is not None:  # None under --benchmark-disable
-        benchmark.extra_info["GB/s"] = round(_bytes(shape, mode) / benchmark.stats.stats.median / 1e9, 2)
+    bm.record_rate(benchmark, "GB/s", _bytes(shape, mode) / 1e9)
+
+
+def _autograd_step(lib, shape, mode):
+    """ReLU through `lib`'s autograd: forward with grad mode off, or forward and backward."""
+    x = lib.tensor(_data(shape), requires_grad=(mode != "forward"))
+    g = lib.tensor(_data(shape, 1))
+
+    def step():
+        if mode == "forward":
+            with lib.no_grad():
+                return x.relu()
+        x.grad = None
+        x.relu().backward(g)
+
+    return step
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", list(CASES))
 def test_relu_autograd_cnn(benchmark, case, mode):
     shape = CASES[case]
-    x = ac.tensor(_data(shape), requires_grad=(mode != "forward"))
-    g = ac.tensor(_data(shape, 1))
-
-    def step():
-        if mode == "forward":
-            with ac.no_grad():
-                return x.relu()
-        x.grad = None
-        x.relu().backward(g)
-
-    _run(benchmark, f"relu {case} {mode}", step, shape, mode, ac.get_num_threads())
+    _run(benchmark, f"relu {case} {mode}", _autograd_step(bm.ours(), shape, mode), shape, mode,
+         ac.get_num_threads())
 
 
 @pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
@@ -74,17 +69,8 @@ def test_relu_autograd_cnn(benchmark, case, mode):
 @pytest.mark.parametrize("case", list(CASES))
 def test_relu_torch(benchmark, case, mode):
     shape = CASES[case]
-    x = torch.from_numpy(_data(shape)).requires_grad_(mode != "forward")
-    g = torch.from_numpy(_data(shape, 1))
-
-    def step():
-        if mode == "forward":
-            with torch.no_grad():
-                return torch.relu(x)
-        x.grad = None
-        torch.relu(x).backward(g)
-
-    _run(benchmark, f"relu {case} {mode}", step, shape, mode, torch.get_num_threads())
+    _run(benchmark, f"relu {case} {mode}", _autograd_step(bm.torch_library(), shape, mode), shape,
+         mode, torch.get_num_threads())
 
 
 @pytest.mark.parametrize("impl", ["kernel", "numpy"])

@@ -9,7 +9,8 @@ Run (not part of the test suite; the machine is shared, keep rounds low):
 
 Each benchmark stores its achieved GFLOP/s in ``extra_info['gflops']`` (forward counts
 2 * N * C_out * out_pixels * C_in / groups * K per call; forward+backward counts three times that:
-forward, input gradient, weight gradient). Select cases with ``-k``, e.g. ``-k "3x3 and fwd"``.
+forward, input gradient, weight gradient). The cases are the ``bench`` command's convolutions
+(autograd_cnn/benchmarking.py). Select cases with ``-k``, e.g. ``-k "3x3 and fwd"``.
 The ``*_kernel`` benchmarks time the forward, input-gradient and weight-gradient kernels one by
 one (``-k "kernel and 1t"``); the others time the autograd calls.
 
@@ -22,46 +23,22 @@ make a parallel region wait for a descheduled thread (a scheduler slice, ~4-8 ms
 import numpy as np
 import pytest
 
-import autograd_cnn as ac
+from autograd_cnn import benchmarking as bm
 from autograd_cnn._geometry import window_output_size
-from autograd_cnn.backend import set_blas_threads
-from autograd_cnn.functional import conv1d, conv2d
+from autograd_cnn.models.torch_twins import import_torch
 
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+torch = import_torch()
 
-# name: (N, C_in, spatial, C_out, kernel, stride, padding, dilation)
-CASES = {
-    "lenet_conv1": (64, 1, (32, 32), 6, (5, 5), 1, 0, 1),
-    "lenet_conv2": (64, 6, (14, 14), 16, (5, 5), 1, 0, 1),
-    "3x3_64_56": (8, 64, (56, 56), 64, (3, 3), 1, 1, 1),
-    "3x3s2_64_128_56": (8, 64, (56, 56), 128, (3, 3), 2, 1, 1),
-    "3x3d2_64_56": (8, 64, (56, 56), 64, (3, 3), 1, 2, 2),
-    "11x11s4_3_64_224": (8, 3, (224, 224), 64, (11, 11), 4, 2, 1),
-    "conv1d_k7": (32, 16, (1024,), 32, (7,), 1, 3, 1),
-    "conv1d_k7_d4": (32, 16, (1024,), 32, (7,), 1, 12, 4),
-}
+CASES = {case.name: case for case in bm.CONV_CASES}  # the bench command's convolutions
 
 
 def _out(size, k, s, p, d):
     return window_output_size(size, k, s, p, p, d)
 
 
-def flops(case):
-    n, cin, sp, cout, k, s, p, d = CASES[case]
-    pixels = np.prod([_out(a, b, s, p, d) for a, b in zip(sp, k)])
-    return 2.0 * n * cout * pixels * cin * np.prod(k)
-
-
 def _inputs(case, seed=0):
-    n, cin, sp, cout, k, s, p, d = CASES[case]
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, cin) + sp).astype(np.float32)
-    w = (rng.standard_normal((cout, cin) + k) / np.sqrt(cin * np.prod(k))).astype(np.float32)
-    b = rng.standard_normal(cout).astype(np.float32)
-    return x, w, b, dict(stride=s, padding=p, dilation=d)
+    x, w, b = CASES[case].arrays(np.float32, np.random.default_rng(seed))
+    return x, w, b, CASES[case].kwargs
 
 
 def _im2col_conv(x, w, b, stride, padding, dilation, backward):
@@ -97,16 +74,8 @@ def _im2col_conv(x, w, b, stride, padding, dilation, backward):
 
 @pytest.fixture(params=[1, 2], ids=lambda t: f"{t}t")
 def threads(request):
-    before = ac.get_num_threads()
-    ac.set_num_threads(request.param)
-    if torch is not None:
-        torch_before = torch.get_num_threads()
-        torch.set_num_threads(request.param)
-    set_blas_threads(request.param)  # the im2col baseline's matmul
-    yield request.param
-    ac.set_num_threads(before)
-    if torch is not None:
-        torch.set_num_threads(torch_before)
+    with bm.thread_count(request.param, torch):  # NumPy's BLAS too: the im2col baseline's matmul
+        yield request.param
 
 
 def _record(benchmark, case, mode, threads, impl):
@@ -116,32 +85,35 @@ def _record(benchmark, case, mode, threads, impl):
 
 def _finish(benchmark, case, mode):
     scale = 3.0 if mode == "fwdbwd" else 1.0
-    if benchmark.stats is not None:  # None under --benchmark-disable
-        benchmark.extra_info["gflops"] = round(scale * flops(case) / benchmark.stats.stats.median / 1e9, 1)
+    bm.record_rate(benchmark, "gflops", scale * CASES[case].flops() / 1e9)
 
 
-@pytest.mark.parametrize("mode", ["fwd", "fwdbwd"])
-@pytest.mark.parametrize("case", list(CASES))
-def test_ours(benchmark, case, mode, threads):
+def _autograd_step(lib, case, mode):
+    """The convolution through `lib`'s autograd: forward with grad mode off ("fwd"), or forward
+    and backward with every argument requiring grad ("fwdbwd")."""
     x, w, b, kw = _inputs(case)
-    fn = conv2d if x.ndim == 4 else conv1d
-    tw, tb = ac.tensor(w, requires_grad=True), ac.tensor(b, requires_grad=True)
-    tx = ac.tensor(x, requires_grad=True)
-    dy = None
+    fn = getattr(lib.functional, CASES[case].kind)
+    tx, tw, tb = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
 
     def fwd():
-        with ac.no_grad():
+        with lib.no_grad():
             return fn(tx, tw, tb, **kw)
+
+    dy = lib.tensor(np.ones(CASES[case].output_shape, np.float32))
 
     def fwdbwd():
         y = fn(tx, tw, tb, **kw)
         y.backward(dy)
         tx.grad = tw.grad = tb.grad = None
 
-    if mode == "fwdbwd":
-        dy = ac.tensor(np.ones(fwd().shape, np.float32))
+    return fwd if mode == "fwd" else fwdbwd
+
+
+@pytest.mark.parametrize("mode", ["fwd", "fwdbwd"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_ours(benchmark, case, mode, threads):
     _record(benchmark, case, mode, threads, "autograd_cnn")
-    benchmark(fwd if mode == "fwd" else fwdbwd)
+    benchmark(_autograd_step(bm.ours(), case, mode))
     _finish(benchmark, case, mode)
 
 
@@ -149,24 +121,8 @@ def test_ours(benchmark, case, mode, threads):
 @pytest.mark.parametrize("mode", ["fwd", "fwdbwd"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_torch(benchmark, case, mode, threads):
-    x, w, b, kw = _inputs(case)
-    fn = torch.nn.functional.conv2d if x.ndim == 4 else torch.nn.functional.conv1d
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    dy = None
-
-    def fwd():
-        with torch.no_grad():
-            return fn(tx, tw, tb, **kw)
-
-    def fwdbwd():
-        y = fn(tx, tw, tb, **kw)
-        y.backward(dy)
-        tx.grad = tw.grad = tb.grad = None
-
-    if mode == "fwdbwd":
-        dy = torch.ones(fwd().shape)
     _record(benchmark, case, mode, threads, "torch")
-    benchmark(fwd if mode == "fwd" else fwdbwd)
+    benchmark(_autograd_step(bm.torch_library(), case, mode))
     _finish(benchmark, case, mode)
 
 
@@ -183,12 +139,12 @@ def _kernel_inputs(case):
     """Arrays and the ConvSpec for calling the three kernels directly (no autograd)."""
     from autograd_cnn.functional._conv_kernels import ConvSpec
 
+    c = CASES[case]
     x, w, b, kw = _inputs(case)
-    n, cin, sp, cout, k, s, p, d = CASES[case]
-    nd = len(sp)
-    osz = tuple(_out(a, kk, s, p, d) for a, kk in zip(sp, k))
-    spec = ConvSpec(x.shape, w.shape, (n, cout) + osz, (s,) * nd, ((p, p),) * nd, (d,) * nd, 1)
-    dy = np.random.default_rng(1).standard_normal((n, cout) + osz).astype(np.float32)
+    s, p, d = kw["stride"], kw["padding"], kw["dilation"]
+    nd = c.dims
+    spec = ConvSpec(x.shape, w.shape, c.output_shape, (s,) * nd, ((p, p),) * nd, (d,) * nd, 1)
+    dy = np.random.default_rng(1).standard_normal(c.output_shape).astype(np.float32)
     return x, w, b, dy, spec, (s, p, d)
 
 

@@ -9,20 +9,18 @@ loop rather than arithmetic. Run with::
 import numpy as np
 import pytest
 
-import autograd_cnn as ac
+from autograd_cnn import benchmarking as bm
+from autograd_cnn.models.torch_twins import import_torch
 
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+torch = import_torch()
 
 SIZES = [1, 1000]
 
 
-def _ours(n):
+def _forward_backward(lib, n):
     rng = np.random.default_rng(0)
-    a = ac.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
-    b = ac.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+    a = lib.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+    b = lib.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
 
     def step():
         y = (a * b + a).sum()
@@ -32,23 +30,19 @@ def _ours(n):
     return step
 
 
-def _torch(n):
-    rng = np.random.default_rng(0)
-    a = torch.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
-    b = torch.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+def _forward_no_grad(lib, n):
+    a, b = lib.tensor(np.ones(n, np.float32)), lib.tensor(np.ones(n, np.float32))
 
     def step():
-        y = (a * b + a).sum()
-        y.backward()
-        a.grad = None
-        b.grad = None
+        with lib.no_grad():
+            return (a * b + a).sum()
     return step
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_forward_backward_autograd_cnn(benchmark, n):
     benchmark.group = f"overhead n={n}"
-    benchmark(_ours(n))
+    benchmark(_forward_backward(bm.ours(), n))
 
 
 @pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
@@ -56,27 +50,17 @@ def test_forward_backward_autograd_cnn(benchmark, n):
 def test_forward_backward_torch(benchmark, n):
     benchmark.group = f"overhead n={n}"
     torch.set_num_threads(1)
-    benchmark(_torch(n))
+    benchmark(_forward_backward(bm.torch_library(), n))
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_forward_only_no_grad_autograd_cnn(benchmark, n):
     benchmark.group = f"forward no_grad n={n}"
-    a, b = ac.ones(n), ac.ones(n)
-
-    def step():
-        with ac.no_grad():
-            return (a * b + a).sum()
-    benchmark(step)
+    benchmark(_forward_no_grad(bm.ours(), n))
 
 
 @pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 @pytest.mark.parametrize("n", SIZES)
 def test_forward_only_no_grad_torch(benchmark, n):
     benchmark.group = f"forward no_grad n={n}"
-    a, b = torch.ones(n), torch.ones(n)
-
-    def step():
-        with torch.no_grad():
-            return (a * b + a).sum()
-    benchmark(step)
+    benchmark(_forward_no_grad(bm.torch_library(), n))

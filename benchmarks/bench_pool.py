@@ -1,10 +1,10 @@
 """Pooling speed next to PyTorch (same benchmark group) when it is importable.
 
-Cases: max and average pooling 2x2 stride 2 on (64, 6, 28, 28) and (8, 64, 112, 112), and 3x3
-stride 2 padding 1 max pooling on (8, 64, 112, 112), all float32, forward alone and forward +
-backward; the same three 112x112 cases with N = 32 (``*_112_n32``: a 103 MB input, which
-does not fit in any cache, so they measure memory traffic and allocation rather than
-arithmetic). Mode ``kernels`` is forward + backward on arrays, without autograd: the pooling
+Cases (the ``bench`` command's, autograd_cnn/benchmarking.py): max and average pooling 2x2
+stride 2 on (64, 6, 28, 28) and (8, 64, 112, 112), and 3x3 stride 2 padding 1 max pooling on
+(8, 64, 112, 112), all float32, forward alone and forward + backward; the same three 112x112
+cases with N = 32 (``*_big``: a 103 MB input, which does not fit in any cache, so they measure
+memory traffic and allocation rather than arithmetic). Mode ``kernels`` is forward + backward on arrays, without autograd: the pooling
 functions of autograd_cnn/functional/pooling.py against PyTorch's aten operators (it leaves out
 what the engines add around them, e.g. our engine's copy of every leaf gradient). Each result
 carries ``extra_info['GB/s']``: bytes moved per second, counting the input read and the output
@@ -17,40 +17,21 @@ thread gives steadier numbers). Run with::
     POOL_BENCH_THREADS=1 python -m pytest benchmarks/bench_pool.py --benchmark-only
 
 """
-import os
-
-import numpy as np
 import pytest
 
 import autograd_cnn as ac
-import autograd_cnn.functional as F
+from autograd_cnn import benchmarking as bm
+from autograd_cnn.models.torch_twins import import_torch
 
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+torch = import_torch()
 
-CASES = {  # name: (function name, input shape, kwargs)
-    "max2x2_28": ("max_pool2d", (64, 6, 28, 28), dict(kernel_size=2, stride=2)),
-    "avg2x2_28": ("avg_pool2d", (64, 6, 28, 28), dict(kernel_size=2, stride=2)),
-    "max2x2_112": ("max_pool2d", (8, 64, 112, 112), dict(kernel_size=2, stride=2)),
-    "avg2x2_112": ("avg_pool2d", (8, 64, 112, 112), dict(kernel_size=2, stride=2)),
-    "max3x3s2p1_112": ("max_pool2d", (8, 64, 112, 112), dict(kernel_size=3, stride=2, padding=1)),
-    "max2x2_112_n32": ("max_pool2d", (32, 64, 112, 112), dict(kernel_size=2, stride=2)),
-    "avg2x2_112_n32": ("avg_pool2d", (32, 64, 112, 112), dict(kernel_size=2, stride=2)),
-    "max3x3s2p1_112_n32": ("max_pool2d", (32, 64, 112, 112),
-                           dict(kernel_size=3, stride=2, padding=1)),
-}
+# the bench command's pooling cases, and one more beyond cache
+CASES = {case.name: case for case in bm.POOL_CASES + [
+    bm.PoolCase("maxpool3x3s2_big", "max_pool2d 3x3 s2 pad 1 N=32 C=64 112x112 (beyond cache)",
+                "max_pool2d", 32, 64, 112, 3, 2, 1)]}
 MODES = ["forward", "forward+backward", "kernels"]
-THREADS = int(os.environ.get("POOL_BENCH_THREADS", "0")) or None
-if THREADS:
-    ac.set_num_threads(THREADS)
-    if torch is not None:
-        torch.set_num_threads(THREADS)
-
-
-def _data(shape):
-    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+THREADS = bm.threads_from_env("POOL_BENCH_THREADS", torch)
+_data = bm.normal
 
 
 def _ours_kernels(name, shape, kw):
@@ -93,62 +74,46 @@ def _torch_kernels(name, shape, kw):
     return step, tuple(gy.shape)
 
 
-def _ours(case, mode):
-    name, shape, kw = CASES[case]
-    if mode == "kernels":
-        return _ours_kernels(name, shape, kw)
-    fn = getattr(F, name)
-    x = ac.tensor(_data(shape), requires_grad=(mode != "forward"))
+def _autograd_step(lib, case, mode):
+    """The pooling function through `lib`'s autograd: forward with grad mode off, or forward
+    and backward."""
+    c = CASES[case]
+    fn = getattr(lib.functional, c.kind)
+    x = lib.tensor(_data(c.input_shape), requires_grad=(mode != "forward"))
     if mode == "forward":
         def step():
-            with ac.no_grad():
-                return fn(x, **kw)
-        return step, fn(x.detach(), **kw).shape
-    gy = ac.tensor(_data(fn(x.detach(), **kw).shape))
+            with lib.no_grad():
+                return fn(x, **c.kwargs)
+        return step
+    gy = lib.tensor(_data(c.output_shape))
 
     def step():
         x.grad = None
-        fn(x, **kw).backward(gy)
-    return step, gy.shape
+        fn(x, **c.kwargs).backward(gy)
+    return step
 
 
-def _torch(case, mode):
-    name, shape, kw = CASES[case]
-    if mode == "kernels":
-        return _torch_kernels(name, shape, kw)
-    fn = getattr(torch.nn.functional, name)
-    x = torch.from_numpy(_data(shape)).requires_grad_(mode != "forward")
-    if mode == "forward":
-        def step():
-            with torch.no_grad():
-                return fn(x, **kw)
-        return step, tuple(fn(x.detach(), **kw).shape)
-    gy = torch.from_numpy(_data(tuple(fn(x.detach(), **kw).shape)))
-
-    def step():
-        x.grad = None
-        fn(x, **kw).backward(gy)
-    return step, tuple(gy.shape)
-
-
-def _run(benchmark, case, mode, make, threads):
+def _run(benchmark, case, mode, lib, kernels, threads):
+    c = CASES[case]
     benchmark.group = f"pool {case} {mode}"
-    step, out_shape = make(case, mode)
+    if mode == "kernels":
+        step = kernels(c.kind, c.input_shape, c.kwargs)[0]
+    else:
+        step = _autograd_step(lib, case, mode)
     benchmark(step)
-    moved = 4 * (np.prod(CASES[case][1]) + np.prod(out_shape)) * (1 if mode == "forward" else 2)
     benchmark.extra_info["threads"] = threads
-    if benchmark.stats is not None:  # None under --benchmark-disable
-        benchmark.extra_info["GB/s"] = round(float(moved) / benchmark.stats.stats.median / 1e9, 2)
+    moved = c.bytes_moved(4) * (1 if mode == "forward" else 2)
+    bm.record_rate(benchmark, "GB/s", moved / 1e9)
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", list(CASES))
 def test_pool_autograd_cnn(benchmark, case, mode):
-    _run(benchmark, case, mode, _ours, ac.get_num_threads())
+    _run(benchmark, case, mode, bm.ours(), _ours_kernels, ac.get_num_threads())
 
 
 @pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", list(CASES))
 def test_pool_torch(benchmark, case, mode):
-    _run(benchmark, case, mode, _torch, torch.get_num_threads())
+    _run(benchmark, case, mode, bm.torch_library(), _torch_kernels, torch.get_num_threads())

@@ -4,7 +4,8 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import models, nn
-from _support import requires_torch, torch
+from autograd_cnn.models import torch_twins
+from _support import RTOL, requires_torch, torch
 
 
 def count(model):
@@ -111,47 +112,6 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 # ------------------------------------------------------------------------ PyTorch twins
-def torch_lenet5(activation="relu", pooling="max", pad=2):
-    tn = torch.nn
-    act = tn.ReLU if activation == "relu" else tn.Tanh
-    pool = tn.MaxPool2d if pooling == "max" else tn.AvgPool2d
-
-    class TorchLeNet5(tn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = tn.Sequential(tn.Conv2d(1, 6, 5, padding=pad), act(), pool(2, 2),
-                                          tn.Conv2d(6, 16, 5), act(), pool(2, 2))
-            self.classifier = tn.Sequential(tn.Flatten(), tn.Linear(400, 120), act(),
-                                            tn.Linear(120, 84), act(), tn.Linear(84, 10))
-
-        def forward(self, x):
-            return self.classifier(self.features(x))
-
-    return TorchLeNet5()
-
-
-def torch_alexnet(num_classes=1000):
-    tn = torch.nn
-
-    class TorchAlexNet(tn.Module):  # torchvision.models.alexnet's layout
-        def __init__(self):
-            super().__init__()
-            self.features = tn.Sequential(
-                tn.Conv2d(3, 64, 11, 4, 2), tn.ReLU(True), tn.MaxPool2d(3, 2),
-                tn.Conv2d(64, 192, 5, padding=2), tn.ReLU(True), tn.MaxPool2d(3, 2),
-                tn.Conv2d(192, 384, 3, padding=1), tn.ReLU(True),
-                tn.Conv2d(384, 256, 3, padding=1), tn.ReLU(True),
-                tn.Conv2d(256, 256, 3, padding=1), tn.ReLU(True), tn.MaxPool2d(3, 2))
-            self.avgpool = tn.AdaptiveAvgPool2d((6, 6))
-            self.classifier = tn.Sequential(
-                tn.Dropout(0.5), tn.Linear(9216, 4096), tn.ReLU(True), tn.Dropout(0.5),
-                tn.Linear(4096, 4096), tn.ReLU(True), tn.Linear(4096, num_classes))
-
-        def forward(self, x):
-            return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-
-    return TorchAlexNet()
-
 
 def _compare_with_torch(ours, theirs, shape, rtol, atol, train=False):
     sd = theirs.state_dict()
@@ -180,47 +140,26 @@ def _compare_with_torch(ours, theirs, shape, rtol, atol, train=False):
 @pytest.mark.parametrize("activation,pooling", [("relu", "max"), ("tanh", "avg")])
 def test_lenet5_matches_pytorch(activation, pooling):
     torch.manual_seed(0)
-    theirs = torch_lenet5(activation, pooling).double()
+    theirs = torch_twins.lenet5(activation, pooling).double()
     ours = models.LeNet5(activation=activation, pooling=pooling, dtype=np.float64)
     _compare_with_torch(ours, theirs, (3, 1, 28, 28), 1e-10, 1e-12)
-    theirs32 = torch_lenet5(activation, pooling, pad=0)
+    theirs32 = torch_twins.lenet5(activation, pooling, input_size=32)
     ours32 = models.LeNet5(input_size=32, activation=activation, pooling=pooling)
     _compare_with_torch(ours32, theirs32, (2, 1, 32, 32), 1e-4, 1e-5)
 
 
 @requires_torch
 def test_conv1dnet_with_bn_matches_pytorch_in_training():
-    tn = torch.nn
     torch.manual_seed(0)
-    feats = []
-    for c_in, k in [(1, 5), (32, 3), (32, 3)]:
-        feats += [tn.Conv1d(c_in, 32, k, stride=2, padding=1), tn.BatchNorm1d(32), tn.ReLU()]
-
-    class Twin(tn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = tn.Sequential(*feats)
-            self.classifier = tn.Sequential(tn.Flatten(), tn.Linear(160, 10))
-
-        def forward(self, x):
-            return self.classifier(self.features(x))
-
-    _compare_with_torch(models.Conv1DNet(batch_norm=True, dtype=np.float64), Twin().double(),
+    twin = torch_twins.conv1dnet(batch_norm=True).double()
+    _compare_with_torch(models.Conv1DNet(batch_norm=True, dtype=np.float64), twin,
                         (8, 1, 40), 1e-9, 1e-11, train=True)
 
 
 @requires_torch
 def test_small_nets_keys_match_pytorch():
-    tn = torch.nn
-    twin1989 = tn.Module()
-    twin1989.features = tn.Sequential(tn.Conv2d(1, 12, 5, 2, 2), tn.Tanh(),
-                                      tn.Conv2d(12, 12, 5, 2, 2), tn.Tanh())
-    twin1989.classifier = tn.Sequential(tn.Flatten(), tn.Linear(192, 30), tn.Tanh(),
-                                        tn.Linear(30, 10))
-    mlp = tn.Module()
-    mlp.layers = tn.Sequential(tn.Flatten(), tn.Linear(40, 100), tn.ReLU(), tn.Linear(100, 100),
-                               tn.ReLU(), tn.Linear(100, 10))
-    for ours, theirs in [(models.LeNet1989(), twin1989), (models.MLP(), mlp)]:
+    for ours, theirs in [(models.LeNet1989(), torch_twins.lenet1989()),
+                         (models.MLP(), torch_twins.mlp())]:
         ref = {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
         assert {k: v.shape for k, v in ours.state_dict().items()} == ref
         assert count(ours) == sum(p.numel() for p in theirs.parameters())
@@ -228,7 +167,7 @@ def test_small_nets_keys_match_pytorch():
 
 @requires_torch
 def test_alexnet_matches_torchvision_layout():
-    theirs = torch_alexnet(num_classes=10)
+    theirs = torch_twins.alexnet(num_classes=10)
     ours = models.AlexNet(num_classes=10)
     ref = {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
     assert {k: v.shape for k, v in ours.state_dict().items()} == ref
@@ -242,6 +181,36 @@ def test_alexnet_matches_torchvision_layout():
     with ac.no_grad():
         y = ours(ac.tensor(xd)).numpy()
     np.testing.assert_allclose(y, ty, rtol=1e-3, atol=1e-5)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copy_state_gives_the_twin_our_weights(dtype):
+    """The direction the bench command uses: our weights (and dtype) into the PyTorch twin."""
+    model = models.LeNet5(dtype=dtype)
+    twin = torch_twins.copy_state(model.state_dict(), torch_twins.lenet5())
+    assert all(p.dtype == getattr(torch, np.dtype(dtype).name) for p in twin.parameters())
+    x = np.random.default_rng(1).standard_normal((3, 1, 28, 28)).astype(dtype)
+    with ac.no_grad():
+        ours = model(ac.tensor(x)).numpy()
+    with torch.no_grad():
+        theirs = twin(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL[np.dtype(dtype)], atol=1e-5)
+    with pytest.raises(RuntimeError):  # a twin of another shape refuses the weights
+        torch_twins.copy_state(models.LeNet5(num_classes=26).state_dict(), torch_twins.lenet5())
+
+
+def test_package_twins_and_bench_do_not_import_torch():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, autograd_cnn, autograd_cnn.bench, autograd_cnn.benchmarking, "
+            "autograd_cnn.models.torch_twins; print('torch' in sys.modules)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=root).stdout
+    assert out.strip() == "False"
 
 
 def test_conv1dnet_learns_a_toy_problem():

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 import autograd_cnn as ac
+from autograd_cnn import nn
+from autograd_cnn.data import DataLoader, TensorDataset
+from autograd_cnn.optim import SGD
+from autograd_cnn.optim.lr_scheduler import StepLR
 from autograd_cnn.training import EarlyStopping, History, evaluate, fit
-
-nn = pytest.importorskip("autograd_cnn.nn")
-from autograd_cnn.data import DataLoader, TensorDataset  # noqa: E402
-from autograd_cnn.optim import SGD  # noqa: E402
-from autograd_cnn.optim.lr_scheduler import StepLR  # noqa: E402
 
 
 def _blobs(n=240, seed=0):
