@@ -19,6 +19,12 @@ How it times
     * ``train_step`` (LeNet-5): forward, cross-entropy loss, backward and an SGD step, timed
       together; the rate is images per second.
 
+With ``--networks`` the cases are whole networks instead (benchmarking.NETWORK_CASES: LeNet-5,
+ResNet-20, a small VGG with batch norm, a conv1d net), each next to its PyTorch twin holding the
+same weights: ``train_step`` (with SGD momentum, on the network's training batch), ``eval_forward``
+(eval mode, grad mode off, batch 64) and ``latency`` (the same on one sample); for the training
+step also the peak memory growth of one step in each library (MiB; Linux).
+
 What it counts
     Convolution FLOPs: 2 * N * C_out * out_pixels * (C_in / groups) * prod(kernel); each backward
     phase counts the same FLOPs as the forward. Pooling bytes: forward reads the input and writes
@@ -29,8 +35,9 @@ JSON (``--json``): one document, a list of records with the fields
     ours_ms, torch_ms, ratio (ours_ms / torch_ms), unit ("GFLOP/s", "GB/s" or "img/s"), work (FLOPs,
     bytes or images per call), ours_rate, torch_rate, peak_gflops (probe, same threads and
     dtype; the better of a probe before and one after that thread count's cases), pct_peak
-    (ours_rate / peak_gflops * 100, GFLOP/s cases only), repeat, stat ("median" or "min": what
-    ours_ms / torch_ms are).
+    (ours_rate / peak_gflops * 100, GFLOP/s cases only), ours_peak_mib, torch_peak_mib (the peak
+    resident memory growth of one training step, network cases only), repeat, stat ("median" or
+    "min": what ours_ms / torch_ms are).
     Missing values are null.
 
 PyTorch is optional: without it the torch columns are null. An error inside PyTorch (a
@@ -114,8 +121,8 @@ def _record(case, phase, dtype, threads, isa, timing):
     return dict(case=case.name, description=case.description, phase=phase,
                 dtype=np.dtype(dtype).name, threads=threads, isa=isa, status="ok", ours_ms=None,
                 torch_ms=None, ratio=None, unit=None, work=None, ours_rate=None, torch_rate=None,
-                peak_gflops=None, pct_peak=None, repeat=timing.repeat,
-                stat=timing.stat)
+                peak_gflops=None, pct_peak=None, ours_peak_mib=None, torch_peak_mib=None,
+                repeat=timing.repeat, stat=timing.stat)
 
 
 def _torch_failed(exc):
@@ -143,9 +150,38 @@ def _finish(rec, peak):
     return rec
 
 
+def _network_records(case, dtype, threads, isa, timing, torch_lib):
+    """One record per phase of bm.NETWORK_PHASES: ours and the twin on the same weights and batch;
+    for the training step also the peak memory growth of one step in each library."""
+    records = []
+    model, twin = case.pair(dtype, torch_lib is not None)
+    for phase in bm.NETWORK_PHASES:
+        rec = _record(case, phase, dtype, threads, isa, timing)
+        n = case.batch_size(phase)
+        rec.update(unit="img/s", work=n)
+        x, y = case.batch(n, dtype, np.random.default_rng(0))
+        for lib, net, key in ((bm.ours(), model, "ours"), (torch_lib, twin, "torch")):
+            if lib is None:
+                continue
+            try:
+                step = bm.network_step(lib, net, phase, x, y)
+                rec[key + "_ms"] = bm.time_ms(lambda: None, lambda _: step(), timing)
+                if phase == "train_step":
+                    grown = bm.peak_memory_growth(step)
+                    rec[key + "_peak_mib"] = None if grown is None else grown / 2**20
+            except RuntimeError as exc:  # PyTorch's error type
+                if key == "ours":
+                    raise
+                rec["status"] = _torch_failed(exc)
+        records.append(_finish(rec, None))
+    return records
+
+
 def run_case(case, dtype, threads, isa, timing, peak, torch_lib):
     """All records (one per phase) of one case at one thread count; `torch_lib` is
     bm.torch_library() (None: no PyTorch columns)."""
+    if case.kind == "network":
+        return _network_records(case, dtype, threads, isa, timing, torch_lib)
     rng = np.random.default_rng(0)
     if case.kind == "train":
         rec = _record(case, "train_step", dtype, threads, isa, timing)
@@ -191,19 +227,25 @@ def _load_note():
 
 
 def format_table(records, peaks):
-    """The human-readable table of `records` (one line each) under a header naming the peaks."""
+    """The human-readable table of `records` (one line each) under a header naming the peaks.
+    Network records show the peak memory growth of a training step (MiB, ours / PyTorch) where
+    kernel records show the share of the FMA peak."""
     lines = []
     for (threads, dtype), peak in sorted(peaks.items()):
         lines.append("FMA peak (probe): %.1f GFLOP/s, %s, %d thread(s)" % (peak, dtype, threads))
-    head = "%-22s %-15s %3s %10s %10s %8s %9s %9s %8s  %s" % (
-        "case", "phase", "thr", "ours ms", "torch ms", "ours/pt", "ours", "torch", "% peak",
-        "unit / status")
+    head = "%-22s %-15s %3s %10s %10s %8s %9s %9s %11s  %s" % (
+        "case", "phase", "thr", "ours ms", "torch ms", "ours/pt", "ours", "torch",
+        "% peak|MiB", "unit / status")
     lines += [head, "-" * len(head)]
     for r in records:
-        lines.append("%-22s %-15s %3d %10s %10s %8s %9s %9s %8s  %s" % (
+        if r["ours_peak_mib"] is not None:
+            extra = "%s/%s" % (_fmt(r["ours_peak_mib"], ".0f"), _fmt(r["torch_peak_mib"], ".0f"))
+        else:
+            extra = _fmt(r["pct_peak"], ".1f", "-")
+        lines.append("%-22s %-15s %3d %10s %10s %8s %9s %9s %11s  %s" % (
             r["case"], r["phase"], r["threads"], _fmt(r["ours_ms"], ".3f"),
             _fmt(r["torch_ms"], ".3f"), _fmt(r["ratio"], ".2f"), _fmt(r["ours_rate"], ".1f"),
-            _fmt(r["torch_rate"], ".1f"), _fmt(r["pct_peak"], ".1f", "-"),
+            _fmt(r["torch_rate"], ".1f"), extra,
             r["unit"] if r["status"] == "ok" else "%s  %s" % (r["unit"], r["status"])))
     return "\n".join(lines)
 
@@ -240,22 +282,26 @@ def build_parser():
                                                        maximum=10),
                    default=0.1, help="duration of each FMA peak measurement (default: 0.1)")
     p.add_argument("--json", action="store_true", help="print the records as one JSON document")
+    p.add_argument("--networks", action="store_true",
+                   help="time whole networks (training step, eval forward, batch-1 latency, "
+                        "peak memory of a step) instead of the kernel cases")
     return p
 
 
-def select_cases(filter_text):
+def select_cases(filter_text, networks=False):
     wanted = [w.strip() for w in filter_text.split(",") if w.strip()]
-    return [c for c in CASES if not wanted or any(w in c.name for w in wanted)]
+    pool = bm.NETWORK_CASES if networks else CASES
+    return [c for c in pool if not wanted or any(w in c.name for w in wanted)]
 
 
 def main(argv=None):
     """Entry of ``python -m autograd_cnn bench``; returns the exit status (0)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    cases = select_cases(args.cases)
+    cases = select_cases(args.cases, args.networks)
     if not cases:
         parser.error("--cases %r matches no case; cases: %s"
-                     % (args.cases, ", ".join(c.name for c in CASES)))
+                     % (args.cases, ", ".join(c.name for c in select_cases("", args.networks))))
     saved_isa = acnn.get_isa()
     if args.isa is not None:
         try:

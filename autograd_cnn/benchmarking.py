@@ -15,11 +15,14 @@ import numpy as np
 
 import autograd_cnn as acnn
 from ._geometry import window_output_size
+from . import models
+from .models import torch_twins
 from .models.torch_twins import import_torch
 
-__all__ = ["ConvCase", "PoolCase", "TrainCase", "CONV_CASES", "POOL_CASES", "CASES", "normal",
-           "Timing", "time_ms", "thread_count", "threads_from_env", "Library", "ours",
-           "torch_library", "time_phase", "train_step", "record_rate"]
+__all__ = ["ConvCase", "PoolCase", "TrainCase", "NetworkCase", "CONV_CASES", "POOL_CASES", "CASES",
+           "NETWORK_CASES", "NETWORK_PHASES", "normal", "Timing", "time_ms", "thread_count",
+           "threads_from_env", "Library", "ours", "torch_library", "time_phase", "train_step",
+           "network_step", "peak_memory_growth", "record_rate"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,6 +96,26 @@ CONV_CASES = [
              padding=3),
     ConvCase("conv1d_k7d4", "conv1d K=7 dilation 4 16->32 L=1024 N=32 pad 12", 32, 16, 32, 1024,
              7, dims=1, dilation=4, padding=12),
+] + [
+    # the distinct layer shapes of NETWORK_CASES' CIFAR networks (ResNet-20, the small VGG) at
+    # their training batch: narrow images, many channels, 1x1 and stride-2 1x1 shortcuts
+    ConvCase("cifar_%s" % name, "conv2d %s N=64 (%s)" % (text, where), 64, c_in, c_out, size, k,
+             stride=stride, padding=k // 2)
+    for name, text, where, c_in, c_out, size, k, stride in [
+        ("3x3_3to32_32", "3x3 3->32 32x32 pad 1", "VGG conv1", 3, 32, 32, 3, 1),
+        ("3x3_16_32", "3x3 16->16 32x32 pad 1", "ResNet-20 stage 1", 16, 16, 32, 3, 1),
+        ("3x3_32_32", "3x3 32->32 32x32 pad 1", "VGG conv2", 32, 32, 32, 3, 1),
+        ("3x3s2_16to32_32", "3x3 stride 2 16->32 32x32 pad 1", "ResNet-20 stage 2 entry", 16,
+         32, 32, 3, 2),
+        ("1x1s2_16to32_32", "1x1 stride 2 16->32 32x32", "ResNet-20 shortcut", 16, 32, 32, 1, 2),
+        ("3x3_32to64_16", "3x3 32->64 16x16 pad 1", "VGG conv3", 32, 64, 16, 3, 1),
+        ("3x3_64_16", "3x3 64->64 16x16 pad 1", "VGG conv4", 64, 64, 16, 3, 1),
+        ("1x1s2_32to64_16", "1x1 stride 2 32->64 16x16", "ResNet-20 shortcut", 32, 64, 16, 1, 2),
+        ("3x3_64_8", "3x3 64->64 8x8 pad 1", "ResNet-20 stage 3", 64, 64, 8, 3, 1),
+        ("3x3_128_8", "3x3 128->128 8x8 pad 1", "VGG conv6", 128, 128, 8, 3, 1),
+        ("3x3_256_8", "3x3 256->256 8x8 pad 1", "a wider VGG", 256, 256, 8, 3, 1),
+        ("1x1_128to256_8", "1x1 128->256 8x8", "a 1x1 projection", 128, 256, 8, 1, 1),
+    ]
 ]
 POOL_CASES = [
     PoolCase("maxpool2x2_lenet", "max_pool2d 2x2 s2 N=64 C=6 28x28", "max_pool2d", 64, 6, 28, 2,
@@ -113,6 +136,50 @@ POOL_CASES = [
 CASES = CONV_CASES + POOL_CASES + [
     TrainCase("lenet5_train", "LeNet-5 training step (forward, cross-entropy, backward, SGD) "
               "N=64 1x28x28", 64)]
+
+
+class NetworkCase:
+    """A whole network as people train it: our model (a callable taking ``dtype``), its PyTorch
+    twin (autograd_cnn/models/torch_twins.py), one sample's shape and the training batch size."""
+
+    def __init__(self, name, description, model, twin, sample_shape, train_batch=64,
+                 num_classes=10):
+        self.name, self.description, self.kind = name, description, "network"
+        self.model, self.twin, self.sample_shape = model, twin, tuple(sample_shape)
+        self.train_batch, self.num_classes = train_batch, num_classes
+
+    def batch_size(self, phase):
+        return {"train_step": self.train_batch, "eval_forward": 64, "latency": 1}[phase]
+
+    def pair(self, dtype, with_twin):
+        """Our model with fresh weights, and (``with_twin``) its twin holding the same weights."""
+        model = self.model(dtype=dtype)
+        twin = torch_twins.copy_state(model.state_dict(), self.twin()) if with_twin else None
+        return model, twin
+
+    def batch(self, n, dtype, rng):
+        """Random inputs (n, *sample_shape) and integer class labels."""
+        x = rng.standard_normal((n,) + self.sample_shape).astype(dtype)
+        return x, rng.integers(0, self.num_classes, n)
+
+
+#: train_step: zero_grad, forward, cross-entropy, backward, SGD with momentum, timed together;
+#: eval_forward: the model in eval mode with grad mode off on a batch of 64; latency: the same on
+#: one sample.
+NETWORK_PHASES = ("train_step", "eval_forward", "latency")
+
+NETWORK_CASES = [
+    NetworkCase("lenet5", "LeNet-5 on 1x28x28 (MNIST), train batch 64", models.LeNet5,
+                torch_twins.lenet5, (1, 28, 28)),
+    NetworkCase("resnet20", "ResNet-20 (BasicBlocks, BN, 1x1 stride-2 shortcuts) on 3x32x32, "
+                "train batch 64", lambda dtype: models.CifarResNet(20, dtype=dtype),
+                torch_twins.cifar_resnet, (3, 32, 32)),
+    NetworkCase("vgg_cifar", "small VGG (six 3x3 convs with BN) on 3x32x32, train batch 64",
+                models.CifarVGG, torch_twins.cifar_vgg, (3, 32, 32)),
+    NetworkCase("conv1dnet", "3-layer conv1d net with BN on 1x40 (MNIST-1D), train batch 256",
+                lambda dtype: models.Conv1DNet(batch_norm=True, dtype=dtype),
+                lambda: torch_twins.conv1dnet(batch_norm=True), (1, 40), train_batch=256),
+]
 
 
 def normal(shape, seed=0, dtype=np.float32):
@@ -240,6 +307,46 @@ def time_phase(lib, fname, arrays, kwargs, grad_of, g_np, timing):
         return fn(*args, **kwargs)
 
     return time_ms(setup, lambda y: y.backward(g), timing)
+
+
+def network_step(lib, model, phase, x, y):
+    """A function running one call of `phase` (one of NETWORK_PHASES) of `model` (ours or its
+    twin, whose library is `lib`) on the NumPy batch `x`, `y`."""
+    tx, ty = lib.tensor(x), lib.tensor(y)
+    if phase == "train_step":
+        model.train()
+        optim = lib.module.optim if lib.name == "torch" else acnn.optim
+        optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        return train_step(model, optimizer, lib.functional.cross_entropy, [(tx, ty)])
+    model.eval()
+
+    def forward():
+        with lib.no_grad():
+            model(tx)
+
+    return forward
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"/proc/self/status has no {field}")
+
+
+def peak_memory_growth(run):
+    """Bytes by which the process's peak resident memory rose, while ``run()`` ran, above the
+    resident memory it started from; None where that cannot be measured. Linux only: the peak
+    (VmHWM) is reset first by writing 5 to /proc/self/clear_refs."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = _status_kib("VmRSS")
+    except OSError:
+        return None
+    run()
+    return max(0, _status_kib("VmHWM") - before) * 1024
 
 
 def train_step(model, optimizer, loss_fn, batches):

@@ -2,16 +2,19 @@
 import contextlib
 import json
 import math
+import os
 import types
 
+import numpy as np
 import pytest
 
 import autograd_cnn as acnn
 from autograd_cnn import _C, bench
+from _support import requires_torch, torch
 
 FIELDS = {"case", "description", "phase", "dtype", "threads", "isa", "status", "ours_ms",
           "torch_ms", "ratio", "unit", "work", "ours_rate", "torch_rate", "peak_gflops",
-          "pct_peak", "repeat", "stat"}
+          "pct_peak", "ours_peak_mib", "torch_peak_mib", "repeat", "stat"}
 TINY = ["--json", "--repeat", "1", "--threads", "1", "--probe-seconds", "0.01"]
 
 
@@ -167,3 +170,42 @@ def test_numpy_blas_thread_control_round_trips():
 def test_stat_min_is_recorded(capsys):
     records = run_json(capsys, "--cases", "maxpool2x2_lenet", "--stat", "min", "--repeat", "2")
     assert all(r["stat"] == "min" and r["repeat"] == 2 for r in records)
+
+
+def test_networks_report_each_phase_with_its_batch(capsys):
+    records = run_json(capsys, "--networks", "--cases", "lenet5")
+    assert [r["phase"] for r in records] == list(bench.bm.NETWORK_PHASES)
+    assert [r["work"] for r in records] == [64, 64, 1]
+    for r in records:
+        assert set(r) == FIELDS and r["unit"] == "img/s" and r["ours_ms"] > 0
+        assert r["pct_peak"] is None
+        if r["torch_ms"] is not None:
+            assert r["ratio"] == pytest.approx(r["ours_ms"] / r["torch_ms"])
+    train = records[0]
+    if os.path.exists("/proc/self/clear_refs"):
+        assert train["ours_peak_mib"] is not None and train["ours_peak_mib"] >= 0
+    assert all(r["ours_peak_mib"] is None for r in records[1:])
+
+
+def test_network_cases_are_selectable_and_kernel_cases_are_not_networks():
+    names = [c.name for c in bench.select_cases("", networks=True)]
+    assert {"lenet5", "resnet20", "vgg_cifar", "conv1dnet"} <= set(names)
+    assert not any(c.kind == "network" for c in bench.select_cases(""))
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--networks", "--cases", "no_such_net"])
+    assert exit_.value.code == 2
+
+
+@requires_torch
+@pytest.mark.parametrize("case", bench.bm.NETWORK_CASES, ids=lambda c: c.name)
+def test_network_twins_hold_our_weights(case):
+    """What `bench --networks` compares is the same function: the twin's eval output is ours."""
+    model, twin = case.pair(np.float64, with_twin=True)
+    x, _ = case.batch(3, np.float64, np.random.default_rng(0))
+    model.eval()
+    twin.eval()
+    with acnn.no_grad():
+        ours = model(acnn.tensor(x)).numpy()
+    with torch.no_grad():
+        theirs = twin(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)

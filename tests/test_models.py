@@ -75,7 +75,7 @@ def test_forward_shapes_and_variants():
 
 def test_registry():
     assert set(models.available_models()) >= {"lenet5", "lenet1989", "conv1dnet", "mlp",
-                                              "alexnet"}
+                                              "alexnet", "resnet20", "vgg_cifar"}
     assert models.default_input_shape("lenet5") == (1, 28, 28)
     assert models.default_input_shape("LeNet1989") == (1, 16, 16)
     assert models.default_input_shape("conv1dnet") == (1, 40)
@@ -154,6 +154,23 @@ def test_conv1dnet_with_bn_matches_pytorch_in_training():
     twin = torch_twins.conv1dnet(batch_norm=True).double()
     _compare_with_torch(models.Conv1DNet(batch_norm=True, dtype=np.float64), twin,
                         (8, 1, 40), 1e-9, 1e-11, train=True)
+
+
+@requires_torch
+@pytest.mark.parametrize("train", [True, False])
+def test_cifar_resnet_matches_pytorch(train):
+    torch.manual_seed(0)
+    theirs = torch_twins.cifar_resnet(20).double()
+    _compare_with_torch(models.CifarResNet(20, dtype=np.float64), theirs, (4, 3, 32, 32), 1e-9,
+                        1e-11, train=train)
+
+
+@requires_torch
+def test_cifar_vgg_matches_pytorch_in_training():
+    torch.manual_seed(0)
+    theirs = torch_twins.cifar_vgg().double()
+    _compare_with_torch(models.CifarVGG(dtype=np.float64), theirs, (4, 3, 32, 32), 1e-9, 1e-11,
+                        train=True)
 
 
 @requires_torch

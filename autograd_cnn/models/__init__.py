@@ -4,13 +4,16 @@
     shape = autograd_cnn.models.default_input_shape("lenet5")      # (1, 28, 28)
 
 Registry names: 'lenet5' (ReLU/max), 'lenet5_classic' (tanh/avg), 'lenet1989', 'conv1dnet',
-'mlp', 'alexnet'.
+'mlp', 'alexnet', 'resnet20' (CIFAR ResNet-20), 'vgg_cifar' (a small VGG with batch norm).
 """
 from .alexnet import AlexNet
 from .conv1dnet import MLP, Conv1DNet
 from .lenet import LeNet1989, LeNet5
+from .resnet import CifarResNet
+from .vgg import CifarVGG
 
-__all__ = ["LeNet5", "LeNet1989", "Conv1DNet", "MLP", "AlexNet", "get_model",
+__all__ = ["LeNet5", "LeNet1989", "Conv1DNet", "MLP", "AlexNet", "CifarResNet", "CifarVGG",
+           "get_model",
            "available_models", "default_input_shape"]
 
 
@@ -53,6 +56,19 @@ def _alexnet(input_shape=None, **kw):
     return AlexNet(**kw)
 
 
+def _resnet20(input_shape=None, **kw):
+    if input_shape is not None:
+        kw.setdefault("in_channels", input_shape[0])
+    return CifarResNet(20, **kw)
+
+
+def _vgg_cifar(input_shape=None, **kw):
+    if input_shape is not None:
+        kw.setdefault("in_channels", input_shape[0])
+        kw.setdefault("input_size", input_shape[-1])
+    return CifarVGG(**kw)
+
+
 # name -> (builder, default input shape of one sample)
 _REGISTRY = {
     "lenet5": (_lenet5, (1, 28, 28)),
@@ -61,6 +77,8 @@ _REGISTRY = {
     "conv1dnet": (_conv1dnet, (1, 40)),
     "mlp": (_mlp, (1, 40)),
     "alexnet": (_alexnet, (3, 224, 224)),
+    "resnet20": (_resnet20, (3, 32, 32)),
+    "vgg_cifar": (_vgg_cifar, (3, 32, 32)),
 }
 
 

@@ -9,7 +9,8 @@ One set, shared by the tests (tests/test_models.py), the benchmark suites (bench
     twin = lenet5()                           # random weights, like ours at construction
     copy_state(model.state_dict(), twin)      # ... or exactly our model's weights and dtype
 """
-__all__ = ["import_torch", "copy_state", "lenet5", "lenet1989", "conv1dnet", "mlp", "alexnet"]
+__all__ = ["import_torch", "copy_state", "lenet5", "lenet1989", "conv1dnet", "mlp", "alexnet",
+           "cifar_resnet", "cifar_vgg"]
 
 
 def import_torch():
@@ -128,3 +129,67 @@ def alexnet(num_classes=1000):
             tn.Dropout(0.5), tn.Linear(9216, 4096), tn.ReLU(True),
             tn.Dropout(0.5), tn.Linear(4096, 4096), tn.ReLU(True),
             tn.Linear(4096, num_classes)))
+
+
+def cifar_resnet(depth=20, num_classes=10, in_channels=3, widths=(16, 32, 64)):
+    """Twin of ``models.CifarResNet`` (torchvision's names: conv1, bn1, layer1.0.conv1, ...,
+    layer2.0.downsample.0, fc)."""
+    import torch
+
+    tn = torch.nn
+
+    class BasicBlock(tn.Module):
+        def __init__(self, c_in, c, stride):
+            super().__init__()
+            self.conv1 = tn.Conv2d(c_in, c, 3, stride, 1, bias=False)
+            self.bn1 = tn.BatchNorm2d(c)
+            self.conv2 = tn.Conv2d(c, c, 3, 1, 1, bias=False)
+            self.bn2 = tn.BatchNorm2d(c)
+            self.downsample = (tn.Sequential(tn.Conv2d(c_in, c, 1, stride, bias=False),
+                                             tn.BatchNorm2d(c))
+                               if stride != 1 or c_in != c else None)
+
+        def forward(self, x):
+            out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+            return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    class ResNet(tn.Module):
+        def __init__(self):
+            super().__init__()
+            blocks = (depth - 2) // 6
+            self.conv1 = tn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+            self.bn1 = tn.BatchNorm2d(widths[0])
+            c_in = widths[0]
+            for i, width in enumerate(widths):
+                stage = []
+                for b in range(blocks):
+                    stage.append(BasicBlock(c_in, width, 2 if i > 0 and b == 0 else 1))
+                    c_in = width
+                self.add_module("layer%d" % (i + 1), tn.Sequential(*stage))
+            self.avgpool = tn.AdaptiveAvgPool2d(1)
+            self.fc = tn.Linear(widths[-1], num_classes)
+
+        def forward(self, x):
+            x = torch.relu(self.bn1(self.conv1(x)))
+            x = self.avgpool(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(x, 1))
+
+    return ResNet()
+
+
+def cifar_vgg(config=(32, 32, "M", 64, 64, "M", 128, 128, "M"), num_classes=10, in_channels=3,
+              input_size=32):
+    """Twin of ``models.CifarVGG``."""
+    tn = _nn()
+    layers, c_in, size = [], in_channels, input_size
+    for item in config:
+        if item == "M":
+            layers.append(tn.MaxPool2d(2))
+            size //= 2
+        else:
+            layers += [tn.Conv2d(c_in, item, 3, padding=1, bias=False), tn.BatchNorm2d(item),
+                       tn.ReLU()]
+            c_in = item
+    return _sequential_model(
+        features=tn.Sequential(*layers),
+        classifier=tn.Sequential(tn.Flatten(), tn.Linear(c_in * size * size, num_classes)))
