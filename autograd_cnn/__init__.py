@@ -25,12 +25,10 @@ def _explain_missing_core(error):
                        "use an installed copy (`pip install .`).")
 
 
-try:
-    from . import _C  # noqa: F401  (the compiled core; everything below needs it)
+try:  # backend loads the compiled core (after choosing OpenMP's wait policy); all else needs it
+    from .backend import backend_info, get_isa, get_num_threads, set_isa, set_num_threads
 except ImportError as _error:
     raise _explain_missing_core(_error) from None
-
-from .backend import backend_info, get_isa, get_num_threads, set_isa, set_num_threads
 
 # Tensor, autograd and ops
 from .tensor import (Tensor, tensor, from_numpy, float16, float32, float64, int32, int64,
