@@ -25,6 +25,10 @@ def _explain_missing_core(error):
                        "use an installed copy (`pip install .`).")
 
 
+from ._interrupt import quiet_while_importing as _quiet_while_importing
+
+_restore_sigint = _quiet_while_importing()  # a Ctrl-C while the command starts: one line, 130
+
 try:  # backend loads the compiled core (after choosing OpenMP's wait policy); all else needs it
     from .backend import backend_info, get_isa, get_num_threads, set_isa, set_num_threads
 except ImportError as _error:
@@ -50,3 +54,4 @@ from . import optim, data, datasets
 from .training import fit, evaluate, EarlyStopping, History
 
 __version__ = "0.1.0"
+_restore_sigint()

@@ -1,7 +1,13 @@
 """``python -m autograd_cnn ...``: see autograd_cnn/cli.py."""
 import sys
 
-from .cli import main
+from ._interrupt import EXIT_STATUS, MESSAGE
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        from .cli import main
+
+        sys.exit(main())
+    except KeyboardInterrupt:  # outside the command's own handling (cli.main), e.g. in bench
+        sys.stderr.write(MESSAGE)
+        sys.exit(EXIT_STATUS)

@@ -13,7 +13,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 from . import _C  # noqa: E402
 
 __all__ = ["backend_info", "set_num_threads", "get_num_threads", "set_isa", "get_isa",
-           "get_blas_threads", "set_blas_threads", "set_buffer_cache_limit"]
+           "get_blas_threads", "set_blas_threads", "set_buffer_cache_limit", "MAX_THREADS"]
+
+#: the most threads ``set_num_threads`` accepts: far above any x86 server's hardware threads, far
+#: below the tens of thousands at which the OpenMP runtime fails to create them and exits
+MAX_THREADS = 1024
 
 
 def backend_info():
@@ -48,8 +52,8 @@ def set_num_threads(n):
     """Set the kernels' thread count for the whole process. Results do not depend on it."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"set_num_threads: n must be in [1, {MAX_THREADS}], got {n}")
     _C.runtime_set_num_threads(n)
 
 

@@ -7,19 +7,23 @@ official 10,000-image MNIST test set.  ``--json`` makes the last line of stdout 
 Every bad argument ends with a one-line ``autograd_cnn: error: ...`` on stderr and exit status 2.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
 
 import autograd_cnn as ac
 from . import datasets as D
+from ._interrupt import EXIT_STATUS, MESSAGE
 from . import models, nn, optim
 from .data import DataLoader, TensorDataset
-from .serialization import save
+from .serialization import load, save
 from .summary import summary as summary_fn
 from .training import EarlyStopping, evaluate, fit
 
@@ -119,7 +123,8 @@ def build_parser():
     t.add_argument("--val-fraction", type=number_type("--val-fraction", float, minimum=0),
                    default=0.1)
     t.add_argument("--seed", type=number_type("--seed", minimum=0), default=DEFAULTS["seed"])
-    t.add_argument("--threads", type=number_type("--threads", minimum=1), default=None)
+    t.add_argument("--threads", type=number_type("--threads", minimum=1,
+                                                 maximum=ac.backend.MAX_THREADS), default=None)
     t.add_argument("--save", metavar="PATH", help="write the trained model's state_dict here")
     t.add_argument("--checkpoint", metavar="PATH", help="write a training checkpoint each epoch")
     t.add_argument("--resume", metavar="PATH", help="resume from (and keep writing) this "
@@ -152,8 +157,16 @@ def _small_cnn(num_classes=10):
 def build_model(name, input_shape=None, num_classes=10):
     """The model called ``name`` (see MODELS) for inputs of ``input_shape`` (without batch)."""
     if name == "lenet5":
-        return models.LeNet5(num_classes=num_classes)
+        size = input_shape[-1] if input_shape is not None else 28
+        if input_shape is not None and (len(input_shape) != 3 or input_shape[0] != 1
+                                        or input_shape[1:] not in ((28, 28), (32, 32))):
+            raise ValueError(f"lenet5 takes 1x28x28 or 1x32x32 images, got "
+                             f"{'x'.join(map(str, input_shape))}; the mlp model takes any size")
+        return models.LeNet5(num_classes=num_classes, input_size=size)
     if name == "smallcnn":
+        if input_shape is not None and tuple(input_shape) != (1, 8, 8):
+            raise ValueError(f"smallcnn takes 1x8x8 images, got "
+                             f"{'x'.join(map(str, input_shape))}; the mlp model takes any size")
         return _small_cnn(num_classes)
     if name == "conv1d":
         length = input_shape[-1] if input_shape is not None else 40
@@ -196,6 +209,58 @@ def prepare_data(dataset, data_dir=None, val_fraction=0.1, seed=0):
 
 
 # ------------------------------------------------------------------------------------ train
+def _num_classes(*label_sets):
+    """Classes in the data: one more than the largest label (labels must be integers >= 0)."""
+    labels = np.concatenate([np.asarray(y).ravel() for y in label_sets])
+    if labels.dtype.kind not in "iu" or (labels.size and labels.min() < 0):
+        raise _UsageError("the labels must be integers >= 0 (class indices)")
+    return int(labels.max()) + 1 if labels.size else 0
+
+
+def _check_output_path(option, path):
+    """Fail before training, not after it, when ``path`` cannot be written."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise _UsageError(f"{option} {path!r} is a directory; give a file name")
+    if not os.path.isdir(parent):
+        raise _UsageError(f"{option} {path!r}: directory {parent!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise _UsageError(f"{option} {path!r}: directory {parent!r} is not writable")
+
+
+def _check_resumable(path, model):
+    """--resume must name a training checkpoint (written by --checkpoint) for this model."""
+    try:
+        ck = load(path)
+    except (OSError, ValueError) as exc:
+        raise _UsageError(f"--resume {path!r}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(ck, dict) or ck.get("format") != "autograd_cnn-training":
+        raise _UsageError(f"--resume {path!r} is not a training checkpoint (write one with "
+                          "--checkpoint; a --save file holds only the model's weights)")
+    try:
+        model.load_state_dict(ck["model"])
+    except (KeyError, ValueError) as exc:
+        raise _UsageError(f"--resume {path!r} does not fit this model: "
+                          f"{str(exc).splitlines()[0]}") from None
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Ctrl-C inside the block is held back until the block is done (then raised as usual), so
+    a file being written is finished rather than abandoned."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _make_optimizer(name, params, lr, momentum, weight_decay):
     if name == "adam":
         return optim.Adam(params, lr=lr or DEFAULTS["lr"], weight_decay=weight_decay)
@@ -215,6 +280,10 @@ def run_train(args, out=None):
                                                     args.val_fraction, args.seed)
     except (FileNotFoundError, ValueError) as exc:  # a bad --data-dir / missing file
         raise _UsageError(str(exc).splitlines()[0]) from None
+    if len(ytr) == 0:
+        raise _UsageError(f"--val-fraction {args.val_fraction} leaves no training samples (of "
+                          f"{len(ytr) + len(yva)})")
+    num_classes = _num_classes(ytr, yva, yte)
     if args.threads is not None:
         ac.set_num_threads(args.threads)
     ac.backend.set_blas_threads(1)
@@ -222,7 +291,12 @@ def run_train(args, out=None):
     model_name = args.model or DATASETS[args.dataset]
     dataset_label = (args.data_dir if args.data_dir is not None
                      and args.dataset != "mnist_train60k" else args.dataset)
-    model = build_model(model_name, xtr.shape[1:])
+    try:
+        model = build_model(model_name, xtr.shape[1:], num_classes)
+    except ValueError as exc:  # the data's images do not fit the model
+        raise _UsageError(f"{dataset_label}: {exc}") from None
+    if args.resume is not None and os.path.exists(args.resume):
+        _check_resumable(args.resume, model)
     optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
                                 args.weight_decay)
     train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size, shuffle=True,
@@ -240,8 +314,9 @@ def run_train(args, out=None):
     if not args.quiet:
         out.write(f"Training {model_name} on {dataset_label}"
                   f": {len(ytr)} train / {len(yva)} validation / {len(yte)} test samples, "
-                  f"{args.optimizer} lr {optimizer.param_groups[0]['lr']:g}, batch "
-                  f"{args.batch_size}, {ac.get_num_threads()} threads\n")
+                  f"{num_classes} classes, {args.optimizer} lr "
+                  f"{optimizer.param_groups[0]['lr']:g}, batch {args.batch_size}, "
+                  f"{ac.get_num_threads()} threads\n")
         out.flush()
     history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
                   scheduler=scheduler, early_stopping=early, checkpoint=checkpoint,
@@ -263,7 +338,8 @@ def run_train(args, out=None):
         "threads": ac.get_num_threads(), "interrupted": history.interrupted,
     }
     if args.save:
-        save({"model": model.state_dict(), "model_name": model_name}, args.save)
+        with _sigint_deferred():  # a second Ctrl-C must not cost the trained model
+            save({"model": model.state_dict(), "model_name": model_name}, args.save)
     if args.plot:
         try:
             history.plot(args.plot)
@@ -282,7 +358,7 @@ def run_train(args, out=None):
 def run_summary(args, out=None):
     out = out if out is not None else sys.stdout
     shape = INPUT_SHAPES[args.model]
-    if args.input_shape:
+    if args.input_shape is not None:
         try:
             shape = tuple(int(v) for v in args.input_shape.split(","))
         except ValueError:
@@ -291,11 +367,13 @@ def run_summary(args, out=None):
         if not shape or min(shape) < 1:
             raise _UsageError(f"--input-shape needs positive dimensions, got "
                               f"{args.input_shape!r}")
-    model = build_model(args.model, shape)
     try:
-        text = summary_fn(model, shape)
+        text = summary_fn(build_model(args.model, shape), shape)
     except ValueError as exc:  # an input shape the model cannot take
         raise _UsageError(str(exc).splitlines()[0]) from None
+    except MemoryError:
+        raise _UsageError(f"--input-shape {args.input_shape}: too large to trace through "
+                          f"{args.model} in this machine's memory") from None
     if text is not None:
         out.write(str(text).rstrip("\n") + "\n")
     return 0
@@ -320,6 +398,11 @@ def main(argv=None):
                 raise _UsageError(f"--data-dir {args.data_dir!r} is not a directory")
             if not 0 <= args.val_fraction < 1:
                 raise _UsageError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
+            for option in ("save", "checkpoint", "plot"):
+                if getattr(args, option):
+                    _check_output_path("--" + option, getattr(args, option))
+            if args.resume and not os.path.exists(args.resume):
+                _check_output_path("--resume", args.resume)  # it will be written each epoch
             run_train(args)
             return 0
         if args.command == "summary":
@@ -328,5 +411,8 @@ def main(argv=None):
     except _UsageError as exc:
         sys.stderr.write(f"autograd_cnn: error: {exc}\n")
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before training started, or a second one after it
+        sys.stderr.write(MESSAGE)
+        return EXIT_STATUS
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0

@@ -27,10 +27,14 @@ def test_set_num_threads_roundtrip(restore_backend):
     assert ac.get_num_threads() == (2 if ac.backend_info()["openmp"] else 1)
 
 
-@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-3, ValueError), (1.5, TypeError), (True, TypeError)])
-def test_set_num_threads_rejects_bad_values(bad, exc):
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-3, ValueError), (1.5, TypeError), (True, TypeError),
+                                      (ac.backend.MAX_THREADS + 1, ValueError), (100000, ValueError),
+                                      (2 ** 40, ValueError)])
+def test_set_num_threads_rejects_bad_values(bad, exc, restore_backend):
+    before = ac.get_num_threads()
     with pytest.raises(exc, match="set_num_threads"):
         ac.set_num_threads(bad)
+    assert ac.get_num_threads() == before
 
 
 def test_set_isa_rejects_unknown_names(restore_backend):

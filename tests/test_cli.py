@@ -136,3 +136,162 @@ def test_train_from_idx_directory(tmp_path, capsys):
                  "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["epochs_run"] == 1 and result["model"] == "lenet5"
+
+
+# ------------------------------------------------------------- refused before any training
+
+
+def _idx(arr):
+    import numpy as np
+
+    header = bytes([0, 0, 0x08, arr.ndim]) + np.array(arr.shape, dtype=">u4").tobytes()
+    return header + arr.astype(np.uint8).tobytes()
+
+
+def _idx_dir(root, size=28, classes=10, n=(60, 20)):
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    for split, count in zip(("train", "t10k"), n):
+        labels = np.arange(count) % classes
+        images = rng.integers(0, 255, (count, size, size))
+        (root / f"{split}-images-idx3-ubyte").write_bytes(_idx(images))
+        (root / f"{split}-labels-idx1-ubyte").write_bytes(_idx(labels))
+    return str(root)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--threads", "100000"], ["--threads", "<= 1024", "100000"]),
+    (["train", "--threads", str(2 ** 40)], ["--threads", str(2 ** 40)]),
+    (["train", "--dataset", "digits", "--val-fraction", "0.99999999"],
+     ["--val-fraction", "no training samples"]),
+    (["train", "--save", "/nonexistent/dir/m.npz"], ["--save", "does not exist"]),
+    (["train", "--checkpoint", "/nonexistent/dir/c.npz"], ["--checkpoint", "does not exist"]),
+    (["train", "--resume", "/nonexistent/dir/c.npz"], ["--resume", "does not exist"]),
+    (["summary", "lenet5", "--input-shape", ""], ["--input-shape", "''"]),
+    (["summary", "lenet5", "--input-shape", "1,99999,99999"], ["lenet5", "1x99999x99999"]),
+    (["summary", "mlp", "--input-shape", "1,99999,99999"], ["--input-shape", "too large"]),
+])
+def test_refused_in_one_line_before_any_work(argv, words, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.out == ""
+    for word in words:
+        assert word in captured.err
+
+
+def test_save_to_a_directory_is_refused_up_front(tmp_path, capsys):
+    assert main(["train", "--save", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"PK\x03\x04 not really a zip", ["--resume"]),
+    (None, ["not a training checkpoint", "--checkpoint"]),  # a --save file: weights only
+])
+def test_resume_of_a_wrong_file_is_refused(tmp_path, content, words, capsys):
+    path = tmp_path / "ck.npz"
+    if content is None:
+        import autograd_cnn as ac
+        from autograd_cnn.models import LeNet5
+
+        ac.save({"model": LeNet5().state_dict(), "model_name": "lenet5"}, path)
+    else:
+        path.write_bytes(content)
+    assert main(["train", "--resume", str(path), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    for word in words:
+        assert word in err
+
+
+def test_idx_data_with_more_classes_trains_a_wider_head(tmp_path, capsys):
+    root = _idx_dir(tmp_path, classes=12)
+    assert main(["train", "--data-dir", root, "--epochs", "1", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "12 classes" in out and json.loads(out.strip().splitlines()[-1])["epochs_run"] == 1
+
+
+def test_idx_data_of_32x32_images_runs_lenet5_at_its_original_size(tmp_path, capsys):
+    root = _idx_dir(tmp_path, size=32)
+    assert main(["train", "--data-dir", root, "--epochs", "1", "--quiet", "--json"]) == 0
+
+
+def test_idx_data_of_8x8_images_is_refused_for_lenet5(tmp_path, capsys):
+    root = _idx_dir(tmp_path, size=8)
+    assert main(["train", "--data-dir", root, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "lenet5 takes 1x28x28 or 1x32x32" in err and "1x8x8" in err
+    assert main(["train", "--data-dir", root, "--model", "smallcnn", "--epochs", "1",
+                 "--quiet"]) == 0
+
+
+# ---------------------------------------------------------------------------------- Ctrl-C
+
+
+def _train_process(tmp_path, *extra):
+    import signal  # noqa: F401
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "autograd_cnn", "train", "--dataset", "mnist5k", "--epochs", "50",
+         "--patience", "50", "--save", str(tmp_path / "m.npz"), *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_line(proc, text, timeout=120):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if text in line:
+            return
+        if not line and proc.poll() is not None:
+            break
+    raise AssertionError(f"the training process never printed {text!r}")
+
+
+def test_one_ctrl_c_ends_training_cleanly_and_saves(tmp_path):
+    import signal
+
+    proc = _train_process(tmp_path)
+    _wait_for_line(proc, "Epoch 1/")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert "Interrupted" in out and (tmp_path / "m.npz").exists()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_two_quick_ctrl_c_exit_130_in_one_line_with_no_half_file(tmp_path):
+    import signal
+    import time
+
+    proc = _train_process(tmp_path)
+    _wait_for_line(proc, "Epoch 1/")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 130) and "Traceback" not in err
+    if proc.returncode == 130:
+        assert err.strip() == "autograd_cnn: interrupted"
+    assert not list(tmp_path.glob(".*.tmp"))  # never a temporary left behind
+    if (tmp_path / "m.npz").exists():  # and a file that exists is whole
+        import autograd_cnn as ac
+
+        assert "model" in ac.load(tmp_path / "m.npz")
+
+
+def test_ctrl_c_during_start_up_exits_130_in_one_line(tmp_path):
+    import signal
+    import time
+
+    proc = _train_process(tmp_path, "--quiet")
+    time.sleep(0.5)  # importing the package, loading data or building the model
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err
+    assert proc.returncode in (0, 130)
+    if proc.returncode == 130:
+        assert err.strip() == "autograd_cnn: interrupted"
