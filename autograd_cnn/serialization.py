@@ -24,17 +24,26 @@ Manifest nodes are small JSON objects tagged by ``"t"``::
     {"t": "dict", "v": [[key_node, value_node], ...]}  (keys: str, int, float, bool or None;
                                                         insertion order is kept)
 
-Writes are atomic: the archive is written to a temporary file in the destination directory,
-flushed to disk, then moved over ``path`` with ``os.replace``. A crash or an error mid-save leaves
-the previous checkpoint untouched. A truncated or corrupt file, or one that is not an
-autograd_cnn checkpoint, raises ``ValueError`` naming the file and the problem.
+Structures nest at most ``MAX_DEPTH`` levels; a container that holds itself is refused on save.
+
+Writes are atomic: the archive is written to a temporary file in the destination directory
+(``.NAME.<host>.<pid>.<random>.tmp``), flushed to disk, then moved over ``path`` with
+``os.replace``. A crash or an error mid-save leaves the previous checkpoint untouched; the
+temporary of a writer that was killed is removed by the next save to the same path on the same
+host. A truncated or corrupt file, or one that is not an autograd_cnn checkpoint, raises
+``ValueError`` naming the file and the problem; an array entry whose header claims more data
+than the archive holds is refused before any memory is allocated for it. Paths may be ``str``,
+``bytes`` or ``os.PathLike``, as for ``open``.
 """
 import io
 import json
+import math
 import numbers
 import os
+import socket
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -43,6 +52,8 @@ __all__ = ["save", "load"]
 MANIFEST_KEY = "__autograd_cnn_manifest__"
 FORMAT = "autograd_cnn-checkpoint"
 VERSION = 1
+#: deepest nesting of containers that save writes and load reads
+MAX_DEPTH = 200
 
 
 # ----------------------------------------------------------------------------------- encoding
@@ -51,6 +62,7 @@ class _Encoder:
 
     def __init__(self):
         self.arrays = {}
+        self._open = []  # ids of the containers being encoded, outermost first
 
     def _add_array(self, arr, where):
         arr = np.asarray(arr)
@@ -82,6 +94,21 @@ class _Encoder:
         data = _tensor_data(obj)
         if data is not None:
             return {"t": "array", "k": self._add_array(data, where)}
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in self._open:
+                raise ValueError(f"save: {where} contains itself; a checkpoint must be a tree")
+            if len(self._open) >= MAX_DEPTH:
+                raise ValueError(f"save: {where} is nested more than {MAX_DEPTH} levels deep")
+            self._open.append(id(obj))
+            try:
+                return self._container(obj, where)
+            finally:
+                self._open.pop()
+        raise TypeError(f"save: cannot store {where} of type {type(obj).__name__}; supported: "
+                        "dict, list, tuple, np.ndarray, Tensor, int, float, bool, str, None")
+
+
+    def _container(self, obj, where):
         if isinstance(obj, dict):
             items = []
             for key, value in obj.items():
@@ -91,11 +118,8 @@ class _Encoder:
                 items.append([self.encode(key, f"{where} key"),
                               self.encode(value, f"{where}[{key!r}]")])
             return {"t": "dict", "v": items}
-        if isinstance(obj, (list, tuple)):
-            kind = "list" if isinstance(obj, list) else "tuple"
-            return {"t": kind, "v": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
-        raise TypeError(f"save: cannot store {where} of type {type(obj).__name__}; supported: "
-                        "dict, list, tuple, np.ndarray, Tensor, int, float, bool, str, None")
+        kind = "list" if isinstance(obj, list) else "tuple"
+        return {"t": kind, "v": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
 
 
 def _tensor_data(obj):
@@ -124,43 +148,56 @@ class _Decoder:
             raise self._bad(f"array entry {key!r} is missing from the archive (truncated file?)")
         return self.arrays[key]
 
-    def decode(self, node):
+    def _value(self, node, types, what):
+        """node["v"], which must be of one of the JSON ``types``."""
+        value = node.get("v")
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise self._bad(f"{node['t']} node holds {str(value)[:80]}; expected {what}")
+        return value
+
+    def decode(self, node, depth=0):
         if not isinstance(node, dict) or "t" not in node:
             raise self._bad(f"expected a tagged node, got {str(node)[:80]}")
+        if depth > MAX_DEPTH:
+            raise self._bad(f"nested more than {MAX_DEPTH} levels deep")
         t = node["t"]
         if t == "none":
             return None
         if t == "bool":
-            return bool(node["v"])
+            return self._value(node, (bool,), "true or false")
         if t == "int":
-            if not isinstance(node.get("v"), int):
-                raise self._bad(f"int node holds {node.get('v')!r}")
-            return int(node["v"])
+            return self._value(node, (int,), "an integer")
         if t == "float":
             try:
-                return float.fromhex(node["v"])
-            except (TypeError, ValueError, KeyError):
-                raise self._bad(f"float node holds {node.get('v')!r}") from None
+                return float.fromhex(self._value(node, (str,), "a hexadecimal float"))
+            except ValueError:
+                raise self._bad(f"float node holds {node['v']!r}") from None
         if t == "str":
-            return str(node["v"])
+            return self._value(node, (str,), "a string")
         if t == "array":
             return self._array(node)
         if t == "scalar":
-            return self._array(node)[()]
+            array = self._array(node)
+            if array.ndim != 0:
+                raise self._bad(f"scalar entry {node['k']!r} has shape {array.shape}")
+            return array[()]
         if t in ("list", "tuple"):
-            items = [self.decode(v) for v in node["v"]]
+            items = [self.decode(v, depth + 1) for v in self._value(node, (list,), "a list")]
             return items if t == "list" else tuple(items)
         if t == "dict":
             out = {}
-            for pair in node["v"]:
+            for pair in self._value(node, (list,), "a list of [key, value] pairs"):
                 if not isinstance(pair, list) or len(pair) != 2:
                     raise self._bad("dict item is not a [key, value] pair")
-                key = self.decode(pair[0])
+                key = self.decode(pair[0], depth + 1)
                 if isinstance(key, np.generic):
                     key = key.item()
-                out[key] = self.decode(pair[1])
+                if not (key is None or isinstance(key, (str, int, float))):
+                    raise self._bad(f"dict key of type {type(key).__name__}; keys are str, "
+                                    "int, float, bool or None")
+                out[key] = self.decode(pair[1], depth + 1)
             return out
-        raise self._bad(f"unknown node type {t!r}")
+        raise self._bad(f"unknown node type {str(t)[:40]!r}")
 
 
 # ------------------------------------------------------------------------------------ public API
@@ -171,7 +208,7 @@ def save(obj, path):
     The name is used exactly as given (no ``.npz`` is appended). The write is atomic: a temporary
     file in the same directory is filled, fsync'ed, then renamed over ``path``.
     """
-    path = os.fspath(path)
+    path = _path(path, "save")
     enc = _Encoder()
     root = enc.encode(obj)
     manifest = {"format": FORMAT, "version": VERSION, "root": root}
@@ -180,8 +217,12 @@ def save(obj, path):
     entries[MANIFEST_KEY] = blob
 
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+    _remove_stale_temporaries(directory, os.path.basename(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(path) + "%d." % os.getpid(),
+                                   suffix=".tmp")
+    except OSError as e:  # name the file asked for, not the hidden temporary
+        raise type(e)(e.errno, f"save: cannot write {path!r} ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **entries)
@@ -197,38 +238,101 @@ def save(obj, path):
     return None
 
 
+def _path(path, fn):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{fn}: path must be str, bytes or os.PathLike, got {type(path).__name__}")
+    return os.fsdecode(os.fspath(path))
+
+
+def _temporary_prefix(path):
+    """Temporaries of ``path`` are ``.NAME.<host>.<pid>.<random>.tmp`` beside it."""
+    host = socket.gethostname().replace(".", "_") or "host"
+    return "." + os.path.basename(path) + "." + host + "."
+
+
+def _remove_stale_temporaries(directory, name):
+    """Delete this host's temporaries of ``name`` whose writer process no longer exists (one killed
+    mid-save); another host's, or a live writer's, are left alone."""
+    prefix = _temporary_prefix(name)
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_exists(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, entry))
+        except OSError:
+            pass  # removed by someone else meanwhile, or not ours to remove
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists under another user (or cannot tell): keep its file
+    return True
+
+
+def _read_archive(path, raw):
+    """{entry name: array} of the .npz bytes ``raw``. Each entry's .npy header is checked against
+    the size the archive records for it before the array is read, so a header that claims more
+    data than is there is refused instead of allocated."""
+    arrays = {}
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        for info in zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(member)
+                claimed = math.prod(shape) * dtype.itemsize
+                if claimed > info.file_size - member.tell():
+                    raise ValueError(f"load: {path} is corrupt: entry {name!r} claims {shape} of "
+                                     f"{dtype} ({claimed} bytes) but holds "
+                                     f"{info.file_size - member.tell()}")
+            with zf.open(info) as member:
+                arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+    return arrays
+
+
 def load(path):
     """Read a checkpoint written by :func:`save` and return the nested structure, with arrays as
     NumPy arrays. Raises ``FileNotFoundError`` for a missing file and ``ValueError`` (naming the
     file) for a truncated, corrupt or foreign one. Never unpickles anything."""
-    path = os.fspath(path)
+    path = _path(path, "load")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no checkpoint at {path!r}")
+    with open(path, "rb") as f:  # a permission problem is reported as one, by open itself
+        raw = f.read()
+    if raw[:6] == b"\x93NUMPY":
+        raise ValueError(f"load: {path} is a single .npy array, not an autograd_cnn "
+                         "checkpoint (.npz archive)")
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError(f"load: {path} is a single .npy array, not an autograd_cnn "
-                             "checkpoint (.npz archive)")
-        with loaded as npz:
-            names = list(npz.files)
-            if MANIFEST_KEY not in names:
-                raise ValueError(f"load: {path} is a .npz archive but not an autograd_cnn "
-                                 f"checkpoint (no {MANIFEST_KEY} entry; entries: {names[:5]})")
-            arrays = {name: npz[name] for name in names}
+        arrays = _read_archive(path, raw)
     except ValueError as e:
         if str(e).startswith("load:"):
             raise
         raise ValueError(f"load: {path} is not a readable checkpoint (corrupt or truncated "
                          f"file, or contains pickled objects): {e}") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, KeyError,
+            MemoryError) as e:  # NotImplementedError: zipfile's unknown compression method
         raise ValueError(f"load: {path} is not a readable checkpoint (corrupt or truncated "
                          f"file): {type(e).__name__}: {e}") from None
+    if MANIFEST_KEY not in arrays:
+        raise ValueError(f"load: {path} is a .npz archive but not an autograd_cnn "
+                         f"checkpoint (no {MANIFEST_KEY} entry; entries: {list(arrays)[:5]})")
     blob = arrays.pop(MANIFEST_KEY)
     try:
         manifest = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ValueError(f"load: {path} has an unreadable manifest: {e}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"load: {path} is not an autograd_cnn checkpoint (bad manifest header)")

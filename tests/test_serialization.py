@@ -184,3 +184,133 @@ def test_any_tree_round_trips(tmp_path_factory, tree):
     path = tmp_path_factory.mktemp("ckpt") / "t.npz"
     save(tree, path)
     _assert_same(tree, load(path))
+
+
+# ------------------------------------------------------------ hostile files and odd paths
+def _with_manifest(path, root, **arrays):
+    manifest = {"format": serialization.FORMAT, "version": 1, "root": root}
+    np.savez(path, **arrays, **{serialization.MANIFEST_KEY:
+                                np.frombuffer(json.dumps(manifest).encode(), np.uint8)})
+
+
+@pytest.mark.parametrize("root", [
+    {"t": "list", "v": 5},
+    {"t": "tuple", "v": "abc"},
+    {"t": "dict", "v": {"a": 1}},
+    {"t": "bool"},
+    {"t": "bool", "v": 1},
+    {"t": "int", "v": True},
+    {"t": "str", "v": 7},
+    {"t": "float", "v": 1.5},
+    {"t": "dict", "v": [[{"t": "list", "v": []}, {"t": "none"}]]},  # a list used as a key
+    {"t": ["list"], "v": []},
+])
+def test_hostile_manifest_nodes_give_a_value_error_naming_the_file(tmp_path, root):
+    path = tmp_path / "hostile.npz"
+    _with_manifest(path, root)
+    with pytest.raises(ValueError, match="hostile.npz.*manifest"):
+        load(path)
+
+
+@pytest.mark.parametrize("levels", [serialization.MAX_DEPTH + 5, 5000])
+def test_deeply_nested_manifest_is_refused(tmp_path, levels):
+    root = '{"t": "list", "v": [' * levels + '{"t": "none"}' + "]}" * levels  # too deep for json.dumps
+    path = tmp_path / "deep.npz"
+    manifest = '{"format": "%s", "version": 1, "root": %s}' % (serialization.FORMAT, root)
+    np.savez(path, **{serialization.MANIFEST_KEY: np.frombuffer(manifest.encode(), np.uint8)})
+    with pytest.raises(ValueError, match="deep.npz"):
+        load(path)
+
+
+def test_nesting_at_the_limit_round_trips_and_beyond_it_is_refused_on_save(tmp_path):
+    tree = []
+    for _ in range(serialization.MAX_DEPTH - 1):
+        tree = [tree]
+    save(tree, tmp_path / "ok.npz")
+    assert load(tmp_path / "ok.npz") == tree
+    with pytest.raises(ValueError, match="nested more than"):
+        save([[tree]], tmp_path / "deep.npz")
+
+
+def test_self_containing_structure_is_refused_on_save(tmp_path):
+    loop = [1]
+    loop.append(loop)
+    with pytest.raises(ValueError, match="contains itself"):
+        save({"x": loop}, tmp_path / "loop.npz")
+    shared = [1, 2]  # the same list twice is a DAG, not a loop: stored twice
+    save({"a": shared, "b": shared}, tmp_path / "dag.npz")
+    assert load(tmp_path / "dag.npz") == {"a": [1, 2], "b": [1, 2]}
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_entry_header_claiming_terabytes_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npz"
+    save({"w": np.zeros(4, np.float32)}, path)
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(4, np.float32))
+    header["shape"] = (2 ** 40,)
+    buf = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    members["a0.npy"] = buf.getvalue() + np.zeros(4, np.float32).tobytes()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(ValueError, match=r"huge.npz.*'a0'.*1099511627776"):
+        load(path)
+
+
+def test_random_byte_flips_give_value_errors_only(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"w": np.arange(64.0), "opt": {"lr": 0.1, "betas": (0.9, 0.999)}}, path)
+    raw = path.read_bytes()
+    rng = np.random.default_rng(0)
+    for i in range(200):
+        flipped = bytearray(raw)
+        at = int(rng.integers(len(raw)))
+        flipped[at] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(flipped))
+        try:
+            load(path)  # a flip in ignorable bytes (a zip comment, padding) may load fine
+        except ValueError as e:
+            assert "c.npz" in str(e)
+
+
+@pytest.mark.parametrize("kind", [str, bytes, __import__("pathlib").Path])
+def test_paths_may_be_str_bytes_or_pathlike(tmp_path, kind):
+    path = os.path.join(str(tmp_path), "p.npz")
+    save({"x": 1}, kind(path.encode() if kind is bytes else path))
+    assert load(kind(path.encode() if kind is bytes else path)) == {"x": 1}
+    with pytest.raises(TypeError, match="path"):
+        save({"x": 1}, 42)
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
+                    reason="permissions do not bind root")
+def test_permission_errors_name_the_target(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match="locked/c.npz"):
+            save({"x": 1}, locked / "c.npz")
+    finally:
+        locked.chmod(0o700)
+    unreadable = tmp_path / "u.npz"
+    save({"x": 1}, unreadable)
+    unreadable.chmod(0)
+    with pytest.raises(PermissionError):
+        load(unreadable)
+
+
+def test_temporaries_of_dead_writers_are_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "c.npz"
+    prefix = serialization._temporary_prefix(str(path))
+    dead = tmp_path / (prefix + "999999999.abc.tmp")  # no such process
+    alive = tmp_path / (prefix + "%d.def.tmp" % os.getppid())
+    other_host = tmp_path / (".c.npz.elsewhere.999999999.ghi.tmp")
+    for p in (dead, alive, other_host):
+        p.write_bytes(b"partial")
+    save({"x": 1}, path)
+    assert not dead.exists() and alive.exists() and other_host.exists()
+    assert load(path) == {"x": 1}
