@@ -407,5 +407,7 @@ def _with_const(t, other, const_op, tensor_op, reflected):
 _NOT_METHODS = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__hash__"}
 for _name, _value in vars(_Methods).items():
     if _name not in _NOT_METHODS:
+        if getattr(_value, "__qualname__", "").startswith("_Methods."):  # for tracebacks, help()
+            _value.__qualname__ = "Tensor." + _value.__name__
         setattr(Tensor, _name, _value)
 del _name, _value
