@@ -10,10 +10,15 @@ import re
 # OpenMP runtime loads with _C; set OMP_WAIT_POLICY yourself to choose otherwise.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
+import numpy as np  # noqa: E402
+
 from . import _C  # noqa: E402
 
-__all__ = ["backend_info", "set_num_threads", "get_num_threads", "set_isa", "get_isa",
-           "get_blas_threads", "set_blas_threads", "set_buffer_cache_limit", "MAX_THREADS"]
+__all__ = ["KERNEL_DTYPES", "MAX_THREADS", "backend_info", "set_num_threads", "get_num_threads",
+           "set_isa", "get_isa", "get_blas_threads", "set_blas_threads", "set_buffer_cache_limit"]
+
+#: the dtypes the compiled kernels take (conv, pooling, relu, channel sums)
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 #: the most threads ``set_num_threads`` accepts: far above any x86 server's hardware threads, far
 #: below the tens of thousands at which the OpenMP runtime fails to create them and exits

@@ -34,15 +34,12 @@ from .autograd import no_grad
 from .data._rng import generator_state, set_generator_state
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .random import default_generator
+from .tensor import as_array
 
 __all__ = ["fit", "evaluate", "History", "EarlyStopping"]
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _array(x):
-    return np.asarray(getattr(x, "data", x))
-
-
 def _copy_state(state):
     """A deep copy of a (nested) state dict whose arrays/Tensors become independent ndarrays."""
     if isinstance(state, dict):
@@ -58,7 +55,7 @@ def _copy_state(state):
 
 def _batch_stats(out, target):
     """(number of samples, number correct or None) for a batch of logits and integer targets."""
-    out, target = _array(out), _array(target)
+    out, target = as_array(out), as_array(target)
     n = out.shape[0] if out.ndim else 1
     if out.ndim == 2 and target.ndim == 1 and np.issubdtype(target.dtype, np.integer):
         return n, int(np.count_nonzero(out.argmax(axis=1) == target))
@@ -89,7 +86,7 @@ def evaluate(model, loader, loss_fn=None):
                 out = model(xb)
                 n, c = _batch_stats(out, yb)
                 if loss_fn is not None:
-                    loss_sum += float(_array(loss_fn(out, yb))) * n
+                    loss_sum += float(as_array(loss_fn(out, yb))) * n
                 total += n
                 if c is None:
                     have_acc = False
@@ -370,7 +367,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                 loss.backward()
                 optimizer.step()
                 n, c = _batch_stats(out, yb)
-                loss_sum += float(_array(loss)) * n
+                loss_sum += float(as_array(loss)) * n
                 seen += n
                 if c is None:
                     have_acc = False

@@ -208,7 +208,7 @@ def test_graph_has_no_reference_cycles_and_is_freed():
         x = ac.tensor(np.ones((4, 4)), requires_grad=True)
         h = (x * 2).relu()
         ref = weakref.ref(h)
-        loss = (h.exp() * x).sum()
+        loss = (h.exp() * h.log() * x).sum()  # exp saves its output, log its input h
         del h
         assert ref() is not None          # kept by the graph
         loss.backward()
@@ -340,3 +340,30 @@ def test_leaf_gradients_never_alias_other_arrays():
     assert not np.shares_memory(x.grad.numpy(), seed.numpy())
     x.grad.numpy()[...] = 5.0  # a user writing into .grad changes nothing else
     assert np.all(seed.numpy() == 1.0) and np.all(z.grad.numpy() == 1.0)
+
+
+def test_the_engine_adds_in_place_only_into_buffers_it_allocated():
+    # x reaches the output three times through Add nodes that pass the seed on unchanged: the
+    # first contribution is the user's seed itself, the sum of two is the engine's own buffer,
+    # and only that buffer takes the third one in place
+    x = ac.randn(3, requires_grad=True)
+    seed = ac.ones(3)
+    (x + x + x).backward(seed)
+    np.testing.assert_array_equal(seed.numpy(), np.ones(3))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 3.0))
+    assert not np.shares_memory(x.grad.numpy(), seed.numpy())
+    # the same for a gradient an op hands to two leaves and keeps passing on
+    a, b = ac.randn(3, requires_grad=True), ac.randn(3, requires_grad=True)
+    (a + b + a + b).backward(seed)
+    np.testing.assert_array_equal(seed.numpy(), np.ones(3))
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(3, 2.0))
+    np.testing.assert_array_equal(b.grad.numpy(), np.full(3, 2.0))
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+
+
+def test_grad_of_one_input_listed_twice_gives_two_arrays():
+    x = ac.randn(3, requires_grad=True)
+    g1, g2 = ac.autograd.grad((x * 2 + x * 3).sum(), [x, x])
+    np.testing.assert_array_equal(g1.numpy(), np.full(3, 5.0))
+    np.testing.assert_array_equal(g2.numpy(), np.full(3, 5.0))
+    assert not np.shares_memory(g1.numpy(), g2.numpy())

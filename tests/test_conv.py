@@ -12,7 +12,7 @@ import autograd_cnn as ac
 from autograd_cnn import functional as F
 from autograd_cnn.functional import conv1d, conv2d
 
-from _support import RTOL, torch
+from _support import RTOL, assert_array_and_tensor_backward_agree, torch
 from conv_reference import ref_conv2d, ref_conv2d_grads
 
 # PyTorch warns that it copies the input for 'same' with an even kernel; not our concern here
@@ -186,23 +186,35 @@ def test_random_configurations(data):
 # higher derivatives (float64 central differences)
 
 
-@pytest.mark.parametrize("xs,ws,kw,bias", [
+HIGHER_ORDER_CASES = [
     ((1, 2, 5, 4), (3, 2, 2, 3), dict(stride=(2, 1), padding=1, dilation=(1, 2)), True),
     ((2, 2, 4, 4), (2, 1, 3, 3), dict(padding="same", groups=2), True),   # depthwise
     ((1, 4, 4, 5), (2, 2, 2, 2), dict(padding="same", groups=2), False),  # even 'same', groups
     ((1, 2, 6, 5), (2, 2, 3, 2), dict(stride=3, padding=(2, 0)), True),   # stride > kernel
     ((2, 2, 7), (3, 2, 3), dict(stride=2, padding=1, dilation=2), True),  # conv1d
     ((2, 4, 4), (3, 2, 2, 2), dict(padding=1), True),                     # unbatched
-])
-def test_gradcheck_and_gradgradcheck(xs, ws, kw, bias):
+]
+
+
+def _leaves(xs, ws, bias):
     x, w, b = make(xs, ws, np.float64, bias)
-    fn = conv1d if len(ws) == 3 else conv2d
     args = [ac.tensor(x, requires_grad=True), ac.tensor(w, requires_grad=True)]
-    if bias:
-        args.append(ac.tensor(b, requires_grad=True))
+    return args + [ac.tensor(b, requires_grad=True)] if bias else args
+
+
+@pytest.mark.parametrize("xs,ws,kw,bias", HIGHER_ORDER_CASES)
+def test_gradcheck_and_gradgradcheck(xs, ws, kw, bias):
+    fn = conv1d if len(ws) == 3 else conv2d
+    args = _leaves(xs, ws, bias)
     f = lambda *a: fn(*a, **kw)  # noqa: E731
     assert ac.gradcheck(f, tuple(args))
     assert ac.gradgradcheck(f, tuple(args))
+
+
+@pytest.mark.parametrize("xs,ws,kw,bias", HIGHER_ORDER_CASES)
+def test_array_and_tensor_backward_agree(xs, ws, kw, bias):
+    fn = conv1d if len(ws) == 3 else conv2d
+    assert_array_and_tensor_backward_agree(lambda *a: fn(*a, **kw), _leaves(xs, ws, bias))
 
 
 def test_only_needed_gradients_are_computed():

@@ -1,11 +1,11 @@
 """Every differentiable op: gradcheck and gradgradcheck in float64, forward values against a
 NumPy reference, forward values and gradients against PyTorch where it is installed, and the
-two backward paths (ndarray fast path vs. differentiable Tensor path) agreeing."""
+one backward run on ndarrays and on Tensors agreeing (first and second order)."""
 import numpy as np
 import pytest
 
 import autograd_cnn as ac
-from _support import torch, requires_torch
+from _support import assert_array_and_tensor_backward_agree, torch, requires_torch
 
 
 def _softmax_np(x, d):
@@ -140,17 +140,24 @@ def test_gradgradcheck(name):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_fast_and_graph_backward_agree(name):
+def test_array_and_tensor_backward_agree(name):
     fn, _, shapes, domain = CASES[name]
-    arrays = _inputs(shapes, domain)
-    xs = _ours(arrays)
-    out = fn(ac, *xs)
-    v = ac.tensor(np.random.default_rng(3).standard_normal(out.shape), dtype=out.dtype)
-    fast = ac.autograd.grad(out, xs, v, retain_graph=True)
-    graph = ac.autograd.grad(out, xs, v, create_graph=True)
-    for f, g in zip(fast, graph):
-        assert f.shape == g.shape and f.dtype == g.dtype
-        np.testing.assert_allclose(f.numpy(), g.numpy(), rtol=1e-12, atol=1e-12)
+    xs = _ours(_inputs(shapes, domain))
+    assert_array_and_tensor_backward_agree(lambda *t: fn(ac, *t), xs)
+
+
+@pytest.mark.parametrize("f", [ac.exp, ac.log, ac.sqrt, ac.abs, ac.relu, ac.sigmoid, ac.tanh])
+def test_public_functions_take_tensors_not_ndarrays(f):
+    # as torch.exp(ndarray): a TypeError naming the argument, never an ndarray result
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        f(np.ones(3))
+
+
+def test_where_needs_a_tensor_argument():
+    with pytest.raises(TypeError, match="where"):
+        ac.where(np.ones(3) > 0, np.ones(3), np.zeros(3))
+    out = ac.where(ac.tensor([True, False]), 1.0, 0.0)  # a Tensor condition is enough
+    assert isinstance(out, ac.Tensor) and out.tolist() == [1.0, 0.0]
 
 
 @requires_torch

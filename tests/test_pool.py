@@ -7,7 +7,7 @@ import pytest
 import _pool_reference as ref
 import autograd_cnn as ac
 import autograd_cnn.functional as F
-from _support import RTOL, requires_torch, torch
+from _support import RTOL, assert_array_and_tensor_backward_agree, requires_torch, torch
 from autograd_cnn.autograd import grad
 
 DTYPES = [np.float32, np.float64]
@@ -184,6 +184,11 @@ def test_gradcheck(name, fn, shape):
                          ids=[f[0] for f in FUNCTIONS[::2] + FUNCTIONS[1::4]])
 def test_gradgradcheck(name, fn, shape):
     assert ac.gradgradcheck(fn, (leaf(distinct(shape)),))
+
+
+@pytest.mark.parametrize("name,fn,shape", FUNCTIONS, ids=[f[0] for f in FUNCTIONS])
+def test_array_and_tensor_backward_agree(name, fn, shape):
+    assert_array_and_tensor_backward_agree(fn, [leaf(distinct(shape))])
 
 
 def test_double_backward_of_max_pool_is_gather():

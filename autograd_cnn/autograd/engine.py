@@ -20,59 +20,36 @@ shape S is *summed* over the dimensions that broadcasting added (NumPy rules) an
 over the dimensions that a reduction removed (``sum`` may return its gradient as a scalar).
 Ops therefore never reduce broadcast dimensions themselves.
 
-Two modes:
+Two modes (the "two worlds" of autograd/function.py):
 
 * ``create_graph=False`` (the usual one): gradients are plain ndarrays, grad mode is off, and
-  built-in ops run their ``backward_np`` fast path.
-* ``create_graph=True``: gradients are Tensors, grad mode is on, and every op's Tensor
-  ``backward`` is itself recorded -- so the gradient can be differentiated again.
+  every built-in op's ``backward`` runs on arrays (user Functions still get Tensors).
+* ``create_graph=True``: gradients are Tensors, grad mode is on, and every op's ``backward`` is
+  itself recorded -- so the gradient can be differentiated again.
 
 Unless ``retain_graph=True`` each node frees its saved values after running; walking it again
 raises a RuntimeError that says so.
-"""
-import sys
 
+Ownership: a leaf's ``.grad`` must never alias an array anyone else holds (a gradient passed to
+``backward()``, one an op returned for two inputs, a view of either). The engine knows which
+buffers it allocated itself -- the sum of two contributions -- and only those it adds into in
+place or hands to ``.grad`` as they are; any other gradient is copied when it becomes a ``.grad``.
+"""
 import numpy as np
 
 from .grad_mode import _state
-from . import function as _function
+from .match_shape import MatchShape, sum_to_shape
+from .tensor import Tensor, as_array
 
-__all__ = ["backward", "grad", "sum_to_shape"]
-
-
-def sum_to_shape(g, shape):
-    """Make ndarray ``g`` (broadcast-compatible with ``shape``) exactly ``shape``: sum the
-    dimensions broadcasting created, then broadcast dimensions a reduction removed."""
-    gshape = g.shape
-    if gshape == shape:
-        return g
-    nd = len(shape)
-    gd = len(gshape)
-    if gd > nd:
-        g = g.sum(axis=tuple(range(gd - nd)))
-        gshape = g.shape
-        gd = nd
-    off = nd - gd
-    axes = tuple([i for i in range(gd) if gshape[i] != 1 and shape[off + i] == 1])
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    if g.shape != shape:
-        try:
-            g = np.broadcast_to(g, shape)
-        except ValueError:
-            raise RuntimeError(f"gradient of shape {tuple(gshape)} cannot be matched to a "
-                               f"tensor of shape {tuple(shape)}: a backward returned a "
-                               "gradient of the wrong shape") from None
-    return g
+__all__ = ["backward", "grad"]
 
 
 def _match(g, shape):
     """sum_to_shape for either an ndarray or a Tensor (the latter stays differentiable)."""
-    if g.shape == shape and type(g) is not np.generic:
+    if g.shape == shape:
         return g
-    if not isinstance(g, _function.Tensor):
+    if not isinstance(g, Tensor):
         return sum_to_shape(np.asarray(g), shape)
-    from ..ops.shape import MatchShape
     return MatchShape.apply(g, shape)
 
 
@@ -86,16 +63,16 @@ def _freed_error(node):
 def _zeros(meta, create_graph):
     shape, dtype = meta
     z = np.zeros(shape, dtype=dtype)
-    return _function.Tensor._wrap(z) if create_graph else z
+    return Tensor._wrap(z) if create_graph else z
 
 
 def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
     """Core loop. ``root_edges``/``root_grads``: where to start and with which gradients.
 
-    ``capture`` is None for ``backward()`` (leaf gradients are returned in a dict to be
-    accumulated into ``.grad``), or a dict ``{edge: None}`` for ``autograd.grad``: then only the
-    gradients arriving at those edges are collected (filled into the same dict)."""
-    Tensor = _function.Tensor
+    Returns ``(leaves, owned)``: the gradient of every leaf reached, and the set of leaves whose
+    gradient is a buffer the engine allocated (see "Ownership" above). ``capture`` is None for
+    ``backward()``, or a dict ``{edge: None}`` for ``autograd.grad``: then the gradients arriving
+    at those edges are also collected (filled into the same dict)."""
     # ---- pass 1: dependency counts -------------------------------------------------------
     deps = {}
     stack = []
@@ -121,10 +98,10 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
     # ---- seed the buffers with the root gradients ----------------------------------------
     bufs = {}
     leaves = {}
+    owned = set()
     for (node, idx), g in zip(root_edges, root_grads):
         if idx < 0:
-            old = leaves.get(node)
-            leaves[node] = g if old is None else old + g
+            _add_leaf(leaves, owned, node, g, create_graph)
         else:
             b = bufs.get(node)
             if b is None:
@@ -136,8 +113,9 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
         capture_nodes = {e[0] for e in capture if e[1] >= 0}
 
     # ---- pass 2: run the nodes in dependency order ---------------------------------------
-    prev_mode = _state.enabled
+    prev_mode, prev_arrays = _state.enabled, _state.arrays
     _state.enabled = create_graph
+    _state.arrays = not create_graph
     try:
         while ready:
             node = ready.pop()
@@ -164,13 +142,15 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
                         if (node, i) in capture:
                             capture[(node, i)] = g
                 fn = node._fn
-                if create_graph:
+                if create_graph or fn.backward_on_arrays:
                     res = fn.backward(node, *grads)
-                elif fn.backward_np is not None:
-                    res = fn.backward_np(node, *grads)
                 else:  # a user Function: it works on Tensors
-                    res = fn.backward(node, *[None if g is None else Tensor._wrap(g)
-                                              for g in grads])
+                    _state.arrays = False
+                    try:
+                        res = fn.backward(node, *[None if g is None else Tensor._wrap(g)
+                                                  for g in grads])
+                    finally:
+                        _state.arrays = True
                     res = _unwrap(res)
                 if type(res) is not tuple:
                     res = (res,)
@@ -191,8 +171,10 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
                         # different shapes would replicate the smaller one
                         if g.shape != c._data.shape:
                             g = _match(g, c._data.shape)
-                        old = leaves.get(c)
-                        leaves[c] = g if old is None else old + g
+                        if c in leaves:
+                            _add_leaf(leaves, owned, c, g, create_graph)
+                        else:
+                            leaves[c] = g
                     continue
                 if g is not None:
                     meta = c._out_meta[idx]
@@ -213,13 +195,38 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
                 node._next = None
                 node._saved = None
     finally:
-        _state.enabled = prev_mode
-    return leaves
+        _state.enabled, _state.arrays = prev_mode, prev_arrays
+    return leaves, owned
+
+
+def _add_leaf(leaves, owned, leaf, g, create_graph):
+    """Add gradient ``g`` to what ``leaf`` has received so far. The first contribution is kept as
+    it is (someone else may hold it); the sum of two is a buffer the engine allocated, so it is
+    owned, and later contributions are added into it in place."""
+    old = leaves.get(leaf)
+    if old is None:
+        leaves[leaf] = g
+    elif create_graph:
+        leaves[leaf] = old + g
+    elif leaf in owned and old.shape == g.shape and np.result_type(old, g) == old.dtype:
+        np.add(old, g, out=old)
+    else:
+        leaves[leaf] = old + g
+        owned.add(leaf)
+
+
+def _as_grad(g, dtype, owned):
+    """Leaf gradient ``g`` (an ndarray) as the ndarray of a new ``.grad``: as it is when the engine
+    owns it and it already has the leaf's layout, else a copy."""
+    if type(g) is np.ndarray and g.dtype == dtype and g.flags.c_contiguous:
+        if owned and g.flags.writeable:
+            return g
+        return g.copy()
+    return np.array(g, dtype=dtype, order="C", copy=True)
 
 
 def _retain(node, grads, create_graph):
     """Store the gradient of non-leaf outputs whose Tensor asked for it (retain_grad)."""
-    Tensor = _function.Tensor
     for i, ref in node._retained.items():
         t = ref()
         g = grads[i]
@@ -231,16 +238,13 @@ def _retain(node, grads, create_graph):
 
 
 def _unwrap(res):
-    T = _function.Tensor
     if type(res) is tuple:
-        return tuple([r._data if isinstance(r, T) else (None if r is None else np.asarray(r))
-                      for r in res])
-    return res._data if isinstance(res, T) else (None if res is None else np.asarray(res))
+        return tuple([None if r is None else as_array(r) for r in res])
+    return None if res is None else as_array(res)
 
 
 def _root_grads(tensors, grads, create_graph, caller):
     """Check the roots and turn the given output gradients into the engine's form."""
-    Tensor = _function.Tensor
     edges, seeds = [], []
     for i, (t, g) in enumerate(zip(tensors, grads)):
         if not isinstance(t, Tensor):
@@ -274,7 +278,6 @@ def _root_grads(tensors, grads, create_graph, caller):
 
 
 def _as_list(x, name):
-    Tensor = _function.Tensor
     if isinstance(x, Tensor):
         return [x]
     if isinstance(x, (list, tuple)):
@@ -285,7 +288,6 @@ def _as_list(x, name):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate d(tensors)/d(leaf) into the ``.grad`` of every leaf that requires grad
     (``Tensor.backward`` calls this). Gradients add up across calls, as in PyTorch."""
-    Tensor = _function.Tensor
     tensors = _as_list(tensors, "tensors")
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
@@ -294,9 +296,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     if retain_graph is None:
         retain_graph = create_graph
     edges, seeds = _root_grads(tensors, grad_tensors, create_graph, "backward")
-    leaves = _run(edges, seeds, retain_graph, create_graph)
-    while leaves:
-        leaf, g = leaves.popitem()  # popped, so the dict no longer counts as a holder of g
+    leaves, owned = _run(edges, seeds, retain_graph, create_graph)
+    for leaf, g in leaves.items():
         shape, dtype = leaf._data.shape, leaf._data.dtype
         if create_graph:
             g = _match(g, shape)
@@ -308,10 +309,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
             g = sum_to_shape(g, shape)
         old = leaf.grad
         if old is None:
-            if not (type(g) is np.ndarray and g.dtype == dtype and g.flags.c_contiguous
-                    and g.flags.writeable and _unshared(g)):
-                g = np.array(g, dtype=dtype, order="C", copy=True)
-            leaf.grad = Tensor._wrap(g)
+            leaf.grad = Tensor._wrap(_as_grad(g, dtype, leaf in owned))
         else:
             od = old._data
             if od.shape == shape and od.flags.writeable:
@@ -319,27 +317,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
                 old._version += 1
             else:
                 leaf.grad = Tensor._wrap(np.asarray(od + g, dtype=dtype))
-
-
-def _unshared(arr):
-    """True when nothing but the engine can reach the memory of ``arr``, a gradient backward has
-    just produced: it and every object on its chain of bases (views, then possibly the memoryview
-    of a kernel's buffer) is referenced only by the object above it. Such an array becomes a
-    ``.grad`` as it is; any other is copied, so a ``.grad`` never aliases what someone else holds
-    (a gradient passed to backward(), one sent to two leaves, a retained graph's buffers).
-    Skipping the copy saves a full pass, and fresh pages, over large input gradients."""
-    # sys.getrefcount counts its own argument; the top array is also held by the caller's
-    # variable and by ``arr``, every lower level by the level above it and by ``base``.
-    if sys.getrefcount(arr) > 3:
-        return False
-    base = arr.base
-    while isinstance(base, np.ndarray):
-        if sys.getrefcount(base) > 3:
-            return False
-        base = base.base
-    if base is None:
-        return True
-    return type(base) is memoryview and sys.getrefcount(base) <= 3 and sys.getrefcount(base.obj) <= 2
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -350,7 +327,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     non-scalar outputs); with ``create_graph=True`` the returned gradients are themselves
     differentiable; ``retain_graph`` defaults to ``create_graph``. Inputs the outputs do not
     depend on raise unless ``allow_unused=True`` (then their gradient is None)."""
-    Tensor = _function.Tensor
     outputs = _as_list(outputs, "outputs")
     inputs = _as_list(inputs, "inputs")
     if grad_outputs is None:
@@ -371,7 +347,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         in_edges.append(t._edge if t._edge is not None else (t, -1))
     edges, seeds = _root_grads(outputs, grad_outputs, create_graph, "grad")
     capture = {e: None for e in in_edges}
-    leaves = _run(edges, seeds, retain_graph, create_graph, capture)
+    leaves, owned = _run(edges, seeds, retain_graph, create_graph, capture)
     result = []
     for i, (t, e) in enumerate(zip(inputs, in_edges)):
         g = leaves.get(t) if e[1] < 0 else capture[e]
@@ -386,6 +362,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if g.dtype != t.dtype:
                 g = g.to(t.dtype)
         else:
-            g = Tensor._wrap(np.array(g, dtype=t._data.dtype, copy=True))
+            g = Tensor._wrap(_as_grad(g, t._data.dtype, e[1] < 0 and t in owned))
+            owned.discard(t)  # the same input listed twice gets a copy the second time
         result.append(g)
     return tuple(result)

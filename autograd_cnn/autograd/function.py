@@ -24,19 +24,35 @@ It remembers the Function class, the *edges* to the nodes that produced the inpu
 Backward formulas written with Tensor operations are themselves recorded when the engine runs
 with ``create_graph=True``, which is how gradients of gradients work.
 
-Built-in ops may also define ``backward_np(ctx, *grads)`` that works on plain ndarrays: the
-engine uses it when no graph of the gradient is wanted, skipping the cost of wrapping every
-intermediate gradient in a Tensor. It must compute exactly what ``backward`` computes.
+Two worlds, one backward
+------------------------
+The built-in operations subclass :class:`Op`, a Function whose ``backward`` is written once and
+runs in two worlds:
+
+* **Tensors**, when a graph of the gradient is built (``create_graph=True``): every operation in
+  the formula is recorded, so the gradient can be differentiated again;
+* **plain ndarrays**, otherwise (the usual ``loss.backward()``): gradients and ``ctx.saved`` are
+  ndarrays, nothing is recorded and nothing is wrapped, which is what keeps the engine's
+  per-op overhead small.
+
+A formula works in both when it uses what the two types share -- Python operators
+(``+ - * / ** @``), ``.reshape``, ``.swapaxes``, ``.sum(axis=, keepdims=)``, indexing -- and, for
+anything else, *other Functions' apply*: ``GetItem.backward`` returns
+``IndexAdd.apply(g, ...)``. Given ndarrays in the array world, ``apply`` runs that Function's
+``forward`` on them and returns the ndarray, so the gradient's kernel is the adjoint's forward:
+written once. Forwards of Functions used that way take Tensors or ndarrays (``as_array``).
+
+User-defined Functions stay Tensor-only, as in PyTorch: their ``backward`` always receives
+Tensors.
 """
 import functools
 
 import numpy as np
 
 from .grad_mode import _state
+from .tensor import Tensor, _fill
 
-__all__ = ["Function", "Context", "once_differentiable"]
-
-Tensor = None  # set by autograd_cnn.tensor once the class exists (avoids an import cycle)
+__all__ = ["Function", "Op", "Context", "once_differentiable"]
 
 _FLOAT_KINDS = ("f", "c")
 _new = object.__new__
@@ -56,6 +72,7 @@ class Context:
     _saved = None      # what save_for_backward stored (None: nothing, or freed)
     _versions = ()     # their version counters at save time
     _non_diff = None   # ids of outputs marked non-differentiable
+    _saved_is_output = False  # _saved holds the forward's output (save_output)
     _retained = None   # {output_index: weakref to Tensor} for Tensor.retain_grad()
 
     # -- saving -------------------------------------------------------------------------
@@ -84,24 +101,36 @@ class Context:
                     f"version {v._version}. Do not change it in place before backward().")
         return saved
 
+    def save_output(self, out):
+        """Save the forward's output (the ndarray it returns; single-output Functions) for
+        backward, instead of anything else. As PyTorch's saved outputs, it unpacks as this node's
+        own output: in a graph of the gradient a Tensor whose gradient flows back through this op,
+        so ``exp' = exp`` or ``tanh' = 1 - tanh^2`` can use it and still be differentiable."""
+        self._saved = (out,)
+        self._versions = (None,)
+        self._saved_is_output = True
+
     @property
     def saved_tensors(self):
         """The saved values as Tensors (ndarrays saved directly come back as constant
-        Tensors). Raises if one was modified in place since it was saved."""
+        Tensors; a saved output as this node's output). Raises if one was modified in place
+        since it was saved."""
+        saved = self._check_saved()
+        if self._saved_is_output:
+            return (_fill(_new(Tensor), saved[0], True, (self, 0)),)
         return tuple([v if v is None or isinstance(v, Tensor) else Tensor._wrap(v)
-                      for v in self._check_saved()])
+                      for v in saved])
 
     @property
     def saved_arrays(self):
-        """The saved values as ndarrays (for ``backward_np``), version-checked."""
+        """The saved values as ndarrays, version-checked."""
         return tuple([v._data if isinstance(v, Tensor) else v for v in self._check_saved()])
 
     @property
     def saved(self):
-        """Saved values in the form the running backward works with: Tensors while a graph of
-        the gradient is being built (grad mode on), ndarrays otherwise. Lets one formula serve
-        both ``backward`` and ``backward_np`` when it only uses operators both types share."""
-        return self.saved_tensors if _state.enabled else self.saved_arrays
+        """Saved values in the world the running backward works in (see "Two worlds" above):
+        ndarrays on arrays, Tensors while a graph of the gradient is being built."""
+        return self.saved_arrays if _state.arrays else self.saved_tensors
 
     def mark_non_differentiable(self, *outputs):
         """Declare outputs (the arrays/Tensors ``forward`` returns) that have no gradient,
@@ -124,10 +153,24 @@ class Context:
         return f"<{self.name() if fn is not None else 'Context'} object at {hex(id(self))}>"
 
 
+class _Unrecorded(Context):
+    """The context of a call that records nothing (grad mode off, or the engine's array world):
+    whatever forward saves would be thrown away, so saving costs nothing."""
+
+    __slots__ = ()
+
+    def save_for_backward(self, *values):
+        pass
+
+    def save_output(self, out):
+        pass
+
+
 class Function:
     """Base class of every differentiable operation (see the module docstring)."""
 
-    backward_np = None  # optional ndarray fast path, see module docstring
+    #: whether ``backward`` also runs on plain ndarrays (see "Two worlds" above); set by Op
+    backward_on_arrays = False
 
     @staticmethod
     def forward(ctx, *args):
@@ -141,22 +184,20 @@ class Function:
     def apply(cls, *args):
         """Run ``forward`` on ``args`` and, if any Tensor argument requires grad while grad mode
         is on, record the call in the graph. Returns a Tensor (or a tuple of them)."""
-        ctx = _new(Context)
         state = _state
         if not state.enabled:  # fast path: nothing to record
+            ctx = _new(_Unrecorded)
             ctx.needs_input_grad = (False,) * len(args)
             out = cls.forward(ctx, *args)
+            if state.arrays:  # the engine's array world: arrays in, arrays out
+                return out
             if type(out) is not np.ndarray:
                 if type(out) is tuple:
                     return _wrap_outputs(cls, ctx, out, False, None)
                 out = out._data if isinstance(out, Tensor) else np.asarray(out)
-            t = _new(Tensor)
-            t._data = out
-            t.grad = None
-            t._version = 0
-            t.requires_grad = False
-            t._edge = None
-            return t
+            return _fill(_new(Tensor), out, False, None)
+
+        ctx = _new(Context)
 
         any_grad = False
         needs = []
@@ -184,20 +225,19 @@ class Function:
             return _wrap_outputs(cls, ctx, out, any_grad, edges if any_grad else None)
         if type(out) is not np.ndarray:
             out = out._data if isinstance(out, Tensor) else np.asarray(out)
-        t = _new(Tensor)
-        t._data = out
-        t.grad = None
-        t._version = 0
         if any_grad and ctx._non_diff is None and (dt := out.dtype).kind in _FLOAT_KINDS:
             ctx._fn = cls
             ctx._next = tuple(edges)
             ctx._out_meta = ((out.shape, dt),)
-            t.requires_grad = True
-            t._edge = (ctx, 0)
-        else:
-            t.requires_grad = False
-            t._edge = None
-        return t
+            return _fill(_new(Tensor), out, True, (ctx, 0))
+        return _fill(_new(Tensor), out, False, None)
+
+
+class Op(Function):
+    """A built-in operation: a Function whose ``backward`` also runs on plain ndarrays (see
+    "Two worlds" above), so the engine hands it arrays when no graph of the gradient is built."""
+
+    backward_on_arrays = True
 
 
 def _wrap_outputs(cls, ctx, outs, any_grad, edges):
@@ -214,12 +254,11 @@ def _wrap_outputs(cls, ctx, outs, any_grad, edges):
         nd = id(o) in non_diff
         if type(o) is not np.ndarray:
             o = o._data if isinstance(o, Tensor) else np.asarray(o)
-        t = Tensor._wrap(o)
         if any_grad and not nd and o.dtype.kind in _FLOAT_KINDS:
-            t.requires_grad = True
-            t._edge = (ctx, i)
+            result.append(_fill(_new(Tensor), o, True, (ctx, i)))
             linked = True
-        result.append(t)
+        else:
+            result.append(_fill(_new(Tensor), o, False, None))
         meta.append((o.shape, o.dtype))
     if linked:
         ctx._fn = cls

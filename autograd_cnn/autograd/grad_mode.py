@@ -24,10 +24,15 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
 class _GradState(threading.local):
     """Holds the flag, one per thread (every new thread starts with grad enabled, as in
     PyTorch), so a ``no_grad()`` in a data-loading thread cannot switch off recording in the
-    training thread. Ops read ``_state.enabled`` directly: one attribute load per op."""
+    training thread. Ops read ``_state.enabled`` directly: one attribute load per op.
+
+    ``arrays`` is the engine's, not a user switch: True while it runs a backward on plain
+    ndarrays (see autograd/function.py, "Two worlds"); ``Function.apply`` then computes on the
+    arrays it is given and records nothing."""
 
     def __init__(self):
         self.enabled = True
+        self.arrays = False
 
 
 _state = _GradState()

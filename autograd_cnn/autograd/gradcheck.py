@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from . import function as _function
+from .tensor import Tensor
 from .engine import grad as _grad
 from .grad_mode import no_grad, enable_grad
 
@@ -35,7 +35,6 @@ def _as_tuple(x):
 
 
 def _outputs(fn, inputs):
-    Tensor = _function.Tensor
     out = _as_tuple(fn(*inputs))
     return [o for o in out if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
@@ -50,7 +49,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """True if ``fn``'s gradients w.r.t. every input that requires grad match central finite
     differences. On a mismatch raise a ``GradcheckError`` (a RuntimeError) naming the output,
     the input, the element and both values -- or return False if ``raise_exception=False``."""
-    Tensor = _function.Tensor
     inputs = _as_tuple(inputs)
     diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not diff:
@@ -115,7 +113,6 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     """gradcheck of the gradient: checks second derivatives, i.e. that every op's backward is
     itself differentiable. ``grad_outputs`` default to random float64 tensors (requiring grad,
     so the check also covers the dependence on them)."""
-    Tensor = _function.Tensor
     inputs = _as_tuple(inputs)
     diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     outs = _outputs(fn, inputs)

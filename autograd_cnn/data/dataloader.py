@@ -14,6 +14,7 @@ Given a ``seed`` the sequence of batches is deterministic, and ``state_dict()`` 
 """
 import numpy as np
 
+from ..tensor import Tensor
 from .sampler import RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate"]
@@ -28,7 +29,6 @@ def default_collate(samples):
 
 
 def _to_tensor(array):
-    from ..tensor import Tensor  # imported late: the data package needs no engine to load
     return Tensor(np.ascontiguousarray(array))
 
 

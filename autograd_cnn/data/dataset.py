@@ -9,15 +9,15 @@ without it is collated sample by sample.
 """
 import numpy as np
 
+from ..tensor import as_array
 from ._rng import make_generator
+from .dataloader import default_collate
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 
 
 def _as_array(a, what):
-    data = getattr(a, "data", a)  # an autograd_cnn Tensor holds its ndarray in .data
-    if not isinstance(data, np.ndarray):
-        data = np.asarray(data)
+    data = as_array(a)
     if data.ndim == 0:
         raise ValueError(f"{what}: arrays need a first (sample) dimension, got a scalar")
     return data
@@ -78,7 +78,6 @@ class Subset(Dataset):
         idx = self.indices[indices]
         if hasattr(self.dataset, "get_batch"):
             return self.dataset.get_batch(idx)
-        from .dataloader import default_collate
         return default_collate([self.dataset[int(i)] for i in idx])
 
 

@@ -20,8 +20,9 @@ module does the rest:
 
   (g: the incoming gradient). Each backward only computes the gradients asked for
   (``ctx.needs_input_grad``); with ``create_graph=True`` they are recorded like any other op, so
-  gradients of gradients (``gradgradcheck``) work. ``backward_np`` is the same on plain arrays,
-  used by the engine when no graph of the gradient is wanted.
+  gradients of gradients (``gradgradcheck``) work. When no graph of the gradient is wanted the
+  same backward runs on plain arrays, and each ``.apply`` there is just that Function's forward:
+  one kernel call (see "Two worlds" in autograd/function.py).
 
 conv1d runs on the 2-D kernels as an image of height 1: they vectorise along the output row, so a
 dedicated 1-D path would do the same work.
@@ -33,104 +34,74 @@ import numpy as np
 
 from .. import _C
 from .._geometry import WindowGeometry, normalize_padding, ntuple
-from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd import Op, Tensor, as_array
+from ..backend import KERNEL_DTYPES
 from ._conv_kernels import ConvSpec, conv_backward_input, conv_backward_weight, conv_forward
 
 __all__ = ["conv1d", "conv2d"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _MAX_PADDED_BYTES = 2**48  # 256 TiB: beyond any machine, far below 64-bit overflow
 
 
-def _data(a):
-    return a.data if isinstance(a, Tensor) else a
-
-
-class _Conv(Function):
+class _Conv(Op):
     """y = conv(x, w) + b."""
 
     @staticmethod
     def forward(ctx, x, w, b, spec):
         ctx.spec = spec
         ctx.save_for_backward(x, w)
-        return conv_forward(_data(x), _data(w), None if b is None else _data(b), spec)
+        return conv_forward(as_array(x), as_array(w), None if b is None else as_array(b), spec)
 
     @staticmethod
     def backward(ctx, gy):
-        x, w = ctx.saved_tensors
+        x, w = ctx.saved
         spec, need = ctx.spec, ctx.needs_input_grad
         gx = _ConvTranspose.apply(gy, w, spec) if need[0] else None
         gw = _ConvWeight.apply(x, gy, spec) if need[1] else None
         gb = _BiasGrad.apply(gy, spec.channel_axis) if need[2] else None
         return gx, gw, gb, None
 
-    @staticmethod
-    def backward_np(ctx, gy):
-        x, w = ctx.saved_arrays
-        spec, need = ctx.spec, ctx.needs_input_grad
-        gx = conv_backward_input(gy, w, spec) if need[0] else None
-        gw = conv_backward_weight(x, gy, spec) if need[1] else None
-        gb = _bias_grad(gy, spec.channel_axis) if need[2] else None
-        return gx, gw, gb, None
 
-
-class _ConvTranspose(Function):
+class _ConvTranspose(Op):
     """dx = conv^T(dy, w): the gradient of conv(x, w) in x, as a function of (dy, w)."""
 
     @staticmethod
     def forward(ctx, gy, w, spec):
         ctx.spec = spec
         ctx.save_for_backward(gy, w)
-        return conv_backward_input(_data(gy), _data(w), spec)
+        return conv_backward_input(as_array(gy), as_array(w), spec)
 
     @staticmethod
     def backward(ctx, g):
-        gy, w = ctx.saved_tensors
+        gy, w = ctx.saved
         spec, need = ctx.spec, ctx.needs_input_grad
         ggy = _Conv.apply(g, w, None, spec) if need[0] else None
         gw = _ConvWeight.apply(g, gy, spec) if need[1] else None
         return ggy, gw, None
 
-    @staticmethod
-    def backward_np(ctx, g):
-        gy, w = ctx.saved_arrays
-        spec, need = ctx.spec, ctx.needs_input_grad
-        ggy = conv_forward(g, w, None, spec) if need[0] else None
-        gw = conv_backward_weight(g, gy, spec) if need[1] else None
-        return ggy, gw, None
 
-
-class _ConvWeight(Function):
+class _ConvWeight(Op):
     """dw = corr(x, dy): the gradient of conv(x, w) in w, as a function of (x, dy)."""
 
     @staticmethod
     def forward(ctx, x, gy, spec):
         ctx.spec = spec
         ctx.save_for_backward(x, gy)
-        return conv_backward_weight(_data(x), _data(gy), spec)
+        return conv_backward_weight(as_array(x), as_array(gy), spec)
 
     @staticmethod
     def backward(ctx, g):
-        x, gy = ctx.saved_tensors
+        x, gy = ctx.saved
         spec, need = ctx.spec, ctx.needs_input_grad
         gx = _ConvTranspose.apply(gy, g, spec) if need[0] else None
         ggy = _Conv.apply(x, g, None, spec) if need[1] else None
-        return gx, ggy, None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        x, gy = ctx.saved_arrays
-        spec, need = ctx.spec, ctx.needs_input_grad
-        gx = conv_backward_input(gy, g, spec) if need[0] else None
-        ggy = conv_forward(x, g, None, spec) if need[1] else None
         return gx, ggy, None
 
 
 def _bias_grad(gy, axis):
     """Sum of the output gradient over every axis but the channel axis (the compiled channel sum
     for float arrays: NumPy's multi-axis sum took 3-4x longer)."""
-    if gy.dtype not in _FLOATS:
+    if gy.dtype not in KERNEL_DTYPES:
         return gy.sum(axis=tuple(i for i in range(gy.ndim) if i != axis))
     shape3 = (math.prod(gy.shape[:axis]), gy.shape[axis], math.prod(gy.shape[axis + 1:]))
     out = np.empty(gy.shape[axis], gy.dtype)
@@ -138,22 +109,18 @@ def _bias_grad(gy, axis):
     return out
 
 
-class _BiasGrad(Function):
+class _BiasGrad(Op):
     """db = dy summed over batch and space; its own gradient broadcasts back (_BiasBroadcast)."""
 
     @staticmethod
     def forward(ctx, gy, axis):
-        a = _data(gy)
+        a = as_array(gy)
         ctx.shape, ctx.axis = a.shape, axis
         return _bias_grad(a, axis)
 
     @staticmethod
     def backward(ctx, g):
         return _BiasBroadcast.apply(g, ctx.shape, ctx.axis), None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        return _broadcast_channels(g, ctx.shape, ctx.axis), None
 
 
 def _broadcast_channels(g, shape, axis):
@@ -162,21 +129,17 @@ def _broadcast_channels(g, shape, axis):
     return np.ascontiguousarray(np.broadcast_to(np.reshape(g, view), shape))
 
 
-class _BiasBroadcast(Function):
+class _BiasBroadcast(Op):
     """b of shape (C,) -> every position of an output of `shape` (the adjoint of _BiasGrad)."""
 
     @staticmethod
     def forward(ctx, b, shape, axis):
         ctx.axis = axis
-        return _broadcast_channels(_data(b), shape, axis)
+        return _broadcast_channels(as_array(b), shape, axis)
 
     @staticmethod
     def backward(ctx, g):
         return _BiasGrad.apply(g, ctx.axis), None, None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        return _bias_grad(g, ctx.axis), None, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +155,7 @@ def _array_arg(fname, name, value, allow_none=False):
         arr = value
     else:
         raise TypeError(f"{fname}: {name} must be a Tensor or numpy.ndarray, got {type(value).__name__}")
-    if arr.dtype not in _FLOATS:
+    if arr.dtype not in KERNEL_DTYPES:
         raise TypeError(f"{fname}: {name} has dtype {arr.dtype}; convolution needs float32 or float64")
     return arr
 

@@ -26,8 +26,8 @@ import numbers
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd import Op, Tensor, as_array
+from ..ops.activation import Sigmoid, log_softmax
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss",
            "binary_cross_entropy_with_logits"]
@@ -48,13 +48,6 @@ def _check_input(input, fn, name="input"):
         raise TypeError(f"{fn}: {name} must be floating point, got dtype {input.data.dtype}")
 
 
-def _raw(value):
-    """ndarray of a target / weight given as Tensor, ndarray, list or number."""
-    if isinstance(value, Tensor):
-        return value.data
-    return np.asarray(value)
-
-
 def _reduce(loss, reduction):
     if reduction == "none":
         return loss
@@ -66,7 +59,7 @@ def _reduce(loss, reduction):
 def _class_weight(weight, C, dtype, fn):
     if weight is None:
         return None
-    w = _raw(weight)
+    w = as_array(weight)
     if w.ndim != 1 or w.shape[0] != C:
         raise ValueError(f"{fn}: weight must be a 1-D array of {C} class weights, got shape "
                          f"{w.shape}")
@@ -77,7 +70,7 @@ def _class_weight(weight, C, dtype, fn):
 
 def _check_index_target(input, target, ignore_index, fn):
     """Validate integer class targets against input (N, C, d...) and return them as int64."""
-    t = _raw(target)
+    t = as_array(target)
     if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.integer):
         raise TypeError(f"{fn}: target must hold integer class indices, got dtype {t.dtype} "
                         "(floating targets of the same shape as the input are class "
@@ -100,7 +93,7 @@ def _batched(input, target, fn):
     if input.ndim == 0:
         raise ValueError(f"{fn}: input must have a class axis, got a scalar")
     if input.ndim == 1:
-        t = _raw(target)
+        t = as_array(target)
         if t.ndim == 0:
             return input.reshape((1, input.shape[0])), t.reshape(1), True
         if np.issubdtype(t.dtype, np.floating) and t.shape == tuple(input.shape):
@@ -110,11 +103,6 @@ def _batched(input, target, fn):
         raise ValueError(f"{fn}: for input of shape {tuple(input.shape)} the target must be a "
                          f"scalar class index, got shape {t.shape}")
     return input, target, False
-
-
-def _log_softmax(x, dim):
-    from . import log_softmax
-    return log_softmax(x, dim)
 
 
 # -------------------------------------------------------------------------------- nll / CE
@@ -165,9 +153,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     C = input.shape[1]
     dtype = input.data.dtype
     w = _class_weight(weight, C, dtype, fn)
-    logp = _log_softmax(input, 1)
+    logp = log_softmax(input, 1)
     bshape = (1, C) + (1,) * (input.ndim - 2)
-    traw = _raw(target)
+    traw = as_array(target)
 
     if np.issubdtype(traw.dtype, np.floating):  # class probabilities
         if traw.shape != tuple(input.shape):
@@ -229,7 +217,7 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce((input - target).abs(), reduction)
 
 
-class _SoftplusNeg(Function):
+class _SoftplusNeg(Op):
     """``softplus(-x) = -log(sigmoid(x)) = log(1 + exp(-|x|)) + max(-x, 0)``, computed stably;
     derivative ``sigmoid(x) - 1`` (smooth everywhere, also at x = 0)."""
 
@@ -240,9 +228,8 @@ class _SoftplusNeg(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        from . import sigmoid
-        (x,) = ctx.saved_tensors
-        return grad * (sigmoid(x) - 1.0)
+        (x,) = ctx.saved
+        return grad * (Sigmoid.apply(x) - 1.0)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -255,7 +242,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     target = _check_pair(input, target, fn)
     sp = _SoftplusNeg.apply(input)
     if pos_weight is not None:
-        pw = _raw(pos_weight).astype(input.data.dtype, copy=False)
+        pw = as_array(pos_weight).astype(input.data.dtype, copy=False)
         try:
             np.broadcast_shapes(pw.shape, tuple(input.shape))
         except ValueError:
@@ -266,7 +253,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     else:
         loss = (1.0 - target) * input + sp
     if weight is not None:
-        w = _raw(weight).astype(input.data.dtype, copy=False)
+        w = as_array(weight).astype(input.data.dtype, copy=False)
         try:
             np.broadcast_shapes(w.shape, tuple(input.shape))
         except ValueError:

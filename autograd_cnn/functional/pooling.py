@@ -42,14 +42,14 @@ import numpy as np
 
 from .. import _C
 from .._geometry import MAX_WINDOW_ARG, WindowGeometry, ntuple
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Op, Tensor, as_array, is_grad_enabled
+from ..backend import KERNEL_DTYPES
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
 ]
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _INT32_PLANE_LIMIT = 2 ** 31
 
 
@@ -77,17 +77,12 @@ class _PoolCall:
         self.index_dtype = np.int32 if in_hw[0] * in_hw[1] < _INT32_PLANE_LIMIT else np.int64
 
 
-def _data(x):
-    """The ndarray behind a Tensor (or an ndarray itself)."""
-    return x.data if not isinstance(x, np.ndarray) and hasattr(x, "data") else x
-
-
 def _check_input(fn, x, n):
     """The input's shape after checking dtype, rank and sizes; n is the number of spatial axes."""
-    data = _data(x)
+    data = x._data if isinstance(x, Tensor) else x
     if not isinstance(data, np.ndarray):
         raise TypeError(f"{fn}: input must be a Tensor, got {type(x).__name__}")
-    if data.dtype not in _FLOAT_DTYPES:
+    if data.dtype not in KERNEL_DTYPES:
         raise TypeError(f"{fn}: input must be float32 or float64, got dtype {data.dtype}")
     if data.ndim not in (n + 1, n + 2):
         names = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)"}[n]
@@ -255,17 +250,17 @@ def _avg_backward(gy, call):
 
 def _grad_array(g, dtype):
     """A gradient (Tensor or ndarray) as an ndarray of the forward pass's dtype."""
-    g = _data(g)
+    g = as_array(g)
     return g if g.dtype == dtype else g.astype(dtype)
 
 
-class _MaxPool(Function):
+class _MaxPool(Op):
     """y = max over each window; saves the flat arg-max (not a Tensor: it never changes). The
     arg-max is only computed when a gradient or the indices are wanted (with_indices)."""
 
     @staticmethod
     def forward(ctx, x, call, return_indices, with_indices):
-        y, ind = _max_forward(_data(x), call, with_indices or return_indices)
+        y, ind = _max_forward(as_array(x), call, with_indices or return_indices)
         ctx.call, ctx.ind, ctx.dtype = call, ind, y.dtype
         if not return_indices:
             return y
@@ -277,12 +272,8 @@ class _MaxPool(Function):
     def backward(ctx, gy, *unused):
         return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
-    @staticmethod
-    def backward_np(ctx, gy, *unused):
-        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None, None
 
-
-class _MaxPoolScatter(Function):
+class _MaxPoolScatter(Op):
     """gx = 0, then gx.flat[arg-max] += gy, plane by plane: max pooling's backward."""
 
     @staticmethod
@@ -294,12 +285,8 @@ class _MaxPoolScatter(Function):
     def backward(ctx, ggx):
         return _MaxPoolGather.apply(ggx, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
-    @staticmethod
-    def backward_np(ctx, ggx):
-        return _gather(_grad_array(ggx, ctx.dtype), ctx.ind, ctx.call), None, None, None
 
-
-class _MaxPoolGather(Function):
+class _MaxPoolGather(Op):
     """y = x.flat[arg-max], plane by plane: the scatter's backward (and the scatter is its)."""
 
     @staticmethod
@@ -311,17 +298,13 @@ class _MaxPoolGather(Function):
     def backward(ctx, gy):
         return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
-    @staticmethod
-    def backward_np(ctx, gy):
-        return _scatter(_grad_array(gy, ctx.dtype), ctx.ind, ctx.call), None, None, None
 
-
-class _AvgPool(Function):
+class _AvgPool(Op):
     """y = mean over each window (a linear map A)."""
 
     @staticmethod
     def forward(ctx, x, call):
-        y = _avg_forward(_data(x), call)
+        y = _avg_forward(as_array(x), call)
         ctx.call, ctx.dtype = call, y.dtype
         return y
 
@@ -329,12 +312,8 @@ class _AvgPool(Function):
     def backward(ctx, gy):
         return _AvgPoolBackward.apply(gy, ctx.call, ctx.dtype), None
 
-    @staticmethod
-    def backward_np(ctx, gy):
-        return _avg_backward(_grad_array(gy, ctx.dtype), ctx.call), None
 
-
-class _AvgPoolBackward(Function):
+class _AvgPoolBackward(Op):
     """gx = A^T gy: average pooling's backward; its own backward is A, the pooling again."""
 
     @staticmethod
@@ -345,10 +324,6 @@ class _AvgPoolBackward(Function):
     @staticmethod
     def backward(ctx, ggx):
         return _AvgPool.apply(ggx, ctx.call), None, None
-
-    @staticmethod
-    def backward_np(ctx, ggx):
-        return _avg_forward(_grad_array(ggx, ctx.dtype), ctx.call), None, None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ..backend import KERNEL_DTYPES
 from . import init
 from .parameter import Parameter
 
@@ -15,7 +16,7 @@ def resolve_dtype(dtype, layer):
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"{layer}: dtype must be float32 or float64, got {dtype!r}") from None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+    if dt not in KERNEL_DTYPES:
         raise TypeError(f"{layer}: dtype must be float32 or float64, got {dt}")
     return dt
 

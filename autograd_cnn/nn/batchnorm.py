@@ -28,17 +28,13 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from . import init
 from .module import Module
 from .parameter import Parameter
 from ._utils import check_positive_int, resolve_dtype
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "batch_norm"]
-
-
-def _array(t):
-    return t.data if isinstance(t, Tensor) else t
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -67,18 +63,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             batch_mean = mean.data.reshape(C)
             unbiased = var.data.reshape(C) * (m / (m - 1))
             if running_mean is not None:
-                rm = _array(running_mean)
+                rm = as_array(running_mean)
                 rm[...] = (1 - momentum) * rm + momentum * batch_mean
             if running_var is not None:
-                rv = _array(running_var)
+                rv = as_array(running_var)
                 rv[...] = (1 - momentum) * rv + momentum * unbiased
         out = centred * ((var + eps) ** -0.5)  # one rsqrt per channel, then a broadcast multiply
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not "
                              "training")
-        rm = _array(running_mean).astype(dtype, copy=False).reshape(bshape)
-        rv = _array(running_var).astype(dtype, copy=False).reshape(bshape)
+        rm = as_array(running_mean).astype(dtype, copy=False).reshape(bshape)
+        rv = as_array(running_var).astype(dtype, copy=False).reshape(bshape)
         # constants: no gradient flows into the running statistics
         inv_std = Tensor((1.0 / np.sqrt(rv + dtype.type(eps))).astype(dtype, copy=False))
         out = (input - Tensor(rm)) * inv_std

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from .. import random as _random
 from ..tensor import Tensor
 from .module import Module
 
@@ -21,7 +22,6 @@ def dropout(input, p=0.5, training=True, generator=None):
     if not training or p == 0.0:
         return input
     if generator is None:
-        from .. import random as _random
         generator = _random.default_generator()
     dtype = input.data.dtype
     if p == 1.0:

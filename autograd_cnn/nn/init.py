@@ -21,7 +21,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import random as _random
+from ..tensor import Tensor, as_array
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -29,16 +30,14 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones
 
 
 def _array(tensor, fn):
-    if isinstance(tensor, Tensor):
-        return tensor.data
-    if isinstance(tensor, np.ndarray):
-        return tensor
-    raise TypeError(f"{fn}: tensor must be a Tensor or an ndarray, got {type(tensor).__name__}")
+    """``tensor``'s ndarray, after checking that it is a Tensor or an ndarray."""
+    if not isinstance(tensor, (Tensor, np.ndarray)):
+        raise TypeError(f"{fn}: tensor must be a Tensor or an ndarray, got {type(tensor).__name__}")
+    return as_array(tensor)
 
 
 def _rng(generator):
     if generator is None:
-        from .. import random as _random
         return _random.default_generator()
     if not isinstance(generator, np.random.Generator):
         raise TypeError(f"generator must be a numpy.random.Generator or None, got "

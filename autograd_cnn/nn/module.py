@@ -15,7 +15,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..backend import KERNEL_DTYPES
+from ..tensor import Tensor, as_array
 from .parameter import Parameter
 
 __all__ = ["Module", "IncompatibleKeys"]
@@ -34,13 +35,9 @@ def _addindent(text, spaces):
 def _as_array(value, key):
     """The ndarray held by a state-dict value: ndarray, autograd_cnn Tensor, NumPy scalar, or
     anything exposing ``detach().cpu().numpy()`` (a PyTorch tensor)."""
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, (np.ndarray, np.generic)):
-        return np.asarray(value)
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # torch.Tensor (torch not imported)
-        return value.detach().cpu().numpy()
-    arr = np.asarray(value)
+    if hasattr(value, "detach") and hasattr(value, "numpy") and not isinstance(value, Tensor):
+        value = value.detach().cpu().numpy()  # a torch.Tensor (torch is not imported)
+    arr = as_array(value)
     if arr.dtype.hasobject:
         raise TypeError(f"load_state_dict: value for {key!r} is a {type(value).__name__}, "
                         "expected a NumPy array or a Tensor")
@@ -290,7 +287,7 @@ class Module:
         their dtype. Parameters stay the same objects, so optimizers built earlier still see them.
         Returns self."""
         dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        if dt not in KERNEL_DTYPES:
             raise TypeError(f"to: dtype must be float32 or float64, got {dt}")
         for t in list(self.parameters()) + list(self.buffers()):
             if np.issubdtype(t.data.dtype, np.floating) and t.data.dtype != dt:

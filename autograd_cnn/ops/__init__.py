@@ -7,9 +7,12 @@
 * ``matmul``      -- batched matrix product
 * ``activation``  -- relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
 * ``creation``    -- factories (zeros, randn, ...), not differentiable
+* ``methods``     -- Tensor's operators and op methods (``x + y``, ``x.sum()``), attached to the
+  class when this package loads
 
 The functions listed in ``__all__`` are re-exported as ``autograd_cnn.<name>``.
 """
+from . import methods  # noqa: F401  (attaches Tensor's operators and op methods)
 from .elementwise import exp, log, sqrt, abs, clamp, clip, maximum, minimum, where  # noqa: A004
 from .reduction import sum, mean, max, min, amax, amin, var, std, argmax, argmin  # noqa: A004
 from .shape import (reshape, view, transpose, permute, flatten, squeeze, unsqueeze, expand,

@@ -1,17 +1,9 @@
-"""Small helpers shared by the op modules: argument normalisation and the 'same formula for
-ndarrays and Tensors' trick used by backward formulas.
-
-A backward formula runs in one of two worlds (see ``autograd/engine.py``): plain ndarrays
-(the fast path) or Tensors (when a graph of the gradient is built). Python operators
-(``+ - * / ** @``, ``.reshape``, ``.sum(axis=, keepdims=)``, indexing) mean the same in both, so
-most formulas are written once. ``const(arr, like)`` turns an ndarray computed from data (a
-mask, a sign) into a constant of the same world as ``like``.
-"""
+"""Small helpers shared by the op modules: argument normalisation and checks."""
 import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..autograd import Tensor
 
 _wrap = Tensor._wrap
 
@@ -19,11 +11,6 @@ _wrap = Tensor._wrap
 class ShapeError(ValueError, RuntimeError):
     """Shapes that an op cannot take. A ValueError, as bad input is everywhere in autograd_cnn,
     and a RuntimeError, which is what PyTorch raises for the same mistakes."""
-
-
-def const(arr, like):
-    """``arr`` (ndarray) as an ndarray if ``like`` is one, else as a constant Tensor."""
-    return arr if type(like) is np.ndarray else _wrap(np.asarray(arr))
 
 
 def norm_dim(dim, ndim, name="dim"):

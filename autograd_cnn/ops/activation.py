@@ -1,9 +1,10 @@
 """Activation functions: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax.
 
-The ndarray fast paths reuse the forward's output (``sigmoid' = s (1 - s)``,
-``tanh' = 1 - t^2``, ...). The Tensor backward recomputes the output from the input with
-differentiable ops instead, because a saved output is a constant and would give wrong second
-derivatives.
+The backward passes reuse the forward's output (``sigmoid' = s (1 - s)``, ``tanh' = 1 - t^2``,
+...), saved with ``ctx.save_output``: in a graph of the gradient it comes back as this op's own
+output, so the formula stays differentiable (second derivatives flow through the op again).
+relu's backward is ``_ReluGrad`` (keep the gradient where the input was positive), a linear map
+that is its own adjoint.
 
 softmax and log_softmax subtract the maximum along ``dim`` before exponentiating, so logits of
 +-1000 give exact, finite results (exp never overflows; the largest term is exp(0) = 1).
@@ -11,12 +12,10 @@ softmax and log_softmax subtract the maximum along ``dim`` before exponentiating
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
-from ._util import const, norm_dim, check_tensor
-from .elementwise import where, exp
-
-
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from ..autograd import Op, as_array
+from ..backend import KERNEL_DTYPES as _KERNEL_DTYPES
+from ._util import norm_dim, check_tensor
+from .elementwise import Exp, Where
 
 
 def _relu_np(x):
@@ -43,7 +42,7 @@ def _relu_grad_np(pos, g):
     return dx
 
 
-class Relu(Function):
+class Relu(Op):
     @staticmethod
     def forward(ctx, a):
         y, ctx.pos = _relu_np(a._data)
@@ -51,14 +50,23 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return where(const(ctx.pos, g), g, 0)
+        return _ReluGrad.apply(g, ctx.pos)
+
+
+class _ReluGrad(Op):
+    """g where the input of relu was positive, else 0 (relu's backward, and its own adjoint)."""
 
     @staticmethod
-    def backward_np(ctx, g):
-        return _relu_grad_np(ctx.pos, np.asarray(g))
+    def forward(ctx, g, pos):
+        ctx.pos = pos
+        return _relu_grad_np(pos, as_array(g))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return _ReluGrad.apply(gg, ctx.pos), None
 
 
-class LeakyRelu(Function):
+class LeakyRelu(Op):
     @staticmethod
     def forward(ctx, a, slope):
         x = a._data
@@ -68,9 +76,8 @@ class LeakyRelu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return where(const(ctx.pos, g), g, g * ctx.slope), None
+        return Where.apply(ctx.pos, g, g * ctx.slope), None
 
-    backward_np = backward
 
 
 def _sigmoid_np(x):
@@ -79,86 +86,62 @@ def _sigmoid_np(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     @staticmethod
     def forward(ctx, a):
-        out = _sigmoid_np(a._data)
-        ctx.save_for_backward(a, out)
+        out = _sigmoid_np(as_array(a))
+        ctx.save_output(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, _ = ctx.saved_tensors
-        s = sigmoid(a)
-        return g * s * (1 - s)
-
-    @staticmethod
-    def backward_np(ctx, g):
-        s = ctx.saved_arrays[1]
+        (s,) = ctx.saved
         return g * s * (1 - s)
 
 
-class Tanh(Function):
+class Tanh(Op):
     @staticmethod
     def forward(ctx, a):
         out = np.tanh(a._data)
-        ctx.save_for_backward(a, out)
+        ctx.save_output(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, _ = ctx.saved_tensors
-        t = tanh(a)
-        return g * (1 - t * t)
-
-    @staticmethod
-    def backward_np(ctx, g):
-        t = ctx.saved_arrays[1]
+        (t,) = ctx.saved
         return g * (1 - t * t)
 
 
-class Softmax(Function):
+class Softmax(Op):
     @staticmethod
     def forward(ctx, a, dim):
         x = a._data
         e = np.exp(x - x.max(axis=dim, keepdims=True))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
-        ctx.save_for_backward(a, out)
+        ctx.save_output(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, _ = ctx.saved_tensors
-        y = Softmax.apply(a, ctx.dim)
-        return y * (g - (g * y).sum(dim=ctx.dim, keepdim=True)), None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        y = ctx.saved_arrays[1]
+        (y,) = ctx.saved
         return y * (g - (g * y).sum(axis=ctx.dim, keepdims=True)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, a, dim):
         x = a._data
         shifted = x - x.max(axis=dim, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.dim = dim
-        ctx.save_for_backward(a, out)
+        ctx.save_output(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, _ = ctx.saved_tensors
-        y = Softmax.apply(a, ctx.dim)
-        return g - y * g.sum(dim=ctx.dim, keepdim=True), None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        y = np.exp(ctx.saved_arrays[1])
-        return g - y * g.sum(axis=ctx.dim, keepdims=True), None
+        (out,) = ctx.saved
+        return g - Exp.apply(out) * g.sum(axis=ctx.dim, keepdims=True), None
 
 
 # ---------------------------------------------------------------- public functions ----------

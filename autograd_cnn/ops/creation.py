@@ -8,7 +8,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..autograd import Tensor
+from ..backend import KERNEL_DTYPES
 from .. import random as _random
 
 __all__ = ["zeros", "ones", "full", "empty", "eye", "arange", "linspace", "randn", "rand",
@@ -92,7 +93,7 @@ def _gen(generator):
 
 def _float_dtype(dtype, fname):
     d = _dtype(dtype)
-    if d not in (np.float32, np.float64):
+    if d not in KERNEL_DTYPES:
         raise TypeError(f"{fname}(): dtype must be float32 or float64, got {d}")
     return d
 

@@ -5,23 +5,23 @@ the *output*; the engine sums them back to each input's shape. Ops with a Python
 operand (``x * 2``, ``1 - x``) have their own small classes: the number is a constant, so there
 is nothing to save for it and no gradient to compute for it.
 
-Each backward is written once with operators that mean the same on ndarrays and Tensors, and
-reused as ``backward_np`` (see ``ops/_util.py``); formulas that need a function (``exp``,
-``where``) call the dispatching helpers at the bottom of this file.
+Each backward is written once and runs on ndarrays or on Tensors (see "Two worlds" in
+autograd/function.py): operators both types share, and ``Where.apply`` / ``Log.apply`` where a
+function is needed. Forwards that backward formulas apply (``Exp``, ``Log``, ``Where``, ``Cast``)
+therefore take ndarrays as well as Tensors.
 """
 import math
 
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor
-from ._util import const, as_tensor_arg, check_tensor
+from ..autograd import Op, Tensor, as_array
+from ._util import as_tensor_arg, check_tensor
 
 _wrap = Tensor._wrap
 
 
 # ---------------------------------------------------------------- Tensor (op) Tensor --------
-class Add(Function):
+class Add(Op):
     @staticmethod
     def forward(ctx, a, b):
         return a._data + b._data
@@ -30,10 +30,9 @@ class Add(Function):
     def backward(ctx, g):
         return g, g
 
-    backward_np = backward
 
 
-class Sub(Function):
+class Sub(Op):
     @staticmethod
     def forward(ctx, a, b):
         return a._data - b._data
@@ -42,10 +41,9 @@ class Sub(Function):
     def backward(ctx, g):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
-    backward_np = backward
 
 
-class Mul(Function):
+class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
         na, nb = ctx.needs_input_grad
@@ -57,10 +55,9 @@ class Mul(Function):
         a, b = ctx.saved
         return (g * b if b is not None else None), (g * a if a is not None else None)
 
-    backward_np = backward
 
 
-class Div(Function):
+class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
@@ -73,10 +70,9 @@ class Div(Function):
         gb = -g * a / (b * b) if a is not None else None
         return ga, gb
 
-    backward_np = backward
 
 
-class Pow(Function):
+class Pow(Op):
     """a ** b with both Tensors. d/da = b a^(b-1); d/db = a^b log(a), taken as 0 where a == 0
     and b >= 0 (the limit PyTorch uses)."""
 
@@ -95,15 +91,14 @@ class Pow(Function):
             ad = a if type(a) is np.ndarray else a._data
             bd = b if type(b) is np.ndarray else b._data
             safe = ~((ad == 0) & (bd >= 0))
-            la = log(where(const(safe, a), a, 1))
-            gb = where(const(safe, a), g * a ** b * la, 0)
+            la = Log.apply(Where.apply(safe, a, 1))
+            gb = Where.apply(safe, g * a ** b * la, 0)
         return ga, gb
 
-    backward_np = backward
 
 
 # ---------------------------------------------------------------- Tensor (op) number --------
-class AddConst(Function):
+class AddConst(Op):
     @staticmethod
     def forward(ctx, a, c):
         return a._data + c
@@ -112,10 +107,9 @@ class AddConst(Function):
     def backward(ctx, g):
         return g, None
 
-    backward_np = backward
 
 
-class RSubConst(Function):
+class RSubConst(Op):
     """c - a."""
 
     @staticmethod
@@ -126,10 +120,9 @@ class RSubConst(Function):
     def backward(ctx, g):
         return -g, None
 
-    backward_np = backward
 
 
-class MulConst(Function):
+class MulConst(Op):
     @staticmethod
     def forward(ctx, a, c):
         ctx.c = c
@@ -139,10 +132,9 @@ class MulConst(Function):
     def backward(ctx, g):
         return g * ctx.c, None
 
-    backward_np = backward
 
 
-class DivConst(Function):
+class DivConst(Op):
     @staticmethod
     def forward(ctx, a, c):
         ctx.c = c
@@ -152,10 +144,9 @@ class DivConst(Function):
     def backward(ctx, g):
         return g / ctx.c, None
 
-    backward_np = backward
 
 
-class RDivConst(Function):
+class RDivConst(Op):
     """c / a."""
 
     @staticmethod
@@ -169,10 +160,9 @@ class RDivConst(Function):
         (a,) = ctx.saved
         return -g * ctx.c / (a * a), None
 
-    backward_np = backward
 
 
-class PowConst(Function):
+class PowConst(Op):
     """a ** c for a number c."""
 
     @staticmethod
@@ -189,10 +179,9 @@ class PowConst(Function):
             return g * 0, None
         return g * c * a ** (c - 1), None
 
-    backward_np = backward
 
 
-class RPowConst(Function):
+class RPowConst(Op):
     """c ** a for a number c: d/da = c^a log(c)."""
 
     @staticmethod
@@ -209,10 +198,9 @@ class RPowConst(Function):
             return g * (a * 0), None
         return g * (c ** a) * math.log(c), None
 
-    backward_np = backward
 
 
-class Neg(Function):
+class Neg(Op):
     @staticmethod
     def forward(ctx, a):
         return -a._data
@@ -221,59 +209,49 @@ class Neg(Function):
     def backward(ctx, g):
         return -g
 
-    backward_np = backward
 
 
 # ---------------------------------------------------------------- unary math ----------------
-class Exp(Function):
+class Exp(Op):
     @staticmethod
     def forward(ctx, a):
-        out = np.exp(a._data)
-        ctx.save_for_backward(a, out)
+        out = np.exp(as_array(a))
+        ctx.save_output(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, _ = ctx.saved_tensors
-        return g * exp(a)  # recomputed so that it stays differentiable
-
-    @staticmethod
-    def backward_np(ctx, g):
-        return g * ctx.saved_arrays[1]
+        (y,) = ctx.saved
+        return g * y
 
 
-class Log(Function):
+class Log(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return np.log(a._data)
+        return np.log(as_array(a))
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved
         return g / a
 
-    backward_np = backward
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     @staticmethod
     def forward(ctx, a):
         out = np.sqrt(a._data)
-        ctx.save_for_backward(a, out)
+        ctx.save_output(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        a, _ = ctx.saved_tensors
-        return g / (2 * sqrt(a))
-
-    @staticmethod
-    def backward_np(ctx, g):
-        return g / (2 * ctx.saved_arrays[1])
+        (y,) = ctx.saved
+        return g / (2 * y)
 
 
-class Abs(Function):
+class Abs(Op):
     """|a|; the gradient is sign(a), 0 at 0 (as in PyTorch)."""
 
     @staticmethod
@@ -284,12 +262,11 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_arrays
-        return g * const(np.sign(a), g)
-
-    backward_np = backward
+        return g * np.sign(a)
 
 
-class Clamp(Function):
+
+class Clamp(Op):
     """Clamp to [lo, hi] (either may be None). Gradient passes where lo <= a <= hi."""
 
     @staticmethod
@@ -308,12 +285,11 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         m = ctx.mask
-        return (g if m is None else where(const(m, g), g, 0)), None, None
-
-    backward_np = backward
+        return (g if m is None else Where.apply(m, g, 0)), None, None
 
 
-class Maximum(Function):
+
+class Maximum(Op):
     """Elementwise max; at ties each side gets half the gradient (as in PyTorch)."""
 
     @staticmethod
@@ -327,10 +303,9 @@ class Maximum(Function):
     def backward(ctx, g):
         return _split_ties(g, ctx.gt, ctx.eq, ctx.needs_input_grad)
 
-    backward_np = backward
 
 
-class Minimum(Function):
+class Minimum(Op):
     """Elementwise min; at ties each side gets half the gradient (as in PyTorch)."""
 
     @staticmethod
@@ -344,59 +319,52 @@ class Minimum(Function):
     def backward(ctx, g):
         return _split_ties(g, ctx.gt, ctx.eq, ctx.needs_input_grad)
 
-    backward_np = backward
 
 
 def _split_ties(g, first, tie, needs):
     half = g / 2
     ga = gb = None
     if needs[0]:
-        ga = where(const(first, g), g, where(const(tie, g), half, 0))
+        ga = Where.apply(first, g, Where.apply(tie, half, 0))
     if needs[1]:
-        gb = where(const(first | tie, g), where(const(tie, g), half, 0), g)
+        gb = Where.apply(first | tie, Where.apply(tie, half, 0), g)
     return ga, gb
 
 
-class Where(Function):
+class Where(Op):
     """where(cond, x, y): x where cond is True, else y. cond gets no gradient."""
 
     @staticmethod
     def forward(ctx, cond, x, y):
-        c = cond._data if isinstance(cond, Tensor) else cond
+        c = as_array(cond)
         ctx.cond = c
-        xd = x._data if isinstance(x, Tensor) else x
-        yd = y._data if isinstance(y, Tensor) else y
-        return np.where(c, xd, yd)
+        return np.where(c, as_array(x), as_array(y))
 
     @staticmethod
     def backward(ctx, g):
         c = ctx.cond
         n = ctx.needs_input_grad
-        gx = where(const(c, g), g, 0) if n[1] else None
-        gy = where(const(c, g), 0, g) if n[2] else None
+        gx = Where.apply(c, g, 0) if n[1] else None
+        gy = Where.apply(c, 0, g) if n[2] else None
         return None, gx, gy
 
-    backward_np = backward
 
 
-class Cast(Function):
+class Cast(Op):
     """Change dtype; the gradient is cast back to the input's dtype."""
 
     @staticmethod
     def forward(ctx, a, dtype):
-        ctx.in_dtype = a._data.dtype
-        return a._data.astype(dtype)
+        a = as_array(a)
+        ctx.in_dtype = a.dtype
+        return a.astype(dtype)
 
     @staticmethod
     def backward(ctx, g):
         return Cast.apply(g, ctx.in_dtype), None
 
-    @staticmethod
-    def backward_np(ctx, g):
-        return g.astype(ctx.in_dtype), None
 
-
-class Clone(Function):
+class Clone(Op):
     """A differentiable copy."""
 
     @staticmethod
@@ -407,23 +375,22 @@ class Clone(Function):
     def backward(ctx, g):
         return g
 
-    backward_np = backward
 
 
 # ---------------------------------------------------------------- public functions ----------
 def exp(x):
     """e ** x, elementwise."""
-    return np.exp(x) if type(x) is np.ndarray else Exp.apply(check_tensor(x, "exp"))
+    return Exp.apply(check_tensor(x, "exp"))
 
 
 def log(x):
     """Natural logarithm, elementwise."""
-    return np.log(x) if type(x) is np.ndarray else Log.apply(check_tensor(x, "log"))
+    return Log.apply(check_tensor(x, "log"))
 
 
 def sqrt(x):
     """Square root, elementwise."""
-    return np.sqrt(x) if type(x) is np.ndarray else Sqrt.apply(check_tensor(x, "sqrt"))
+    return Sqrt.apply(check_tensor(x, "sqrt"))
 
 
 def abs(x):  # noqa: A001 - mirrors torch.abs
@@ -458,12 +425,12 @@ def minimum(a, b):
 
 
 def where(cond, x, y):
-    """``x`` where ``cond`` is true, else ``y`` (broadcasting; x/y may be numbers).
-
-    Works on ndarrays too (then it is ``np.where``), which backward formulas rely on."""
+    """``x`` where ``cond`` is true, else ``y`` (broadcasting; x/y may be numbers, but not all
+    three arguments plain arrays or numbers: that is ``np.where``'s job, as in PyTorch)."""
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         if not isinstance(cond, Tensor):
-            return np.where(cond, x, y)
+            raise TypeError("where(): expected a Tensor as 'condition', 'input' or 'other', got "
+                            f"{type(cond).__name__}, {type(x).__name__} and {type(y).__name__}")
         like = None
     else:
         like = x if isinstance(x, Tensor) else y

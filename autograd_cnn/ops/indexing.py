@@ -6,13 +6,13 @@ several times (``x[[0, 0, 1]]``), so the backward must *add* the repeated contri
 ``np.add.at`` does an unbuffered scatter-add. Basic indices (ints, slices, None, Ellipsis) and
 boolean masks never repeat an element, so a plain assignment is enough there (and faster).
 
-The two directions are adjoint linear maps, so each one's backward is the other one: that is
-what makes gradients of gradients work.
+The two directions are adjoint linear maps, so each one's backward is the other one applied:
+that is what makes gradients of gradients work, and on ndarrays it is the other one's forward
+(so each forward takes ndarrays as well as Tensors).
 """
 import numpy as np
 
-from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd import Op, Tensor, as_array
 
 
 def normalize_index(index):
@@ -41,21 +41,18 @@ def normalize_index(index):
     return tuple(out), repeats
 
 
-class GetItem(Function):
+class GetItem(Op):
     @staticmethod
     def forward(ctx, a, index, repeats):
+        a = as_array(a)
         ctx.index = index
         ctx.repeats = repeats
-        ctx.shape = a._data.shape
-        return a._data[index]
+        ctx.shape = a.shape
+        return a[index]
 
     @staticmethod
     def backward(ctx, g):
         return IndexAdd.apply(g, ctx.index, ctx.repeats, ctx.shape), None, None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        return _scatter(g, ctx.index, ctx.repeats, ctx.shape), None, None
 
 
 def _scatter(g, index, repeats, shape):
@@ -67,41 +64,34 @@ def _scatter(g, index, repeats, shape):
     return z
 
 
-class IndexAdd(Function):
+class IndexAdd(Op):
     """zeros(shape) with ``g`` added at ``index`` (the adjoint of GetItem)."""
 
     @staticmethod
     def forward(ctx, g, index, repeats, shape):
         ctx.index = index
         ctx.repeats = repeats
-        return _scatter(g._data, index, repeats, shape)
+        return _scatter(as_array(g), index, repeats, shape)
 
     @staticmethod
     def backward(ctx, gg):
         return GetItem.apply(gg, ctx.index, ctx.repeats), None, None, None
 
-    @staticmethod
-    def backward_np(ctx, gg):
-        return gg[ctx.index], None, None, None
 
-
-class GatherAlong(Function):
+class GatherAlong(Op):
     """``take_along_axis(x, idx, dim)``: used by max/min along a dim."""
 
     @staticmethod
     def forward(ctx, a, idx, dim):
+        a = as_array(a)
         ctx.idx = idx
         ctx.dim = dim
-        ctx.shape = a._data.shape
-        return np.take_along_axis(a._data, idx, axis=dim)
+        ctx.shape = a.shape
+        return np.take_along_axis(a, idx, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
         return ScatterAlong.apply(g, ctx.idx, ctx.dim, ctx.shape), None, None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        return _scatter_along(g, ctx.idx, ctx.dim, ctx.shape), None, None
 
 
 def _scatter_along(g, idx, dim, shape):
@@ -111,22 +101,18 @@ def _scatter_along(g, idx, dim, shape):
     return z
 
 
-class ScatterAlong(Function):
+class ScatterAlong(Op):
     """The adjoint of GatherAlong."""
 
     @staticmethod
     def forward(ctx, g, idx, dim, shape):
         ctx.idx = idx
         ctx.dim = dim
-        return _scatter_along(g._data, idx, dim, shape)
+        return _scatter_along(as_array(g), idx, dim, shape)
 
     @staticmethod
     def backward(ctx, gg):
         return GatherAlong.apply(gg, ctx.idx, ctx.dim), None, None, None
-
-    @staticmethod
-    def backward_np(ctx, gg):
-        return np.take_along_axis(gg, ctx.idx, axis=ctx.dim), None, None, None
 
 
 def getitem(x, index):

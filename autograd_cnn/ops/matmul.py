@@ -7,11 +7,11 @@ last two dimensions). Batch dimensions that were broadcast come back summed by t
 """
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd import Op
 from ._util import check_tensor, ShapeError
 
 
-class MatMul(Function):
+class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
         na, nb = ctx.needs_input_grad
@@ -42,7 +42,6 @@ class MatMul(Function):
                 gb = a.swapaxes(-1, -2) @ g
         return ga, gb
 
-    backward_np = backward
 
 
 def matmul(a, b):

@@ -14,8 +14,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd.function import Function
-from ._util import norm_dims, norm_dim, keep_shape, const, check_tensor, ShapeError
+from ..autograd import Op, Tensor
+from ._util import norm_dims, norm_dim, keep_shape, check_tensor, ShapeError
+from .elementwise import Where, maximum, minimum, sqrt
 from .indexing import GatherAlong
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin"]
@@ -27,7 +28,7 @@ ValuesIndices.__doc__ = "The (values, indices) result of max/min along a dim, li
 _add_reduce = np.add.reduce  # what ndarray.sum calls, minus a Python-level wrapper
 
 
-class Sum(Function):
+class Sum(Op):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         x = a._data
@@ -39,10 +40,9 @@ class Sum(Function):
     def backward(ctx, g):
         return g.reshape(ctx.kshape), None, None  # the engine broadcasts over reduced dims
 
-    backward_np = backward
 
 
-class Mean(Function):
+class Mean(Op):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         x = a._data
@@ -56,10 +56,9 @@ class Mean(Function):
     def backward(ctx, g):
         return g.reshape(ctx.kshape) / ctx.n, None, None
 
-    backward_np = backward
 
 
-class Extreme(Function):
+class Extreme(Op):
     """max or min over all elements (``which`` is np.max or np.min); ties share the gradient."""
 
     @staticmethod
@@ -75,13 +74,11 @@ class Extreme(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from .elementwise import where
-        return where(const(ctx.mask, g), g / ctx.count, 0), None
-
-    backward_np = backward
+        return Where.apply(ctx.mask, g / ctx.count, 0), None
 
 
-class Var(Function):
+
+class Var(Op):
     """Variance over ``dims`` divided by (N - correction)."""
 
     @staticmethod
@@ -105,7 +102,6 @@ class Var(Function):
         scale = 2.0 / ctx.denom if ctx.denom != 0 else float("nan")
         return g.reshape(ctx.kshape) * scale * d, None, None, None
 
-    backward_np = backward
 
 
 def _reduce_args(x, dim, keepdim, fname):
@@ -150,7 +146,6 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation: sqrt of :func:`var` with the same arguments."""
-    from .elementwise import sqrt
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
@@ -172,21 +167,14 @@ def _extreme(x, dim, keepdim, which, argfn, fname):
     return ValuesIndices(values, _index_tensor(idx.astype(np.int64, copy=False)))
 
 
-def _is_tensor(x):
-    from ..tensor import Tensor
-    return isinstance(x, Tensor)
-
-
 def _index_tensor(a):
-    from ..tensor import Tensor
     return Tensor._wrap(a)
 
 
 def max(x, dim=None, keepdim=False):  # noqa: A001
     """The largest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
     as second argument, the elementwise maximum (like ``torch.max(a, b)``)."""
-    if _is_tensor(dim):
-        from .elementwise import maximum
+    if isinstance(dim, Tensor):
         return maximum(x, dim)
     return _extreme(x, dim, keepdim, np.max, np.argmax, "max")
 
@@ -194,8 +182,7 @@ def max(x, dim=None, keepdim=False):  # noqa: A001
 def min(x, dim=None, keepdim=False):  # noqa: A001
     """The smallest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
     as second argument, the elementwise minimum."""
-    if _is_tensor(dim):
-        from .elementwise import minimum
+    if isinstance(dim, Tensor):
         return minimum(x, dim)
     return _extreme(x, dim, keepdim, np.min, np.argmin, "min")
 
@@ -208,7 +195,7 @@ def _amax(x, dim, keepdim, which, fname):
     return AmaxAlong.apply(x, dims, keepdim, which)
 
 
-class AmaxAlong(Function):
+class AmaxAlong(Op):
     """max/min values over several dims; ties share the gradient evenly (like torch.amax)."""
 
     @staticmethod
@@ -223,11 +210,9 @@ class AmaxAlong(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from .elementwise import where
-        share = g.reshape(ctx.kshape) / const(ctx.count, g)
-        return where(const(ctx.mask, g), share, 0), None, None, None
+        share = g.reshape(ctx.kshape) / ctx.count
+        return Where.apply(ctx.mask, share, 0), None, None, None
 
-    backward_np = backward
 
 
 def amax(x, dim=None, keepdim=False):

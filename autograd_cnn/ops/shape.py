@@ -3,38 +3,19 @@ cat/stack and constant padding.
 
 None of them changes values, only where they sit, so every backward just moves the gradient
 back: reshape back, apply the inverse permutation, cut the concatenated gradient into pieces,
-cut the padding off. ``MatchShape`` is the engine's broadcast helper as a Function: it sums a
-gradient over broadcast dimensions and expands it over reduced ones, and it is its own adjoint.
+cut the padding off. ``expand`` and ``sum_to_size`` are the engine's broadcast machinery,
+``MatchShape`` (autograd/match_shape.py), applied by hand.
 """
 import numbers
 
 import numpy as np
 
-from ..autograd.engine import sum_to_shape
-from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd import Op, Tensor, as_array
+from ..autograd.match_shape import MatchShape
 from ._util import norm_dim, check_tensor, ShapeError
 
 
-class MatchShape(Function):
-    """Sum over dimensions that are 1 (or missing) in ``shape``, broadcast over dimensions that
-    are 1 in the input. Used by the engine, by ``expand`` and by ``sum_to_size``."""
-
-    @staticmethod
-    def forward(ctx, a, shape):
-        ctx.in_shape = a._data.shape
-        return sum_to_shape(a._data, shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return MatchShape.apply(g, ctx.in_shape), None
-
-    @staticmethod
-    def backward_np(ctx, g):
-        return sum_to_shape(g, ctx.in_shape), None
-
-
-class Reshape(Function):
+class Reshape(Op):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = a._data.shape
@@ -44,25 +25,20 @@ class Reshape(Function):
     def backward(ctx, g):
         return g.reshape(ctx.in_shape), None
 
-    backward_np = backward
 
 
-class Permute(Function):
+class Permute(Op):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.inverse = tuple(np.argsort(dims).tolist())
-        return a._data.transpose(dims)
+        return as_array(a).transpose(dims)
 
     @staticmethod
     def backward(ctx, g):
         return Permute.apply(g, ctx.inverse), None
 
-    @staticmethod
-    def backward_np(ctx, g):
-        return g.transpose(ctx.inverse), None
 
-
-class Transpose(Function):
+class Transpose(Op):
     @staticmethod
     def forward(ctx, a, d0, d1):
         ctx.dims = (d0, d1)
@@ -72,10 +48,9 @@ class Transpose(Function):
     def backward(ctx, g):
         return g.swapaxes(*ctx.dims), None, None
 
-    backward_np = backward
 
 
-class Cat(Function):
+class Cat(Op):
     """``cat(dim, *tensors)``: the gradient is cut back into the pieces."""
 
     @staticmethod
@@ -93,10 +68,9 @@ class Cat(Function):
         return (None,) + tuple(g[lead + (slice(b[i], b[i + 1]),)] if needs[i + 1] else None
                                for i in range(len(b) - 1))
 
-    backward_np = backward
 
 
-class Stack(Function):
+class Stack(Op):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
@@ -109,10 +83,9 @@ class Stack(Function):
         return (None,) + tuple(g[lead + (i,)] if needs[i + 1] else None
                                for i in range(len(needs) - 1))
 
-    backward_np = backward
 
 
-class Pad(Function):
+class Pad(Op):
     """Constant padding; ``widths`` is NumPy's ((before, after), ...) per dimension."""
 
     @staticmethod
@@ -125,7 +98,6 @@ class Pad(Function):
     def backward(ctx, g):
         return g[ctx.crop], None, None
 
-    backward_np = backward
 
 
 # ---------------------------------------------------------------- public functions ----------
