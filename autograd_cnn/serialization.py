@@ -47,6 +47,8 @@ import zlib
 
 import numpy as np
 
+from .tensor import Tensor
+
 __all__ = ["save", "load"]
 
 MANIFEST_KEY = "__autograd_cnn_manifest__"
@@ -91,9 +93,8 @@ class _Encoder:
             return {"t": "str", "v": obj}
         if isinstance(obj, np.ndarray):
             return {"t": "array", "k": self._add_array(obj, where)}
-        data = _tensor_data(obj)
-        if data is not None:
-            return {"t": "array", "k": self._add_array(data, where)}
+        if isinstance(obj, Tensor):
+            return {"t": "array", "k": self._add_array(obj.data, where)}
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self._open:
                 raise ValueError(f"save: {where} contains itself; a checkpoint must be a tree")
@@ -120,17 +121,6 @@ class _Encoder:
             return {"t": "dict", "v": items}
         kind = "list" if isinstance(obj, list) else "tuple"
         return {"t": kind, "v": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
-
-
-def _tensor_data(obj):
-    """The ndarray behind an autograd_cnn Tensor (or None for anything else)."""
-    try:  # local import: serialization does not need the engine loaded
-        from .tensor import Tensor
-    except ImportError:  # pragma: no cover - only while the engine is absent
-        return None
-    if isinstance(obj, Tensor):
-        return obj.data
-    return None
 
 
 # ----------------------------------------------------------------------------------- decoding
