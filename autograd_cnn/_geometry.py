@@ -8,11 +8,13 @@ the input padded with ``pad_lo`` before and ``pad_hi`` after. PyTorch's formula:
     out = floor((size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) / stride) + 1
 
 With ``ceil_mode`` (pooling) the division rounds up, but a last window must start inside the input
-or the left padding, as in PyTorch.
+or the left padding, as in PyTorch. ``window_reach`` says which windows of an axis meet the
+input at all, and what part of the input and padding they read.
 """
 import numbers
 
-__all__ = ["MAX_WINDOW_ARG", "ntuple", "window_output_size", "same_padding", "normalize_padding", "WindowGeometry"]
+__all__ = ["MAX_WINDOW_ARG", "ntuple", "window_output_size", "same_padding", "normalize_padding",
+           "WindowGeometry", "AxisReach", "window_reach"]
 
 
 # Largest kernel size, stride, padding, dilation or output size accepted: far beyond any real
@@ -116,3 +118,33 @@ class WindowGeometry:
     def __repr__(self):
         return (f"WindowGeometry(in={self.in_size}, out={self.out_size}, kernel={self.kernel}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation})")
+
+
+class AxisReach:
+    """Which part of one axis a sliding window really uses when its padding may exceed its span:
+    outputs ``first .. last`` (inclusive; ``first > last`` when no window meets the input) are
+    the only ones whose windows touch the input, and they equal a window slid over the input
+    cropped by ``crop`` = (lo, hi) with padding ``pad`` = (lo, hi); every other output sees only
+    padding."""
+
+    __slots__ = ("first", "last", "crop", "pad")
+
+    def __init__(self, first, last, crop, pad):
+        self.first, self.last, self.crop, self.pad = first, last, crop, pad
+
+    def __repr__(self):
+        return f"AxisReach(first={self.first}, last={self.last}, crop={self.crop}, pad={self.pad})"
+
+
+def window_reach(size, kernel, stride, pad_lo, pad_hi, dilation, out):
+    """The :class:`AxisReach` of an axis of ``out`` windows (no ceil_mode). Window ``j`` covers
+    input positions ``j * stride - pad_lo`` to that plus ``dilation * (kernel - 1)``."""
+    span = dilation * (kernel - 1) + 1
+    first = max(0, -(-(pad_lo - span + 1) // stride))     # first window ending at or after 0
+    last = min(out - 1, (size - 1 + pad_lo) // stride)     # last window starting at or before size-1
+    if first > last:
+        return AxisReach(first, last, (0, 0), (0, 0))
+    start = first * stride - pad_lo                        # where window `first` starts
+    end = last * stride - pad_lo + span - 1                # where window `last` ends
+    crop = (max(0, start), max(0, size - 1 - end))
+    return AxisReach(first, last, crop, (max(0, -start), max(0, end - (size - 1))))

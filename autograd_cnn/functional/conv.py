@@ -24,6 +24,11 @@ module does the rest:
   same backward runs on plain arrays, and each ``.apply`` there is just that Function's forward:
   one kernel call (see "Two worlds" in autograd/function.py).
 
+* **Padding wider than the window** (PyTorch allows any): only the part of the input that the
+  windows touch is convolved, with at most a window's span of padding, and the output is
+  zero-padded to its full size (``_FarPadding``; the reach comes from _geometry.window_reach).
+  Memory then follows what the windows read, not the padding asked for.
+
 conv1d runs on the 2-D kernels as an image of height 1: they vectorise along the output row, so a
 dedicated 1-D path would do the same work.
 """
@@ -33,9 +38,10 @@ import numbers
 import numpy as np
 
 from .. import _C
-from .._geometry import WindowGeometry, normalize_padding, ntuple
+from .._geometry import WindowGeometry, normalize_padding, ntuple, window_reach
 from ..autograd import Op, Tensor, as_array
 from ..backend import KERNEL_DTYPES
+from ..ops.shape import Pad
 from ._conv_kernels import ConvSpec, conv_backward_input, conv_backward_weight, conv_forward
 
 __all__ = ["conv1d", "conv2d"]
@@ -142,6 +148,53 @@ class _BiasBroadcast(Op):
         return _BiasGrad.apply(g, ctx.axis), None, None
 
 
+class _FarPadding:
+    """A convolution whose padding is wider than its window on some axis, so that windows may see
+    only padding (PyTorch allows any padding). Computed as the convolution of just the part of
+    the input the windows touch, with at most a window's span of padding (``core``), its output
+    zero-padded to the full size, plus the bias: memory follows what the windows read, not the
+    padding asked for, and gradients follow from the composition. ``core`` is None when no
+    window meets the input at all (the output is the bias alone)."""
+
+    def __init__(self, core, crop, out_pad, y_shape, channel_axis):
+        self.core, self.crop, self.out_pad = core, crop, out_pad
+        self.y_shape, self.channel_axis = y_shape, channel_axis
+
+    def __call__(self, input, weight, bias):
+        x = input if isinstance(input, Tensor) else Tensor(input)
+        w = weight if isinstance(weight, Tensor) else Tensor(weight)
+        if self.core is not None:
+            y = Pad.apply(_Conv.apply(x[self.crop], w, None, self.core), self.out_pad, 0.0)
+        else:  # zeros that still reach x and w, so their gradients are zeros (not None)
+            y = Tensor(np.zeros(self.y_shape, x.dtype)) + (x.reshape(-1)[:0].sum()
+                                                             + w.reshape(-1)[:0].sum())
+        if bias is not None:
+            y = y + _BiasBroadcast.apply(bias, self.y_shape, self.channel_axis)
+        return y
+
+
+def _far_padding_plan(x_shape, w_shape, y_shape, batched, geom, groups):
+    """The _FarPadding of a call (arguments already validated)."""
+    nd = len(geom.kernel)
+    reach = [window_reach(n, k, s, lo, hi, d, o) for n, k, s, (lo, hi), d, o in zip(
+        geom.in_size, geom.kernel, geom.stride, geom.padding, geom.dilation, geom.out_size)]
+    lead = len(x_shape) - nd
+    axis = 1 if batched else 0
+    if any(r.first > r.last for r in reach):
+        return _FarPadding(None, None, None, y_shape, axis)
+    crop = (slice(None),) * lead + tuple(slice(r.crop[0], n - r.crop[1])
+                                         for r, n in zip(reach, geom.in_size))
+    core_x = x_shape[:lead] + tuple(n - r.crop[0] - r.crop[1] for r, n in zip(reach, geom.in_size))
+    core_y = y_shape[:lead] + tuple(r.last - r.first + 1 for r in reach)
+    stride = tuple(min(s, n + r.pad[0] + r.pad[1])
+                   for s, n, r in zip(geom.stride, core_x[lead:], reach))
+    core = ConvSpec(core_x, w_shape, core_y, stride, tuple(r.pad for r in reach), geom.dilation,
+                    groups)
+    out_pad = ((0, 0),) * lead + tuple((r.first, o - 1 - r.last)
+                                       for r, o in zip(reach, geom.out_size))
+    return _FarPadding(core, crop, out_pad, y_shape, axis)
+
+
 # ---------------------------------------------------------------------------------------------
 # validation: every check happens here, before any kernel runs
 
@@ -202,6 +255,15 @@ def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
     dilation = ntuple(dilation, nd, f"{fname}: dilation", minimum=1)
     pads = normalize_padding(padding, kernel, dilation, stride, nd, name=f"{fname}: padding")
     geom = WindowGeometry(xb[2:], kernel, stride, pads, dilation, what=f"{fname}: input")
+    y_shape = (xb[0], c_out) + geom.out_size
+    if not batched:
+        y_shape = y_shape[1:]
+    if math.prod(y_shape) * x.itemsize > _MAX_PADDED_BYTES:
+        raise ValueError(f"{fname}: padding={padding!r}, stride={stride!r} and dilation="
+                         f"{dilation!r} give an output of shape {y_shape}, too large to hold "
+                         f"(more than {_MAX_PADDED_BYTES} bytes)")
+    if any(max(lo, hi) > d * (k - 1) for (lo, hi), k, d in zip(pads, kernel, dilation)):
+        return _far_padding_plan(x.shape, w.shape, y_shape, batched, geom, groups)
     # The kernels copy the zero-padded input once: refuse a padding whose copy could not exist
     # (and whose size arithmetic would overflow) with an error naming it, not a crash.
     padded = math.prod(n + lo + hi for n, (lo, hi) in zip(xb[2:], pads))
@@ -212,9 +274,6 @@ def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
     # A stride at least the padded size leaves one window per axis, as the padded size itself
     # does; clamping it keeps the kernels' stride-phase layout (one plane per phase) small.
     stride = tuple(min(s, n + lo + hi) for s, n, (lo, hi) in zip(stride, xb[2:], pads))
-    y_shape = (xb[0], c_out) + geom.out_size
-    if not batched:
-        y_shape = y_shape[1:]
     return ConvSpec(x.shape, w.shape, y_shape, stride, pads, dilation, groups)
 
 
@@ -254,6 +313,8 @@ def _conv(fname, nd, input, weight, bias, stride, padding, dilation, groups):
             if len(_SPEC_CACHE) >= _SPEC_CACHE_SIZE:
                 _SPEC_CACHE.clear()
             _SPEC_CACHE[key] = spec
+    if isinstance(spec, _FarPadding):
+        return spec(input, weight, bias)
     return _Conv.apply(input, weight, bias, spec)
 
 
