@@ -314,3 +314,15 @@ def test_temporaries_of_dead_writers_are_removed_by_the_next_save(tmp_path):
     save({"x": 1}, path)
     assert not dead.exists() and alive.exists() and other_host.exists()
     assert load(path) == {"x": 1}
+
+
+def test_a_failed_temporary_is_reported_under_the_target_name(tmp_path, monkeypatch):
+    """Whatever stops the temporary from being created (here: a refusal like an unwritable
+    directory's, which root never meets) is reported with the file asked for."""
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", os.path.join(str(tmp_path), ".c.npz.x.tmp"))
+
+    monkeypatch.setattr(serialization.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match=r"save: cannot write .*c\.npz' \(Permission denied\)") as info:
+        save({"x": 1}, tmp_path / "c.npz")
+    assert ".tmp" not in str(info.value)
