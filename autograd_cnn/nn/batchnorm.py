@@ -68,7 +68,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             if running_var is not None:
                 rv = as_array(running_var)
                 rv[...] = (1 - momentum) * rv + momentum * unbiased
-        out = centred * ((var + eps) ** -0.5)  # one rsqrt per channel, then a broadcast multiply
+        # per-channel scale and shift, then one multiply-add over the input: the fewest
+        # full-size passes (forward and, through autograd, backward)
+        scale = (var + eps) ** -0.5
+        if weight is not None:
+            scale = scale * weight.reshape(bshape)
+        shift = -mean * scale
+        if bias is not None:
+            shift = shift + bias.reshape(bshape)
+        return input * scale + shift
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not "
