@@ -5,11 +5,16 @@ Kernel sources named *_avx512.cpp / *_avx2.cpp / *_baseline.cpp are the same tem
 one instruction set each; only they get that set's flags, so the library runs on any x86-64 CPU
 and picks the fastest path at import (csrc/common/runtime.cpp). OpenMP is used when the compiler
 supports it; without it the build still succeeds and the kernels run on one thread.
+
+Only public setuptools interfaces: BuildExt compiles each source with CCompiler.compile (its flags
+as extra_postargs), several at a time, and hands the objects to the base class as the extension's
+extra_objects, which links them.
 """
 import os
 import platform
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from glob import glob
 
 from setuptools import Extension, setup
@@ -48,7 +53,19 @@ def compiler_accepts(compiler, flags):
     return True
 
 
+def out_of_date(paths, target):
+    """True when `target` is missing or older than any of `paths`."""
+    if not os.path.exists(target):
+        return True
+    built = os.path.getmtime(target)
+    return any(os.path.getmtime(p) > built for p in paths if os.path.exists(p))
+
+
 class BuildExt(build_ext):
+    """build_ext that compiles the extension's C++ sources itself, side by side (the -j jobs), each
+    with the common flags plus its instruction set's (ISA_FLAGS, by file name), through the public
+    CCompiler.compile; the base class then links the objects (Extension.extra_objects)."""
+
     def finalize_options(self):
         super().finalize_options()
         if self.parallel is None:  # compile the kernel units side by side
@@ -65,15 +82,35 @@ class BuildExt(build_ext):
                 ("ACNN_FLAGS_AVX2", '"%s"' % " ".join(ISA_FLAGS["avx2"])),
                 ("ACNN_FLAGS_AVX512", '"%s"' % " ".join(ISA_FLAGS["avx512"])),
             ]
-        compile_one = self.compiler._compile
-
-        def compile_with_isa_flags(obj, src, ext, cc_args, extra_postargs, pp_opts):
-            isa = isa_of(src)
-            extra = list(extra_postargs) + (ISA_FLAGS[isa] if isa else [])
-            return compile_one(obj, src, ext, cc_args, extra, pp_opts)
-
-        self.compiler._compile = compile_with_isa_flags
         super().build_extensions()
+
+    def build_extension(self, ext):
+        sources = list(ext.sources)
+        # the base class sees no sources left, but still checks them (as depends) to skip an
+        # up-to-date extension
+        ext.sources, ext.depends = [], list(ext.depends) + sources
+        if self.force or out_of_date(ext.depends, self.get_ext_fullpath(ext.name)):
+            ext.extra_objects = self.compile_sources(ext, sources) + list(ext.extra_objects)
+        super().build_extension(ext)
+
+    def compile_sources(self, ext, sources):
+        macros = ext.define_macros + [(name,) for name in ext.undef_macros]
+
+        def compile_one(source):
+            isa = isa_of(source)
+            flags = ext.extra_compile_args + (ISA_FLAGS[isa] if isa else [])
+            return self.compiler.compile(
+                [source], output_dir=self.build_temp, macros=macros, include_dirs=ext.include_dirs,
+                debug=self.debug, extra_postargs=flags, depends=ext.depends)
+
+        jobs = (os.cpu_count() or 1) if self.parallel is True else max(1, int(self.parallel or 1))
+        # the longest compiles first (convolution's kernel units, then the Cython module), so the
+        # short ones fill the gaps at the end
+        order = sorted(sources,
+                       key=lambda s: (not os.path.basename(s).startswith("conv_"), "_C." not in s))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            objects = dict(zip(order, pool.map(compile_one, order)))
+        return [obj for source in sources for obj in objects[source]]
 
 
 def kernel_sources():

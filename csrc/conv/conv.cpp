@@ -9,42 +9,43 @@ namespace acnn {
 
 ConvPlan make_conv_plan(const ConvGeom& g) {
   ConvPlan p;
-  p.Hp = g.H + g.PH0 + g.PH1;
-  p.Wp = g.W + g.PW0 + g.PW1;
-  p.Hq = (p.Hp + g.SH - 1) / g.SH;
-  p.Wq = (p.Wp + g.SW - 1) / g.SW;
+  p.padded_h = g.H + g.PH0 + g.PH1;
+  p.padded_w = g.W + g.PW0 + g.PW1;
+  p.plane_h = (p.padded_h + g.SH - 1) / g.SH;
+  p.plane_w = (p.padded_w + g.SW - 1) / g.SW;
   p.planes = g.SH * g.SW;
-  p.PL = p.Hq * p.Wq;
-  p.KK = g.KH * g.KW;
-  p.Q = g.OH * p.Wq;
-  // wide tiles read at most Wq + a tile past the last plane (see ConvPlan); round to 16 elements
-  p.CS = (p.planes * p.PL + p.Wq + kConvSlack + 15) / 16 * 16;
-  p.off.resize(p.KK);
-  p.local_off.resize(p.KK);
+  p.plane_size = p.plane_h * p.plane_w;
+  p.taps = g.KH * g.KW;
+  p.wide_outputs = g.OH * p.plane_w;
+  // wide tiles read at most plane_w + a tile past the last plane (see ConvPlan); round to 16
+  // elements
+  p.phase_channel_size = (p.planes * p.plane_size + p.plane_w + kConvSlack + 15) / 16 * 16;
+  p.tap_offset.resize(p.taps);
+  p.tap_in_plane_offset.resize(p.taps);
   std::int64_t max_local = 0;
   for (std::int64_t kh = 0; kh < g.KH; ++kh) {
     for (std::int64_t kw = 0; kw < g.KW; ++kw) {
       const std::int64_t t = kh * g.KW + kw;
       const std::int64_t rh = kh * g.DH, rw = kw * g.DW;
       const std::int64_t plane = (rh % g.SH) * g.SW + (rw % g.SW);
-      p.local_off[t] = (rh / g.SH) * p.Wq + rw / g.SW;
-      p.off[t] = plane * p.PL + p.local_off[t];
-      max_local = std::max(max_local, p.local_off[t]);
+      p.tap_in_plane_offset[t] = (rh / g.SH) * p.plane_w + rw / g.SW;
+      p.tap_offset[t] = plane * p.plane_size + p.tap_in_plane_offset[t];
+      max_local = std::max(max_local, p.tap_in_plane_offset[t]);
     }
   }
-  p.F = (max_local + 15) / 16 * 16;
-  p.LD = (p.F + p.PL + p.Wq + kConvSlack + 15) / 16 * 16;
+  p.wide_front = (max_local + 15) / 16 * 16;
+  p.wide_channel_size = (p.wide_front + p.plane_size + p.plane_w + kConvSlack + 15) / 16 * 16;
   p.plane_begin.assign(p.planes + 1, 0);
-  for (std::int64_t t = 0; t < p.KK; ++t) p.plane_begin[(p.off[t] / p.PL) + 1]++;
+  for (std::int64_t t = 0; t < p.taps; ++t) p.plane_begin[(p.tap_offset[t] / p.plane_size) + 1]++;
   for (std::int64_t q = 0; q < p.planes; ++q) p.plane_begin[q + 1] += p.plane_begin[q];
-  p.plane_taps.resize(p.KK);
-  p.plane_roff.resize(p.KK);
+  p.plane_taps.resize(p.taps);
+  p.plane_tap_wide_offset.resize(p.taps);
   std::vector<std::int64_t> fill(p.plane_begin.begin(), p.plane_begin.end() - 1);
-  for (std::int64_t t = 0; t < p.KK; ++t) {
-    const std::int64_t plane = p.off[t] / p.PL;
+  for (std::int64_t t = 0; t < p.taps; ++t) {
+    const std::int64_t plane = p.tap_offset[t] / p.plane_size;
     const std::int64_t at = fill[plane]++;
     p.plane_taps[at] = t;
-    p.plane_roff[at] = p.F - p.local_off[t];
+    p.plane_tap_wide_offset[at] = p.wide_front - p.tap_in_plane_offset[t];
   }
   return p;
 }
@@ -87,12 +88,12 @@ T* scratch_of(int slot, std::int64_t elements) {
 // Packed-weight sizes: generous bounds that hold for every ISA's block size (<= 16 channels).
 std::int64_t packed_forward_weights(const ConvGeom& g, const ConvPlan& p) {
   const std::int64_t cog = g.C_out / g.G;
-  return g.G * ((cog + 15) / 16 * 16) * (g.C_in / g.G) * p.KK;
+  return g.G * ((cog + 15) / 16 * 16) * (g.C_in / g.G) * p.taps;
 }
 
 std::int64_t packed_transpose_weights(const ConvGeom& g, const ConvPlan& p) {
   const std::int64_t cig = g.C_in / g.G;
-  return g.G * ((cig + 15) / 16 * 16) * (g.C_out / g.G) * p.KK;
+  return g.G * ((cig + 15) / 16 * 16) * (g.C_out / g.G) * p.taps;
 }
 
 // The kernels multiply structural zeros (the input's padding in the forward; the padding margins
@@ -129,28 +130,28 @@ bool all_finite(const T* a, std::int64_t n) {
 template <typename T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   const ConvPlan p = make_conv_plan(g);
-  T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
+  T* xq = scratch_of<T>(0, g.N * g.C_in * p.phase_channel_size);
   T* wp = scratch_of<T>(1, packed_forward_weights(g, p));
-  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.KK);
+  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
   ACNN_DISPATCH(conv_forward<T>, g, p, x, w, bias, y, xq, wp, exact);
 }
 
 template <typename T>
 void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   const ConvPlan p = make_conv_plan(g);
-  T* dyw = scratch_of<T>(0, g.N * g.C_out * p.LD);
+  T* dyw = scratch_of<T>(0, g.N * g.C_out * p.wide_channel_size);
   T* wp = scratch_of<T>(1, packed_transpose_weights(g, p));
-  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.KK);
+  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
   ACNN_DISPATCH(conv_backward_input<T>, g, p, dy, w, dx, dyw, wp, exact);
 }
 
 template <typename T>
 void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const ConvPlan p = make_conv_plan(g);
-  T* xq = scratch_of<T>(0, g.N * g.C_in * p.CS);
-  T* dyw = scratch_of<T>(1, g.N * g.C_out * p.LD);
+  T* xq = scratch_of<T>(0, g.N * g.C_in * p.phase_channel_size);
+  T* dyw = scratch_of<T>(1, g.N * g.C_out * p.wide_channel_size);
   ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, false);
-  if (has_nan(dw, g.C_out * (g.C_in / g.G) * p.KK)) {  // (Inf * 0 is NaN, and NaN stays)
+  if (has_nan(dw, g.C_out * (g.C_in / g.G) * p.taps)) {  // (Inf * 0 is NaN, and NaN stays)
     ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, true);
   }
 }

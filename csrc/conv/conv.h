@@ -4,8 +4,8 @@
 //   forward           y  = conv(x, w) + b
 //   backward_input    dx = conv_transpose(dy, w)           (the adjoint of forward in x)
 //   backward_weight   dw = correlate(x, dy)                (the adjoint of forward in w)
-// all computed directly (no im2col). How they work is explained in conv_kernels.h; the layout
-// arithmetic they share is ConvPlan below.
+// all computed directly (no im2col). How they work is explained in conv_kernels.h (which lists the
+// files of the kernels); the layout arithmetic they share is ConvPlan below.
 #pragma once
 
 #include <cstdint>
@@ -30,30 +30,37 @@ struct ConvGeom {
 // longer than this.
 constexpr std::int64_t kConvSlack = 128;
 
-// The internal "phase" layout shared by the kernels.
+// The internal layouts shared by the kernels, computed once per call by make_conv_plan.
 //
-// The zero-padded input (Hp x Wp) of one channel is split into SH*SW phase planes:
-// plane (ph, pw) holds the padded pixels (i*SH + ph, j*SW + pw) at row i, column j of a
-// Hq x Wq grid. Tap (kh, kw) of output pixel (oh, ow) then reads plane
-// ((kh*DH) % SH, (kw*DW) % SW) at (oh + kh*DH / SH, ow + kw*DW / SW): for every tap the output
-// pixel q = oh*Wq + ow reads element q + off[tap] of one contiguous array, whatever the stride
-// and dilation. Kernels vectorise over q ("wide" rows of Wq, the last Wq - OW columns of which
-// are discarded).
+// Phase layout (the input, in forward and backward_weight): the zero-padded input
+// (padded_h x padded_w) of one channel is split into SH*SW stride-phase planes: plane (ph, pw)
+// holds the padded pixels (i*SH + ph, j*SW + pw) at row i, column j of a plane_h x plane_w grid.
+// Tap (kh, kw) of output pixel (oh, ow) then reads plane ((kh*DH) % SH, (kw*DW) % SW) at
+// (oh + kh*DH / SH, ow + kw*DW / SW): for every tap the output pixel q = oh*plane_w + ow reads
+// element q + tap_offset[tap] of one contiguous array, whatever the stride and dilation. Kernels
+// vectorise over q ("wide" rows of plane_w, the last plane_w - OW columns of which are discarded).
+//
+// Wide layout (the output gradient, in both backward kernels): per channel, wide_front zeros, then
+// the OH rows of dy, each widened to plane_w with zeros, then zeros; so output position q is at
+// wide_front + q, and the transposed convolution may read up to wide_front before the first row.
 struct ConvPlan {
-  std::int64_t Hp, Wp;        // padded input size
-  std::int64_t Hq, Wq;        // phase-plane size
-  std::int64_t planes;        // SH * SW
-  std::int64_t PL;            // elements per phase plane, Hq * Wq
-  std::int64_t CS;            // elements per channel of the phase layout (planes * PL + slack)
-  std::int64_t KK;            // taps, KH * KW
-  std::int64_t Q;             // wide output positions, OH * Wq
-  std::int64_t F;             // front zeros of the wide output-gradient rows (max in-plane offset)
-  std::int64_t LD;            // elements per channel of the wide output-gradient layout
-  std::vector<std::int64_t> off;          // per tap: plane * PL + in-plane offset
-  std::vector<std::int64_t> local_off;    // per tap: in-plane offset (kh*DH/SH)*Wq + kw*DW/SW
-  std::vector<std::int64_t> plane_begin;  // taps of plane p: plane_taps[plane_begin[p] .. p+1]
+  std::int64_t padded_h, padded_w;  // padded input size, H + PH0 + PH1 and W + PW0 + PW1
+  std::int64_t plane_h, plane_w;    // size of one phase plane, padded size / stride rounded up
+  std::int64_t planes;              // phase planes, SH * SW
+  std::int64_t plane_size;          // elements per phase plane, plane_h * plane_w
+  std::int64_t phase_channel_size;  // elements per channel of the phase layout (planes, slack)
+  std::int64_t taps;                // taps of the kernel, KH * KW
+  std::int64_t wide_outputs;        // output positions over wide rows, OH * plane_w
+  std::int64_t wide_front;          // zeros before the first row of the wide layout
+  std::int64_t wide_channel_size;   // elements per channel of the wide layout
+  std::vector<std::int64_t> tap_offset;           // per tap: plane * plane_size + in-plane offset
+  std::vector<std::int64_t> tap_in_plane_offset;  // per tap: (kh*DH/SH)*plane_w + kw*DW/SW
+  std::vector<std::int64_t> plane_begin;  // the taps of plane p: plane_taps[plane_begin[p] ..
+                                          // plane_begin[p + 1])
   std::vector<std::int64_t> plane_taps;   // tap indices grouped by plane
-  std::vector<std::int64_t> plane_roff;   // per entry of plane_taps: F - local_off (transpose)
+  std::vector<std::int64_t> plane_tap_wide_offset;  // per entry of plane_taps: where the
+                                                    // transposed convolution reads dy's wide
+                                                    // layout, wide_front - tap_in_plane_offset
 };
 
 ConvPlan make_conv_plan(const ConvGeom& g);

@@ -41,13 +41,14 @@ inline std::int64_t avg_pool_row_vector(const T* x, std::int64_t in_w, std::int6
                                         std::int64_t nr, std::int64_t dh, const PoolAxis& w,
                                         std::int64_t begin, std::int64_t ow, std::int64_t end,
                                         T divisor, T* y) {
-  typedef typename PoolVec<T, B>::raw V;
-  constexpr int W = PoolVec<T, B>::width;
+  typedef VecOf<T, B> PV;
+  typedef typename PV::raw V;
+  constexpr int W = PV::width;
   const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
-  const V div = pool_broadcast<T, B>(divisor);
+  const V div = PV::broadcast(divisor).v;
   for (; ow + W <= end; ow += W) {
     const T* base = x + ow * S - w.pad;
-    V sum = pool_broadcast<T, B>(T(0));
+    V sum = PV::broadcast(T(0)).v;
     for (std::int64_t r = 0; r < nr; ++r) {
       const T* row = base + (r0 + r * dh) * in_w;
       pool_for_taps<S, B>(row, kw, dw, [&](V v, std::int64_t) { sum += v; });
@@ -139,9 +140,10 @@ void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
 template <int S, int B, typename T>
 inline std::int64_t avg_pool_gather_taps(const T* g, T* row, const PoolAxis& w, std::int64_t u,
                                          std::int64_t u_end) {
-  typedef typename PoolVec<T, B>::raw V;
-  constexpr int W = PoolVec<T, B>::width;
-  const V zero = pool_broadcast<T, B>(T(0));
+  typedef VecOf<T, B> PV;
+  typedef typename PV::raw V;
+  constexpr int W = PV::width;
+  const V zero = PV::broadcast(T(0)).v;
   for (; u + S * W <= u_end; u += S * W) {
     T* dst = row + (u - w.pad);
     if constexpr (S == 1) {
@@ -162,11 +164,11 @@ inline std::int64_t avg_pool_gather_taps(const T* g, T* row, const PoolAxis& w, 
         V t;
         std::memcpy(&t, g + (u - o + (o & 1)) / 2, sizeof(V));  // u - o + (o & 1) is even
         if (o & 1) {
-          lo += InterleaveLanes<W>::lo(zero, t);
-          hi += InterleaveLanes<W>::hi(zero, t);
+          lo += Lanes<W>::interleave_lo(zero, t);
+          hi += Lanes<W>::interleave_hi(zero, t);
         } else {
-          lo += InterleaveLanes<W>::lo(t, zero);
-          hi += InterleaveLanes<W>::hi(t, zero);
+          lo += Lanes<W>::interleave_lo(t, zero);
+          hi += Lanes<W>::interleave_hi(t, zero);
         }
       }
       V a, b;
@@ -221,15 +223,16 @@ void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T
 template <int B, typename T>
 inline std::int64_t avg_pool_unpool_pairs(const T* gy_row, T* row, std::int64_t pad, T divisor,
                                           std::int64_t begin, std::int64_t ow, std::int64_t end) {
-  typedef typename PoolVec<T, B>::raw V;
-  constexpr int W = PoolVec<T, B>::width;
-  const V zero = pool_broadcast<T, B>(T(0));
-  const V div = pool_broadcast<T, B>(divisor);
+  typedef VecOf<T, B> PV;
+  typedef typename PV::raw V;
+  constexpr int W = PV::width;
+  const V zero = PV::broadcast(T(0)).v;
+  const V div = PV::broadcast(divisor).v;
   for (; ow + W <= end; ow += W) {
     V g;
     std::memcpy(&g, gy_row + ow, sizeof(V));
     g = g / div + zero;
-    const V lo = InterleaveLanes<W>::lo(g, g), hi = InterleaveLanes<W>::hi(g, g);
+    const V lo = Lanes<W>::interleave_lo(g, g), hi = Lanes<W>::interleave_hi(g, g);
     T* dst = row + (2 * ow - pad);
     std::memcpy(dst, &lo, sizeof(V));
     std::memcpy(dst + W, &hi, sizeof(V));

@@ -63,18 +63,18 @@ inline void max_pool_take(V v, V& best, IV& best_at, IV at, V& sum) {
 template <int NB, bool Exact, bool Idx, int S, int KW, int B, typename T>
 inline bool max_pool_blocks(const T* x, std::int64_t in_w, std::int64_t r0, std::int64_t nr,
                             std::int64_t dh, const PoolAxis& w, std::int64_t ow,
-                            typename PoolVec<T, B>::raw* best, typename PoolVec<T, B>::iraw* at) {
-  typedef PoolVec<T, B> PV;
+                            typename VecOf<T, B>::raw* best, typename VecOf<T, B>::int_raw* at) {
+  typedef VecOf<T, B> PV;
   typedef typename PV::raw V;
-  typedef typename PV::iraw IV;
-  typedef typename PV::iscalar IS;
+  typedef typename PV::int_raw IV;
+  typedef typename PV::int_lane IS;
   constexpr int W = PV::width;
   const std::int64_t kw = KW > 0 ? KW : w.kernel, dw = w.dilation;
   const std::int64_t col0 = ow * S - w.pad;  // input column of lane 0's first tap
   const IV lane_offset = pool_iota<T, B>(S);
-  V sum = pool_broadcast<T, B>(T(0));
+  V sum = PV::broadcast(T(0)).v;
   for (int b = 0; b < NB; ++b) {
-    best[b] = pool_broadcast<T, B>(-std::numeric_limits<T>::infinity());
+    best[b] = PV::broadcast(-std::numeric_limits<T>::infinity()).v;
     at[b] = lane_offset + static_cast<IS>(r0 * in_w + col0 + b * W * S);
   }
   for (std::int64_t r = 0; r < nr; ++r) {
@@ -102,10 +102,10 @@ inline std::int64_t max_pool_row_vector(const T* x, std::int64_t in_w, std::int6
                                         std::int64_t nr, std::int64_t dh, const PoolAxis& w,
                                         std::int64_t begin, std::int64_t ow, std::int64_t end, T* y,
                                         I* ind) {
-  typedef PoolVec<T, B> PV;
+  typedef VecOf<T, B> PV;
   constexpr int W = PV::width;
   typename PV::raw best[2];
-  typename PV::iraw at[2];
+  typename PV::int_raw at[2];
   for (; ow + 2 * W <= end; ow += 2 * W) {
     if (!max_pool_blocks<2, false, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at))
       max_pool_blocks<2, true, Idx, S, KW, B>(x, in_w, r0, nr, dh, w, ow, best, at);
@@ -196,12 +196,12 @@ template <int B, typename T, typename I>
 inline std::int64_t max_pool_unpool_pairs(const T* gy_row, const I* ind_row, T* row,
                                           std::int64_t at0, std::int64_t pad,
                                           std::int64_t begin, std::int64_t ow, std::int64_t end) {
-  typedef PoolVec<T, B> PV;
+  typedef VecOf<T, B> PV;
   typedef typename PV::raw V;
-  typedef typename PV::iraw IV;
-  typedef typename PV::iscalar IS;
+  typedef typename PV::int_raw IV;
+  typedef typename PV::int_lane IS;
   constexpr int W = PV::width;
-  const V zero = pool_broadcast<T, B>(T(0));
+  const V zero = PV::broadcast(T(0)).v;
   const IV lane_offset = pool_iota<T, B>(2);
   for (; ow + W <= end; ow += W) {
     const std::int64_t c = 2 * ow - pad;
@@ -212,7 +212,7 @@ inline std::int64_t max_pool_unpool_pairs(const T* gy_row, const I* ind_row, T* 
     const IV first = lane_offset + static_cast<IS>(at0 + c);
     const V v0 = at == first ? g : zero;
     const V v1 = at == first + 1 ? g : zero;
-    const V lo = InterleaveLanes<W>::lo(v0, v1), hi = InterleaveLanes<W>::hi(v0, v1);
+    const V lo = Lanes<W>::interleave_lo(v0, v1), hi = Lanes<W>::interleave_hi(v0, v1);
     std::memcpy(row + c, &lo, sizeof(V));
     std::memcpy(row + c + W, &hi, sizeof(V));
     // a short rest: one last block overlapping the previous one (same values written again)

@@ -1,70 +1,27 @@
-// Vector helpers shared by the pooling kernels (included inside an ISA namespace, after simd.h).
+// Vector helpers shared by the pooling kernels (included inside an ISA namespace, after simd.h,
+// whose VecOf and Lanes they use).
 //
 // The kernels vectorise over output columns: lane j of a vector handles output column ow + j, so
 // every lane visits its window's taps in exactly the scalar scan order and the results (values,
 // arg-max indices, rounding of sums) are bit-identical to the scalar path. With stride 2 the
 // lanes' inputs are every second element: `load_strided<2>` de-interleaves two loads.
 
-// Vectors of B bytes (B = the ISA's width or a narrower one, for short rows) of T, and integer
-// lanes of the same width as T (what vector comparisons of T produce).
-template <typename T, int B>
-struct PoolVec;
-template <int B>
-struct PoolVec<float, B> {
-  static constexpr int width = B / 4;
-  typedef float raw __attribute__((vector_size(B)));
-  typedef std::int32_t iraw __attribute__((vector_size(B)));
-  typedef std::int32_t iscalar;
-};
-template <int B>
-struct PoolVec<double, B> {
-  static constexpr int width = B / 8;
-  typedef double raw __attribute__((vector_size(B)));
-  typedef std::int64_t iraw __attribute__((vector_size(B)));
-  typedef std::int64_t iscalar;
-};
-
-// The narrowest vector the kernels use (SSE width).
+// The narrowest vector the kernels use (SSE width). The vectors are common/simd.h's VecOf<T, B>,
+// of the ISA's width B or a narrower one for what is left of a row.
 constexpr int kPoolMinBytes = 16;
-
-// Lanes 0, 2, 4, ... of the 2W - 1 elements at p, from two overlapping loads a = p[0 .. W) and
-// b = p[W - 1 .. 2W - 1): the even lanes of a, then the odd lanes of b. Nothing past p[2W - 2] is
-// read, so a vector of stride-2 windows needs no slack at the end of the row.
-template <int W>
-struct StrideTwoLanes;
-template <>
-struct StrideTwoLanes<2> {
-  template <typename R> static R of(R a, R b) { return __builtin_shufflevector(a, b, 0, 3); }
-};
-template <>
-struct StrideTwoLanes<4> {
-  template <typename R> static R of(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 5, 7); }
-};
-template <>
-struct StrideTwoLanes<8> {
-  template <typename R>
-  static R of(R a, R b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6, 9, 11, 13, 15); }
-};
-template <>
-struct StrideTwoLanes<16> {
-  template <typename R>
-  static R of(R a, R b) {
-    return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31);
-  }
-};
 
 // Lanes p[0], p[S], ..., p[(W - 1) * S] for S = 1 or 2; reads nothing past the last lane's element.
 template <int S, int B, typename T>
-inline typename PoolVec<T, B>::raw load_strided(const T* p) {
-  constexpr int W = PoolVec<T, B>::width;
-  typename PoolVec<T, B>::raw a;
+inline typename VecOf<T, B>::raw load_strided(const T* p) {
+  constexpr int W = VecOf<T, B>::width;
+  typename VecOf<T, B>::raw a;
   std::memcpy(&a, p, sizeof(a));
   if constexpr (S == 1) {
     return a;
   } else {
-    typename PoolVec<T, B>::raw b;
+    typename VecOf<T, B>::raw b;
     std::memcpy(&b, p + W - 1, sizeof(b));
-    return StrideTwoLanes<W>::of(a, b);
+    return Lanes<W>::stride2(a, b);
   }
 }
 
@@ -74,8 +31,8 @@ inline typename PoolVec<T, B>::raw load_strided(const T* p) {
 // the last lane's tap k + 1).
 template <int S, int B, typename T, typename Tap>
 inline void pool_for_taps(const T* p, std::int64_t kw, std::int64_t d, Tap&& tap) {
-  typedef typename PoolVec<T, B>::raw V;
-  constexpr int W = PoolVec<T, B>::width;
+  typedef typename VecOf<T, B>::raw V;
+  constexpr int W = VecOf<T, B>::width;
   std::int64_t k = 0;
   if constexpr (S == 2) {
     if (d == 1) {
@@ -83,65 +40,27 @@ inline void pool_for_taps(const T* p, std::int64_t kw, std::int64_t d, Tap&& tap
         V a, b;
         std::memcpy(&a, p + k, sizeof(V));
         std::memcpy(&b, p + k + W, sizeof(V));
-        tap(EvenOddLanes<W>::even(a, b), k);
-        tap(EvenOddLanes<W>::odd(a, b), k + 1);
+        tap(Lanes<W>::even(a, b), k);
+        tap(Lanes<W>::odd(a, b), k + 1);
       }
     }
   }
   for (; k < kw; ++k) tap(load_strided<S, B>(p + k * d), k);
 }
 
-// Interleaving of a and b: lo = a[0], b[0], a[1], b[1], ... (first half); hi = the second half.
-template <int W>
-struct InterleaveLanes;
-template <>
-struct InterleaveLanes<2> {
-  template <typename R> static R lo(R a, R b) { return __builtin_shufflevector(a, b, 0, 2); }
-  template <typename R> static R hi(R a, R b) { return __builtin_shufflevector(a, b, 1, 3); }
-};
-template <>
-struct InterleaveLanes<4> {
-  template <typename R> static R lo(R a, R b) { return __builtin_shufflevector(a, b, 0, 4, 1, 5); }
-  template <typename R> static R hi(R a, R b) { return __builtin_shufflevector(a, b, 2, 6, 3, 7); }
-};
-template <>
-struct InterleaveLanes<8> {
-  template <typename R>
-  static R lo(R a, R b) { return __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
-  template <typename R>
-  static R hi(R a, R b) { return __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
-};
-template <>
-struct InterleaveLanes<16> {
-  template <typename R>
-  static R lo(R a, R b) {
-    return __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  }
-  template <typename R>
-  static R hi(R a, R b) {
-    return __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15,
-                                   31);
-  }
-};
-
-template <typename T, int B>
-inline typename PoolVec<T, B>::raw pool_broadcast(T x) {
-  return typename PoolVec<T, B>::raw{} + x;
-}
-
 // {0, step, 2 * step, ...} in integer lanes.
 template <typename T, int B>
-inline typename PoolVec<T, B>::iraw pool_iota(std::int64_t step) {
-  typename PoolVec<T, B>::iraw r;
-  for (int i = 0; i < PoolVec<T, B>::width; ++i)
-    r[i] = static_cast<typename PoolVec<T, B>::iscalar>(i * step);
+inline typename VecOf<T, B>::int_raw pool_iota(std::int64_t step) {
+  typename VecOf<T, B>::int_raw r;
+  for (int i = 0; i < VecOf<T, B>::width; ++i)
+    r[i] = static_cast<typename VecOf<T, B>::int_lane>(i * step);
   return r;
 }
 
 // Stores integer lanes as indices of type I (int32 or int64).
 template <typename T, int B, typename I>
-inline void pool_store_index(I* p, typename PoolVec<T, B>::iraw v) {
-  typedef I out_t __attribute__((vector_size(sizeof(I) * PoolVec<T, B>::width)));
+inline void pool_store_index(I* p, typename VecOf<T, B>::int_raw v) {
+  typedef I out_t __attribute__((vector_size(sizeof(I) * VecOf<T, B>::width)));
   out_t o = __builtin_convertvector(v, out_t);
   std::memcpy(p, &o, sizeof(o));
 }
@@ -172,11 +91,11 @@ inline PoolInterior pool_interior(const PoolAxis& w, int lanes) {  // lanes: nar
 
 // Loads W indices of type I (int32 or int64) into integer lanes as wide as T.
 template <typename T, int B, typename I>
-inline typename PoolVec<T, B>::iraw pool_load_index(const I* p) {
-  typedef I in_t __attribute__((vector_size(sizeof(I) * PoolVec<T, B>::width)));
+inline typename VecOf<T, B>::int_raw pool_load_index(const I* p) {
+  typedef I in_t __attribute__((vector_size(sizeof(I) * VecOf<T, B>::width)));
   in_t v;
   std::memcpy(&v, p, sizeof(v));
-  return __builtin_convertvector(v, typename PoolVec<T, B>::iraw);
+  return __builtin_convertvector(v, typename VecOf<T, B>::int_raw);
 }
 
 // Disjoint windows. When no two windows of an axis share an input index (stride >= the window's

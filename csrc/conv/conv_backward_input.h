@@ -1,0 +1,172 @@
+// The input-gradient driver, dx = conv_transpose(dy, w): the adjoint of the forward in x. Included
+// by conv_kernels.h inside the ISA namespace.
+//
+// The output gradient is copied once into the wide layout (conv_pack_wide, with its zero margins),
+// and the gradient of each input phase plane p is gathered from it by corr_tile: in = dy's wide
+// rows, c = output channels, t = the taps that fall in plane p, read at offsets
+// plane_tap_wide_offset. The stride-phase split makes this a dense gather even for stride > 1.
+// Each tile of a plane is written into dx by scatter_plane_tile (its image pixels only).
+//
+// Small planes (at most kSmallPlaneVectors vectors; LeNet) run across images instead
+// (conv_backward_input_images): a tile is one vector of positions in several images, so the taps
+// that would read only dy's zero margins are skipped vector by vector.
+
+// Backward-input for small planes (LeNet's 14x14 gradient of a 5x5 kernel over 10x10): the
+// transposed convolution of a small image reads mostly the zero margins of dy's wide rows (half
+// of LeNet conv2's multiply-adds). Here a tile is one vector of plane positions in up to RB
+// images, so its taps can be chosen per vector: a tap is skipped when the dy window it reads,
+// [p0 + roff, p0 + roff + W), lies outside dy's rows [wide_front, wide_front + wide_outputs),
+// where conv_pack_wide wrote only zeros. (Only adds of exact zeros are skipped. Vectors that
+// partly overlap dy's data, and the discarded columns, still multiply zeros: the exact mode for
+// non-finite weights takes the general path instead.)
+template <typename T>
+void conv_backward_input_images(const ConvGeom& g, const ConvPlan& p, const T* dyw, const T* wp,
+                                T* dx) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G;
+  const std::int64_t nib = ceil_div(cig, kBlockChannels), nnb = ceil_div(g.N, kImagesPerItem);
+  const std::int64_t in_cs = g.H * g.W, img = g.C_out * p.wide_channel_size;
+  const double fmas = double(g.N) * g.C_in * p.plane_size * cog * p.taps;
+  parallel_for(nnb * g.G * p.planes * nib, fmas, [&](std::int64_t it) {
+    const std::int64_t b = it % nib;
+    std::int64_t r = it / nib;
+    const std::int64_t pl = r % p.planes;
+    r /= p.planes;
+    const std::int64_t grp = r % g.G, nb = r / g.G;
+    const std::int64_t n0 = nb * kImagesPerItem, n1 = std::min(g.N, n0 + kImagesPerItem);
+    const std::int64_t ph = pl / g.SW, pw = pl % g.SW;
+    std::int64_t ilo, ihi, jlo, jhi;
+    valid_range(g.SH, ph, g.PH0, g.H, p.plane_h, &ilo, &ihi);
+    valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jlo, &jhi);
+    const std::int64_t plo = ilo * p.plane_w, phi = ihi * p.plane_w;
+    if (plo >= phi || jlo >= jhi) return;
+    const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
+    const std::int64_t* roff = p.plane_tap_wide_offset.data() + t0;
+    const int ob =
+        static_cast<int>(std::min<std::int64_t>(kBlockChannels, cig - b * kBlockChannels));
+    const T* wb = transposed_weight_block(g, p, wp, grp, pl, b);
+    alignas(64) T tbuf[kAccumulators * W];
+    std::int64_t sel[64];
+    std::vector<std::int64_t> sel_big;
+    std::int64_t* selp = ntp <= 64 ? sel : (sel_big.resize(ntp), sel_big.data());
+    with_count<kBlockChannels>(ob, [&](auto OBc) {
+      constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>();
+      for (std::int64_t p0 = plo / W * W; p0 < phi; p0 += W) {
+        std::int64_t nsel = 0;
+        for (std::int64_t k = 0; k < ntp; ++k)
+          if (p0 + roff[k] + W > p.wide_front && p0 + roff[k] < p.wide_front + p.wide_outputs)
+            selp[nsel++] = k;
+        for (std::int64_t n = n0; n < n1; n += RB) {
+          with_count<RB>(static_cast<int>(std::min<std::int64_t>(RB, n1 - n)), [&](auto Rc) {
+            constexpr int R = decltype(Rc)::value;
+            if (nsel > 0) {
+              corr_tile_images<T, OB, R>(dyw + (n * g.C_out + grp * cog) * p.wide_channel_size + p0,
+                                         img, p.wide_channel_size, cog, roff, selp, nsel, ntp, wb,
+                                         tbuf);
+            } else {
+              std::fill(tbuf, tbuf + OB * R * W, T(0));
+            }
+            for (int rr = 0; rr < R; ++rr)
+              scatter_plane_tile(
+                  g, p.plane_w, ph, pw, jlo, jhi, tbuf + rr * W, std::int64_t(R) * W, ob, p0, W,
+                  plo, phi, dx + ((n + rr) * g.C_in + grp * cig + b * kBlockChannels) * in_cs,
+                  in_cs);
+          });
+        }
+      }
+    });
+  });
+}
+
+// Backward-input through corr_tile over chunks of each phase plane: work item = (image, group,
+// chunk, plane, block of kBlockChannels input channels). dyw holds dy in the wide layout and wp the
+// transposed weight blocks already. Exact: leave out the products with dy's zero margins and
+// discarded columns (for non-finite weights; see conv.cpp).
+template <typename T, bool Exact>
+void conv_backward_input_planes(const ConvGeom& g, const ConvPlan& p, const T* dyw, const T* wp,
+                                T* dx, std::int64_t max_rows) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
+  const std::int64_t nib = ceil_div(cig, kBlockChannels);
+  const std::int64_t in_cs = g.H * g.W;
+  // exact mode: 1 where dy's wide layout holds data, 0 at its zeros
+  const std::vector<T> valid =
+      Exact ? wide_layout_validity<T>(g, p, p.wide_front, p.wide_channel_size) : std::vector<T>();
+  const std::int64_t chunk = 2 * kTileUnit * W;  // positions per work item
+  const std::int64_t nchunks =
+      std::max<std::int64_t>(1, ceil_div(max_rows * p.plane_w + W, chunk));
+  const double fmas = double(g.N) * g.C_in * p.plane_size * p.planes * cog * taps / p.planes;
+  parallel_for(g.N * g.G * p.planes * nchunks * nib, fmas, [&](std::int64_t it) {
+    // consecutive items: the planes of one chunk, which all read the same rows of dy
+    const std::int64_t b = it % nib;
+    std::int64_t r = it / nib;
+    const std::int64_t pl = r % p.planes;
+    r /= p.planes;
+    const std::int64_t ck = r % nchunks;
+    r /= nchunks;
+    const std::int64_t grp = r % g.G, n = r / g.G;
+    const std::int64_t ph = pl / g.SW, pw = pl % g.SW;
+    std::int64_t ilo, ihi, jlo, jhi;
+    valid_range(g.SH, ph, g.PH0, g.H, p.plane_h, &ilo, &ihi);
+    valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jlo, &jhi);
+    // chunks start on a vector boundary of the plane (as the forward's tiles do), so the loads
+    // of consecutive taps keep the same alignment pattern -- unless that costs an extra tile
+    const std::int64_t first = ilo * p.plane_w, aligned = first / W * W, small = 3 * W;
+    const std::int64_t base = ceil_div(ihi * p.plane_w - aligned, small) ==
+                                      ceil_div(ihi * p.plane_w - first, small)
+                                  ? aligned
+                                  : first;
+    const std::int64_t pbeg = base + ck * chunk;
+    const std::int64_t pend = std::min(ihi * p.plane_w, pbeg + chunk);
+    if (pbeg >= pend || jlo >= jhi) return;
+    const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
+    const int ob =
+        static_cast<int>(std::min<std::int64_t>(kBlockChannels, cig - b * kBlockChannels));
+    const T* in = dyw + (n * g.C_out + grp * cog) * p.wide_channel_size;
+    const T* wb = transposed_weight_block(g, p, wp, grp, pl, b);
+    T* out = dx + (n * g.C_in + grp * cig + b * kBlockChannels) * in_cs;
+    alignas(64) T tbuf[kAccumulators * W];
+    with_count<kBlockChannels>(ob, [&](auto OBc) {
+      constexpr int OB = decltype(OBc)::value, RB = rb_for<OB>(), TILE = RB * W;
+      auto scatter = [&](std::int64_t p0, std::int64_t tile) {
+        scatter_plane_tile(g, p.plane_w, ph, pw, jlo, jhi, tbuf, tile, ob, p0, tile,
+                           ilo * p.plane_w, pend, out, in_cs);
+      };
+      const std::int64_t* roff = p.plane_tap_wide_offset.data() + t0;
+      std::int64_t p0 = pbeg;
+      for (; p0 + TILE - W < pend; p0 += TILE) {  // tiles that need all RB vectors
+        corr_tile<T, OB, RB, Exact>(in + p0, p.wide_channel_size, cog, roff, ntp, nullptr, 0, wb,
+                                    tbuf, Exact ? valid.data() + p0 : nullptr);
+        scatter(p0, TILE);
+      }
+      if (p0 < pend) {  // the last tile: only the vectors it needs
+        with_count<RB - 1>(static_cast<int>(ceil_div(pend - p0, W)), [&](auto Rc) {
+          constexpr int R = decltype(Rc)::value;
+          corr_tile<T, OB, R, Exact>(in + p0, p.wide_channel_size, cog, roff, ntp, nullptr, 0, wb,
+                                     tbuf, Exact ? valid.data() + p0 : nullptr);
+          scatter(p0, R * W);
+        });
+      }
+    });
+  });
+}
+
+// dx = conv_transpose(dy, w). dyw: scratch for the wide layout of dy; wp: for the transposed
+// weight blocks. The one choice of path: the exact mode (non-finite weights) always takes the
+// per-plane kernel, which has a mode that leaves out the products with structural zeros;
+// otherwise small planes take the across-images kernel (use_images_backward_input,
+// conv_schedule.h).
+template <typename T>
+void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
+                         T* dyw, T* wp, bool exact) {
+  conv_pack_wide(g, p, dy, dyw, true);
+  pack_transposed_weight_blocks(g, p, w, wp);
+  const std::int64_t max_rows = max_image_rows_per_plane(g, p);
+  if (exact) {
+    conv_backward_input_planes<T, true>(g, p, dyw, wp, dx, max_rows);
+  } else if (use_images_backward_input<T>(g, p, max_rows)) {
+    conv_backward_input_images(g, p, dyw, wp, dx);
+  } else {
+    conv_backward_input_planes<T, false>(g, p, dyw, wp, dx, max_rows);
+  }
+}

@@ -1,0 +1,304 @@
+// The convolution micro-kernels: the register-blocked inner loops that do all the arithmetic, on
+// the layouts of conv_packing.h. Included by conv_kernels.h inside the ISA namespace.
+//
+//   corr_tile         out[o][q0 .. q0+TILE) = sum_c sum_t w[c][t][o] * in[c][q0 + off[t] .. +TILE):
+//                     OB channels x RB vectors of positions in registers (forward, backward_input).
+//   corr_tile_images  the same with one vector of positions in each of RB images (backward_input
+//                     of small planes), skipping the taps that read only zeros.
+//   chan_tile,        the forward with a vector of W output channels per output pixel (narrow
+//   chan_tile_rows    outputs, where wide rows would discard many columns).
+//   weight_pass       WO output channels x WT taps of vector partial sums of the weight gradient.
+//
+// How GCC is steered: weights come as broadcast loads (splat); vectors that several FMAs share are
+// pinned in registers (in_register), since GCC otherwise folds them back into every FMA as a
+// memory operand, one load per FMA; pointers it would otherwise track per element are made opaque.
+
+// A vector of copies of *p. (Written as *p - 0, which is exactly *p, so the compiler emits one
+// broadcast load; 0 + *p is not foldable because of signed zeros and costs an add and a shuffle.)
+template <typename T>
+inline Vec<T> splat(const T* p) {
+  Vec<T> r;
+  r.v = *p - typename Vec<T>::raw{};
+  return r;
+}
+
+// Makes the compiler keep v in a register: without it, GCC may fold a vector that several FMAs
+// share back into each FMA as a memory operand, turning one load into one load per FMA (which made
+// the weight gradient load-bound). An empty asm, so no instruction is emitted.
+template <typename T>
+inline void in_register(Vec<T>& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm("" : "+v"(v.v));
+#else
+  (void)v;
+#endif
+}
+
+// A micro-kernel's accumulator block: zeroed, and stored row by row (block row a, vector b at
+// out + (a * B + b) * W), the layout every tile buffer here uses.
+template <typename V, int A, int B>
+__attribute__((always_inline)) inline void zero_block(V (&acc)[A][B]) {
+#pragma GCC unroll 16
+  for (int a = 0; a < A; ++a)
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) acc[a][b] = V::zero();
+}
+
+template <typename V, int A, int B, typename T>
+__attribute__((always_inline)) inline void store_block(const V (&acc)[A][B], T* out) {
+#pragma GCC unroll 16
+  for (int a = 0; a < A; ++a)
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) acc[a][b].store(out + (a * B + b) * V::width);
+}
+
+// One step of the OB x RB register block: acc[o][r] += w[o] * x[r], with OB broadcast weights and
+// RB input vectors (OB*RB fused multiply-adds).
+template <typename V, int OB, int RB, typename T>
+__attribute__((always_inline)) inline void fma_step(V (&acc)[OB][RB], const T* w,
+                                                    const V (&x)[RB]) {
+#pragma GCC unroll 16
+  for (int o = 0; o < OB; ++o) {
+    const V b = splat(w + o);
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) acc[o][r] = V::fma(b, x[r], acc[o][r]);
+  }
+}
+
+// out[o][r*W + lane] = sum_c sum_t w[c][t][o] * in[c * cs + offs[t] + r*W + lane] for OB channels
+// o and RB vectors r: each step loads RB input vectors and OB broadcast weights for OB*RB fused
+// multiply-adds. w is packed [c][t][kBlockChannels] (conv_packing.h). Every stream of `streams` is
+// prefetched a few output rows ahead (prefetch_streams); without streams, every tap's row is.
+// Exact (the exact mode of conv_forward / conv_backward_input): `valid` marks the layout positions
+// that hold data (1) or structural zeros (0; indexed like in's channel layout from the tile's
+// start), and products at structural zeros are left out instead of added: an Inf or NaN weight
+// times such a zero would otherwise give NaN where the true result has none.
+template <typename T, int OB, int RB, bool Exact>
+__attribute__((always_inline)) inline void corr_tile(const T* in, std::int64_t cs, std::int64_t nch,
+                                                     const std::int64_t* offs, std::int64_t ntaps,
+                                                     const std::int64_t* streams,
+                                                     std::int64_t nstreams, const T* w, T* out,
+                                                     const T* valid) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  constexpr int kAhead = 12 * W;  // prefetch distance, about three output rows of 3x3 at 56x56
+  V acc[OB][RB];
+  zero_block(acc);
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * ntaps * kBlockChannels;
+    // the input rows a later tile will read: one prefetch per cache line of each row (stream),
+    // or one per tap without streams or with more stream lines than taps (11x11 stride 4)
+    const bool per_tap = nstreams == 0 || nstreams * RB > ntaps;
+    if (!per_tap)
+      for (std::int64_t i = 0; i < nstreams; ++i)
+#pragma GCC unroll 8
+        for (int r = 0; r < RB; ++r) __builtin_prefetch(src + streams[i] + kAhead + r * W);
+    for (std::int64_t t = 0; t < ntaps; ++t) {
+      const T* s = src + offs[t];
+      if (per_tap) __builtin_prefetch(s + kAhead);
+      V xv[RB];
+#pragma GCC unroll 8
+      for (int r = 0; r < RB; ++r) xv[r] = V::load(s + r * W);
+      const T* wt = wc + t * kBlockChannels;
+      if constexpr (Exact) {
+#pragma GCC unroll 8
+        for (int r = 0; r < RB; ++r) {
+          const auto keep = V::load(valid + offs[t] + r * W).v != V::zero().v;
+#pragma GCC unroll 16
+          for (int o = 0; o < OB; ++o) {
+            const V b = splat(wt + o);
+            acc[o][r].v = keep ? b.v * xv[r].v + acc[o][r].v : acc[o][r].v;
+          }
+        }
+      } else {
+        fma_step(acc, wt, xv);
+      }
+    }
+  }
+  store_block(acc, out);
+}
+
+// The distinct input rows ("streams") that taps at offsets offs[0 .. n) read: offsets closer than
+// one vector to a kept one are merged (the column taps of one kernel row). corr_tile prefetches
+// each stream once per channel instead of once per tap: at stride 2 a tile's taps read six rows
+// in four phase planes, and per-tap prefetches covered only a third of their lines. Empty (per-tap
+// prefetches) when a tile's input over all `channels` fits in L1 anyway (there the stream
+// prefetches only cost time). The transposed convolution keeps per-tap prefetches, which measured
+// faster for it (benchmarks/PERFORMANCE.md).
+inline std::vector<std::int64_t> prefetch_streams(const std::int64_t* offs, std::int64_t n, int w,
+                                                  std::int64_t channels, std::size_t elem_bytes) {
+  std::vector<std::int64_t> sorted(offs, offs + n), kept;
+  std::sort(sorted.begin(), sorted.end());
+  for (const std::int64_t o : sorted)
+    if (kept.empty() || o >= kept.back() + w) kept.push_back(o);
+  const std::size_t footprint =
+      static_cast<std::size_t>(channels) * kept.size() * 16 * w * elem_bytes;
+  if (footprint <= 32 * 1024) kept.clear();  // (16 vectors: a tile and the prefetch distance)
+  return kept;
+}
+
+// The forward for narrow outputs (many discarded wide-row columns, e.g. LeNet's 10 of 14), with
+// the roles swapped: a vector holds W output channels, and each of NR x RC output pixels (NR rows,
+// RC columns: no discarded columns) has its own accumulator, updated with a broadcast input pixel.
+// out[(r*RC + j)*W + o] = sum_c sum_t w[c][t][o] * in[c][r*wq + j + off[t]].
+template <typename T, int NR, int RC>
+__attribute__((always_inline)) inline void chan_tile(const T* in, std::int64_t cs, std::int64_t nch,
+                                                     const std::int64_t* offs, std::int64_t ntaps,
+                                                     std::int64_t wq, const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[NR][RC];
+  zero_block(acc);
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * ntaps * W;
+    for (std::int64_t t = 0; t < ntaps; ++t) {
+      const T* rows[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        rows[r] = src + offs[t] + r * wq;
+        // an opaque pointer, so the broadcasts below address it with constant displacements
+        // (otherwise GCC keeps one induction variable per pixel and spills them)
+        asm("" : "+r"(rows[r]));
+      }
+      V wv = V::load(wc + t * W);
+      in_register(wv);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+        for (int j = 0; j < RC; ++j) acc[r][j] = V::fma(splat(rows[r] + j), wv, acc[r][j]);
+    }
+  }
+  store_block(acc, out);
+}
+
+// chan_tile for the taps of one kernel row at adjacent columns (SW = DW = 1, KW taps): input pixel
+// u of a row serves output pixel u - kw through tap kw, so each pixel is broadcast once per row of
+// taps and meets KW weight vectors held in registers (about KW times fewer loads than chan_tile,
+// whose broadcasts made it load-bound). The same sums in the same order as chan_tile.
+template <typename T, int NR, int RC, int KW>
+__attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int64_t cs,
+                                                          std::int64_t nch,
+                                                          const std::int64_t* offs,
+                                                          std::int64_t kh_count, std::int64_t wq,
+                                                          const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[NR][RC];
+  zero_block(acc);
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * kh_count * KW * W;
+    for (std::int64_t kh = 0; kh < kh_count; ++kh) {
+      V wv[KW];
+#pragma GCC unroll 8
+      for (int kw = 0; kw < KW; ++kw) {
+        wv[kw] = V::load(wc + (kh * KW + kw) * W);
+        in_register(wv[kw]);
+      }
+      const T* rows[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        rows[r] = src + offs[kh * KW] + r * wq;
+        asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
+      }
+#pragma GCC unroll 24
+      for (int u = 0; u < RC + KW - 1; ++u) {
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; ++r) {
+          const V b = splat(rows[r] + u);
+#pragma GCC unroll 8
+          for (int kw = 0; kw < KW; ++kw) {
+            const int j = u - kw;
+            if (j >= 0 && j < RC) acc[r][j] = V::fma(b, wv[kw], acc[r][j]);
+          }
+        }
+      }
+    }
+  }
+  store_block(acc, out);
+}
+
+// corr_tile across images: one vector of positions in each of RB images (image stride `img`),
+// and only the taps listed in sel (the others read only zeros; see conv_backward_input).
+// out[(o*RB + r)*W + lane].
+template <typename T, int OB, int RB>
+__attribute__((always_inline)) inline void corr_tile_images(const T* in, std::int64_t img,
+                                                            std::int64_t cs, std::int64_t nch,
+                                                            const std::int64_t* offs,
+                                                            const std::int64_t* sel,
+                                                            std::int64_t nsel, std::int64_t ntaps,
+                                                            const T* w, T* out) {
+  using V = Vec<T>;
+  V acc[OB][RB];
+  zero_block(acc);
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * ntaps * kBlockChannels;
+    for (std::int64_t k = 0; k < nsel; ++k) {
+      const std::int64_t t = sel[k];
+      const T* s = src + offs[t];
+      V xv[RB];
+#pragma GCC unroll 8
+      for (int r = 0; r < RB; ++r) xv[r] = V::load(s + r * img);
+      fma_step(acc, wc + t * kBlockChannels, xv);
+    }
+  }
+  store_block(acc, out);
+}
+
+// One pass of the weight-gradient block over positions [q0, q1) of one sample: WO output channels
+// x WT taps of vector partial sums, loaded from and stored back to `acc` (so a position chunk can
+// stay in L1 while several input channels and tap blocks sweep over it). Not inlined: inlined into
+// the driver, GCC spilled a dy vector and re-read it per FMA in some instances.
+// Exact (the exact mode of conv_backward_weight): validq[q] is 1 at the output positions that
+// exist (0 at the discarded wide-row columns) and validx marks the image pixels of the input's
+// phase layout (0 at padding): a product is added only when both hold. Otherwise the zero dy at a
+// discarded column times an Inf input pixel, or an Inf dy times the input's zero padding, gives
+// NaN where the true sum has none.
+template <typename T, int WO, int WT, bool Exact>
+__attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const T* xp,
+                                           const std::int64_t* offs, std::int64_t q0,
+                                           std::int64_t q1, Vec<T>* acc_mem, std::int64_t samples,
+                                           std::int64_t dy_ns, std::int64_t x_ns,
+                                           const T* validq, const T* validx) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[WO][WT];
+#pragma GCC unroll 8
+  for (int o = 0; o < WO; ++o)
+#pragma GCC unroll 8
+    for (int t = 0; t < WT; ++t) acc[o][t] = acc_mem[o * WT + t];
+  for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
+    const T* xs[WT];
+#pragma GCC unroll 8
+    for (int t = 0; t < WT; ++t) xs[t] = xp + offs[t];
+    for (std::int64_t q = q0; q < q1; q += W) {
+      V d[WO];
+#pragma GCC unroll 8
+      for (int o = 0; o < WO; ++o) {
+        d[o] = V::load(dyp + o * ld + q);
+        in_register(d[o]);
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < WT; ++t) {
+        const V xv = V::load(xs[t] + q);
+        if constexpr (Exact) {
+          const auto keep = (V::load(validq + q).v != V::zero().v) &
+                            (V::load(validx + offs[t] + q).v != V::zero().v);
+#pragma GCC unroll 8
+          for (int o = 0; o < WO; ++o)
+            acc[o][t].v = keep ? d[o].v * xv.v + acc[o][t].v : acc[o][t].v;
+        } else {
+#pragma GCC unroll 8
+          for (int o = 0; o < WO; ++o) acc[o][t] = V::fma(d[o], xv, acc[o][t]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int o = 0; o < WO; ++o)
+#pragma GCC unroll 8
+    for (int t = 0; t < WT; ++t) acc_mem[o * WT + t] = acc[o][t];
+}

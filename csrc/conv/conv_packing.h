@@ -1,0 +1,313 @@
+// The convolution's layouts (ConvPlan, conv.h): the copies into them before the micro-kernels run
+// and out of the kernels' tile buffers after, and the packed weights. Included by conv_kernels.h
+// inside the ISA namespace.
+//
+//   conv_pack_input      x -> phase layout (padded, stride-phase planes): forward, weight gradient
+//   conv_pack_wide       dy -> wide layout (rows widened to plane_w, margins): backward kernels
+//   pack_weight_blocks   w -> blocks of output channels, in broadcast order: forward
+//   pack_transposed_weight_blocks  w -> blocks of input channels per plane: backward_input
+//   store_wide_tile      a forward tile -> y (dense rows, plus the bias)
+//   scatter_plane_tile   a backward_input tile of one phase plane -> dx
+//   *_validity           the masks of the exact mode (1 = data, 0 = structural zero)
+//
+// Why inline vector code: the copies matter for small layers (LeNet), whose rows are 10-60
+// elements, where a call to memcpy / memset costs more than the copy. So rows are copied with
+// Vec<T> loads and stores, images without column padding as one block, and stride-2/4 rows
+// de-interleaved with shuffles instead of element by element.
+
+// First and one-past-last index i >= 0 (and < limit) with 0 <= i*step + phase - pad < size.
+inline void valid_range(std::int64_t step, std::int64_t phase, std::int64_t pad, std::int64_t size,
+                        std::int64_t limit, std::int64_t* lo, std::int64_t* hi) {
+  const std::int64_t a = pad - phase;
+  *lo = a <= 0 ? 0 : ceil_div(a, step);
+  const std::int64_t b = size - 1 + pad - phase;
+  *hi = b < 0 ? 0 : std::min(limit, b / step + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+// Short-row helpers for the layout copies: vector loads and stores with a scalar tail, inline
+// (rows are often only 10-60 elements, where a call to memcpy / memset costs more than the copy).
+// (Rows of at least one vector end with one vector overlapping the previous one.)
+template <typename T>
+inline void zero_row(T* d, std::int64_t n) {
+  constexpr int W = Vec<T>::width;
+  if (n < W) {
+    for (std::int64_t k = 0; k < n; ++k) d[k] = T(0);
+    return;
+  }
+  for (std::int64_t k = 0; k + W < n; k += W) Vec<T>::zero().store(d + k);
+  Vec<T>::zero().store(d + n - W);
+}
+
+template <typename T>
+inline void copy_row(T* d, const T* s, std::int64_t n) {
+  constexpr int W = Vec<T>::width;
+  if (n < W) {
+    std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(T));
+    return;
+  }
+  for (std::int64_t k = 0; k + W < n; k += W) Vec<T>::load(s + k).store(d + k);
+  Vec<T>::load(s + n - W).store(d + n - W);
+}
+
+// d[k] = s[k] + b for k < n, the same way.
+template <typename T>
+inline void add_row(T* d, const T* s, std::int64_t n, T b) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  if (n < W) {
+    for (std::int64_t k = 0; k < n; ++k) d[k] = s[k] + b;
+    return;
+  }
+  const V bv = V::broadcast(b);
+  for (std::int64_t k = 0; k + W < n; k += W) (V::load(s + k) + bv).store(d + k);
+  (V::load(s + n - W) + bv).store(d + n - W);
+}
+
+// d[k] = s[k * SW] for k < n (SW = 2 or 4), reading only s[0 .. avail): SW vectors are
+// de-interleaved with Lanes::even (one round for SW = 2, two for SW = 4), the tail is scalar.
+template <typename T, int SW>
+inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avail) {
+  using V = Vec<T>;
+  using L = Lanes<V::width>;
+  constexpr int W = V::width;
+  std::int64_t k = 0;
+  for (; (k + W) * SW <= avail && k + W <= n; k += W) {
+    const T* p = s + k * SW;
+    V r;
+    if constexpr (SW == 2) {
+      r.v = L::even(V::load(p).v, V::load(p + W).v);
+    } else {
+      r.v = L::even(L::even(V::load(p).v, V::load(p + W).v),
+                    L::even(V::load(p + 2 * W).v, V::load(p + 3 * W).v));
+    }
+    r.store(d + k);
+  }
+  for (; k < n; ++k) d[k] = s[k * SW];
+}
+
+// Weights (C_out, C_in / G, taps) regrouped as wp[grp][block][ic][tap][ob] for blocks of `ob`
+// output channels, zero-padded past the group's last channel: what the forward kernels broadcast.
+template <typename T>
+inline void pack_weight_blocks(const ConvGeom& g, std::int64_t taps, int ob, const T* w, T* wp) {
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, nob = ceil_div(cog, ob);
+  parallel_for(g.G * nob, double(g.C_out) * cig * taps, [&](std::int64_t gb) {
+    const std::int64_t grp = gb / nob, b = gb % nob;
+    T* dst = wp + gb * cig * taps * ob;
+    for (std::int64_t ic = 0; ic < cig; ++ic)
+      for (std::int64_t t = 0; t < taps; ++t)
+        for (int o = 0; o < ob; ++o) {
+          const std::int64_t oc = b * ob + o;
+          dst[(ic * taps + t) * ob + o] =
+              oc < cog ? w[((grp * cog + oc) * cig + ic) * taps + t] : T(0);
+        }
+  });
+}
+
+// Weights regrouped for the transposed convolution (backward_input), whose blocks are of input
+// channels: wp[grp][plane][block][oc][tap of the plane][kBlockChannels], zero-padded past the
+// group's last input channel. transposed_weight_block: where block b of plane pl of group grp
+// starts.
+template <typename T>
+inline T* transposed_weight_block(const ConvGeom& g, const ConvPlan& p, T* wp, std::int64_t grp,
+                                  std::int64_t pl, std::int64_t b) {
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, nib = ceil_div(cig, kBlockChannels);
+  const std::int64_t ntp = p.plane_begin[pl + 1] - p.plane_begin[pl];
+  return wp + grp * nib * cog * p.taps * kBlockChannels +
+         p.plane_begin[pl] * nib * cog * kBlockChannels + b * cog * ntp * kBlockChannels;
+}
+
+template <typename T>
+void pack_transposed_weight_blocks(const ConvGeom& g, const ConvPlan& p, const T* w, T* wp) {
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
+  const std::int64_t nib = ceil_div(cig, kBlockChannels);
+  parallel_for(g.G * p.planes * nib, double(g.C_in) * cog * taps, [&](std::int64_t it) {
+    const std::int64_t b = it % nib, pl = (it / nib) % p.planes, grp = it / (nib * p.planes);
+    const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
+    T* dst = transposed_weight_block(g, p, wp, grp, pl, b);
+    for (std::int64_t oc = 0; oc < cog; ++oc)
+      for (std::int64_t ti = 0; ti < ntp; ++ti)
+        for (int o = 0; o < kBlockChannels; ++o) {
+          const std::int64_t ic = b * kBlockChannels + o;
+          dst[(oc * ntp + ti) * kBlockChannels + o] =
+              ic < cig ? w[((grp * cog + oc) * cig + ic) * taps + p.plane_taps[t0 + ti]] : T(0);
+        }
+  });
+}
+
+// x (N, C, H, W) -> phase layout (N, C, phase_channel_size): padded, stride-phase planes, zero
+// slack.
+template <typename T>
+void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
+  std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
+  for (std::int64_t pw = 0; pw < g.SW; ++pw)
+    valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jrange[2 * pw], &jrange[2 * pw + 1]);
+  parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.phase_channel_size, [&](std::int64_t nc) {
+    const T* src = x + nc * g.H * g.W;
+    T* dst = xq + nc * p.phase_channel_size;
+    if (g.SH == 1 && g.SW == 1 && g.PW0 == 0 && g.PW1 == 0) {
+      // no column padding: the image is one block of the plane, between rows of padding
+      const std::int64_t below = p.plane_h - g.PH0 - g.H;  // >= 0: plane_h = H + PH0 + PH1
+      zero_row(dst, g.PH0 * p.plane_w);
+      copy_row(dst + g.PH0 * p.plane_w, src, g.H * g.W);
+      zero_row(dst + (g.PH0 + g.H) * p.plane_w,
+               below * p.plane_w + (p.phase_channel_size - p.plane_size));
+      return;
+    }
+    // padded rows in order, all column phases of a row in turn (it stays in L1 for stride > 1)
+    for (std::int64_t i = 0; i < p.plane_h; ++i) {
+      for (std::int64_t ph = 0; ph < g.SH; ++ph) {
+        const std::int64_t h = i * g.SH + ph - g.PH0;
+        for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+          T* row = dst + (ph * g.SW + pw) * p.plane_size + i * p.plane_w;
+          const std::int64_t jlo = jrange[2 * pw], jhi = jrange[2 * pw + 1];
+          if (h < 0 || h >= g.H || jlo >= jhi) {
+            zero_row(row, p.plane_w);
+            continue;
+          }
+          zero_row(row, jlo);
+          const T* s = src + h * g.W + jlo * g.SW + pw - g.PW0;
+          const std::int64_t avail = g.W - (jlo * g.SW + pw - g.PW0);  // source row from s
+          if (g.SW == 1) {
+            copy_row(row + jlo, s, jhi - jlo);
+          } else if (g.SW == 2) {
+            copy_row_strided<T, 2>(row + jlo, s, jhi - jlo, avail);
+          } else if (g.SW == 4) {
+            copy_row_strided<T, 4>(row + jlo, s, jhi - jlo, avail);
+          } else {
+            for (std::int64_t j = jlo; j < jhi; ++j) row[j] = s[(j - jlo) * g.SW];
+          }
+          zero_row(row + jhi, p.plane_w - jhi);
+        }
+      }
+    }
+    std::fill(dst + p.planes * p.plane_size, dst + p.phase_channel_size, T(0));
+  });
+}
+
+// dy (N, C_out, OH, OW) -> wide layout (N, C_out, wide_channel_size): wide_front zeros, OH rows
+// of plane_w (zeros past OW), zeros.
+// With `margins` false only the rows and the zeros up to the next whole vector after them are
+// written (all the weight gradient reads); the transposed convolution also reads the margins.
+template <typename T>
+void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, bool margins) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  const std::int64_t gap = p.plane_w - g.OW;  // zeros after each row
+  parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.wide_channel_size, [&](std::int64_t nc) {
+    const T* src = dy + nc * g.OH * g.OW;
+    T* dst = dyw + nc * p.wide_channel_size;
+    if (margins) zero_row(dst, p.wide_front);
+    for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+      T* row = dst + p.wide_front + oh * p.plane_w;
+      if (gap <= W && p.plane_w >= W) {
+        // the row's last vector zeroed first (one store, aligned when plane_w is a multiple of W),
+        // then the data copied over the front of it
+        V::zero().store(row + p.plane_w - W);
+        copy_row(row, src + oh * g.OW, g.OW);
+      } else {
+        copy_row(row, src + oh * g.OW, g.OW);
+        zero_row(row + g.OW, gap);
+      }
+    }
+    const std::int64_t tail =
+        margins ? p.wide_channel_size
+                : std::min(p.wide_channel_size, p.wide_front + ceil_div(p.wide_outputs, W) * W + W);
+    std::fill(dst + p.wide_front + p.wide_outputs, dst + tail, T(0));
+  });
+}
+
+// For the exact mode: 1 at the image pixels of one channel's phase layout (phase_channel_size
+// elements), 0 at its
+// padding and slack.
+template <typename T>
+std::vector<T> phase_layout_validity(const ConvGeom& g, const ConvPlan& p) {
+  std::vector<T> valid(static_cast<std::size_t>(p.phase_channel_size), T(0));
+  for (std::int64_t ph = 0; ph < g.SH; ++ph)
+    for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+      std::int64_t ilo, ihi, jlo, jhi;
+      valid_range(g.SH, ph, g.PH0, g.H, p.plane_h, &ilo, &ihi);
+      valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jlo, &jhi);
+      for (std::int64_t i = ilo; i < ihi; ++i)
+        for (std::int64_t j = jlo; j < jhi; ++j)
+          valid[(ph * g.SW + pw) * p.plane_size + i * p.plane_w + j] = T(1);
+    }
+  return valid;
+}
+
+// For the exact mode: n elements, 1 at front + q for the output positions q < wide_outputs whose
+// column is a real output column (< OW), 0 elsewhere (the margins and the discarded columns of the
+// wide layout).
+template <typename T>
+std::vector<T> wide_layout_validity(const ConvGeom& g, const ConvPlan& p, std::int64_t front,
+                                    std::int64_t n) {
+  std::vector<T> valid(static_cast<std::size_t>(n), T(0));
+  for (std::int64_t q = 0; q < p.wide_outputs && front + q < n; ++q)
+    if (q % p.plane_w < g.OW) valid[front + q] = T(1);
+  return valid;
+}
+
+// Copies the valid part of a wide tile (OB rows of `tile` values for positions q0..) into the
+// dense output (OH, OW) of each channel, adding the bias when given.
+template <typename T>
+inline void store_wide_tile(const T* tbuf, int tile, int ob, std::int64_t q0, std::int64_t qend,
+                            std::int64_t plane_w, std::int64_t OW, T* out, std::int64_t out_cs,
+                            const T* bias) {
+  std::int64_t q = q0;
+  const std::int64_t end = std::min(q0 + tile, qend);
+  while (q < end) {
+    const std::int64_t oh = q / plane_w, ow = q - oh * plane_w;
+    if (ow >= OW) {
+      q = (oh + 1) * plane_w;
+      continue;
+    }
+    const std::int64_t n = std::min(OW - ow, end - q);
+    for (int o = 0; o < ob; ++o) {
+      const T* s = tbuf + o * tile + (q - q0);
+      T* d = out + o * out_cs + oh * OW + ow;
+      if (bias) {
+        add_row(d, s, n, bias[o]);
+      } else {
+        copy_row(d, s, n);
+      }
+    }
+    q += n;
+  }
+}
+
+// Writes the image pixels among `tile` plane positions from p0 (limited to [plo, phi)) of one
+// (phase plane, input-channel block): position (i, j) of plane (ph, pw) is pixel
+// (i*SH + ph - PH0, j*SW + pw - PW0); columns outside [jlo, jhi) are padding. Channel o's values
+// start at src + o * src_os.
+template <typename T>
+inline void scatter_plane_tile(const ConvGeom& g, std::int64_t plane_w, std::int64_t ph,
+                               std::int64_t pw, std::int64_t jlo, std::int64_t jhi, const T* src,
+                               std::int64_t src_os, int ob, std::int64_t p0, std::int64_t tile,
+                               std::int64_t plo, std::int64_t phi, T* out, std::int64_t out_cs) {
+  std::int64_t q = std::max(p0, plo);
+  const std::int64_t end = std::min(p0 + tile, phi);
+  while (q < end) {
+    const std::int64_t i = q / plane_w, j = q - i * plane_w;
+    if (j < jlo) {
+      q += jlo - j;
+      continue;
+    }
+    if (j >= jhi) {
+      q = (i + 1) * plane_w;
+      continue;
+    }
+    const std::int64_t cnt = std::min(jhi - j, end - q);
+    const std::int64_t h = i * g.SH + ph - g.PH0;
+    T* d = out + h * g.W + j * g.SW + pw - g.PW0;
+    for (int o = 0; o < ob; ++o) {
+      const T* s = src + o * src_os + (q - p0);
+      T* dd = d + o * out_cs;
+      if (g.SW == 1) {
+        for (std::int64_t k = 0; k < cnt; ++k) dd[k] = s[k];
+      } else {
+        for (std::int64_t k = 0; k < cnt; ++k) dd[k * g.SW] = s[k];
+      }
+    }
+    q += cnt;
+  }
+}
