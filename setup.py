@@ -73,10 +73,14 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         openmp = ["-fopenmp"] if sys.platform != "win32" and compiler_accepts(self.compiler, ["-fopenmp"]) else []
-        common = COMMON_FLAGS + openmp
+        # Extra flags from the environment come last, so they win (`-O1` over `-O3`): a
+        # sanitizer build (.ci/sanitizers) sets them; setuptools does not pass CXXFLAGS to C++.
+        extra_compile = os.environ.get("AUTOGRAD_CNN_EXTRA_COMPILE_ARGS", "").split()
+        extra_link = os.environ.get("AUTOGRAD_CNN_EXTRA_LINK_ARGS", "").split()
+        common = COMMON_FLAGS + openmp + extra_compile
         for ext in self.extensions:
             ext.extra_compile_args = common
-            ext.extra_link_args = openmp
+            ext.extra_link_args = openmp + extra_link
             ext.define_macros += [
                 ("ACNN_CXXFLAGS", '"%s"' % " ".join(common)),
                 ("ACNN_FLAGS_AVX2", '"%s"' % " ".join(ISA_FLAGS["avx2"])),

@@ -20,9 +20,9 @@ __all__ = ["KERNEL_DTYPES", "MAX_THREADS", "backend_info", "set_num_threads", "g
 #: the dtypes the compiled kernels take (conv, pooling, relu, channel sums)
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-#: the most threads ``set_num_threads`` accepts: far above any x86 server's hardware threads, far
-#: below the tens of thousands at which the OpenMP runtime fails to create them and exits
-MAX_THREADS = 1024
+#: the most threads ``set_num_threads`` accepts (csrc/common/runtime.h: far above any x86 server's
+#: hardware threads, far below the tens of thousands at which OpenMP fails to create them)
+MAX_THREADS = _C.runtime_max_threads()
 
 
 def backend_info():

@@ -102,3 +102,11 @@ def test_channel_sum_matches_numpy_on_every_isa_and_thread_count(shape, dtype, r
 def test_channel_sum_rejects_a_wrong_output_length():
     with pytest.raises(ValueError, match="3 elements"):
         _C.channel_sum(np.zeros((2, 3, 4), np.float32), np.zeros(4, np.float32))
+
+
+def test_the_core_clamps_a_thread_count_python_did_not_check(restore_backend):
+    """The C++ side trusts nothing: the binding called directly keeps the count in range."""
+    ac._C.runtime_set_num_threads(10 ** 6)
+    assert ac.get_num_threads() == ac.backend.MAX_THREADS
+    ac._C.runtime_set_num_threads(-7)
+    assert ac.get_num_threads() == 1

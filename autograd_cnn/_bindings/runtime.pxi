@@ -13,6 +13,7 @@ cdef extern from "common/runtime.h" namespace "acnn":
     Isa active_isa()
     cbool set_isa(Isa isa)
     cbool isa_available(Isa isa)
+    const int kMaxThreads
     int num_threads()
     void set_num_threads(int n)
     cbool openmp_enabled()
@@ -52,6 +53,11 @@ def runtime_num_threads():
 
 def runtime_set_num_threads(int n):
     set_num_threads(n)
+
+
+def runtime_max_threads():
+    """The most threads the kernels accept (kMaxThreads, csrc/common/runtime.h)."""
+    return kMaxThreads
 
 
 def runtime_openmp_enabled():

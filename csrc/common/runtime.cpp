@@ -102,7 +102,7 @@ int num_threads() { return threads_slot().load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
   if (!openmp_enabled()) n = 1;
-  threads_slot().store(std::max(1, n), std::memory_order_relaxed);
+  threads_slot().store(std::clamp(n, 1, kMaxThreads), std::memory_order_relaxed);
 }
 
 bool openmp_enabled() {

@@ -21,8 +21,12 @@ bool set_isa(Isa isa);
 bool isa_available(Isa isa);
 
 // Threads used by every parallel region of the kernels (process-wide, not per calling thread).
+// The most threads set_num_threads keeps: far above any x86 server's hardware threads, far below
+// the tens of thousands at which the OpenMP runtime fails to create them and exits.
+constexpr int kMaxThreads = 1024;
+
 int num_threads();
-void set_num_threads(int n);  // n >= 1; clamped to 1 when the build has no OpenMP
+void set_num_threads(int n);  // clamped to [1, kMaxThreads]; 1 when the build has no OpenMP
 bool openmp_enabled();
 
 // The flags the extension was compiled with (given by setup.py).
