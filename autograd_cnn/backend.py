@@ -41,8 +41,10 @@ def backend_info():
 
 def set_buffer_cache_limit(nbytes):
     """Most idle memory the kernels keep for reuse (large outputs and workspaces come back to it
-    when their arrays die, so a training loop does not fault in fresh pages every step).
-    0 frees what is idle and turns the cache off. The default is 256 MiB."""
+    when their arrays die, so a training loop does not fault in fresh pages every step), and the
+    largest scratch buffer (a convolution's internal copies) a thread keeps after a call: larger
+    ones are freed when their call ends. 0 frees what is idle and turns the cache off. The
+    default is 256 MiB."""
     if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
         raise ValueError(f"set_buffer_cache_limit: nbytes must be an int >= 0, got {nbytes!r}")
     _C.buffer_cache(nbytes)

@@ -2,6 +2,7 @@
 ordinary writable C-contiguous ndarrays, a block is reused only after every array over it died,
 and the idle memory stays under the limit."""
 import gc
+import os
 
 import numpy as np
 import pytest
@@ -60,3 +61,32 @@ def test_idle_memory_stays_under_the_limit(cache):
     assert _C.buffer_cache()[:2] == (0, 0)
     with pytest.raises(ValueError, match="limit"):
         _C.buffer_cache(-1)
+
+
+def _rss_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux only")
+def test_scratch_above_the_cache_limit_is_released_after_the_call():
+    """A convolution's internal copies (here the 68 MiB phase copy of a 16x64x130x130 padded
+    input) are not kept past the call when they exceed the buffer-cache limit."""
+    import autograd_cnn as ac
+    import autograd_cnn.functional as F
+
+    x = np.ones((16, 64, 128, 128), np.float32)
+    w = np.ones((8, 64, 3, 3), np.float32)
+    before_limit = ac.backend.backend_info()["buffer_cache"]["limit_bytes"]
+    try:
+        ac.backend.set_buffer_cache_limit(1 << 20)
+        F.conv2d(x[:1, :1, :8, :8], w[:1, :1])  # trims what earlier calls of this thread kept
+        base = _rss_mib()
+        y = F.conv2d(x, w, padding=1)
+        del y
+        assert _rss_mib() - base < 32
+    finally:
+        ac.backend.set_buffer_cache_limit(before_limit)

@@ -13,6 +13,7 @@ cdef extern from "common/buffer.h" namespace "acnn" nogil:
     size_t buffer_capacity(size_t nbytes)
     void* buffer_alloc(size_t nbytes)
     void buffer_free(void* p)
+    void set_scratch_limit(size_t nbytes)
 
 import numpy as _np
 
@@ -126,6 +127,7 @@ def buffer_cache(limit=None):
         if limit < 0:
             raise ValueError(f"buffer_cache: limit must be >= 0 bytes, got {limit}")
         _buffer_limit = limit
+        set_scratch_limit(limit)  # the kernels' per-thread scratch follows the same limit
         while _idle_n > 0 and _idle_bytes > _buffer_limit:
             _idle_drop(0)
     return _idle_n, _idle_bytes, _buffer_limit

@@ -4,6 +4,7 @@
 // maps 2 MiB instead of 4 KiB, and the TLB covers a whole plane stack.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #if defined(__linux__)
@@ -32,5 +33,15 @@ inline void* buffer_alloc(std::size_t bytes) {
 }
 
 inline void buffer_free(void* p) { std::free(p); }
+
+// The most scratch memory (a kernel's internal copies and packed operands, kept per calling
+// thread between calls so that their pages stay mapped) one buffer may keep once its call has
+// ended; larger ones are freed then. Set together with the buffer cache's limit
+// (autograd_cnn.backend.set_buffer_cache_limit), 256 MiB by default.
+inline std::atomic<std::size_t>& scratch_limit() {
+  static std::atomic<std::size_t> limit{std::size_t(256) << 20};
+  return limit;
+}
+inline void set_scratch_limit(std::size_t bytes) { scratch_limit().store(bytes); }
 
 }  // namespace acnn

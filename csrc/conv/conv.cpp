@@ -1,6 +1,8 @@
 // Convolution entry points: the layout plan, cached workspaces and the per-ISA dispatch.
 #include "conv/conv.h"
 
+#include "common/buffer.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -52,11 +54,19 @@ ConvPlan make_conv_plan(const ConvGeom& g) {
 
 namespace {
 
-// A grow-only, 64-byte aligned scratch buffer. Each calling thread keeps its own (thread_local),
-// so repeated calls reuse warm pages instead of touching fresh memory every time.
+// A 64-byte aligned scratch buffer that grows as calls need. Each calling thread keeps its own
+// (thread_local), so repeated calls reuse warm pages instead of touching fresh memory every time;
+// one larger than scratch_limit() (common/buffer.h) is freed when its call ends (ScratchTrim).
 class Scratch {
  public:
   ~Scratch() { std::free(ptr_); }
+  void trim(std::size_t limit) {
+    if (cap_ > limit) {
+      std::free(ptr_);
+      ptr_ = nullptr;
+      cap_ = 0;
+    }
+  }
   void* get(std::size_t bytes) {
     if (bytes > cap_) {
       std::free(ptr_);
@@ -84,6 +94,14 @@ template <typename T>
 T* scratch_of(int slot, std::int64_t elements) {
   return static_cast<T*>(scratch(slot).get(static_cast<std::size_t>(elements) * sizeof(T) + 64));
 }
+
+// Frees this thread's scratch buffers above the limit when the kernel call ends (or throws).
+struct ScratchTrim {
+  ~ScratchTrim() {
+    const std::size_t limit = scratch_limit().load(std::memory_order_relaxed);
+    for (int slot = 0; slot < 3; ++slot) scratch(slot).trim(limit);
+  }
+};
 
 // Packed-weight sizes: generous bounds that hold for every ISA's block size (<= 16 channels).
 std::int64_t packed_forward_weights(const ConvGeom& g, const ConvPlan& p) {
@@ -129,6 +147,7 @@ bool all_finite(const T* a, std::int64_t n) {
 
 template <typename T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
+  const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
   T* xq = scratch_of<T>(0, g.N * g.C_in * p.phase_channel_size);
   T* wp = scratch_of<T>(1, packed_forward_weights(g, p));
@@ -138,6 +157,7 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T*
 
 template <typename T>
 void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx) {
+  const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
   T* dyw = scratch_of<T>(0, g.N * g.C_out * p.wide_channel_size);
   T* wp = scratch_of<T>(1, packed_transpose_weights(g, p));
@@ -147,6 +167,7 @@ void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx) {
 
 template <typename T>
 void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
+  const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
   T* xq = scratch_of<T>(0, g.N * g.C_in * p.phase_channel_size);
   T* dyw = scratch_of<T>(1, g.N * g.C_out * p.wide_channel_size);
