@@ -32,6 +32,8 @@ _restore_sigint = _quiet_while_importing()  # a Ctrl-C while the command starts:
 try:  # backend loads the compiled core (after choosing OpenMP's wait policy); all else needs it
     from .backend import backend_info, get_isa, get_num_threads, set_isa, set_num_threads
 except ImportError as _error:
+    if _error.name not in ("autograd_cnn", "autograd_cnn._C", "_C"):
+        raise  # something else is missing (numpy, say): its own message says what
     raise _explain_missing_core(_error) from None
 
 # Tensor, autograd and ops

@@ -16,7 +16,14 @@ EXIT_STATUS = 130  # 128 + SIGINT, what shells report for a command ended by Ctr
 
 def _started_as_command():
     first = sys.argv[0] if sys.argv else ""
-    return first == "-m" or os.path.basename(first) == "autograd-cnn"
+    if os.path.basename(first) == "autograd-cnn":
+        return True
+    if first != "-m":
+        return False
+    orig = getattr(sys, "orig_argv", None)  # Python 3.10+: the interpreter's own arguments
+    if orig is None:
+        return True
+    return any(a == "-m" and b.split(".")[0] == "autograd_cnn" for a, b in zip(orig, orig[1:]))
 
 
 def _quiet_exit(signum, frame):

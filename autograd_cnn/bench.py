@@ -23,7 +23,8 @@ With ``--networks`` the cases are whole networks instead (benchmarking.NETWORK_C
 ResNet-20, a small VGG with batch norm, a conv1d net), each next to its PyTorch twin holding the
 same weights: ``train_step`` (with SGD momentum, on the network's training batch), ``eval_forward``
 (eval mode, grad mode off, batch 64) and ``latency`` (the same on one sample); for the training
-step also the peak memory growth of one step in each library (MiB; Linux).
+step also the peak memory growth of one step in each library (MiB; Linux), each measured after
+one warm-up step in a fresh process of its own, so neither library's allocations hide the other's.
 
 What it counts
     Convolution FLOPs: 2 * N * C_out * out_pixels * (C_in / groups) * prod(kernel); each backward
@@ -36,8 +37,8 @@ JSON (``--json``): one document, a list of records with the fields
     bytes or images per call), ours_rate, torch_rate, peak_gflops (probe, same threads and
     dtype; the better of a probe before and one after that thread count's cases), pct_peak
     (ours_rate / peak_gflops * 100, GFLOP/s cases only), ours_peak_mib, torch_peak_mib (the peak
-    resident memory growth of one training step, network cases only), repeat, stat ("median" or
-    "min": what ours_ms / torch_ms are).
+    resident memory growth of one training step after a warm-up step, each in a fresh process;
+    network cases only), repeat, stat ("median" or "min": what ours_ms / torch_ms are).
     Missing values are null.
 
 PyTorch is optional: without it the torch columns are null. An error inside PyTorch (a
@@ -166,8 +167,8 @@ def _network_records(case, dtype, threads, isa, timing, torch_lib):
             try:
                 step = bm.network_step(lib, net, phase, x, y)
                 rec[key + "_ms"] = bm.time_ms(lambda: None, lambda _: step(), timing)
-                if phase == "train_step":
-                    grown = bm.peak_memory_growth(step)
+                if phase == "train_step":  # in a fresh process: see bm.step_memory
+                    grown = bm.step_memory(case, lib.name, dtype, threads)
                     rec[key + "_peak_mib"] = None if grown is None else grown / 2**20
             except RuntimeError as exc:  # PyTorch's error type
                 if key == "ours":

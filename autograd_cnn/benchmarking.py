@@ -9,6 +9,8 @@ import contextlib
 import itertools
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -22,7 +24,7 @@ from .models.torch_twins import import_torch
 __all__ = ["ConvCase", "PoolCase", "TrainCase", "NetworkCase", "CONV_CASES", "POOL_CASES", "CASES",
            "NETWORK_CASES", "NETWORK_PHASES", "normal", "Timing", "time_ms", "thread_count",
            "threads_from_env", "Library", "ours", "torch_library", "time_phase", "train_step",
-           "network_step", "peak_memory_growth", "record_rate"]
+           "network_step", "peak_memory_growth", "step_memory", "record_rate"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +349,34 @@ def peak_memory_growth(run):
         return None
     run()
     return max(0, _status_kib("VmHWM") - before) * 1024
+
+
+def step_memory(case, impl, dtype, threads):
+    """Peak resident memory growth (bytes) of one training step of network ``case`` in ``impl``
+    ('autograd_cnn' or 'torch'), after one warm-up step, measured in a fresh Python process so
+    that neither library's earlier allocations (nor a buffer cache) hide the other's; None where
+    it cannot be measured."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(acnn.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [package_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    code = ("import sys, autograd_cnn.benchmarking as bm; "
+            "print(bm._step_memory_here(*sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, case.name, impl, np.dtype(dtype).name,
+                             str(threads)], capture_output=True, text=True, env=env, timeout=900)
+    last = result.stdout.strip().splitlines()[-1:] if result.returncode == 0 else []
+    return int(last[0]) if last and last[0].isdigit() else None
+
+
+def _step_memory_here(case_name, impl, dtype_name, threads):
+    case = next(c for c in NETWORK_CASES if c.name == case_name)
+    dtype = np.dtype(dtype_name).type
+    lib = ours() if impl == "autograd_cnn" else torch_library()
+    with thread_count(int(threads), lib.module if impl == "torch" else None):
+        model, twin = case.pair(dtype, with_twin=impl == "torch")
+        x, y = case.batch(case.train_batch, dtype, np.random.default_rng(0))
+        step = network_step(lib, twin if impl == "torch" else model, "train_step", x, y)
+        step()
+        return peak_memory_growth(step)
 
 
 def train_step(model, optimizer, loss_fn, batches):

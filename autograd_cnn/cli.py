@@ -228,8 +228,13 @@ def _check_output_path(option, path):
         raise _UsageError(f"{option} {path!r}: directory {parent!r} is not writable")
 
 
-def _check_resumable(path, model):
-    """--resume must name a training checkpoint (written by --checkpoint) for this model."""
+def _first_lines(exc, n=2):
+    return "; ".join(line.strip() for line in str(exc).splitlines()[:n] if line.strip())
+
+
+def _check_resumable(path, model, optimizer):
+    """--resume must name a training checkpoint (written by --checkpoint) for this model and
+    optimizer (both get its state now; fit restores the rest)."""
     try:
         ck = load(path)
     except (OSError, ValueError) as exc:
@@ -241,15 +246,32 @@ def _check_resumable(path, model):
         model.load_state_dict(ck["model"])
     except (KeyError, ValueError) as exc:
         raise _UsageError(f"--resume {path!r} does not fit this model: "
-                          f"{str(exc).splitlines()[0]}") from None
+                          f"{_first_lines(exc)}") from None
+    # each optimizer's parameter groups carry its own hyperparameters (SGD's momentum, Adam's
+    # betas): other keys mean another optimizer, whose state this one cannot continue from
+    saved = ck.get("optimizer") or {}
+    bookkeeping = {"params", "initial_lr"}  # (initial_lr: a scheduler's, not the optimizer's)
+    theirs = {k for g in saved.get("param_groups", []) for k in g} - bookkeeping
+    ours = {k for g in optimizer.param_groups for k in g} - bookkeeping
+    if theirs != ours:
+        raise _UsageError(f"--resume {path!r} was written with another optimizer (settings "
+                          f"{sorted(theirs - ours)}, not {type(optimizer).__name__}'s "
+                          f"{sorted(ours - theirs)}); resume with the --optimizer it was "
+                          "written with")
+    try:
+        optimizer.load_state_dict(saved)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _UsageError(f"--resume {path!r}: its optimizer state does not fit: "
+                          f"{_first_lines(exc)}") from None
 
 
 @contextlib.contextmanager
 def _sigint_deferred():
     """Ctrl-C inside the block is held back until the block is done (then raised as usual), so
     a file being written is finished rather than abandoned."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield  # not ours to change: another thread, or someone else's handler (or SIG_IGN)
         return
     caught = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
@@ -295,10 +317,10 @@ def run_train(args, out=None):
         model = build_model(model_name, xtr.shape[1:], num_classes)
     except ValueError as exc:  # the data's images do not fit the model
         raise _UsageError(f"{dataset_label}: {exc}") from None
-    if args.resume is not None and os.path.exists(args.resume):
-        _check_resumable(args.resume, model)
     optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum,
                                 args.weight_decay)
+    if args.resume is not None and os.path.exists(args.resume):
+        _check_resumable(args.resume, model, optimizer)
     train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size, shuffle=True,
                               seed=args.seed)
     val_loader = DataLoader(TensorDataset(xva, yva), batch_size=1000) if len(yva) else None
@@ -401,8 +423,8 @@ def main(argv=None):
             for option in ("save", "checkpoint", "plot"):
                 if getattr(args, option):
                     _check_output_path("--" + option, getattr(args, option))
-            if args.resume and not os.path.exists(args.resume):
-                _check_output_path("--resume", args.resume)  # it will be written each epoch
+            if args.resume:
+                _check_output_path("--resume", args.resume)  # it is written each epoch
             run_train(args)
             return 0
         if args.command == "summary":

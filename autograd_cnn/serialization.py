@@ -32,7 +32,8 @@ Writes are atomic: the archive is written to a temporary file in the destination
 temporary of a writer that was killed is removed by the next save to the same path on the same
 host. A truncated or corrupt file, or one that is not an autograd_cnn checkpoint, raises
 ``ValueError`` naming the file and the problem; an array entry whose header claims more data
-than the archive holds is refused before any memory is allocated for it. Paths may be ``str``,
+than the archive holds, or a compressed entry (``save`` never writes one), is refused before any
+memory is allocated for it. Paths may be ``str``,
 ``bytes`` or ``os.PathLike``, as for ``open``.
 """
 import io
@@ -278,6 +279,11 @@ def _read_archive(path, raw):
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         for info in zf.infolist():
             name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(raw):
+                # save() stores entries uncompressed: a compressed one could inflate far
+                # beyond the file's own size
+                raise ValueError(f"load: {path} is not an autograd_cnn checkpoint: entry "
+                                 f"{name!r} is compressed (checkpoints store entries as they are)")
             with zf.open(info) as member:
                 version = np.lib.format.read_magic(member)
                 read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
@@ -322,7 +328,7 @@ def load(path):
     blob = arrays.pop(MANIFEST_KEY)
     try:
         manifest = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, bad UTF-8, a 5000-digit int
         raise ValueError(f"load: {path} has an unreadable manifest: {e}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"load: {path} is not an autograd_cnn checkpoint (bad manifest header)")

@@ -295,3 +295,32 @@ def test_ctrl_c_during_start_up_exits_130_in_one_line(tmp_path):
     assert proc.returncode in (0, 130)
     if proc.returncode == 130:
         assert err.strip() == "autograd_cnn: interrupted"
+
+
+def test_resume_with_another_optimizer_is_refused_before_training(tmp_path, capsys):
+    ck = str(tmp_path / "ck.npz")
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--quiet", "--optimizer", "sgd",
+                 "--checkpoint", ck]) == 0
+    capsys.readouterr()
+    assert main(["train", "--dataset", "digits", "--epochs", "2", "--quiet", "--optimizer", "adam",
+                 "--resume", ck]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another optimizer" in err and "--optimizer" in err
+
+
+def test_sigint_deferral_leaves_other_handlers_alone():
+    import signal
+
+    from autograd_cnn.cli import _sigint_deferred
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with _sigint_deferred():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)  # ignored, as its owner asked: no exception
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with pytest.raises(KeyboardInterrupt):  # with Python's own handler: held, then raised
+        with _sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            assert True  # still running inside the block

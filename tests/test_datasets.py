@@ -188,3 +188,21 @@ def test_real_fashion_mnist():
     x, y = load_idx_dir(FASHION, "test")
     assert x.shape == (10000, 28, 28) and x.dtype == np.uint8 and y.shape == (10000,)
     assert np.bincount(y).tolist() == [1000] * 10
+
+
+def test_idx_gzip_claiming_gigabytes_with_little_data_allocates_little(tmp_path):
+    """A 33-byte gzip file whose header declares 4 GiB: memory follows the data that arrives."""
+    import tracemalloc
+    p = tmp_path / "liar.gz"
+    p.write_bytes(gzip.compress(bytes([0, 0, 0x08, 2]) + np.array([65536, 65535], ">u4").tobytes()
+                                + bytes(10)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="liar.gz.*truncated"):
+            load_idx(p, max_bytes=1 << 33)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+    with pytest.raises(TypeError, match="max_bytes"):
+        load_idx(p, max_bytes="big")

@@ -138,3 +138,12 @@ def test_unbuilt_source_tree_names_the_fix(source_copy, state):
     assert "`pip install -e .`" in last and str(source_copy) in last
     assert ("is not built" if state == "absent" else "could not be loaded") in last
     assert "partially initialized" not in r.stderr and "circular import" not in r.stderr
+
+
+def test_another_missing_module_is_not_blamed_on_the_compiled_core(tmp_path):
+    """Only a missing or broken autograd_cnn._C gets the build advice; NumPy missing says so."""
+    code = "import sys; sys.modules['numpy'] = None; import autograd_cnn"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "numpy" in r.stderr.strip().splitlines()[-1]
+    assert "compiled core" not in r.stderr

@@ -326,3 +326,25 @@ def test_a_failed_temporary_is_reported_under_the_target_name(tmp_path, monkeypa
     with pytest.raises(PermissionError, match=r"save: cannot write .*c\.npz' \(Permission denied\)") as info:
         save({"x": 1}, tmp_path / "c.npz")
     assert ".tmp" not in str(info.value)
+
+
+def test_compressed_entries_are_refused(tmp_path):
+    """save() stores entries as they are; a deflated one could inflate far past the file."""
+    path = tmp_path / "zipped.npz"
+    save({"w": np.zeros(1000)}, path)
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(ValueError, match="zipped.npz.*compressed"):
+        load(path)
+
+
+def test_manifest_with_an_endless_integer_names_the_file(tmp_path):
+    path = tmp_path / "digits.npz"
+    manifest = '{"format": "%s", "version": 1, "root": {"t": "int", "v": %s}}' % (
+        serialization.FORMAT, "9" * 5000)
+    np.savez(path, **{serialization.MANIFEST_KEY: np.frombuffer(manifest.encode(), np.uint8)})
+    with pytest.raises(ValueError, match="digits.npz"):
+        load(path)

@@ -34,7 +34,7 @@ IDX_DTYPES = {
 }
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 24  # bytes read (and inflated) at a time
+_CHUNK = 1 << 20  # bytes read (and inflated) at a time
 
 #: the largest data section ``load_idx`` accepts by default (all of MNIST's training images: 47 MB)
 DEFAULT_MAX_BYTES = 1 << 32
@@ -52,17 +52,16 @@ def _open(path):
 
 
 def _read_exactly(f, n, path, what):
-    """``n`` bytes of ``f`` in chunks of at most _CHUNK, into one buffer allocated once (so a
-    compressed file never inflates past what its header declared)."""
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = f.readinto(view[got:got + _CHUNK])
-        if not k:
+    """``n`` bytes of ``f``, read (and, compressed, inflated) in chunks of at most _CHUNK: memory
+    follows the data that really arrives, never just the size a header claims, and nothing past
+    ``n`` is inflated."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = f.read(min(_CHUNK, n - len(buf)))
+        if not chunk:
             raise ValueError(f"load_idx: {path!r} is truncated: {what} needs {n} bytes, the "
-                             f"file has {got}")
-        got += k
+                             f"file has {len(buf)}")
+        buf += chunk
     return buf
 
 
@@ -71,13 +70,16 @@ def load_idx(path, max_bytes=DEFAULT_MAX_BYTES):
 
     The header is checked before the data is read: a file whose header declares more than
     ``max_bytes`` bytes of data is refused with a ValueError naming it, and a compressed file is
-    inflated in bounded chunks only up to the size its header declares.
+    inflated in bounded chunks, never past the size its header declares (memory follows the
+    data that arrives, not the size claimed).
 
     >>> images = load_idx("train-images-idx3-ubyte.gz")   # doctest: +SKIP
     >>> images.shape, images.dtype                          # doctest: +SKIP
     ((60000, 28, 28), dtype('uint8'))
     """
     path = os.fspath(path)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise TypeError(f"load_idx: max_bytes must be an int >= 0, got {max_bytes!r}")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_idx: no such file {path!r}")
     f, compressed = _open(path)

@@ -68,15 +68,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             if running_var is not None:
                 rv = as_array(running_var)
                 rv[...] = (1 - momentum) * rv + momentum * unbiased
-        # per-channel scale and shift, then one multiply-add over the input: the fewest
-        # full-size passes (forward and, through autograd, backward)
+        # one per-channel scale (rsqrt times gamma), then one multiply-add over the centred
+        # input: fewer full-size passes than normalising and scaling apart, and no cancellation
+        # of a large mean in float32 (x * scale - mean * scale would lose it)
         scale = (var + eps) ** -0.5
         if weight is not None:
             scale = scale * weight.reshape(bshape)
-        shift = -mean * scale
-        if bias is not None:
-            shift = shift + bias.reshape(bshape)
-        return input * scale + shift
+        out = centred * scale
+        return out if bias is None else out + bias.reshape(bshape)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not "
