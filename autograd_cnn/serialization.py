@@ -193,20 +193,51 @@ class _Decoder:
 
 # ------------------------------------------------------------------------------------ public API
 def save(obj, path):
-    """Write ``obj`` (a state dict or any nesting of dicts/lists/tuples of arrays, Tensors,
-    numbers, strings, bools and None) to ``path`` as a pickle-free ``.npz`` checkpoint.
+    """Write ``obj`` to ``path`` in the format its extension names:
 
-    The name is used exactly as given (no ``.npz`` is appended). The write is atomic: a temporary
+    * ``.safetensors``: a flat dict of name -> array or Tensor (a state dict), as
+      ``safetensors.torch.save_file`` writes it (needs the optional ``safetensors`` package);
+    * anything else (``.npz``, ``.ckpt``, no extension...): a pickle-free ``.npz`` checkpoint of
+      ``obj``, a state dict or any nesting of dicts/lists/tuples of arrays, Tensors, numbers,
+      strings, bools and None.
+
+    ``.pt`` / ``.pth`` are refused (they are PyTorch's pickles; :func:`load` reads them). The
+    name is used exactly as given (no extension is appended). The write is atomic: a temporary
     file in the same directory is filled, fsync'ed, then renamed over ``path``.
     """
     path = _path(path, "save")
+    kind = _format(path)
+    if kind == "torch":
+        raise ValueError(f"save: {path!r}: .pt/.pth files are PyTorch pickles, which autograd_cnn "
+                         "reads but does not write; save to .safetensors (loads in PyTorch with "
+                         "safetensors.torch.load_file) or .npz")
+    if kind == "safetensors":
+        from ._safetensors import to_bytes
+        blob = to_bytes(obj, path)
+        _atomic_write(path, lambda f: f.write(blob))
+        return None
     enc = _Encoder()
     root = enc.encode(obj)
     manifest = {"format": FORMAT, "version": VERSION, "root": root}
     blob = np.frombuffer(json.dumps(manifest, allow_nan=False).encode("utf-8"), dtype=np.uint8)
     entries = dict(enc.arrays)
     entries[MANIFEST_KEY] = blob
+    _atomic_write(path, lambda f: np.savez(f, **entries))
+    return None
 
+
+def _format(path):
+    """'safetensors', 'torch' or 'npz', from the file name's extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".safetensors":
+        return "safetensors"
+    if ext in (".pt", ".pth"):
+        return "torch"
+    return "npz"
+
+
+def _atomic_write(path, write):
+    """Run ``write(f)`` on a temporary beside ``path``, fsync it, and rename it over ``path``."""
     directory = os.path.dirname(os.path.abspath(path))
     _remove_stale_temporaries(directory, os.path.basename(path))
     try:
@@ -216,7 +247,7 @@ def save(obj, path):
         raise type(e)(e.errno, f"save: cannot write {path!r} ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **entries)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -226,7 +257,6 @@ def save(obj, path):
         except OSError:
             pass
         raise
-    return None
 
 
 def _path(path, fn):
@@ -300,14 +330,30 @@ def _read_archive(path, raw):
 
 
 def load(path):
-    """Read a checkpoint written by :func:`save` and return the nested structure, with arrays as
-    NumPy arrays. Raises ``FileNotFoundError`` for a missing file and ``ValueError`` (naming the
-    file) for a truncated, corrupt or foreign one. Never unpickles anything."""
+    """Read ``path`` in the format its extension names and return what it holds, with arrays as
+    NumPy arrays:
+
+    * ``.safetensors``: the dict of name -> array (needs the optional ``safetensors`` package);
+    * ``.pt`` / ``.pth``: the state dict saved by ``torch.save`` (PyTorch >= 1.6 zip format),
+      read without PyTorch; only tensors and plain containers are accepted, anything else in the
+      pickle raises ``pickle.UnpicklingError`` naming the global, and nothing in it is run
+      (see autograd_cnn/_torch_zip.py);
+    * anything else: a checkpoint written by :func:`save` (never unpickles anything).
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` (naming the file) for a
+    truncated, corrupt or foreign one."""
     path = _path(path, "load")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no checkpoint at {path!r}")
     with open(path, "rb") as f:  # a permission problem is reported as one, by open itself
         raw = f.read()
+    kind = _format(path)
+    if kind == "safetensors":
+        from ._safetensors import from_bytes
+        return from_bytes(raw, path)
+    if kind == "torch":
+        from ._torch_zip import load_torch_file
+        return load_torch_file(path, raw)
     if raw[:6] == b"\x93NUMPY":
         raise ValueError(f"load: {path} is a single .npy array, not an autograd_cnn "
                          "checkpoint (.npz archive)")
