@@ -55,5 +55,8 @@ from .summary import summary  # the function; the module is autograd_cnn.summary
 from . import optim, data, datasets
 from .training import fit, evaluate, EarlyStopping, History
 
+# ONNX export and import (the onnx package itself is imported only when they run)
+from . import onnx
+
 __version__ = "0.1.0"
 _restore_sigint()

@@ -198,6 +198,8 @@ class Function:
             return _fill(_new(Tensor), out, False, None)
 
         ctx = _new(Context)
+        if state.keep_inputs:  # an exporter is tracing: keep every argument (see grad_mode.py)
+            ctx.inputs = args
 
         any_grad = False
         needs = []

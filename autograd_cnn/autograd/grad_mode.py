@@ -28,11 +28,17 @@ class _GradState(threading.local):
 
     ``arrays`` is the engine's, not a user switch: True while it runs a backward on plain
     ndarrays (see autograd/function.py, "Two worlds"); ``Function.apply`` then computes on the
-    arrays it is given and records nothing."""
+    arrays it is given and records nothing.
+
+    ``keep_inputs`` is the exporters': while True, every recorded node also keeps the arguments
+    its Function was applied to (``ctx.inputs``: constants and settings such as a convolution's
+    geometry), so the graph can be written out whole (autograd_cnn/onnx/export.py). Off
+    otherwise, so a training graph holds no more than backward needs."""
 
     def __init__(self):
         self.enabled = True
         self.arrays = False
+        self.keep_inputs = False
 
 
 _state = _GradState()
