@@ -43,7 +43,7 @@ def to_bytes(obj, path):
         if arr.dtype.hasobject or arr.dtype.kind in "USV":
             raise TypeError(f"save: {key!r} has dtype {arr.dtype}; .safetensors holds numbers "
                             "and booleans")
-        arrays[key] = np.ascontiguousarray(arr)
+        arrays[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")  # keeps 0-d
     return st.numpy.save(arrays)
 
 

@@ -77,18 +77,18 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
     """``_rebuild_tensor_v2``: the (size, stride) view at ``storage_offset`` of ``storage``, as a
     fresh C-contiguous array. Every index the view can reach is checked to lie in the storage."""
     if not isinstance(storage, _Storage):
-        raise pickle.UnpicklingError(f"a tensor's storage is {type(storage).__name__}, not a "
+        raise ValueError(f"a tensor's storage is {type(storage).__name__}, not a "
                                      "storage record")
     size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
     offset = _int_tuple((storage_offset,), "storage_offset")[0]
     if len(size) != len(stride) or any(s < 0 for s in size + stride) or offset < 0:
-        raise pickle.UnpicklingError(f"a tensor has an invalid layout: size {size}, stride "
+        raise ValueError(f"a tensor has an invalid layout: size {size}, stride "
                                      f"{stride}, storage offset {offset}")
     flat = storage.array
     if 0 not in size:
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= flat.size:
-            raise pickle.UnpicklingError(
+            raise ValueError(
                 f"a tensor of size {size} (stride {stride}, offset {offset}) reaches element "
                 f"{last} of a storage holding {flat.size}: the file is corrupt")
         view = np.lib.stride_tricks.as_strided(flat[offset:], size,
@@ -111,14 +111,14 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, hoo
 
 def _rebuild_parameter(data, requires_grad, hooks, *unused):
     if not isinstance(data, np.ndarray):
-        raise pickle.UnpicklingError("a Parameter wraps something that is not a tensor")
+        raise ValueError("a Parameter wraps something that is not a tensor")
     return data
 
 
 def _int_tuple(value, what):
     if not isinstance(value, (tuple, list)) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise pickle.UnpicklingError(f"a tensor's {what} is {str(value)[:60]}, not ints")
+        raise ValueError(f"a tensor's {what} is {str(value)[:60]}, not ints")
     return tuple(value)
 
 
@@ -215,9 +215,10 @@ def load_torch_file(path, raw):
                 raise ValueError(f"load: {path}: data.pkl claims {pkl.file_size} bytes")
             return _StateDictUnpickler(zf.read(pkl), storage, path).load()
     except pickle.UnpicklingError as e:
-        msg = str(e)
-        raise pickle.UnpicklingError(msg if msg.startswith("load:") else
-                                     f"load: {path} cannot be read as a state dict: {msg}") from None
+        if str(e).startswith("load:"):  # a refused global or persistent id
+            raise
+        raise ValueError(f"load: {path} is not a readable torch.save file (corrupt or "
+                         f"truncated): {e}") from None
     except ValueError as e:
         if str(e).startswith("load:"):
             raise

@@ -32,7 +32,7 @@ class _GradState(threading.local):
 
     ``keep_inputs`` is the exporters': while True, every recorded node also keeps the arguments
     its Function was applied to (``ctx.inputs``: constants and settings such as a convolution's
-    geometry), so the graph can be written out whole (autograd_cnn/onnx/export.py). Off
+    geometry), so the graph can be written out whole (autograd_cnn/onnx/exporter.py). Off
     otherwise, so a training graph holds no more than backward needs."""
 
     def __init__(self):

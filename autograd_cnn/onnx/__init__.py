@@ -5,15 +5,15 @@ optional extras imported only when these functions run)::
                              dynamic_axes={"input": {0: "batch"}})   # PyTorch's signature
     model = autograd_cnn.onnx.load("model.onnx")                     # a trainable Module
 
-``export`` writes the graph the autograd engine records (export.py, _ops_out.py); ``load``
-builds an interpreter Module over an ONNX graph (load.py, _ops_in.py).
+``export`` writes the graph the autograd engine records (exporter.py, _ops_out.py); ``load``
+builds an interpreter Module over an ONNX graph (importer.py, _ops_in.py).
 """
-from .export import export, UnsupportedOperatorError
+from .exporter import export, UnsupportedOperatorError
 
 __all__ = ["export", "load", "UnsupportedOperatorError"]
 
 
 def load(path):
-    """An :class:`ONNXModule` running the ONNX model at ``path`` (see load.py)."""
-    from .load import load as _load
+    """An :class:`ONNXModule` running the ONNX model at ``path`` (see importer.py)."""
+    from .importer import load as _load
     return _load(path)

@@ -1,6 +1,6 @@
 """Our Functions (and the layers written as one operator) as ONNX nodes: the exporter's table.
 
-Each emitter takes ``(b, ctx, args, names)``: the graph builder (export.py ``_Builder``), the
+Each emitter takes ``(b, ctx, args, names)``: the graph builder (exporter.py ``_Builder``), the
 recorded node, the arguments its Function was applied to, and the ONNX value names of those
 arguments ("" for None, or for settings that are not tensors); it adds nodes and returns the
 name of the output (a list for several). Attributes come from the recorded arguments
