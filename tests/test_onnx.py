@@ -1,0 +1,247 @@
+"""ONNX export checked by the ecosystem's own tools (onnx.checker, ONNX Runtime), ONNX import of
+our exports and of torch.onnx.export's, fine-tuning an imported model, and the ops either side
+cannot express. Skipped, with the reason, without the optional onnx / onnxruntime packages."""
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd_cnn as ac
+from autograd_cnn import nn
+from autograd_cnn.models import torch_twins
+
+onnx = pytest.importorskip("onnx", reason="the optional onnx package is not installed")
+
+
+def _ort():
+    return pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+
+
+def _randomize_batch_norm(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.numpy()[...] = rng.uniform(-0.5, 0.5, m.num_features)
+            m.running_var.numpy()[...] = rng.uniform(0.5, 1.5, m.num_features)
+            m.weight.numpy()[...] = rng.uniform(0.5, 1.5, m.num_features)
+            m.bias.numpy()[...] = rng.uniform(-0.2, 0.2, m.num_features)
+    return model
+
+
+def _close(got, want, rtol=1e-5):
+    """Equal to ``rtol`` relative to the output's largest magnitude."""
+    np.testing.assert_allclose(got, want, rtol=0, atol=rtol * max(np.abs(want).max(), 1e-30))
+
+
+NETWORKS = {
+    "lenet5": (lambda: ac.models.LeNet5(), (1, 28, 28)),
+    "lenet5_classic": (lambda: ac.models.LeNet5(activation="tanh", pooling="avg"), (1, 28, 28)),
+    "resnet": (lambda: _randomize_batch_norm(ac.models.CifarResNet(depth=8)), (3, 32, 32)),
+    "conv1dnet": (lambda: _randomize_batch_norm(ac.models.Conv1DNet(batch_norm=True)), (1, 40)),
+}
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_export_checks_and_runs_in_onnx_runtime(tmp_path, name):
+    ort = _ort()
+    make, shape = NETWORKS[name]
+    ac.manual_seed(0)
+    model = make()
+    x = np.random.default_rng(1).standard_normal((2,) + shape).astype(np.float32)
+    path = tmp_path / f"{name}.onnx"
+    model.train()
+    ac.onnx.export(model, ac.tensor(x), path, input_names=["x"], output_names=["logits"],
+                   dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    assert model.training  # the mode is restored
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.opset_import[0].version == 17
+    assert {p.name for p in proto.graph.initializer} >= set(dict(model.named_parameters()))
+    model.eval()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch in (2, 5):  # the batch axis is dynamic
+        xb = np.random.default_rng(batch).standard_normal((batch,) + shape).astype(np.float32)
+        (got,) = session.run(None, {"x": xb})
+        _close(got, model(ac.tensor(xb)).numpy())
+    # and back: our importer runs our export to the same values
+    back = ac.onnx.load(path)
+    _close(back(ac.tensor(x)).numpy(), model(ac.tensor(x)).numpy())
+
+
+def test_export_writes_batch_norm_and_gemm_as_single_operators(tmp_path):
+    proto = ac.onnx.export(NETWORKS["resnet"][0](), ac.randn(1, 3, 32, 32), tmp_path / "r.onnx")
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("BatchNormalization") == 9 and ops.count("Conv") == 9
+    assert ops.count("Add") == 3 and "Gemm" in ops and "GlobalAveragePool" in ops
+    names = {n.name for n in proto.graph.initializer}
+    assert {"bn1.running_mean", "layer2.0.downsample.1.running_var", "fc.weight"} <= names
+
+
+class _Zoo(nn.Module):
+    """The other exportable layers and ops in one network."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, stride=2, padding=(1, 2), dilation=(1, 2), groups=2)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+        self.adaptive = nn.AdaptiveAvgPool2d((1, 3))  # (3, 3) maps: windows of 3 x 1
+        self.drop = nn.Dropout(0.3)
+        self.fc = nn.Linear(12, 6)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x):
+        y = self.act(self.conv(x))
+        y = self.avg(self.pool(y) * 2.0 + 1.0) - y.mean(dim=(2, 3), keepdim=True)[:, :, :1, :1]
+        y = ac.sigmoid(self.adaptive(y)) / 3.0
+        y = self.drop(y.reshape(y.shape[0], -1))
+        z = self.fc(y)
+        return ac.softmax(z, 1), ac.log_softmax(ac.tanh(z) - 0.5, -1)
+
+
+def test_export_other_layers_and_two_outputs(tmp_path):
+    ort = _ort()
+    ac.manual_seed(3)
+    model = _Zoo()
+    x = np.random.default_rng(0).standard_normal((3, 2, 13, 11)).astype(np.float32)
+    path = tmp_path / "zoo.onnx"
+    ac.onnx.export(model, ac.tensor(x), path, output_names=["p", "logp"])
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    model.eval()
+    want = [t.numpy() for t in model(ac.tensor(x))]
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    for g, w in zip(got, want):
+        _close(g, w)
+    for g, w in zip(ac.onnx.load(path)(ac.tensor(x)), want):
+        _close(g.numpy(), w)
+
+
+def test_export_1d_pooling(tmp_path):
+    ort = _ort()
+    model = nn.Sequential(nn.Conv1d(1, 3, 5, padding=2), nn.MaxPool1d(2),
+                          nn.AvgPool1d(3, stride=1, padding=1), nn.Flatten())
+    x = np.random.default_rng(0).standard_normal((2, 1, 20)).astype(np.float32)
+    path = tmp_path / "pool1d.onnx"
+    ac.onnx.export(model, ac.tensor(x), path)
+    (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    _close(got, model(ac.tensor(x)).numpy())
+
+
+@pytest.mark.skipif(not hasattr(nn, "ConvTranspose2d"), reason="nn.ConvTranspose2d is not in "
+                    "this autograd_cnn (branch api-nn adds it)")
+def test_export_conv_transpose(tmp_path):
+    ort = _ort()
+    ac.manual_seed(0)
+    model = nn.Sequential(nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1,
+                                             groups=2), nn.ReLU(),
+                          nn.ConvTranspose2d(6, 2, (2, 3), stride=(1, 2), dilation=2))
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 6)).astype(np.float32)
+    path = tmp_path / "ct.onnx"
+    ac.onnx.export(model, ac.tensor(x), path)
+    want = model(ac.tensor(x)).numpy()
+    (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    _close(got, want)
+    _close(ac.onnx.load(path)(ac.tensor(x)).numpy(), want)
+
+
+class _Functional(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def test_unsupported_op_is_named(tmp_path):
+    class UsesVar(nn.Module):
+        def forward(self, x):
+            return x.var(dim=1)
+
+    with pytest.raises(ac.onnx.UnsupportedOperatorError, match="Var"):
+        ac.onnx.export(UsesVar(), ac.randn(2, 3), tmp_path / "v.onnx")
+    with pytest.raises(ac.onnx.UnsupportedOperatorError, match="divisor_override"):
+        ac.onnx.export(_Functional(lambda x: ac.functional.avg_pool2d(x, 2, divisor_override=3)),
+                       ac.randn(1, 1, 4, 4), tmp_path / "d.onnx")
+
+
+def test_export_argument_errors(tmp_path):
+    model = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="opset_version"):
+        ac.onnx.export(model, ac.randn(1, 3), tmp_path / "m.onnx", opset_version=7)
+    with pytest.raises(ValueError, match="dynamic_axes names"):
+        ac.onnx.export(model, ac.randn(1, 3), tmp_path / "m.onnx", dynamic_axes={"y": [0]})
+    with pytest.raises(TypeError, match="args"):
+        ac.onnx.export(model, "x", tmp_path / "m.onnx")
+
+
+def test_imported_model_fine_tunes():
+    ac.manual_seed(0)
+    model = _randomize_batch_norm(ac.models.Conv1DNet(batch_norm=True))
+    proto = ac.onnx.export(model, ac.randn(2, 1, 40), __import__("io").BytesIO())
+    loaded = ac.onnx.load(proto)
+    assert not loaded.training
+    names = dict(loaded.named_parameters())
+    assert set(names) == set(dict(model.named_parameters()))
+    assert set(loaded.state_dict()) == set(model.state_dict()) - {
+        k for k in model.state_dict() if k.endswith("num_batches_tracked")}
+    loaded.train()
+    x, y = ac.randn(8, 1, 40), ac.tensor(np.arange(8) % 10)
+    opt = ac.optim.SGD(loaded.parameters(), lr=0.05)
+    losses = []
+    for _ in range(5):
+        loss = nn.functional_cross_entropy(loaded(x), y) if hasattr(nn, "functional_cross_entropy") \
+            else ac.functional.cross_entropy(loaded(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    assert not np.allclose(loaded.state_dict()["features.1.running_mean"],
+                           model.state_dict()["features.1.running_mean"])
+
+
+def test_import_refuses_unknown_operators(tmp_path):
+    h = onnx.helper
+    node = h.make_node("Erf", ["x"], ["y"])
+    graph = h.make_graph([node], "g", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])],
+                         [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])])
+    with pytest.raises(ValueError, match="Erf"):
+        ac.onnx.load(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]))
+    (tmp_path / "junk.onnx").write_bytes(b"\x08\x07junk" * 3)
+    with pytest.raises(ValueError, match="not a readable ONNX model"):
+        ac.onnx.load(tmp_path / "junk.onnx")
+
+
+# -------------------------------------------------------------- models torch.onnx.export wrote
+@pytest.mark.parametrize("name,dynamo", [("lenet5", False), ("conv1dnet", False),
+                                         ("resnet", False), ("resnet", True)])
+def test_torch_onnx_export_loads_and_matches_pytorch(tmp_path, name, dynamo):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    if dynamo:
+        pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs onnxscript")
+    torch.manual_seed(0)
+    twin, shape = {"lenet5": (lambda: torch_twins.lenet5(), (1, 28, 28)),
+                   "conv1dnet": (lambda: torch_twins.conv1dnet(batch_norm=True), (1, 40)),
+                   "resnet": (lambda: torch_twins.cifar_resnet(depth=8), (3, 32, 32))}[name]
+    twin = twin()
+    for m in twin.modules():
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    twin.eval()
+    x = torch.randn((2,) + shape)
+    path = tmp_path / "torch.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kwargs = {} if dynamo else {"dynamic_axes": {"x": {0: "batch"}}}
+        torch.onnx.export(twin, (x,), str(path), input_names=["x"], dynamo=dynamo, **kwargs)
+    loaded = ac.onnx.load(path)
+    for batch in ((2,) if dynamo else (2, 3)):
+        xb = torch.randn((batch,) + shape)
+        with torch.no_grad():
+            want = twin(xb).numpy()
+        _close(loaded(ac.tensor(xb.numpy())).numpy(), want, rtol=1e-5)
