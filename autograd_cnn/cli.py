@@ -138,6 +138,8 @@ def build_parser():
                    "(default: the model's usual input)")
     sub.add_parser("bench", help="time the kernels and a LeNet-5 step against PyTorch "
                    "(bench --help)", add_help=False)
+    from .onnx.command import add_parser as add_export_parser
+    add_export_parser(sub)
     return p
 
 
@@ -412,7 +414,7 @@ def main(argv=None):
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise _UsageError("choose a command: train, summary or bench (try --help)")
+            raise _UsageError("choose a command: train, summary, bench or export (try --help)")
         if args.command == "train":
             if args.resume and args.checkpoint and args.resume != args.checkpoint:
                 raise _UsageError("--resume and --checkpoint name different files; give one")
@@ -429,6 +431,9 @@ def main(argv=None):
             return 0
         if args.command == "summary":
             return run_summary(args)
+        if args.command == "export":
+            from .onnx.command import run_export
+            return run_export(args)
         return 0
     except _UsageError as exc:
         sys.stderr.write(f"autograd_cnn: error: {exc}\n")

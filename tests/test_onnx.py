@@ -245,3 +245,35 @@ def test_torch_onnx_export_loads_and_matches_pytorch(tmp_path, name, dynamo):
         with torch.no_grad():
             want = twin(xb).numpy()
         _close(loaded(ac.tensor(xb.numpy())).numpy(), want, rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------- the command
+@pytest.mark.parametrize("name", ["lenet5", "conv1d"])
+def test_export_command_on_training_files(tmp_path, name, capsys):
+    ort = _ort()
+    from autograd_cnn import cli
+    ac.manual_seed(0)
+    model = cli.build_model(name, num_classes=7)
+    # a --checkpoint file: the state dict without the model's name (inferred from the weights)
+    ac.save({"format": "autograd_cnn-training", "epoch": 1, "model": model.state_dict()},
+            tmp_path / "ck.npz")
+    out = tmp_path / "m.onnx"
+    assert cli.main(["export", "--checkpoint", str(tmp_path / "ck.npz"), "--onnx", str(out)]) == 0
+    assert f"wrote {out}: {name}" in capsys.readouterr().out
+    model.eval()
+    shape = {"lenet5": (1, 28, 28), "conv1d": (1, 40)}[name]
+    x = np.random.default_rng(0).standard_normal((4,) + shape).astype(np.float32)
+    (got,) = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    _close(got, model(ac.tensor(x)).numpy())
+
+
+def test_export_command_errors(tmp_path, capsys):
+    from autograd_cnn import cli
+    ac.save({"model": {"w": np.ones(3)}}, tmp_path / "odd.npz")
+    argv = ["export", "--checkpoint", str(tmp_path / "odd.npz"), "--onnx", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    assert "do not fit" in capsys.readouterr().err
+    argv[2] = str(tmp_path / "missing.npz")
+    assert cli.main(argv) == 2
+    assert "no checkpoint" in capsys.readouterr().err
