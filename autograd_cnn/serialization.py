@@ -1,6 +1,11 @@
 """Checkpoints: ``save(obj, path)`` and ``load(path)`` for state dicts and the nested containers
 around them (optimizer state, epoch counters, configuration strings...).
 
+The extension chooses the format: ``.safetensors`` (flat state dicts, read and written through
+the optional ``safetensors`` package; _safetensors.py) and ``.pt`` / ``.pth`` (PyTorch's
+``torch.save`` files, read only, without PyTorch and without running pickled code;
+_torch_zip.py) -- every other name is this module's own format, described below.
+
 File format
 -----------
 A checkpoint is an ordinary NumPy ``.npz`` archive (a zip of ``.npy`` files) written and read

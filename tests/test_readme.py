@@ -61,6 +61,9 @@ def test_quick_start_runs_the_training_command():
 @pytest.mark.parametrize("snippet", _fenced_blocks("python"), ids=lambda s: s.splitlines()[0][:40])
 def test_python_snippet_prints_what_its_comments_say(snippet):
     """Each ``print(...)  # expected`` line's comment is the line that print must write."""
+    needs = re.match(r"# needs: (.+)", snippet)  # optional packages: skipped without them
+    for module in needs.group(1).split(",") if needs else ():
+        pytest.importorskip(module.strip(), reason=f"the README snippet needs {module.strip()}")
     expected = [m.group(1).strip() for m in re.finditer(r"^\s*print\(.*\)\s*#\s*(.+)$", snippet, re.M)]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
