@@ -217,6 +217,17 @@ def test_import_refuses_unknown_operators(tmp_path):
 
 
 # -------------------------------------------------------------- models torch.onnx.export wrote
+def _torch_export(torch, twin, x, path, dynamo, **kwargs):
+    """torch.onnx.export with a dynamic batch axis, by either exporter."""
+    if dynamo:
+        kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch")},)
+    else:
+        kwargs["dynamic_axes"] = {"x": {0: "batch"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(twin, (x,), str(path), input_names=["x"], dynamo=dynamo, **kwargs)
+
+
 @pytest.mark.parametrize("name,dynamo", [("lenet5", False), ("conv1dnet", False),
                                          ("resnet", False), ("resnet", True)])
 def test_torch_onnx_export_loads_and_matches_pytorch(tmp_path, name, dynamo):
@@ -235,12 +246,9 @@ def test_torch_onnx_export_loads_and_matches_pytorch(tmp_path, name, dynamo):
     twin.eval()
     x = torch.randn((2,) + shape)
     path = tmp_path / "torch.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kwargs = {} if dynamo else {"dynamic_axes": {"x": {0: "batch"}}}
-        torch.onnx.export(twin, (x,), str(path), input_names=["x"], dynamo=dynamo, **kwargs)
+    _torch_export(torch, twin, x, path, dynamo)
     loaded = ac.onnx.load(path)
-    for batch in ((2,) if dynamo else (2, 3)):
+    for batch in (2, 3):
         xb = torch.randn((batch,) + shape)
         with torch.no_grad():
             want = twin(xb).numpy()
@@ -277,3 +285,138 @@ def test_export_command_errors(tmp_path, capsys):
     argv[2] = str(tmp_path / "missing.npz")
     assert cli.main(argv) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dynamo", [False, True])
+def test_torch_export_of_view_slice_and_batch_norm_loads(tmp_path, dynamo):
+    """x.reshape(x.size(0), -1) with a dynamic batch (the TorchScript exporter writes it as
+    Shape -> Gather -> Unsqueeze -> Concat -> Reshape, with Constant nodes), slicing, an
+    unfolded BatchNormalization, a ceil-mode average pool, Dropout and LogSoftmax."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    if dynamo:
+        pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs onnxscript")
+
+    class ViewNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(2, 3, 3, padding=1)
+            self.bn = torch.nn.BatchNorm2d(3)
+            self.fc = torch.nn.Linear(36, 5)
+            self.drop = torch.nn.Dropout(0.2)
+
+        def forward(self, x):
+            y = torch.nn.functional.avg_pool2d(torch.relu(self.bn(self.conv(x))), 2, padding=1,
+                                               ceil_mode=True)
+            y = y[:, :, 1:, :-1]
+            return torch.log_softmax(self.fc(self.drop(y.reshape(y.size(0), -1))), dim=1)
+
+    torch.manual_seed(0)
+    twin = ViewNet().eval()
+    twin.bn.running_var.uniform_(0.5, 2.0)
+    twin.bn.running_mean.uniform_(-1, 1)
+    path = tmp_path / "view.onnx"
+    _torch_export(torch, twin, torch.randn(2, 2, 6, 8), path, dynamo,
+                  **({} if dynamo else {"do_constant_folding": False}))
+    if not dynamo:
+        ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+        assert {"Shape", "Gather", "Concat", "BatchNormalization"} <= ops
+    loaded = ac.onnx.load(path)
+    for batch in (2, 3):
+        xb = torch.randn(batch, 2, 6, 8)
+        with torch.no_grad():
+            want = twin(xb).numpy()
+        _close(loaded(ac.tensor(xb.numpy())).numpy(), want)
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("count_include_pad", [False, True])
+def test_export_average_and_max_pooling_modes(tmp_path, ceil_mode, count_include_pad):
+    """ceil_mode windows hanging past the input, with and without the padding counted."""
+    ort = _ort()
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 8)).astype(np.float32)
+    for k, s, p in [(2, 2, 1), (3, 2, 1), (3, 3, 1), (2, 3, 0)]:
+        model = nn.Sequential(nn.AvgPool2d(k, s, p, ceil_mode=ceil_mode,
+                                           count_include_pad=count_include_pad),
+                              nn.MaxPool2d(2, 1, 1, ceil_mode=ceil_mode))
+        path = tmp_path / "pool.onnx"
+        ac.onnx.export(model, ac.tensor(x), path)
+        (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+            None, {"input": x})
+        want = model(ac.tensor(x)).numpy()
+        assert got.shape == want.shape
+        _close(got, want)
+
+
+def test_export_padding_wider_than_the_window(tmp_path):
+    ort = _ort()
+    ac.manual_seed(0)
+    model = nn.Conv2d(2, 3, (2, 3), padding=(3, 1), stride=(2, 1))  # crop + conv + Pad + bias
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 6)).astype(np.float32)
+    path = tmp_path / "far.onnx"
+    ac.onnx.export(model, ac.tensor(x), path, dynamic_axes={"input": [0], "output": [0]})
+    want = model(ac.tensor(x)).numpy()
+    (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    _close(got, want)
+    _close(ac.onnx.load(path)(ac.tensor(x)).numpy(), want)
+
+
+def test_float64_export_round_trips_through_our_importer(tmp_path):
+    ac.manual_seed(0)
+    model = ac.models.LeNet5(dtype=np.float64).eval()
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28))
+    proto = ac.onnx.export(model, ac.tensor(x), tmp_path / "f64.onnx")
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    got = ac.onnx.load(tmp_path / "f64.onnx")(ac.tensor(x)).numpy()
+    assert got.dtype == np.float64
+    _close(got, model(ac.tensor(x)).numpy(), rtol=1e-12)
+
+
+def test_import_handmade_graph_matches_onnx_runtime():
+    """Nodes PyTorch's exporters rarely write: asymmetric pads, Gemm's alpha/beta/transA, Clip,
+    Squeeze/Unsqueeze, Transpose, ReduceMean with axes as an attribute (opset 17), Pad, Cast,
+    Slice with steps, Max/Min, Sigmoid, Div, Softmax on axis 1."""
+    ort = _ort()
+    h, T = onnx.helper, onnx.TensorProto
+    rng = np.random.default_rng(0)
+    inits = {"w": rng.standard_normal((4, 2, 3, 2)).astype(np.float32),
+             "cb": rng.standard_normal(4).astype(np.float32),
+             "g": rng.standard_normal((5, 24)).astype(np.float32),
+             "gc": rng.standard_normal(5).astype(np.float32),
+             "lo": np.array(-0.5, np.float32), "hi": np.array(0.7, np.float32),
+             "pads": np.array([0, 0, 1, 0, 0, 0, 0, 2], np.int64),
+             "ax": np.array([2], np.int64), "st": np.array([0], np.int64),
+             "en": np.array([100], np.int64), "sp": np.array([2], np.int64),
+             "two": np.array(2.0, np.float32)}
+    nodes = [
+        h.make_node("Conv", ["x", "w", "cb"], ["c"], pads=[1, 0, 0, 1], strides=[1, 2]),
+        h.make_node("Clip", ["c", "lo", "hi"], ["c2"]),
+        h.make_node("MaxPool", ["c2"], ["p"], kernel_shape=[2, 2], pads=[0, 1, 1, 0]),
+        h.make_node("Pad", ["p", "pads"], ["pp"], mode="constant"),
+        h.make_node("Slice", ["pp", "st", "en", "ax", "sp"], ["s"]),
+        h.make_node("ReduceMean", ["s"], ["r"], axes=[2], keepdims=0),          # (N, 4, W)
+        h.make_node("Transpose", ["r"], ["t"], perm=[0, 2, 1]),               # (N, W, 4)
+        h.make_node("Unsqueeze", ["t", "ax"], ["u"]),                          # (N, W, 1, 4)
+        h.make_node("Squeeze", ["u", "ax"], ["q"]),
+        h.make_node("Flatten", ["q"], ["f"], axis=1),
+        h.make_node("Sigmoid", ["f"], ["sg"]),
+        h.make_node("Div", ["sg", "two"], ["d"]),
+        h.make_node("Gemm", ["g", "d"], ["gm"], alpha=0.5, beta=2.0, transB=1),   # (5, N)
+        h.make_node("Transpose", ["gm"], ["gt"]),
+        h.make_node("Add", ["gt", "gc"], ["a"]),
+        h.make_node("Max", ["a", "lo"], ["mx"]),
+        h.make_node("Cast", ["mx"], ["cd"], to=T.DOUBLE),
+        h.make_node("Cast", ["cd"], ["cf"], to=T.FLOAT),
+        h.make_node("Softmax", ["cf"], ["y"], axis=1),
+    ]
+    x = rng.standard_normal((3, 2, 6, 7)).astype(np.float32)
+    graph = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [None, 2, 6, 7])],
+                         [h.make_tensor_value_info("y", T.FLOAT, [None, 5])],
+                         [onnx.numpy_helper.from_array(v, k) for k, v in inits.items()])
+    proto = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(proto)
+    (want,) = ort.InferenceSession(proto.SerializeToString(),
+                                   providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    model = ac.onnx.load(proto)
+    _close(model(ac.tensor(x)).numpy(), want)
+    assert set(dict(model.named_parameters())) == {"w", "cb", "g"}  # Conv's and Gemm's

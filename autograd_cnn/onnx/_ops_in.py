@@ -309,6 +309,24 @@ def clip(m, ins, a):
                              None if hi is None else float(as_array(hi)))
 
 
+def pad(m, ins, a):
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode != "constant":
+        _bad("Pad", f"mode={mode!r} (constant padding only)")
+    x = ins[0]
+    nd = len(_shape_of(x))
+    pads = _ints(ins[1])
+    value = float(as_array(ins[2])) if len(ins) > 2 and ins[2] is not None else 0.0
+    axes = _ints(ins[3]) if len(ins) > 3 and ins[3] is not None else list(range(nd))
+    if any(p < 0 for p in pads):
+        _bad("Pad", f"negative pads {pads}")
+    widths = [(0, 0)] * nd
+    for i, ax in enumerate(axes):
+        widths[ax % nd] = (pads[i], pads[i + len(axes)])
+    return Pad.apply(_t(x), tuple(widths), value)
+
+
 def identity(m, ins, a):
     return ins[0]
 
@@ -333,5 +351,5 @@ RUNNERS = {
     "Clip": clip, "Flatten": flatten, "Reshape": reshape, "Transpose": transpose,
     "Dropout": dropout_node, "Identity": identity, "Constant": constant, "Shape": shape,
     "Gather": gather, "Unsqueeze": unsqueeze, "Squeeze": squeeze, "Concat": concat,
-    "Slice": slice_node, "Cast": cast, "ReduceMean": _reduce("mean"), "ReduceSum": _reduce("sum"),
+    "Slice": slice_node, "Cast": cast, "Pad": pad, "ReduceMean": _reduce("mean"), "ReduceSum": _reduce("sum"),
 }

@@ -78,6 +78,14 @@ def _conv_transpose_layer(b, x, m):
                   group=m.groups)
 
 
+def _bias_broadcast(b, ctx, args, names):
+    """A bias (C,) spread over a convolution's output (``_FarPadding``, padding wider than the
+    window): written as the broadcastable (C, 1, ...) view; its one consumer, an Add,
+    broadcasts it."""
+    shape, axis = args[1], args[2]
+    return b.node("Reshape", [names[0], b.ints([-1] + [1] * (len(shape) - axis - 1))])
+
+
 def _add_bias(b, ctx, args, names):
     """y + b along the channel axis (the transposed convolutions' bias)."""
     axis = args[2]
@@ -269,6 +277,7 @@ def _get_item(b, ctx, args, names):
 _EMITTERS = {
     "autograd_cnn.functional.conv._Conv": _conv,
     "autograd_cnn.functional.conv._ConvTranspose": _conv_transpose_function,
+    "autograd_cnn.functional.conv._BiasBroadcast": _bias_broadcast,
     "autograd_cnn.functional.conv_transpose._AddBias": _add_bias,
     "autograd_cnn.functional.pooling._MaxPool": _max_pool,
     "autograd_cnn.functional.pooling._AvgPool": _avg_pool,
