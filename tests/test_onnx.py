@@ -145,6 +145,24 @@ def test_export_conv_transpose(tmp_path):
         None, {"input": x})
     _close(got, want)
     _close(ac.onnx.load(path)(ac.tensor(x)).numpy(), want)
+    # the functional form: the engine's transposed convolution, a crop, a zero extension, a bias
+    w, bias = ac.randn(4, 3, 3, 3), ac.randn(3)
+    functional = _Functional(lambda t: ac.functional.conv_transpose2d(
+        t, w, bias, stride=2, padding=(2, 0), output_padding=(1, 1)))
+    ac.onnx.export(functional, ac.tensor(x), path)
+    want = functional(ac.tensor(x)).numpy()
+    (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x})
+    _close(got, want)
+    _close(ac.onnx.load(path)(ac.tensor(x)).numpy(), want)
+    # PyTorch's transposed convolution, exported by PyTorch, runs here
+    torch = torch_twins.import_torch()
+    if torch is not None:
+        twin = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+        _torch_export(torch, twin, torch.from_numpy(x), path, dynamo=False)
+        with torch.no_grad():
+            want = twin(torch.from_numpy(x)).numpy()
+        _close(ac.onnx.load(path)(ac.tensor(x)).numpy(), want)
 
 
 class _Functional(nn.Module):

@@ -80,11 +80,14 @@ def conv_transpose(m, ins, a):
     if "output_shape" in a:
         _bad("ConvTranspose", "output_shape (export with pads and output_padding)")
     begin, end = _split_pads("ConvTranspose", a.get("pads"), nd)
+    padding = begin if begin == end else [0] * nd  # asymmetric: pad nothing, then crop
+    y = fn(_t(x), _t(w), None if b is None else _t(b), stride=tuple(a.get("strides", [1] * nd)),
+           padding=tuple(padding), output_padding=tuple(a.get("output_padding", [0] * nd)),
+           groups=a.get("group", 1), dilation=tuple(a.get("dilations", [1] * nd)))
     if begin != end:
-        _bad("ConvTranspose", f"asymmetric pads {begin + end}")
-    return fn(_t(x), _t(w), None if b is None else _t(b), stride=tuple(a.get("strides", [1] * nd)),
-              padding=tuple(begin), output_padding=tuple(a.get("output_padding", [0] * nd)),
-              groups=a.get("group", 1), dilation=tuple(a.get("dilations", [1] * nd)))
+        y = y[(slice(None),) * 2 + tuple(slice(lo, n - hi) for lo, hi, n in
+                                         zip(begin, end, y.shape[2:]))]
+    return y
 
 
 def _pool(op, m, ins, a):
