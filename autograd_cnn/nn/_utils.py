@@ -31,11 +31,17 @@ def default_weight_and_bias(shape, bias, dtype):
     """PyTorch's default for Linear and Conv: weight ~ kaiming_uniform_(a=sqrt(5)), i.e.
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     weight = Parameter(np.empty(shape, dtype=dtype))
-    init.kaiming_uniform_(weight, a=math.sqrt(5))
-    b = None
-    if bias:
-        b = Parameter(np.empty(shape[0], dtype=dtype))
-        fan_in = int(np.prod(shape[1:]))
-        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        init.uniform_(b, -bound, bound)
+    b = Parameter(np.empty(shape[0], dtype=dtype)) if bias else None
+    reset_weight_and_bias(weight, b)
     return weight, b
+
+
+def reset_weight_and_bias(weight, bias):
+    """Initialise existing parameters in place as :func:`default_weight_and_bias` does, with
+    fan_in = prod(weight.shape[1:]) whatever the bias's length (a transposed convolution's
+    weight is (C_in, C_out / groups, *kernel) and its bias (C_out,))."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = int(np.prod(weight.shape[1:]))
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
