@@ -9,5 +9,5 @@ from .conv_transpose import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .smooth_activation import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
-from .dropout import *  # noqa: F401,F403
-from .pixel_shuffle import *  # noqa: F401,F403
+from .dropout_ops import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403

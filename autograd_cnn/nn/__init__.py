@@ -29,7 +29,7 @@ from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, Laz
                    UninitializedParameter)
 from .loss import BCELoss
 from .normalization import GroupNorm, LayerNorm
-from .pixel_shuffle import PixelShuffle, PixelUnshuffle
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
 
 __all__ += ["GELU", "SiLU", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d",
             "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",

@@ -1,13 +1,13 @@
 """``Dropout``: in training, zero each element with probability ``p`` and scale the survivors by
 1 / (1 - p) so the expected value is unchanged ("inverted dropout"); in eval(), the identity.
-``Dropout1d`` / ``Dropout2d`` zero whole channels instead (see functional/dropout.py).
+``Dropout1d`` / ``Dropout2d`` zero whole channels instead (see functional/dropout_ops.py).
 
 The mask comes from a NumPy generator: ``autograd_cnn.random.default_generator()`` (seeded by
 ``autograd_cnn.manual_seed``) unless the layer is given its own ``generator``.
 """
 import numpy as np
 
-from ..functional.dropout import check_probability, dropout, dropout1d, dropout2d
+from ..functional.dropout_ops import check_probability, dropout, dropout1d, dropout2d
 from .module import Module
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "dropout"]

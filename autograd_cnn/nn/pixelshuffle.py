@@ -1,6 +1,6 @@
 """``PixelShuffle`` and ``PixelUnshuffle``: modules around
 :func:`autograd_cnn.functional.pixel_shuffle` / ``pixel_unshuffle``."""
-from ..functional import pixel_shuffle as F
+from ..functional import pixelshuffle as F
 from .module import Module
 from ._utils import check_positive_int
 
