@@ -15,11 +15,12 @@ In both, with m the number of values a statistic covers::
     mean = sum(x) / m,   var = sum((x - mean)^2) / m     (biased, as PyTorch)
     y    = (x - mean) / sqrt(var + eps) * weight + bias
 """
+import math
 import numbers
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Op, Tensor, as_array
 
 __all__ = ["layer_norm", "group_norm"]
 
@@ -48,12 +49,44 @@ def _check_affine(fn, name, value, shape, dtype):
         raise TypeError(f"{fn}: {name} ({value.dtype}) must have the input's dtype ({dtype})")
 
 
+def _standardize(x, axes, eps):
+    """(xhat, rstd): xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps), the statistics over
+    ``axes`` kept as size-1 axes. On arrays or Tensors (then differentiable) alike."""
+    m = math.prod(x.shape[a] for a in axes)
+    centred = x - x.sum(axis=axes, keepdims=True) / m
+    rstd = ((centred * centred).sum(axis=axes, keepdims=True) / m + eps) ** -0.5
+    return centred * rstd, rstd
+
+
+class _Normalize(Op):
+    """xhat = (x - mean) / sqrt(var + eps) over ``axes``, with the closed-form gradient
+    ``dx = rstd * (g - mean(g) - xhat * mean(g * xhat))`` (means over ``axes``): a handful of
+    passes instead of the backward of each op of the composition. A backward on Tensors
+    (create_graph) recomputes xhat and rstd from x with recorded ops, so it is differentiable
+    again; a backward on arrays reuses the forward's."""
+
+    @staticmethod
+    def forward(ctx, a, axes, eps):
+        x = as_array(a)
+        xhat, rstd = _standardize(x, axes, x.dtype.type(eps))
+        ctx.axes, ctx.eps, ctx.m = axes, eps, math.prod(x.shape[i] for i in axes)
+        ctx.save_for_backward(a)
+        ctx.arrays = (xhat, rstd)
+        return xhat
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        axes, m = ctx.axes, ctx.m
+        xhat, rstd = (_standardize(x, axes, ctx.eps) if isinstance(x, Tensor)
+                      else ctx.arrays)
+        mean_g = g.sum(axis=axes, keepdims=True) / m
+        mean_gx = (g * xhat).sum(axis=axes, keepdims=True) / m
+        return (g - mean_g - xhat * mean_gx) * rstd, None, None
+
+
 def _normalize(x, axes, eps):
-    """(x - mean) / sqrt(var + eps) with the statistics over ``axes`` (kept as size-1 axes)."""
-    mean = x.mean(dim=axes, keepdim=True)
-    centred = x - mean
-    var = (centred * centred).mean(dim=axes, keepdim=True)
-    return centred * (var + eps) ** -0.5
+    return _Normalize.apply(x, axes, eps)
 
 
 def normalized_shape_tuple(normalized_shape, fn):

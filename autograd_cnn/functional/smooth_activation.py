@@ -55,12 +55,19 @@ class Gelu(Op):
     def forward(ctx, a):
         x = as_array(a)
         ctx.save_for_backward(a)
-        return x * (x.dtype.type(0.5) * (1 + _erf_np(x * x.dtype.type(_INV_SQRT2))))
+        cdf = _erf_np(x * x.dtype.type(_INV_SQRT2))
+        cdf += 1
+        cdf *= x.dtype.type(0.5)
+        ctx.cdf = cdf  # reused by a backward on arrays: erf is the costly part
+        return x * cdf
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved
-        cdf = (Erf.apply(x * _INV_SQRT2) + 1.0) * 0.5
+        if isinstance(x, Tensor):  # a graph of the gradient: Phi(x) must be differentiable
+            cdf = (Erf.apply(x * _INV_SQRT2) + 1.0) * 0.5
+        else:
+            cdf = ctx.cdf
         pdf = Exp.apply(x * x * -0.5) * _INV_SQRT_2PI
         return g * (cdf + x * pdf)
 

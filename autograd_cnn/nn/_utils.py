@@ -36,12 +36,15 @@ def default_weight_and_bias(shape, bias, dtype):
     return weight, b
 
 
-def reset_weight_and_bias(weight, bias):
+def reset_weight_and_bias(weight, bias, weight_shape=None):
     """Initialise existing parameters in place as :func:`default_weight_and_bias` does, with
     fan_in = prod(weight.shape[1:]) whatever the bias's length (a transposed convolution's
-    weight is (C_in, C_out / groups, *kernel) and its bias (C_out,))."""
-    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    weight is (C_in, C_out / groups, *kernel) and its bias (C_out,)). Either may be None (not
+    touched); ``weight_shape`` gives the fan when the weight is None."""
+    if weight is not None:
+        init.kaiming_uniform_(weight, a=math.sqrt(5))
+        weight_shape = weight.shape
     if bias is not None:
-        fan_in = int(np.prod(weight.shape[1:]))
+        fan_in = int(np.prod(weight_shape[1:]))
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         init.uniform_(bias, -bound, bound)

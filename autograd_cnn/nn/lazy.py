@@ -96,19 +96,27 @@ class LazyModuleMixin:
         this)."""
         self._materialize(self._shapes_from_input(input))
 
-    def _materialize(self, shapes):
+    def _materialize(self, shapes, loaded=False):
+        done = set()
         for name, shape in shapes.items():
             if isinstance(self._parameters.get(name), UninitializedParameter):
                 self._parameters[name].materialize(shape)
+                done.add(name)
             elif isinstance(self._buffers.get(name), UninitializedBuffer):
                 self._buffers[name] = self._buffers[name].materialize(shape)
+                done.add(name)
+        if not loaded:  # values loaded from a checkpoint keep them
+            self._pending = self.__dict__.get("_pending", set()) | done
         if not self.has_uninitialized_params():
             self._sizes_from_shapes()
-            self._reset()
+            # the eager initialisation of what was materialized here (not of values loaded
+            # from a partial checkpoint in between)
+            self._reset(self.__dict__.pop("_pending", set()))
             self.__class__ = self.cls_to_become
 
     def _materialize_from_state(self, state_dict, prefix):
-        """Called by ``Module.load_state_dict``: shapes from the checkpoint's entries."""
+        """Called by ``Module.load_state_dict``: shapes from the checkpoint's entries (the
+        values are copied by load_state_dict right after)."""
         shapes = {}
         for reg in (self._parameters, self._buffers):
             for name, v in reg.items():
@@ -118,7 +126,7 @@ class LazyModuleMixin:
                     if math.prod(shape) > 0:  # an uninitialized entry of a lazy checkpoint
                         shapes[name] = shape
         if shapes:
-            self._materialize(shapes)
+            self._materialize(shapes, loaded=True)
 
     def __call__(self, *args, **kwargs):
         if self.has_uninitialized_params():
@@ -140,6 +148,11 @@ class LazyModuleMixin:
             raise ValueError(f"{name}: the input's {c} channels must be a positive multiple of "
                              f"groups ({self.groups}); input shape {tuple(input.shape)}")
         return c
+
+
+def _reset_weight_and_bias(module, names):
+    reset_weight_and_bias(module.weight if "weight" in names else None,
+                          module.bias if "bias" in names else None, module.weight.shape)
 
 
 def _uninitialized_weight_and_bias(module, bias, dtype):
@@ -170,8 +183,8 @@ class LazyLinear(LazyModuleMixin, Linear):
     def _sizes_from_shapes(self):
         self.in_features = self.weight.shape[1]
 
-    def _reset(self):
-        reset_weight_and_bias(self.weight, self.bias)
+    def _reset(self, names):
+        _reset_weight_and_bias(self, names)
 
 
 class _LazyConvNd(LazyModuleMixin):
@@ -198,8 +211,8 @@ class _LazyConvNd(LazyModuleMixin):
         w = self.weight.shape
         self.in_channels = w[0] if self._transposed else w[1] * self.groups
 
-    def _reset(self):
-        reset_weight_and_bias(self.weight, self.bias)
+    def _reset(self, names):
+        _reset_weight_and_bias(self, names)
 
 
 class LazyConv1d(_LazyConvNd, Conv1d):
@@ -270,11 +283,10 @@ class _LazyBatchNorm(LazyModuleMixin):
         t = self.weight if self.weight is not None else self.running_mean
         self.num_features = t.shape[0]
 
-    def _reset(self):
+    def _reset(self, names):
         for name, value in (("weight", 1), ("bias", 0), ("running_mean", 0), ("running_var", 1)):
-            t = getattr(self, name)
-            if t is not None:
-                t.numpy()[...] = value
+            if name in names:
+                getattr(self, name).numpy()[...] = value
 
 
 class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
