@@ -30,6 +30,7 @@ from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, Laz
 from .loss import BCELoss
 from .normalization import GroupNorm, LayerNorm
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from . import functional  # torch.nn.functional's path (after the layers it gathers from)
 
 __all__ += ["GELU", "SiLU", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d",
             "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
