@@ -90,6 +90,9 @@ def test_unbatched_dtype_and_errors():
     with pytest.raises(ValueError, match="3D"):
         nn.LazyBatchNorm1d()(ac.randn(2, 3, 4, 5))
     assert nn.LazyLinear(2, bias=False)(ac.randn(1, 3)).shape == (1, 2)
+    bare = nn.LazyBatchNorm2d(affine=False, track_running_stats=False)  # nothing to materialize
+    assert bare(ac.randn(2, 3, 2, 2)).shape == (2, 3, 2, 2)
+    assert type(bare) is nn.BatchNorm2d and bare.num_features == 3
 
 
 @requires_torch

@@ -129,12 +129,12 @@ class LazyModuleMixin:
             self._materialize(shapes, loaded=True)
 
     def __call__(self, *args, **kwargs):
-        if self.has_uninitialized_params():
-            if not args or not isinstance(args[0], Tensor):
-                raise TypeError(f"{type(self).__name__}: the first call infers the input size "
-                                "from its first argument, which must be a Tensor, got "
-                                f"{type(args[0]).__name__ if args else 'nothing'}")
-            self.initialize_parameters(*args, **kwargs)
+        # only reached while lazy: the first call turns the module into its eager class
+        if not args or not isinstance(args[0], Tensor):
+            raise TypeError(f"{type(self).__name__}: the first call infers the input size from "
+                            "its first argument, which must be a Tensor, got "
+                            f"{type(args[0]).__name__ if args else 'nothing'}")
+        self.initialize_parameters(*args, **kwargs)
         # not super(): the instance may have just become its eager class
         return Module.__call__(self, *args, **kwargs)
 
@@ -276,12 +276,14 @@ class _LazyBatchNorm(LazyModuleMixin):
             want = " or ".join(f"{d}D" for d in self._dims)
             raise ValueError(f"{type(self).__name__}: expected {want} input, got shape "
                              f"{tuple(input.shape)}")
-        c = input.shape[1]
-        return {name: (c,) for name in ("weight", "bias", "running_mean", "running_var")}
+        self.num_features = input.shape[1]  # also when nothing waits (no affine, no stats)
+        return {name: (input.shape[1],) for name in ("weight", "bias", "running_mean",
+                                                      "running_var")}
 
     def _sizes_from_shapes(self):
         t = self.weight if self.weight is not None else self.running_mean
-        self.num_features = t.shape[0]
+        if t is not None:
+            self.num_features = t.shape[0]
 
     def _reset(self, names):
         for name, value in (("weight", 1), ("bias", 0), ("running_mean", 0), ("running_var", 1)):
