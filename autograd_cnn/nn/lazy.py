@@ -82,7 +82,7 @@ class LazyModuleMixin:
     """Shared machinery of the lazy layers (put it first in the bases). A subclass defines
     ``cls_to_become`` (its eager class), ``_shapes_from_input(input)`` (name -> shape of every
     uninitialized tensor), ``_sizes_from_shapes()`` (set the size attributes from the
-    materialized tensors) and ``_reset()`` (the eager layer's initialisation)."""
+    materialized tensors) and ``_reset(names)`` (the eager layer's initialisation of those)."""
 
     cls_to_become = None
 
