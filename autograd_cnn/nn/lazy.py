@@ -105,7 +105,9 @@ class LazyModuleMixin:
             elif isinstance(self._buffers.get(name), UninitializedBuffer):
                 self._buffers[name] = self._buffers[name].materialize(shape)
                 done.add(name)
-        if not loaded:  # values loaded from a checkpoint keep them
+        if loaded:  # initialised now (a failed load leaves defaults), then overwritten
+            self._reset(done)
+        else:  # initialised once all are known (a bias's bound needs the weight's fan_in)
             self._pending = self.__dict__.get("_pending", set()) | done
         if not self.has_uninitialized_params():
             self._sizes_from_shapes()
