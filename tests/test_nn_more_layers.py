@@ -136,6 +136,18 @@ def test_pad_modes_against_numpy(mode):
         x = _x(shape)
         y = F.pad(_t(x), pad, mode) if mode != "constant" else F.pad(_t(x), pad, value=1.5)
         np.testing.assert_array_equal(y.numpy(), ref_pad(x, pad, mode, 1.5))
+    # the widest widths each mode allows (reflect < size, circular <= size), values and the
+    # gradient's fold against NumPy's pad of the transposed map
+    n = 4
+    widest = (n - 1, n - 1) if mode == "reflect" else (n, n)
+    x = _x((2, n))
+    X = _t(x)
+    y = F.pad(X, widest, mode)
+    np.testing.assert_array_equal(y.numpy(), ref_pad(x, widest, mode))
+    g = _x(y.shape, seed=5)
+    y.backward(ac.tensor(g))
+    jac = np.stack([ref_pad(e[None], widest, mode)[0] for e in np.eye(n)])  # (n, padded)
+    np.testing.assert_allclose(X.grad.numpy(), g @ jac.T, rtol=1e-12)
     x = _t(_x((1, 2, 4, 3)))
     assert ac.gradgradcheck(lambda t: F.pad(t, (2, 1, 3, 2), mode), (x,))
 

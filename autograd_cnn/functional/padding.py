@@ -12,15 +12,15 @@ with 1 before and 2 after, ``(1, 1, 2, 2)`` also the second-to-last with 2 on ea
 
 The three non-constant modes pad the last 1, 2 or 3 axes of an input with one or two more axes
 (unbatched or batched), as PyTorch requires. Each padded axis is one gather with an index array
-(``x[..., idx]``): the gradient scatters back and adds where an element was read twice, and
-gathering twice is differentiable again.
+(``_PadAxis``); its gradient (``_FoldAxis``) keeps the middle of the incoming gradient and adds
+each border onto the positions it copied -- a few slice additions, no scatter -- and the two are
+each other's adjoints, so gradients of every order follow.
 """
 import numbers
 
 import numpy as np
 
-from ..autograd import Tensor
-from ..ops.indexing import GetItem
+from ..autograd import Op, Tensor, as_array
 from ..ops.shape import Pad
 
 __all__ = ["pad"]
@@ -52,6 +52,59 @@ def _source_index(mode, n, lo, hi):
         return j % n
     j = np.abs(j)  # reflect: mirror at 0, then at n - 1
     return np.where(j > n - 1, 2 * (n - 1) - j, j)
+
+
+def _fold(g, axis, mode, n, lo, hi):
+    """The adjoint of padding one axis of size ``n``: each padded position's gradient summed
+    into the position it was copied from."""
+    def at(start, stop):
+        return (slice(None),) * axis + (slice(start, stop),)
+
+    out = g[at(lo, lo + n)].copy()
+    if lo:
+        left = g[at(0, lo)]
+        if mode == "replicate":
+            out[at(0, 1)] += left.sum(axis=axis, keepdims=True)
+        elif mode == "circular":
+            out[at(n - lo, n)] += left
+        else:  # reflect: position -k copies k
+            out[at(1, lo + 1)] += np.flip(left, axis)
+    if hi:
+        right = g[at(lo + n, lo + n + hi)]
+        if mode == "replicate":
+            out[at(n - 1, n)] += right.sum(axis=axis, keepdims=True)
+        elif mode == "circular":
+            out[at(0, hi)] += right
+        else:  # reflect: position n - 1 + k copies n - 1 - k
+            out[at(n - 1 - hi, n - 1)] += np.flip(right, axis)
+    return out
+
+
+class _PadAxis(Op):
+    """Pad one axis by ``mode`` (a gather along it); gradient: :class:`_FoldAxis`."""
+
+    @staticmethod
+    def forward(ctx, a, axis, mode, lo, hi):
+        x = as_array(a)
+        ctx.args = (axis, mode, x.shape[axis], lo, hi)
+        return np.take(x, _source_index(mode, x.shape[axis], lo, hi), axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_FoldAxis.apply(g, *ctx.args),) + (None,) * 4
+
+
+class _FoldAxis(Op):
+    """The adjoint of :class:`_PadAxis`: fold the padded borders back onto their sources."""
+
+    @staticmethod
+    def forward(ctx, g, axis, mode, n, lo, hi):
+        ctx.args = (axis, mode, lo, hi)
+        return _fold(as_array(g), axis, mode, n, lo, hi)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return (_PadAxis.apply(gg, *ctx.args),) + (None,) * 5
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -100,6 +153,5 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "replicate" and n == 0 and (lo or hi):
             raise ValueError(f"{fn}: cannot replicate-pad the empty axis {axis}")
         if lo or hi:
-            index = (slice(None),) * axis + (_source_index(mode, n, lo, hi),)
-            out = GetItem.apply(out, index, True)
+            out = _PadAxis.apply(out, axis, mode, lo, hi)
     return out
