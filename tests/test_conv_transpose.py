@@ -194,3 +194,10 @@ def test_matches_pytorch(dtype):
     x = rng.standard_normal((2, 4, 6)).astype(dtype)
     np.testing.assert_allclose(m(ac.tensor(x)).numpy(), tm(torch.tensor(x)).detach().numpy(),
                                rtol=RTOL[np.dtype(dtype)], atol=1e-5)
+
+
+def test_summary_counts_transposed_multiply_adds():
+    net = nn.Sequential(nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2), nn.ReLU())
+    rows = ac.summary(net, (4, 5, 5)).rows
+    assert rows[0].output_shape == (6, 11, 11)
+    assert rows[0].macs == 4 * 25 * 3 * 9  # every input value times its group's 3x3x3 window
