@@ -71,6 +71,17 @@ def test_norm_gradchecks():
     assert ac.gradgradcheck(lambda x, w, b: F.group_norm(x, 2, w, b), (x, w, b))
 
 
+def test_device_argument_is_the_cpu():
+    assert nn.LayerNorm(3, device="cpu").weight.shape == (3,)
+    assert nn.GroupNorm(1, 2, device="cpu:0", bias=False).bias is None
+    assert nn.ConvTranspose1d(1, 1, 1, device="cpu").weight.shape == (1, 1, 1)
+    assert nn.LazyBatchNorm2d(device="cpu", bias=False).bias is None
+    for make in (lambda: nn.LayerNorm(3, device="cuda"), lambda: nn.LazyLinear(2, device="mps"),
+                 lambda: nn.ConvTranspose2d(1, 1, 1, device="cuda:0")):
+        with pytest.raises(RuntimeError, match="CPUs"):
+            make()
+
+
 def test_norm_bad_arguments():
     with pytest.raises(ValueError, match="normalized_shape"):
         F.layer_norm(ac.randn(2, 3), (4,))
@@ -286,7 +297,18 @@ def test_match_pytorch(dtype):
         theirs.sum().backward()
         np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=tol)
         np.testing.assert_allclose(P.grad.numpy(), tP.grad.numpy(), rtol=tol)
-    # module state-dict keys
+    # module state-dict keys and reprs
     for ours, theirs in ((nn.LayerNorm((3, 4)), torch.nn.LayerNorm((3, 4))),
-                         (nn.GroupNorm(2, 6), torch.nn.GroupNorm(2, 6))):
+                         (nn.LayerNorm(4, bias=False), torch.nn.LayerNorm(4, bias=False)),
+                         (nn.GroupNorm(2, 6), torch.nn.GroupNorm(2, 6)),
+                         (nn.GroupNorm(2, 6, bias=False), torch.nn.GroupNorm(2, 6, bias=False)),
+                         (nn.GroupNorm(2, 6, affine=False), torch.nn.GroupNorm(2, 6, affine=False)),
+                         (nn.LayerNorm(2, elementwise_affine=False),
+                          torch.nn.LayerNorm(2, elementwise_affine=False)),
+                         (nn.GELU("tanh"), torch.nn.GELU("tanh")), (nn.SiLU(), torch.nn.SiLU()),
+                         (nn.PixelShuffle(3), torch.nn.PixelShuffle(3)),
+                         (nn.Dropout1d(0.2), torch.nn.Dropout1d(0.2)),
+                         (nn.ConvTranspose2d(2, 4, 3, 2, 1, 1, bias=False),
+                          torch.nn.ConvTranspose2d(2, 4, 3, 2, 1, 1, bias=False))):
         assert list(ours.state_dict()) == list(theirs.state_dict())
+        assert repr(ours) == repr(theirs)

@@ -3,14 +3,15 @@ of shape (C_in, C_out / groups, *kernel) and bias (C_out,), applied with
 :func:`autograd_cnn.functional.conv_transpose1d` / ``conv_transpose2d``.
 
 Arguments are PyTorch's, in its order: ``in_channels, out_channels, kernel_size, stride=1,
-padding=0, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros'``, plus
-``dtype``. Initialisation as PyTorch: kaiming_uniform_(a=sqrt(5)) on the weight, whose fan_in is
+padding=0, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros', device=None,
+dtype=None`` (device: the CPU only). Initialisation as PyTorch: kaiming_uniform_(a=sqrt(5)) on the weight, whose fan_in is
 computed from its layout, (C_out / groups) * prod(kernel); the bias ~ U(-1/sqrt(fan_in),
 1/sqrt(fan_in)) with that fan_in. ``forward(input, output_size=None)``: ``output_size`` picks the
 output_padding that gives that size, as in PyTorch.
 """
 from ..functional import conv_transpose as F
 from .conv import _ConvNd
+from ._utils import check_cpu_device
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d"]
 
@@ -20,7 +21,8 @@ class _ConvTransposeNd(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 dtype=None):
+                 device=None, dtype=None):
+        check_cpu_device(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype, transposed=True,
                          output_padding=output_padding)

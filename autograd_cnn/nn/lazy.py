@@ -30,7 +30,7 @@ from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
-from ._utils import reset_weight_and_bias, resolve_dtype
+from ._utils import check_cpu_device, reset_weight_and_bias, resolve_dtype
 
 __all__ = ["UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear",
            "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d", "LazyConvTranspose2d",
@@ -168,7 +168,8 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features, bias=True, dtype=None):
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        check_cpu_device(device, "LazyLinear")
         Linear.__init__(self, 1, out_features, bias, dtype)
         self.in_features = 0
         _uninitialized_weight_and_bias(self, bias, dtype)
@@ -223,7 +224,8 @@ class LazyConv1d(_LazyConvNd, Conv1d):
     cls_to_become = Conv1d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        check_cpu_device(device, type(self).__name__)
         self._lazy_init(Conv1d.__init__, out_channels, groups, bias, dtype, kernel_size, stride,
                         padding, dilation, groups, bias, padding_mode)
 
@@ -234,7 +236,8 @@ class LazyConv2d(_LazyConvNd, Conv2d):
     cls_to_become = Conv2d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        check_cpu_device(device, type(self).__name__)
         self._lazy_init(Conv2d.__init__, out_channels, groups, bias, dtype, kernel_size, stride,
                         padding, dilation, groups, bias, padding_mode)
 
@@ -246,7 +249,8 @@ class LazyConvTranspose1d(_LazyConvNd, ConvTranspose1d):
     _transposed = True
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        check_cpu_device(device, type(self).__name__)
         self._lazy_init(ConvTranspose1d.__init__, out_channels, groups, bias, dtype, kernel_size,
                         stride, padding, output_padding, groups, bias, dilation, padding_mode)
 
@@ -258,17 +262,20 @@ class LazyConvTranspose2d(_LazyConvNd, ConvTranspose2d):
     _transposed = True
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", dtype=None):
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        check_cpu_device(device, type(self).__name__)
         self._lazy_init(ConvTranspose2d.__init__, out_channels, groups, bias, dtype, kernel_size,
                         stride, padding, output_padding, groups, bias, dilation, padding_mode)
 
 
 class _LazyBatchNorm(LazyModuleMixin):
-    def _lazy_init(self, eager_init, eps, momentum, affine, track_running_stats, dtype):
-        eager_init(self, 1, eps, momentum, affine, track_running_stats, dtype)
+    def _lazy_init(self, eager_init, eps, momentum, affine, track_running_stats, device, dtype,
+                   bias):
+        check_cpu_device(device, type(self).__name__)
+        eager_init(self, 1, eps, momentum, affine, track_running_stats, dtype, bias=bias)
         self.num_features = 0
         if self.affine:
-            _uninitialized_weight_and_bias(self, True, dtype)
+            _uninitialized_weight_and_bias(self, bias, dtype)
         if self.track_running_stats:
             self.running_mean = UninitializedBuffer(dtype=dtype)
             self.running_var = UninitializedBuffer(dtype=dtype)
@@ -299,8 +306,9 @@ class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
     cls_to_become = BatchNorm1d
 
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None):
-        self._lazy_init(BatchNorm1d.__init__, eps, momentum, affine, track_running_stats, dtype)
+                 device=None, dtype=None, *, bias=True):
+        self._lazy_init(BatchNorm1d.__init__, eps, momentum, affine, track_running_stats, device,
+                        dtype, bias)
 
 
 class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
@@ -309,5 +317,6 @@ class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
     cls_to_become = BatchNorm2d
 
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=None):
-        self._lazy_init(BatchNorm2d.__init__, eps, momentum, affine, track_running_stats, dtype)
+                 device=None, dtype=None, *, bias=True):
+        self._lazy_init(BatchNorm2d.__init__, eps, momentum, affine, track_running_stats, device,
+                        dtype, bias)

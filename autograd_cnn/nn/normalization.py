@@ -3,7 +3,8 @@
 
 Parameters as PyTorch: LayerNorm's ``weight`` (ones) and ``bias`` (zeros) have shape
 ``normalized_shape`` (``elementwise_affine=False`` drops both, ``bias=False`` the bias);
-GroupNorm's have shape (num_channels,) (``affine=False`` drops both). No buffers.
+GroupNorm's have shape (num_channels,) (``affine=False`` drops both, ``bias=False`` the bias).
+No buffers. ``device`` may only be the CPU.
 """
 import numbers
 
@@ -12,7 +13,7 @@ import numpy as np
 from ..functional import normalization as F
 from .module import Module
 from .parameter import Parameter
-from ._utils import check_positive_int, resolve_dtype
+from ._utils import check_cpu_device, check_positive_int, resolve_dtype
 
 __all__ = ["LayerNorm", "GroupNorm"]
 
@@ -27,9 +28,10 @@ class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` axes of each sample."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
+        check_cpu_device(device, name)
         self.normalized_shape = F.normalized_shape_tuple(normalized_shape, name)
         self.eps = _eps(eps, name)
         self.elementwise_affine = bool(elementwise_affine)
@@ -55,15 +57,17 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
     """Normalise each sample over groups of ``num_channels / num_groups`` channels."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
+        check_cpu_device(device, name)
         self.num_groups = check_positive_int(num_groups, "num_groups", name)
         self.num_channels = check_positive_int(num_channels, "num_channels", name)
         if num_channels % num_groups:
@@ -74,14 +78,16 @@ class GroupNorm(Module):
         dt = resolve_dtype(dtype, name)
         if self.affine:
             self.weight = Parameter(np.ones(num_channels, dtype=dt))
-            self.bias = Parameter(np.zeros(num_channels, dtype=dt))
+            self.register_parameter("bias", Parameter(np.zeros(num_channels, dtype=dt))
+                                    if bias else None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
     def reset_parameters(self):
-        if self.affine:
+        if self.weight is not None:
             self.weight.numpy()[...] = 1
+        if self.bias is not None:
             self.bias.numpy()[...] = 0
 
     def forward(self, input):
@@ -91,4 +97,5 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
