@@ -7,6 +7,12 @@ the input padded with ``pad_lo`` before and ``pad_hi`` after. PyTorch's formula:
 
     out = floor((size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) / stride) + 1
 
+A transposed convolution maps back: its output is the largest input of the forward window whose
+output has the transposed call's input size, plus ``output_padding`` extra positions at the end
+(:func:`transposed_output_size`)::
+
+    out = (size - 1) * stride - pad_lo - pad_hi + dilation * (kernel - 1) + 1 + output_padding
+
 With ``ceil_mode`` (pooling) the division rounds up, but a last window must start inside the input
 or the left padding, as in PyTorch. ``window_reach`` says which windows of an axis meet the
 input at all, and what part of the input and padding they read.
@@ -14,7 +20,7 @@ input at all, and what part of the input and padding they read.
 import numbers
 
 __all__ = ["MAX_WINDOW_ARG", "ntuple", "window_output_size", "same_padding", "normalize_padding",
-           "WindowGeometry", "AxisReach", "window_reach"]
+           "WindowGeometry", "AxisReach", "window_reach", "transposed_output_size"]
 
 
 # Largest kernel size, stride, padding, dilation or output size accepted: far beyond any real
@@ -148,3 +154,10 @@ def window_reach(size, kernel, stride, pad_lo, pad_hi, dilation, out):
     end = last * stride - pad_lo + span - 1                # where window `last` ends
     crop = (max(0, start), max(0, size - 1 - end))
     return AxisReach(first, last, crop, (max(0, -start), max(0, end - (size - 1))))
+
+
+def transposed_output_size(size, kernel, stride=1, padding=0, output_padding=0, dilation=1):
+    """Output length of one axis of a transposed convolution (PyTorch's ConvTranspose formula;
+    may be < 1: callers turn that into an error naming the input). ``output_padding`` resolves
+    the ambiguity of a strided forward window: ``stride`` input sizes map to one output size."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + output_padding

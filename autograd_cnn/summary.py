@@ -185,6 +185,10 @@ def _macs(module, in_shape, out_shape):
         k = int(np.prod(module.kernel_size))
         positions = int(np.prod(out_shape[2:]))
         return module.out_channels * positions * (module.in_channels // module.groups) * k
+    if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d)):  # each input position
+        k = int(np.prod(module.kernel_size))                           # scatters one window
+        positions = int(np.prod(in_shape[2:]))
+        return module.in_channels * positions * (module.out_channels // module.groups) * k
     if isinstance(module, nn.Linear):
         rows = int(np.prod(out_shape[:-1]))
         return rows * module.in_features * module.out_features

@@ -29,3 +29,19 @@ def relu_backward_kernel(const real[::1] g, const uint8_t[::1] mask, real[::1] d
         return
     with nogil:
         relu_backward_c(&g[0], &mask[0], &dx[0], n)
+
+
+# The error function (csrc/activation/erf.h), for GELU.
+cdef extern from "activation/erf.h" namespace "acnn" nogil:
+    void erf_map_c "acnn::erf_map"[T](const T* x, T* y, int64_t n)
+
+
+def erf_kernel(const real[::1] x, real[::1] y):
+    """y = erf(x), on contiguous 1-D arrays of one length."""
+    cdef int64_t n = x.shape[0]
+    if y.shape[0] != n:
+        raise ValueError(f"erf_kernel: x and y must have one length, got {n} and {y.shape[0]}")
+    if n == 0:
+        return
+    with nogil:
+        erf_map_c(&x[0], &y[0], n)

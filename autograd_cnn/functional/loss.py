@@ -28,9 +28,10 @@ import numpy as np
 
 from ..autograd import Op, Tensor, as_array
 from ..ops.activation import Sigmoid, log_softmax
+from ..ops.elementwise import Log
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss",
-           "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy_with_logits", "binary_cross_entropy"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -260,4 +261,78 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
             raise ValueError(f"{fn}: weight of shape {w.shape} does not broadcast to the input "
                              f"shape {tuple(input.shape)}") from None
         loss = loss * Tensor(w)
+    return _reduce(loss, reduction)
+
+
+# ------------------------------------------------------------ binary cross-entropy on probabilities
+_BCE_LOG_FLOOR = -100.0  # PyTorch clamps each log at -100, so p = 0 or 1 gives a finite loss
+_BCE_GRAD_EPS = 1e-12    # and divides its input gradient by max(p (1 - p), 1e-12)
+
+
+class _ClampMin(Op):
+    """max(a, lo), gradient passed where a >= lo (both worlds: arrays or Tensors)."""
+
+    @staticmethod
+    def forward(ctx, a, lo):
+        x = as_array(a)
+        ctx.keep = (x >= lo).astype(x.dtype)
+        return np.maximum(x, x.dtype.type(lo))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.keep, None
+
+
+def _floored_log(x):
+    return _ClampMin.apply(Log.apply(x), _BCE_LOG_FLOOR)
+
+
+class _BinaryCrossEntropy(Op):
+    """-(t log p + (1 - t) log(1 - p)), each log floored at -100, elementwise, with PyTorch's
+    gradients: (p - t) / max(p (1 - p), 1e-12) in p (finite at p = 0 and 1, where the floored
+    logs would give 0) and log(1 - p) - log(p) (floored) in t."""
+
+    @staticmethod
+    def forward(ctx, p, t):
+        ctx.save_for_backward(p, t)
+        x, y = as_array(p), as_array(t)
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(x), _BCE_LOG_FLOOR)
+            log_q = np.maximum(np.log1p(-x), _BCE_LOG_FLOOR)
+        return (-(y * log_p + (1 - y) * log_q)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, t = ctx.saved
+        need = ctx.needs_input_grad
+        gp = gt = None
+        if need[0]:
+            gp = g * (p - t) / _ClampMin.apply(p * (1.0 - p), _BCE_GRAD_EPS)
+        if need[1]:
+            gt = g * (_floored_log(1.0 - p) - _floored_log(p))
+        return gp, gt
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """Binary cross-entropy of probabilities ``input`` in [0, 1] against ``target`` (same
+    shape): ``-weight * (t log p + (1 - t) log(1 - p))``, each log clamped to >= -100 as in
+    PyTorch. Prefer :func:`binary_cross_entropy_with_logits` on logits (stabler). Same as
+    torch.nn.functional.binary_cross_entropy."""
+    fn = "binary_cross_entropy"
+    _check_reduction(reduction, fn)
+    target = _check_pair(input, target, fn)
+    x = as_array(input)
+    if x.size and not (np.all(x >= 0) and np.all(x <= 1)):
+        raise ValueError(f"{fn}: all elements of input should be between 0 and 1 (probabilities;"
+                         f" use binary_cross_entropy_with_logits for logits), got values in "
+                         f"[{x.min()}, {x.max()}]")
+    loss = _BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        w = as_array(weight).astype(x.dtype, copy=False)
+        try:
+            np.broadcast_shapes(w.shape, tuple(input.shape))
+        except ValueError:
+            raise ValueError(f"{fn}: weight of shape {w.shape} does not broadcast to the input "
+                             f"shape {tuple(input.shape)}") from None
+        loss = loss * (weight if isinstance(weight, Tensor) else Tensor(w))
     return _reduce(loss, reduction)

@@ -19,3 +19,21 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv1d"
            "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Dropout",
            "Identity", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss",
            "init"]
+
+# issue 15 (PyTorch porting): more layers, each in its own file
+from .activation import GELU, SiLU
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d
+from .dropout import Dropout1d, Dropout2d
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyConvTranspose1d,
+                   LazyConvTranspose2d, LazyLinear, LazyModuleMixin, UninitializedBuffer,
+                   UninitializedParameter)
+from .loss import BCELoss
+from .normalization import GroupNorm, LayerNorm
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from . import functional  # torch.nn.functional's path (after the layers it gathers from)
+
+__all__ += ["GELU", "SiLU", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d",
+            "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
+            "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyModuleMixin",
+            "UninitializedParameter", "UninitializedBuffer", "BCELoss", "LayerNorm",
+            "GroupNorm", "PixelShuffle", "PixelUnshuffle"]

@@ -21,6 +21,19 @@ def resolve_dtype(dtype, layer):
     return dt
 
 
+def check_cpu_device(device, layer):
+    """Only the CPU exists: ``device`` may be None, 'cpu' ('cpu:0') or a device object of type
+    'cpu'. (The layers added for issue 15 take PyTorch's ``device=`` in its position; the
+    package-wide device parsing of that issue may replace this check.)"""
+    if device is None:
+        return
+    kind = getattr(device, "type", device)
+    if isinstance(kind, str) and kind.partition(":")[0] == "cpu":
+        return
+    raise RuntimeError(f"{layer}: device must be 'cpu' (autograd_cnn runs on CPUs), got "
+                       f"{device!r}")
+
+
 def check_positive_int(value, name, layer):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
@@ -31,11 +44,20 @@ def default_weight_and_bias(shape, bias, dtype):
     """PyTorch's default for Linear and Conv: weight ~ kaiming_uniform_(a=sqrt(5)), i.e.
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     weight = Parameter(np.empty(shape, dtype=dtype))
-    init.kaiming_uniform_(weight, a=math.sqrt(5))
-    b = None
-    if bias:
-        b = Parameter(np.empty(shape[0], dtype=dtype))
-        fan_in = int(np.prod(shape[1:]))
-        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        init.uniform_(b, -bound, bound)
+    b = Parameter(np.empty(shape[0], dtype=dtype)) if bias else None
+    reset_weight_and_bias(weight, b)
     return weight, b
+
+
+def reset_weight_and_bias(weight, bias, weight_shape=None):
+    """Initialise existing parameters in place as :func:`default_weight_and_bias` does, with
+    fan_in = prod(weight.shape[1:]) whatever the bias's length (a transposed convolution's
+    weight is (C_in, C_out / groups, *kernel) and its bias (C_out,)). Either may be None (not
+    touched); ``weight_shape`` gives the fan when the weight is None."""
+    if weight is not None:
+        init.kaiming_uniform_(weight, a=math.sqrt(5))
+        weight_shape = weight.shape
+    if bias is not None:
+        fan_in = int(np.prod(weight_shape[1:]))
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)

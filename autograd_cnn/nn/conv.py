@@ -9,8 +9,11 @@ initialisation as PyTorch: kaiming_uniform_(a=sqrt(5)) for the weight, U(-1/sqrt
 """
 from .. import _geometry
 from ..functional import conv as F  # imported directly: independent of functional/__init__
+import numpy as np
+
 from .module import Module
-from ._utils import check_positive_int, default_weight_and_bias, resolve_dtype
+from .parameter import Parameter
+from ._utils import check_positive_int, reset_weight_and_bias, resolve_dtype
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -19,7 +22,11 @@ class _ConvNd(Module):
     _n = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=None):
+                 groups=1, bias=True, padding_mode="zeros", dtype=None, *, transposed=False,
+                 output_padding=0):
+        """``transposed`` (ConvTranspose layers, nn/conv_transpose.py): the weight is laid out
+        (C_in, C_out / groups, *kernel), ``output_padding`` is kept, and string paddings are
+        refused, as in PyTorch."""
         super().__init__()
         name, n = type(self).__name__, self._n
         self.in_channels = check_positive_int(in_channels, "in_channels", name)
@@ -31,18 +38,32 @@ class _ConvNd(Module):
         self.kernel_size = _geometry.ntuple(kernel_size, n, "kernel_size", minimum=1)
         self.stride = _geometry.ntuple(stride, n, "stride", minimum=1)
         self.dilation = _geometry.ntuple(dilation, n, "dilation", minimum=1)
+        if transposed and isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple of {n} ints, got "
+                             f"{padding!r}")
         # validates the padding (and 'same' with stride > 1) now rather than at the first call
         _geometry.normalize_padding(padding, self.kernel_size, self.dilation, self.stride, n)
         self.padding = padding if isinstance(padding, str) else _geometry.ntuple(padding, n,
                                                                                  "padding")
+        self.output_padding = _geometry.ntuple(output_padding, n, "output_padding", minimum=0)
+        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride,
+                                                  self.dilation)):
+            raise ValueError(f"{name}: output_padding must be smaller than either stride or "
+                             f"dilation, got output_padding={self.output_padding}, "
+                             f"stride={self.stride}, dilation={self.dilation}")
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
                              f"{padding_mode!r}")
         self.padding_mode = padding_mode
         dt = resolve_dtype(dtype, name)
-        shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight, b = default_weight_and_bias(shape, bias, dt)
-        self.register_parameter("bias", b)
+        if transposed:
+            shape = (in_channels, out_channels // groups) + self.kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Parameter(np.empty(shape, dtype=dt))
+        self.register_parameter("bias", Parameter(np.empty(out_channels, dtype=dt))
+                                if bias else None)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def _geometry(self, in_spatial):
         """The :class:`~autograd_cnn._geometry.WindowGeometry` of this layer on an input of
@@ -59,6 +80,8 @@ class _ConvNd(Module):
             text += f", padding={self.padding}"
         if self.dilation != (1,) * self._n:
             text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._n:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:

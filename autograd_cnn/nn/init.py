@@ -168,3 +168,29 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
     fan = _fan(arr, mode, "kaiming_normal_")
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return _fill(tensor, _rng(generator).normal(0.0, std, size=arr.shape))
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """Fill with a (semi-)orthogonal matrix (Saxe et al., 2013), scaled by ``gain``: the tensor,
+    viewed as (rows, cols) = (shape[0], prod(shape[1:])), gets orthonormal rows (rows <= cols)
+    or columns, from the QR decomposition of a standard normal draw, with R's diagonal signs
+    folded in so the result is uniform over orthogonal matrices (PyTorch's recipe)."""
+    arr = _array(tensor, "orthogonal_")
+    if arr.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {arr.shape}")
+    rows = arr.shape[0]
+    cols = arr.size // rows if rows else 0
+    if arr.size == 0:
+        return tensor
+    flat = _rng(generator).normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(arr.shape))
+
+
+__all__ += ["orthogonal_"]

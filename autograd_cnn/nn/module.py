@@ -334,6 +334,9 @@ class Module:
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        for name, mod in self.named_modules():  # lazy modules take their shapes from it first
+            if hasattr(mod, "_materialize_from_state"):
+                mod._materialize_from_state(state_dict, name + "." if name else "")
         targets = OrderedDict(self._state_items())
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict.keys() if k not in targets]

@@ -6,3 +6,9 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+
+# issue 15 (PyTorch porting)
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+
+__all__ += ["Adadelta", "Adagrad"]

@@ -9,9 +9,10 @@ All schedulers have ``get_last_lr()``, ``state_dict()`` and ``load_state_dict()`
 and lists, saveable by ``autograd_cnn.save``).
 """
 import math
+import types
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "LambdaLR", "OneCycleLR"]
 
 
 def _check_optimizer(opt, cls):
@@ -218,3 +219,158 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state):
         self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr * ``lr_lambda(epoch)``: one function for every group, or a list of one per
+    group. ``state_dict()`` keeps the state of callable objects (their ``__dict__``) but not
+    plain functions or lambdas, as PyTorch does."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(optimizer, "LambdaLR")
+        groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per parameter "
+                                 f"group), got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * groups
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(f).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * f(self.last_epoch) for base, f in zip(self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self):
+        state = {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+                               for f in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        saved = state.pop("lr_lambdas", None) or []
+        super().load_state_dict(state)
+        for f, d in zip(self.lr_lambdas, saved):
+            if d is not None:
+                f.__dict__.update(d)
+
+
+def _per_group(name, value, optimizer, cls):
+    """One value per parameter group: a list of that length, or one number for all."""
+    groups = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != groups:
+            raise ValueError(f"{cls}: expected {groups} values for {name} (one per parameter "
+                             f"group), got {len(value)}")
+        return list(value)
+    return [value] * groups
+
+
+def _anneal_cos(start, end, pct):
+    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+
+def _anneal_linear(start, end, pct):
+    return (end - start) * pct + start
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2018), stepped once per **batch**: the lr rises from
+    ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of ``total_steps`` (or
+    ``epochs * steps_per_epoch``), then falls to ``initial_lr / final_div_factor``; with
+    ``three_phase`` it first falls back to the initial lr, symmetrically, and then to the
+    minimum. Each phase anneals by ``anneal_strategy`` 'cos' or 'linear'. With
+    ``cycle_momentum`` the momentum (SGD's ``momentum`` or Adam's first beta) moves inversely
+    between ``max_momentum`` and ``base_momentum``. Stepping more than ``total_steps`` times is
+    an error, as in PyTorch."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        cls = "OneCycleLR"
+        _check_optimizer(optimizer, cls)
+
+        def positive_int(name, v):
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{cls}: expected a positive int for {name}, got {v!r}")
+            return v
+
+        if total_steps is not None:
+            self.total_steps = positive_int("total_steps", total_steps)
+        elif epochs is not None and steps_per_epoch is not None:
+            self.total_steps = (positive_int("epochs", epochs)
+                                * positive_int("steps_per_epoch", steps_per_epoch))
+        else:
+            raise ValueError(f"{cls}: you must define either total_steps OR (epochs AND "
+                             "steps_per_epoch)")
+        if isinstance(pct_start, bool) or not isinstance(pct_start, (int, float)) \
+                or not 0 <= pct_start <= 1:
+            raise ValueError(f"{cls}: expected a float between 0 and 1 for pct_start, got "
+                             f"{pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"{cls}: anneal_strategy must be 'cos' or 'linear', got "
+                             f"{anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        total = self.total_steps
+        if three_phase:
+            self._phases = [
+                (float(pct_start * total) - 1, "initial_lr", "max_lr", "max_momentum",
+                 "base_momentum"),
+                (float(2 * pct_start * total) - 2, "max_lr", "initial_lr", "base_momentum",
+                 "max_momentum"),
+                (total - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self._phases = [
+                (float(pct_start * total) - 1, "initial_lr", "max_lr", "max_momentum",
+                 "base_momentum"),
+                (total - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        max_lrs = _per_group("max_lr", max_lr, optimizer, cls)
+        if last_epoch == -1:
+            for lr, g in zip(max_lrs, optimizer.param_groups):
+                g["initial_lr"] = lr / div_factor
+                g["max_lr"] = lr
+                g["min_lr"] = g["initial_lr"] / final_div_factor
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            defaults = getattr(optimizer, "defaults", {})
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError(f"{cls}: optimizer must support momentum or beta1 with "
+                                 "cycle_momentum=True")
+            self.use_beta1 = "betas" in defaults
+            maxs = _per_group("max_momentum", max_momentum, optimizer, cls)
+            bases = _per_group("base_momentum", base_momentum, optimizer, cls)
+            if last_epoch == -1:
+                for m, b, g in zip(maxs, bases, optimizer.param_groups):
+                    self._set_momentum(g, m)
+                    g["max_momentum"], g["base_momentum"] = m, b
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: tried to step {step} times; the specified number of "
+                             f"total steps is {self.total_steps}")
+        anneal = _anneal_cos if self.anneal_strategy == "cos" else _anneal_linear
+        lrs = []
+        for g in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if step <= end or i == len(self._phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(anneal(g[lr0], g[lr1], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(g, anneal(g[m0], g[m1], pct))
+                    break
+                start = end
+        return lrs
