@@ -5,21 +5,23 @@
 //
 //   channel_moments  mean[c] and biased var[c] of x over N and L
 //   channel_sums     sum_g[c] = sum g,  sum_gx[c] = sum g * (x - shift[c])
-// (the plain per-channel sum is reduce/sum_kernels.h's channel_sum; its sum_chunk is used here)
 //   channel_affine   y = (x - shift[c]) * scale[c] + bias[c]  (+ g * gscale[c]; g optional)
+// (the plain per-channel sum is reduce/sum_kernels.h's channel_sum)
 //
-// Determinism: a reduction gives each channel to one work item, which walks the rows (n, c) in
-// order (vector partial sums inside a row, row totals added in double), so the result does not
-// depend on the thread count. The affine map computes each element on its own.
+// Determinism: a reduction gives each channel to one work item, which walks the channel's blocks
+// (below) in order, so the result does not depend on the thread count. The affine map computes
+// each element on its own.
 //
 // Threads: a loop uses one thread per kChannelGrain elements it touches, at most num_threads():
 // a BatchNorm of a few thousand elements stays on the calling thread, a 64x64x16x16 one uses
 // every core. (A local variant of common/parallel.h's parallel_for with a grain size.)
 
 constexpr double kChannelGrain = 1 << 16;
-// Rows longer than this are split into blocks for the moments (a block's second pass then reads
-// from L1).
-constexpr std::int64_t kMomentBlock = 2048;
+// A channel's values are reduced in blocks of about kBlock elements: runs of whole rows when
+// rows are short (a 1-D signal of 40 samples: 51 rows), pieces of one row when they are long.
+// Vector partial sums run across a block and are added into double once per block, so short rows
+// cost no horizontal sum each, and a block's second pass (the moments) reads from L1.
+constexpr std::int64_t kBlock = 2048;
 
 template <typename Fn>
 inline void channel_parallel_for(std::int64_t n, double elements, Fn&& fn) {
@@ -34,84 +36,132 @@ inline void channel_parallel_for(std::int64_t n, double elements, Fn&& fn) {
   for (std::int64_t i = 0; i < n; ++i) fn(i);
 }
 
-// sum of g[i] and of g[i] * (x[i] - shift) over one row
+// Calls fn(offset, rows, len) for the blocks of channel c in order: `rows` rows of `len`
+// elements from x + offset, consecutive rows C * L apart.
+template <typename Fn>
+inline void for_each_block(std::int64_t N, std::int64_t C, std::int64_t L, std::int64_t c, Fn&& fn) {
+  if (L >= kBlock) {
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::int64_t b = 0; b < L; b += kBlock) fn((n * C + c) * L + b, 1, std::min(kBlock, L - b));
+  } else {
+    const std::int64_t per = kBlock / L;
+    for (std::int64_t n = 0; n < N; n += per) fn((n * C + c) * L, std::min(per, N - n), L);
+  }
+}
+
+// sum of a block's values
 template <typename T>
-inline void row_sums(const T* g, const T* x, T shift, std::int64_t n, T& sg, T& sgx) {
+inline T block_sum(const T* x, std::int64_t stride, std::int64_t rows, std::int64_t len) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V a0 = V::zero(), a1 = V::zero();
+  T t = T(0);
+  for (std::int64_t r = 0; r < rows; ++r, x += stride) {
+    std::int64_t i = 0;
+    for (; i + 2 * W <= len; i += 2 * W) {
+      a0 += V::load(x + i);
+      a1 += V::load(x + i + W);
+    }
+    for (; i + W <= len; i += W) a0 += V::load(x + i);
+    for (; i < len; ++i) t += x[i];
+  }
+  return (a0 + a1).sum() + t;
+}
+
+// sum of (x - centre) and of (x - centre)^2 over a block
+template <typename T>
+inline void block_deviations(const T* x, std::int64_t stride, std::int64_t rows, std::int64_t len,
+                             T centre, T& dev, T& sq) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  const V vc = V::broadcast(centre);
+  V d0 = V::zero(), d1 = V::zero(), q0 = V::zero(), q1 = V::zero();
+  T td = T(0), tq = T(0);
+  for (std::int64_t r = 0; r < rows; ++r, x += stride) {
+    std::int64_t i = 0;
+    for (; i + 2 * W <= len; i += 2 * W) {
+      V e0, e1;
+      e0.v = V::load(x + i).v - vc.v;
+      e1.v = V::load(x + i + W).v - vc.v;
+      d0 += e0;
+      d1 += e1;
+      q0 = V::fma(e0, e0, q0);
+      q1 = V::fma(e1, e1, q1);
+    }
+    for (; i + W <= len; i += W) {
+      V e0;
+      e0.v = V::load(x + i).v - vc.v;
+      d0 += e0;
+      q0 = V::fma(e0, e0, q0);
+    }
+    for (; i < len; ++i) {
+      const T e = x[i] - centre;
+      td += e;
+      tq += e * e;
+    }
+  }
+  dev = (d0 + d1).sum() + td;
+  sq = (q0 + q1).sum() + tq;
+}
+
+// sum of g and of g * (x - shift) over a block (g and x laid out alike)
+template <typename T>
+inline void block_sums(const T* g, const T* x, std::int64_t stride, std::int64_t rows,
+                       std::int64_t len, T shift, T& sg, T& sgx) {
   using V = Vec<T>;
   constexpr int W = V::width;
   const V vs = V::broadcast(shift);
   V s0 = V::zero(), s1 = V::zero(), d0 = V::zero(), d1 = V::zero();
-  std::int64_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    const V g0 = V::load(g + i), g1 = V::load(g + i + W);
-    s0 += g0;
-    s1 += g1;
-    V c0, c1;
-    c0.v = V::load(x + i).v - vs.v;
-    c1.v = V::load(x + i + W).v - vs.v;
-    d0 = V::fma(g0, c0, d0);
-    d1 = V::fma(g1, c1, d1);
+  T ts = T(0), td = T(0);
+  for (std::int64_t r = 0; r < rows; ++r, g += stride, x += stride) {
+    std::int64_t i = 0;
+    for (; i + 2 * W <= len; i += 2 * W) {
+      const V g0 = V::load(g + i), g1 = V::load(g + i + W);
+      s0 += g0;
+      s1 += g1;
+      V c0, c1;
+      c0.v = V::load(x + i).v - vs.v;
+      c1.v = V::load(x + i + W).v - vs.v;
+      d0 = V::fma(g0, c0, d0);
+      d1 = V::fma(g1, c1, d1);
+    }
+    for (; i + W <= len; i += W) {
+      const V g0 = V::load(g + i);
+      s0 += g0;
+      V c0;
+      c0.v = V::load(x + i).v - vs.v;
+      d0 = V::fma(g0, c0, d0);
+    }
+    for (; i < len; ++i) {
+      ts += g[i];
+      td += g[i] * (x[i] - shift);
+    }
   }
-  for (; i + W <= n; i += W) {
-    const V g0 = V::load(g + i);
-    s0 += g0;
-    V c0;
-    c0.v = V::load(x + i).v - vs.v;
-    d0 = V::fma(g0, c0, d0);
-  }
-  T a = (s0 + s1).sum(), b = (d0 + d1).sum();
-  for (; i < n; ++i) {
-    a += g[i];
-    b += g[i] * (x[i] - shift);
-  }
-  sg = a;
-  sgx = b;
+  sg = (s0 + s1).sum() + ts;
+  sgx = (d0 + d1).sum() + td;
 }
 
-// Block statistics around the block's own mean (two passes over a block that sits in L1), merged
-// with Chan et al.'s pairwise update: no cancellation of a large mean against small deviations,
-// which the one-pass sum of squares suffers in float32.
+// Each block's statistics around its own mean (two passes over a block in L1), merged with Chan
+// et al.'s pairwise update: no cancellation of a large mean against small deviations, which the
+// one-pass sum of squares suffers in float32.
 template <typename T>
 void channel_moments(const T* x, std::int64_t N, std::int64_t C, std::int64_t L, T* mean, T* var) {
-  using V = Vec<T>;
-  constexpr int W = V::width;
   channel_parallel_for(C, double(N) * C * L, [&](std::int64_t c) {
     double count = 0, mu = 0, m2 = 0;
-    for (std::int64_t n = 0; n < N; ++n) {
-      const T* row = x + (n * C + c) * L;
-      for (std::int64_t b = 0; b < L; b += kMomentBlock) {
-        const std::int64_t len = std::min(kMomentBlock, L - b);
-        const T* p = row + b;
-        const T centre = sum_chunk(p, len) / T(len);
-        const V vc = V::broadcast(centre);
-        V d0 = V::zero(), d1 = V::zero(), q0 = V::zero(), q1 = V::zero();
-        std::int64_t i = 0;
-        for (; i + 2 * W <= len; i += 2 * W) {
-          V e0, e1;
-          e0.v = V::load(p + i).v - vc.v;
-          e1.v = V::load(p + i + W).v - vc.v;
-          d0 += e0;
-          d1 += e1;
-          q0 = V::fma(e0, e0, q0);
-          q1 = V::fma(e1, e1, q1);
-        }
-        T dev = (d0 + d1).sum(), sq = (q0 + q1).sum();
-        for (; i < len; ++i) {
-          const T e = p[i] - centre;
-          dev += e;
-          sq += e * e;
-        }
-        // the block's exact mean and squared deviations, from the rounded centre
-        const double nb = double(len);
-        const double bmu = double(centre) + double(dev) / nb;
-        const double bm2 = double(sq) - double(dev) * double(dev) / nb;
-        const double total = count + nb;
-        const double delta = bmu - mu;
-        mu += delta * (nb / total);
-        m2 += bm2 + delta * delta * (count * nb / total);
-        count = total;
-      }
-    }
+    for_each_block(N, C, L, c, [&](std::int64_t off, std::int64_t rows, std::int64_t len) {
+      const double nb = double(rows) * double(len);
+      const T centre = static_cast<T>(double(block_sum(x + off, C * L, rows, len)) / nb);
+      T dev, sq;
+      block_deviations(x + off, C * L, rows, len, centre, dev, sq);
+      // the block's exact mean and squared deviations, from the rounded centre
+      const double bmu = double(centre) + double(dev) / nb;
+      const double bm2 = double(sq) - double(dev) * double(dev) / nb;
+      const double total = count + nb;
+      const double delta = bmu - mu;
+      mu += delta * (nb / total);
+      m2 += bm2 + delta * delta * (count * nb / total);
+      count = total;
+    });
     mean[c] = static_cast<T>(mu);
     var[c] = static_cast<T>(m2 > 0 ? m2 / count : 0.0);
   });
@@ -123,13 +173,12 @@ void channel_sums(const T* g, const T* x, const T* shift, std::int64_t N, std::i
   channel_parallel_for(C, 2.0 * N * C * L, [&](std::int64_t c) {
     const T s = shift ? shift[c] : T(0);
     double a = 0, b = 0;
-    for (std::int64_t n = 0; n < N; ++n) {
-      const std::int64_t off = (n * C + c) * L;
+    for_each_block(N, C, L, c, [&](std::int64_t off, std::int64_t rows, std::int64_t len) {
       T ra, rb;
-      row_sums(g + off, x + off, s, L, ra, rb);
+      block_sums(g + off, x + off, C * L, rows, len, s, ra, rb);
       a += double(ra);
       b += double(rb);
-    }
+    });
     sum_g[c] = static_cast<T>(a);
     sum_gx[c] = static_cast<T>(b);
   });
