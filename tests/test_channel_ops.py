@@ -6,6 +6,7 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import _C
+from autograd_cnn.autograd import match_shape
 from autograd_cnn.ops import channel
 from _support import assert_array_and_tensor_backward_agree, restore_backend  # noqa: F401
 
@@ -156,3 +157,29 @@ def test_channel_sum_and_broadcast_are_adjoint():
     assert ac.gradcheck(lambda b: channel.ChannelBroadcast.apply(b, (2, 3, 4), 1), (b,))
     y = channel.ChannelBroadcast.apply(b, (2, 3, 4), 1)
     np.testing.assert_array_equal(y.numpy(), np.broadcast_to(b.numpy().reshape(1, 3, 1), (2, 3, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("wshape", [(1, 6, 1, 1), (6, 1, 1), (1, 1, 1, 70)])
+def test_engine_sums_broadcast_gradients_per_channel(wshape, dtype, restore_backend, monkeypatch):
+    """A (C,)-like operand broadcast over a large tensor: its gradient, summed by the engine with
+    the compiled per-channel sum (autograd/match_shape.py), matches NumPy's and does not depend on
+    the thread count."""
+    shape = (8, 6, 9, 70)  # 30240 elements: above the engine's threshold
+    x = ac.tensor(_data(shape, dtype, 0))
+    w = ac.tensor(_data(wshape, dtype, 1), requires_grad=True)
+    g = _data(shape, dtype, 2)
+    aligned = (1,) * (4 - len(wshape)) + wshape
+    ref = (g.astype(np.float64) * x.numpy()).sum(
+        axis=tuple(i for i in range(4) if aligned[i] == 1), keepdims=True).reshape(wshape)
+    calls, installed = [], match_shape._channel_sum
+    monkeypatch.setattr(match_shape, "_channel_sum", lambda g, a: calls.append(a) or installed(g, a))
+    grads = []
+    for threads in (1, 2):
+        ac.set_num_threads(threads)
+        w.grad = None
+        (x * w).backward(ac.tensor(g))
+        grads.append(w.grad.numpy())
+    assert calls and grads[0].shape == wshape and np.array_equal(grads[0], grads[1])
+    np.testing.assert_allclose(grads[0], ref, rtol=TOL[dtype] * 10,
+                               atol=TOL[dtype] * 100)

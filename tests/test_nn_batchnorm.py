@@ -139,6 +139,15 @@ def test_errors():
         nn.BatchNorm1d(3, eps=0)
 
 
+def _as_function(layer):
+    """layer as a function of (x, weight, bias), with copies of its parameters to check it at."""
+    def fn(x, w, b):
+        layer.weight, layer.bias = w, b
+        return layer(x)
+
+    return fn, nn.Parameter(layer.weight.data.copy()), nn.Parameter(layer.bias.data.copy())
+
+
 @pytest.mark.parametrize("shape,train", [((4, 2), True), ((3, 2, 3), True), ((2, 2, 2, 3), True),
                                          ((2, 2, 2, 3), False)])
 def test_gradcheck(shape, train):
@@ -146,13 +155,7 @@ def test_gradcheck(shape, train):
     layer.running_var.data[...] = [0.7, 1.3]
     layer.train(train)
     x = ac.tensor(_data(shape, np.float64), requires_grad=True)
-
-    def fn(x, w, b):
-        layer.weight, layer.bias = w, b
-        return layer(x)
-
-    w = nn.Parameter(layer.weight.data.copy())
-    b = nn.Parameter(layer.bias.data.copy())
+    fn, w, b = _as_function(layer)
     assert ac.gradcheck(fn, (x, w, b))
 
 
@@ -166,13 +169,7 @@ def test_gradgradcheck(shape, train, affine):
     if not affine:
         assert ac.gradgradcheck(lambda x: layer(x), (x,))
         return
-
-    def fn(x, w, b):
-        layer.weight, layer.bias = w, b
-        return layer(x)
-
-    w = nn.Parameter(layer.weight.data.copy())
-    b = nn.Parameter(layer.bias.data.copy())
+    fn, w, b = _as_function(layer)
     assert ac.gradgradcheck(fn, (x, w, b))
     assert_array_and_tensor_backward_agree(fn, (x, w, b))
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd import Op, as_array
+from ..autograd.match_shape import set_channel_sum
 from ..backend import KERNEL_DTYPES
 
 __all__ = ["ChannelSum", "ChannelBroadcast", "ChannelMoments", "ChannelSums", "ChannelAffine",
@@ -212,3 +213,12 @@ class ChannelAffine(Op):
         ggscale = ChannelSums.apply(gy, g, None)[1] if need[5] else None
         grads = gx, (gscale_ if need[1] else None), gshift, gbias, gg, ggscale
         return grads[:len(ctx.needs_input_grad)]  # one per argument given
+
+
+def _engine_channel_sum(g, axis):
+    """The engine's per-channel gradient sum (autograd/match_shape.py): the compiled kernel for
+    the kernels' dtypes, None (NumPy's sum) for the rest."""
+    return sums(g, axis=axis) if g.dtype in KERNEL_DTYPES else None
+
+
+set_channel_sum(_engine_channel_sum)
