@@ -5,7 +5,8 @@ import pytest
 
 import autograd_cnn as ac
 from autograd_cnn import nn
-from _support import RTOL, requires_torch, torch
+from _support import (RTOL, assert_array_and_tensor_backward_agree, requires_torch,  # noqa: F401
+                      restore_backend, torch)
 
 
 def ref_forward(x, gamma, beta, eps=1e-5):
@@ -45,7 +46,7 @@ def _layer(ndim, C, dtype, **kw):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5), (3, 2, 4, 5)])
+@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5), (3, 2, 4, 5), (5, 7, 9), (3, 5, 7, 9)])
 def test_training_forward_backward_matches_reference(shape, dtype):
     layer = _layer(len(shape), shape[1], dtype)
     xd = _data(shape, dtype)
@@ -138,6 +139,15 @@ def test_errors():
         nn.BatchNorm1d(3, eps=0)
 
 
+def _as_function(layer):
+    """layer as a function of (x, weight, bias), with copies of its parameters to check it at."""
+    def fn(x, w, b):
+        layer.weight, layer.bias = w, b
+        return layer(x)
+
+    return fn, nn.Parameter(layer.weight.data.copy()), nn.Parameter(layer.bias.data.copy())
+
+
 @pytest.mark.parametrize("shape,train", [((4, 2), True), ((3, 2, 3), True), ((2, 2, 2, 3), True),
                                          ((2, 2, 2, 3), False)])
 def test_gradcheck(shape, train):
@@ -145,20 +155,55 @@ def test_gradcheck(shape, train):
     layer.running_var.data[...] = [0.7, 1.3]
     layer.train(train)
     x = ac.tensor(_data(shape, np.float64), requires_grad=True)
-
-    def fn(x, w, b):
-        layer.weight, layer.bias = w, b
-        return layer(x)
-
-    w = nn.Parameter(layer.weight.data.copy())
-    b = nn.Parameter(layer.bias.data.copy())
+    fn, w, b = _as_function(layer)
     assert ac.gradcheck(fn, (x, w, b))
 
 
-def test_gradgradcheck_training():
-    layer = _layer(4, 2, np.float64)
-    x = ac.tensor(_data((2, 2, 2, 2), np.float64), requires_grad=True)
-    assert ac.gradgradcheck(lambda x: layer(x), (x,))
+@pytest.mark.parametrize("shape,train,affine", [((2, 2, 2, 2), True, True),
+                                                 ((3, 2, 3), True, True), ((4, 2), True, False),
+                                                 ((2, 2, 3), False, True)])
+def test_gradgradcheck(shape, train, affine):
+    layer = _layer(len(shape), 2, np.float64, affine=affine)
+    layer.train(train)
+    x = ac.tensor(_data(shape, np.float64), requires_grad=True)
+    if not affine:
+        assert ac.gradgradcheck(lambda x: layer(x), (x,))
+        return
+    fn, w, b = _as_function(layer)
+    assert ac.gradgradcheck(fn, (x, w, b))
+    assert_array_and_tensor_backward_agree(fn, (x, w, b))
+
+
+@pytest.mark.parametrize("shape", [(8, 4, 64, 65), (64, 5, 411)])
+def test_every_isa_and_thread_count(shape, restore_backend):
+    """The compiled path (large enough to run on two threads): the NumPy reference on every
+    instruction-set path, the same bits on one and two threads; a large mean (float32) keeps its
+    small deviations."""
+    xd = _data(shape, np.float32) + 300
+    dy = _data(shape, np.float32, seed=2)
+    layer = _layer(len(shape), shape[1], np.float32)
+    g, b = layer.weight.data.astype(np.float64), layer.bias.data.astype(np.float64)
+    ry, xhat, var = ref_forward(xd.astype(np.float64), g, b)
+    rdx, rdg, rdb = ref_backward(dy.astype(np.float64), xhat, var, g)
+    for isa in ac.backend_info()["available_isas"]:
+        ac.set_isa(isa)
+        runs = []
+        for threads in (1, 2):
+            ac.set_num_threads(threads)
+            layer.zero_grad()
+            x = ac.tensor(xd, requires_grad=True)
+            layer(x).backward(ac.tensor(dy))
+            runs.append([x.grad.numpy(), layer.weight.grad.numpy(), layer.bias.grad.numpy(),
+                         layer(ac.tensor(xd)).numpy()])
+        for a, c in zip(*runs):
+            assert np.array_equal(a, c), isa
+        dx, dg, db, y = runs[0]
+        np.testing.assert_allclose(y, ry, rtol=1e-4, atol=2e-4)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-3, atol=1e-4)
+        # the float32 mean's rounding (~1e-5 at 300) times sum(dy) (~1e4 here) moves dgamma by
+        # ~1e-3 relative, as in PyTorch (its mean is float32 too)
+        np.testing.assert_allclose(dg, rdg, rtol=2e-3)
+        np.testing.assert_allclose(db, rdb, rtol=1e-4, atol=1e-2)
 
 
 # ----------------------------------------------------------------------------------- torch

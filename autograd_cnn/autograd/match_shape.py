@@ -9,7 +9,21 @@ import numpy as np
 from .function import Op
 from .tensor import as_array
 
-__all__ = ["sum_to_shape", "MatchShape"]
+__all__ = ["sum_to_shape", "MatchShape", "set_channel_sum"]
+
+# The gradient of a per-channel vector broadcast over a large tensor (``x * w.reshape(1, C, 1, 1)``)
+# is a sum over every axis but one. NumPy does that on one thread, several times slower than the
+# compiled per-channel sum; this package cannot import the compiled core (it stands below the
+# ops), so the ops layer hands the sum in: ``_channel_sum(g, axis)`` -> the (C,) sum, or None
+# when it cannot take g (a dtype the kernels lack).
+_channel_sum = None
+_CHANNEL_SUM_MIN = 1 << 14  # below this many elements NumPy's own sum is as fast
+
+
+def set_channel_sum(fn):
+    """Install ``fn(g, axis)`` (see ``_channel_sum`` above) for sum_to_shape; None removes it."""
+    global _channel_sum
+    _channel_sum = fn
 
 
 def sum_to_shape(g, shape):
@@ -20,6 +34,12 @@ def sum_to_shape(g, shape):
         return g
     nd = len(shape)
     gd = len(gshape)
+    if _channel_sum is not None and g.size >= _CHANNEL_SUM_MIN and gd >= nd:
+        kept = [i for i, s in enumerate(shape) if s != 1]
+        if len(kept) == 1 and gshape[gd - nd + kept[0]] == shape[kept[0]]:
+            out = _channel_sum(g, gd - nd + kept[0])
+            if out is not None:
+                return out.reshape(shape)
     if gd > nd:
         g = g.sum(axis=tuple(range(gd - nd)))
         gshape = g.shape

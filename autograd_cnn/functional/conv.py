@@ -37,10 +37,10 @@ import numbers
 
 import numpy as np
 
-from .. import _C
 from .._geometry import WindowGeometry, normalize_padding, ntuple, window_reach
 from ..autograd import Op, Tensor, as_array
 from ..backend import KERNEL_DTYPES
+from ..ops.channel import ChannelBroadcast as _BiasBroadcast, ChannelSum as _BiasGrad  # noqa: F401
 from ..ops.shape import Pad
 from ._conv_kernels import ConvSpec, conv_backward_input, conv_backward_weight, conv_forward
 
@@ -102,50 +102,6 @@ class _ConvWeight(Op):
         gx = _ConvTranspose.apply(gy, g, spec) if need[0] else None
         ggy = _Conv.apply(x, g, None, spec) if need[1] else None
         return gx, ggy, None
-
-
-def _bias_grad(gy, axis):
-    """Sum of the output gradient over every axis but the channel axis (the compiled channel sum
-    for float arrays: NumPy's multi-axis sum took 3-4x longer)."""
-    if gy.dtype not in KERNEL_DTYPES:
-        return gy.sum(axis=tuple(i for i in range(gy.ndim) if i != axis))
-    shape3 = (math.prod(gy.shape[:axis]), gy.shape[axis], math.prod(gy.shape[axis + 1:]))
-    out = np.empty(gy.shape[axis], gy.dtype)
-    _C.channel_sum(np.ascontiguousarray(gy).reshape(shape3), out)
-    return out
-
-
-class _BiasGrad(Op):
-    """db = dy summed over batch and space; its own gradient broadcasts back (_BiasBroadcast)."""
-
-    @staticmethod
-    def forward(ctx, gy, axis):
-        a = as_array(gy)
-        ctx.shape, ctx.axis = a.shape, axis
-        return _bias_grad(a, axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _BiasBroadcast.apply(g, ctx.shape, ctx.axis), None
-
-
-def _broadcast_channels(g, shape, axis):
-    view = [1] * len(shape)
-    view[axis] = shape[axis]
-    return np.ascontiguousarray(np.broadcast_to(np.reshape(g, view), shape))
-
-
-class _BiasBroadcast(Op):
-    """b of shape (C,) -> every position of an output of `shape` (the adjoint of _BiasGrad)."""
-
-    @staticmethod
-    def forward(ctx, b, shape, axis):
-        ctx.axis = axis
-        return _broadcast_channels(as_array(b), shape, axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _BiasGrad.apply(g, ctx.axis), None, None
 
 
 class _FarPadding:

@@ -1,5 +1,6 @@
-"""Batch normalization (Ioffe & Szegedy, 2015), built from ordinary Tensor operations so that
-autograd derives its gradients (and gradients of gradients) -- no special kernel.
+"""Batch normalization (Ioffe & Szegedy, 2015), built from autograd ops so that gradients (and
+gradients of gradients) follow from the graph: the per-channel Functions of ``ops/channel.py``
+(statistics, sums, scale-and-shift), each one pass of a compiled, multi-threaded kernel.
 
 For an input of shape (N, C) or (N, C, L) (``BatchNorm1d``) or (N, C, H, W) (``BatchNorm2d``),
 each channel c is normalised over every axis except the channel axis (m = N*L or N*H*W values)::
@@ -28,6 +29,8 @@ import numbers
 
 import numpy as np
 
+from ..autograd import Op
+from ..ops import channel
 from ..tensor import Tensor, as_array
 from . import init
 from .module import Module
@@ -35,6 +38,50 @@ from .parameter import Parameter
 from ._utils import check_positive_int, resolve_dtype
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "batch_norm"]
+
+
+class BatchNormTraining(Op):
+    """y = (x - mean[c]) * inv_std[c] * weight[c] + bias[c] with the batch's own statistics (given
+    as arrays: ``batch_norm`` computes them once, for this and the running averages); weight and
+    bias may be None.
+
+    Forward: one ChannelAffine pass. Backward: one ChannelSums pass (sum dy, sum dy * (x - mean))
+    and one ChannelAffine pass for dx::
+
+        dx = k dy + (x - mean) p + q,  k = weight inv_std,  p = -k inv_std^2 sum(dy (x - mean)) / m,
+                                       q = -k sum(dy) / m
+
+    written with the per-channel Functions (ops/channel.py), so it is differentiable again. In a
+    graph of the gradient the statistics are recomputed from x as Tensors (ChannelMoments), since
+    their dependence on x is part of the second derivative."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, var, eps):
+        inv_std = 1 / np.sqrt(var + var.dtype.type(eps))
+        scale = inv_std if weight is None else inv_std * as_array(weight)
+        ctx.save_for_backward(x, weight)
+        ctx.mean, ctx.inv_std, ctx.eps = mean, inv_std, eps
+        return channel.affine(as_array(x), scale, mean, None if bias is None else as_array(bias))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight = ctx.saved
+        need = ctx.needs_input_grad
+        if isinstance(x, np.ndarray):
+            mean, inv_std = ctx.mean, ctx.inv_std
+        else:
+            mean, var = channel.ChannelMoments.apply(x)
+            inv_std = (var + ctx.eps) ** -0.5
+        s, sx = channel.ChannelSums.apply(gy, x, mean)
+        gx = None
+        if need[0]:
+            m = x.size // x.shape[1]
+            k = inv_std if weight is None else weight * inv_std
+            gx = channel.ChannelAffine.apply(x, k * inv_std * inv_std * sx / -m, mean, k * s / -m,
+                                             gy, k)
+        gw = sx * inv_std if need[1] else None
+        gb = s if need[2] else None
+        return gx, gw, gb, None, None, None
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -48,48 +95,31 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm: input must have a batch and a channel axis, got shape "
                          f"{tuple(input.shape)}")
     C = input.shape[1]
-    axes = (0,) + tuple(range(2, input.ndim))
-    bshape = (1, C) + (1,) * (input.ndim - 2)
-    dtype = input.data.dtype
+    x = as_array(input)
+    dtype = x.dtype
     if training:
-        m = input.data.size // C
+        m = x.size // C
         if m <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {tuple(input.shape)}")
-        mean = input.mean(dim=axes, keepdim=True)
-        centred = input - mean
-        var = (centred * centred).mean(dim=axes, keepdim=True)
-        if running_mean is not None or running_var is not None:
-            batch_mean = mean.data.reshape(C)
-            unbiased = var.data.reshape(C) * (m / (m - 1))
-            if running_mean is not None:
-                rm = as_array(running_mean)
-                rm[...] = (1 - momentum) * rm + momentum * batch_mean
-            if running_var is not None:
-                rv = as_array(running_var)
-                rv[...] = (1 - momentum) * rv + momentum * unbiased
-        # one per-channel scale (rsqrt times gamma), then one multiply-add over the centred
-        # input: fewer full-size passes than normalising and scaling apart, and no cancellation
-        # of a large mean in float32 (x * scale - mean * scale would lose it)
-        scale = (var + eps) ** -0.5
-        if weight is not None:
-            scale = scale * weight.reshape(bshape)
-        out = centred * scale
-        return out if bias is None else out + bias.reshape(bshape)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are required when not "
-                             "training")
-        rm = as_array(running_mean).astype(dtype, copy=False).reshape(bshape)
-        rv = as_array(running_var).astype(dtype, copy=False).reshape(bshape)
-        # constants: no gradient flows into the running statistics
-        inv_std = Tensor((1.0 / np.sqrt(rv + dtype.type(eps))).astype(dtype, copy=False))
-        out = (input - Tensor(rm)) * inv_std
+        mean, var = channel.moments(x)
+        if running_mean is not None:
+            rm = as_array(running_mean)
+            rm[...] = (1 - momentum) * rm + momentum * mean
+        if running_var is not None:
+            rv = as_array(running_var)
+            rv[...] = (1 - momentum) * rv + momentum * (var * (m / (m - 1)))
+        return BatchNormTraining.apply(input, weight, bias, mean, var, eps)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are required when not "
+                         "training")
+    rm = as_array(running_mean).astype(dtype, copy=False)
+    rv = as_array(running_var).astype(dtype, copy=False)
+    # the running statistics are constants: no gradient flows into them
+    scale = (1.0 / np.sqrt(rv + dtype.type(eps))).astype(dtype, copy=False)
     if weight is not None:
-        out = out * weight.reshape(bshape)
-    if bias is not None:
-        out = out + bias.reshape(bshape)
-    return out
+        scale = weight * Tensor(scale)
+    return channel.ChannelAffine.apply(input, scale, rm, bias)
 
 
 class _BatchNorm(Module):

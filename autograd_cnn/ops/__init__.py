@@ -13,6 +13,7 @@
 The functions listed in ``__all__`` are re-exported as ``autograd_cnn.<name>``.
 """
 from . import methods  # noqa: F401  (attaches Tensor's operators and op methods)
+from . import channel  # noqa: F401  (hands the engine its compiled per-channel gradient sum)
 from .elementwise import exp, log, sqrt, abs, clamp, clip, maximum, minimum, where  # noqa: A004
 from .reduction import sum, mean, max, min, amax, amin, var, std, argmax, argmin  # noqa: A004
 from .shape import (reshape, view, transpose, permute, flatten, squeeze, unsqueeze, expand,

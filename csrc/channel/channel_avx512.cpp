@@ -1,0 +1,5 @@
+#define ACNN_ISA avx512
+#include "common/isa_unit.h"
+#include "channel/channel_kernels.h"
+#include "channel/channel_instances.inc"
+ACNN_ISA_UNIT_END
