@@ -278,8 +278,10 @@ class _Progress:
 
 
 # ---------------------------------------------------------------------------------- fit
-def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader, epoch, stop):
-    """Everything needed to continue training after ``epoch`` completed epochs (copies)."""
+def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader, epoch, stop,
+              metadata=None):
+    """Everything needed to continue training after ``epoch`` completed epochs (copies), and the
+    caller's ``metadata`` (what model and data these are, for tools that read the file)."""
     return {
         "format": "autograd_cnn-training", "epoch": epoch, "stopped": bool(stop),
         "model": _copy_state(model.state_dict()),
@@ -291,6 +293,7 @@ def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader
         "train_loader": (_copy_state(train_loader.state_dict())
                          if hasattr(train_loader, "state_dict") else None),
         "global_rng": generator_state(default_generator()),
+        "metadata": copy.deepcopy(metadata),
     }
 
 
@@ -322,7 +325,7 @@ def _call_callbacks(callbacks, epoch, logs, model):
 
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, scheduler=None,
         early_stopping=None, callbacks=(), checkpoint=None, resume=False, verbose=True,
-        stream=None):
+        stream=None, metadata=None):
     """Train ``model`` for up to ``epochs`` epochs; returns a :class:`History`.
 
     ``scheduler`` steps once per epoch (``ReduceLROnPlateau`` gets the validation loss, or the
@@ -331,7 +334,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
     ``cb(epoch, logs)`` or objects with ``on_epoch_end(epoch, logs, model)``; returning True stops
     training.  ``checkpoint``: a path written (atomically) after every epoch; with ``resume=True``
     an existing checkpoint there is loaded first and training continues after its epoch.
-    ``verbose``: progress output to ``stream`` (default stdout)."""
+    ``verbose``: progress output to ``stream`` (default stdout).  ``metadata``: a dict of plain
+    values saved in each checkpoint under "metadata" (the command line records the model and
+    dataset names there, so ``report --checkpoint`` can rebuild both)."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     if early_stopping is not None and early_stopping.monitor.startswith("val") \
@@ -351,7 +356,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
             serialization.save(snap, checkpoint)
 
     last = _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader,
-                     start_epoch, stopped) if checkpoint is not None else None
+                     start_epoch, stopped, metadata) if checkpoint is not None else None
     epoch = start_epoch
     try:
         while not stopped and epoch < epochs:
@@ -414,7 +419,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                 stopped = True
             if checkpoint is not None:
                 last = _snapshot(model, optimizer, scheduler, early_stopping, history,
-                                 train_loader, epoch, stopped)
+                                 train_loader, epoch, stopped, metadata)
                 save(last)
         if history.stopped_early:
             progress.message(f"Early stopping after epoch {epoch}: best epoch "

@@ -256,6 +256,8 @@ def plot_history(history, figsize=(9.0, 3.5)):
                title="Loss" if what == "loss" else "Accuracy")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
 
