@@ -12,6 +12,7 @@ import base64
 import datetime
 import html
 import os
+import struct
 
 import numpy as np
 
@@ -44,8 +45,9 @@ thead th{background:#f0f2f5;position:sticky;top:0}
 
 def _img(fig, alt, dpi=100):
     """An <img> with the figure as a base64 PNG data URI (the figure is closed)."""
-    data = base64.b64encode(_mpl.png_bytes(fig, dpi)).decode("ascii")
-    w, h = (int(round(v * dpi)) for v in fig.get_size_inches())
+    png = _mpl.png_bytes(fig, dpi)
+    w, h = struct.unpack(">II", png[16:24])  # the PNG header's width and height
+    data = base64.b64encode(png).decode("ascii")
     return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
             f'width="{w}" height="{h}" loading="lazy">')
 
