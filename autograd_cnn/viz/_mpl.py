@@ -28,7 +28,7 @@ def new_figure(figsize, what="drawing"):
     w, h = figsize
     if not (w > 0 and h > 0):
         raise ValueError(f"figsize must be two positive numbers (inches), got {figsize!r}")
-    return Figure(figsize=(float(w), float(h)))
+    return Figure(figsize=(float(w), float(h)), layout="constrained")
 
 
 def png_bytes(fig, dpi=100):

@@ -83,12 +83,21 @@ def _draw_panels(ax_in, ax_out, diagram, position, done=()):
     if np.any(kinds == OUTSIDE):
         note += f", {int(np.count_nonzero(kinds == OUTSIDE))} past it (skipped)"
     ax_in.set_title(f"input (padding hatched)\n{note}", fontsize=9)
-    ax_out.set_title(f"output, position {pos}", fontsize=9)
+    ax_out.set_title(f"output, position {_fmt_pos(pos)}", fontsize=9)
 
 
 def _wrapped(text, width_inches):
+    """The description on one line, or with the output size on a line of its own."""
     import textwrap
-    return textwrap.fill(text, max(30, int(width_inches * 10)))
+    width = max(30, int(width_inches * 10))
+    if len(text) <= width:
+        return text
+    head, _, tail = text.partition(" -> ")
+    return textwrap.fill(head, width) + ("\n-> " + tail if tail else "")
+
+
+def _fmt_pos(pos):
+    return str(pos[0]) if len(pos) == 1 else str(tuple(pos))
 
 
 def _panel_sizes(diagram):
@@ -112,7 +121,6 @@ def plot_window(diagram, position=None, figsize=None):
     ax_in, ax_out = fig.subplots(1, 2, gridspec_kw={"width_ratios": [w_in, max(w_out, 1)]})
     _draw_panels(ax_in, ax_out, diagram, position)
     fig.suptitle(_wrapped(diagram.description(), figsize[0]), fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -138,9 +146,8 @@ def plot_window_strip(diagram, positions=None, max_frames=12, figsize=None):
             ax_in.set_visible(False)
             continue
         _draw_panels(ax_in, ax_out, diagram, positions[i])
-        ax_in.set_title(f"output {tuple(positions[i])}", fontsize=8)
+        ax_in.set_title(f"output {_fmt_pos(tuple(positions[i]))}", fontsize=8)
     fig.suptitle(_wrapped(diagram.description(), figsize[0]), fontsize=9)
-    fig.tight_layout()
     return fig
 
 

@@ -121,7 +121,6 @@ def plot_filters(model, layer=None, style="auto", rgb=None, max_filters=48, figs
                     ax.set_ylabel(f"out {o}", fontsize=7)
     kind = "images" if image else "heatmaps (red +, blue -)"
     fig.suptitle(f"{name}: {tuple(weight.shape)} kernels as {kind}", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -155,7 +154,6 @@ def plot_feature_maps(model, x, layer, max_maps=32, figsize=None):
                          f"{maps.shape}; feature maps need (C, L) or (C, H, W)")
     fig.suptitle(f"{layer}: {maps.shape[0]} feature maps of size "
                  f"{'x'.join(map(str, maps.shape[1:]))}", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -187,7 +185,6 @@ def plot_receptive_field(model, inputs, layer, unit=None, figsize=None):
             ax.axvspan(rf.lo[0] - 0.5, rf.hi[0] + 0.5, color="lime", alpha=0.3)
     fig.suptitle(f"receptive field of {layer} unit {rf.unit}: "
                  f"{'x'.join(map(str, rf.size))} pixels", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -218,7 +215,6 @@ def plot_attribution(model, x, layer=None, target=None, labels=None, class_names
         show_sample(axes[i, 2], x[i] * 0 if x.ndim == 4 else x[i], heat=smooth[i],
                     title=f"SmoothGrad ({smooth_samples})", heat_alpha=1.0 if x.ndim == 4 else 0.5)
         show_sample(axes[i, 3], x[i], heat=cam[i], title=f"Grad-CAM ({layer})")
-    fig.tight_layout()
     return fig
 
 
@@ -258,7 +254,6 @@ def plot_history(history, figsize=(9.0, 3.5)):
         ax.grid(alpha=0.3)
         from matplotlib.ticker import MaxNLocator
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
     return fig
 
 
@@ -286,7 +281,6 @@ def plot_confusion_matrix(matrix, class_names=None, normalize=False, figsize=Non
            xlabel="predicted class", ylabel="true class",
            title=f"Confusion matrix ({int(m.sum())} samples, accuracy "
                  f"{np.trace(m) / max(m.sum(), 1):.3f})")
-    fig.tight_layout()
     return fig
 
 
@@ -311,5 +305,4 @@ def plot_misclassified(x, y_true, probs, indices, class_names=None, figsize=None
         axes[0, 0].set_visible(True)
         axes[0, 0].axis("off")
         axes[0, 0].text(0.5, 0.5, "no misclassified samples", ha="center", va="center")
-    fig.tight_layout()
     return fig
