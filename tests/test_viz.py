@@ -296,3 +296,17 @@ def test_predict_proba_is_softmax_of_the_logits_in_batches():
     want = np.exp(logits - logits.max(1, keepdims=True))
     want /= want.sum(1, keepdims=True)
     np.testing.assert_allclose(viz.predict_proba(net, x, batch_size=3), want, rtol=1e-12)
+
+
+def test_readme_pictures_are_committed_small_pngs():
+    import os
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    pictures = re.findall(r"\]\((docs/images/[^)]+\.png)\)", readme)
+    assert len(pictures) >= 3
+    assert "python -m autograd_cnn.viz.docs_images" in readme  # how they are made
+    for rel in pictures:
+        path = os.path.join(root, rel)
+        data = open(path, "rb").read()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 100 * 1024, rel

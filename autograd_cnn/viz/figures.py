@@ -22,6 +22,10 @@ def _grid(n, cols):
     return -(-n // cols), cols
 
 
+def _name(class_names, c):
+    return class_names[int(c)] if class_names else str(int(c))
+
+
 def _bare(ax):
     ax.set_xticks([])
     ax.set_yticks([])
@@ -66,10 +70,14 @@ def plot_filters(model, layer=None, style="auto", rgb=None, max_filters=48, figs
     input channels), ``'heatmap'`` with a diverging colour map where white is 0; ``'auto'``:
     images for the first conv layer, heatmaps for the others. At most ``max_filters`` output
     channels are drawn. ``model`` may also be a weight array (then ``style='auto'`` = image)."""
-    convs = [] if isinstance(model, np.ndarray) else conv_layers(model)
-    if isinstance(model, np.ndarray) or hasattr(model, "numpy") and not convs:
+    from ..nn import Module
+    if style not in ("auto", "image", "heatmap"):
+        raise ValueError(f"plot_filters: style must be 'auto', 'image' or 'heatmap', "
+                         f"got {style!r}")
+    if not isinstance(model, Module):  # a weight array or Tensor
         weight, name, first = np.asarray(as_array(model)), "weight", True
     else:
+        convs = conv_layers(model)
         if not convs:
             raise ValueError("plot_filters: the model has no Conv1d/Conv2d layer")
         name = convs[0][0] if layer is None else layer
@@ -78,14 +86,10 @@ def plot_filters(model, layer=None, style="auto", rgb=None, max_filters=48, figs
             raise ValueError(f"plot_filters: layer {name!r} ({type(module).__name__}) has no "
                              "convolution weight")
         weight, first = as_array(module.weight), module is convs[0][1]
-    if style not in ("auto", "image", "heatmap"):
-        raise ValueError(f"plot_filters: style must be 'auto', 'image' or 'heatmap', "
-                         f"got {style!r}")
     image = style == "image" or (style == "auto" and first)
     w = weight[:max_filters]
-    tiles = filter_images(w, rgb=rgb if image else False)
-    rgb_tiles = tiles.ndim == 4 and tiles.shape[-1] == 3 and image and w.ndim == 4 \
-        and (rgb if rgb is not None else w.shape[1] == 3)
+    rgb_tiles = image and w.ndim == 4 and (rgb if rgb is not None else w.shape[1] == 3)
+    tiles = filter_images(w, rgb=rgb_tiles)
     if w.ndim == 3:  # 1-D kernels: per input channel, one heatmap of (out, k)
         n_in = min(w.shape[1], 8)
         fig = _mpl.new_figure(figsize or (min(2.0 * n_in + 1, 10), 3.0), "plot_filters")
@@ -130,7 +134,7 @@ def plot_feature_maps(model, x, layer, max_maps=32, figsize=None):
     ((C, H, W) or (C, L), without a batch axis), each scaled to its own range."""
     maps = feature_maps(model, np.asarray(as_array(x))[None], layer)[0]
     if maps.ndim == 2:  # (C, L): one heatmap, a row per channel
-        fig = _mpl.new_figure(figsize or (7.0, 0.18 * min(len(maps), max_maps) + 1.5),
+        fig = _mpl.new_figure(figsize or (7.0, 0.1 * min(len(maps), max_maps) + 1.5),
                               "plot_feature_maps")
         ax = fig.subplots()
         im = ax.imshow(maps[:max_maps], aspect="auto", cmap="viridis", interpolation="nearest")
@@ -183,7 +187,8 @@ def plot_receptive_field(model, inputs, layer, unit=None, figsize=None):
         ax2.plot(erf, color="black")
         for ax in (ax1, ax2):
             ax.axvspan(rf.lo[0] - 0.5, rf.hi[0] + 0.5, color="lime", alpha=0.3)
-    fig.suptitle(f"receptive field of {layer} unit {rf.unit}: "
+    unit = rf.unit[0] if len(rf.unit) == 1 else rf.unit
+    fig.suptitle(f"receptive field of {layer} unit {unit}: "
                  f"{'x'.join(map(str, rf.size))} pixels", fontsize=9)
     return fig
 
@@ -203,17 +208,16 @@ def plot_attribution(model, x, layer=None, target=None, labels=None, class_names
     _, cam, t = grad_cam(model, x, layer, target)
     sal = np.abs(saliency(model, x, t)).max(axis=1)
     smooth = np.abs(smooth_grad(model, x, t, samples=smooth_samples)).max(axis=1)
-    names = class_names or [str(i) for i in range(int(t.max()) + 1 if labels is None else
-                                                   max(int(t.max()), int(np.max(labels))) + 1)]
     fig = _mpl.new_figure(figsize or (7.0, 1.8 * len(x) + 0.6), "plot_attribution")
     axes = fig.subplots(len(x), 4, squeeze=False)
+    image = x.ndim == 4  # images: gradient maps alone; signals: drawn behind the signal
     for i in range(len(x)):
-        truth = f"true {names[int(labels[i])]}, " if labels is not None else ""
-        show_sample(axes[i, 0], x[i], title=f"{truth}class {names[int(t[i])]}")
-        show_sample(axes[i, 1], x[i] * 0 if x.ndim == 4 else x[i], heat=sal[i],
-                    title="saliency |grad|", heat_alpha=1.0 if x.ndim == 4 else 0.5)
-        show_sample(axes[i, 2], x[i] * 0 if x.ndim == 4 else x[i], heat=smooth[i],
-                    title=f"SmoothGrad ({smooth_samples})", heat_alpha=1.0 if x.ndim == 4 else 0.5)
+        truth = f"true {_name(class_names, labels[i])}, " if labels is not None else ""
+        show_sample(axes[i, 0], x[i], title=f"{truth}class {_name(class_names, t[i])}")
+        for ax, heat, title in ((axes[i, 1], sal[i], "saliency |grad|"),
+                                (axes[i, 2], smooth[i], f"SmoothGrad ({smooth_samples})")):
+            show_sample(ax, np.zeros_like(x[i]) if image else x[i], heat=heat, title=title,
+                        heat_alpha=1.0 if image else 0.5)
         show_sample(axes[i, 3], x[i], heat=cam[i], title=f"Grad-CAM ({layer})")
     return fig
 
@@ -289,7 +293,6 @@ def plot_misclassified(x, y_true, probs, indices, class_names=None, figsize=None
     true class, the predicted one and the predicted probability."""
     x, probs, y = np.asarray(as_array(x)), np.asarray(probs), np.asarray(y_true)
     indices = list(indices)
-    names = class_names or [str(i) for i in range(probs.shape[1])]
     rows, cols = _grid(max(len(indices), 1), 6)
     fig = _mpl.new_figure(figsize or (1.5 * cols + 0.3, 1.7 * rows + 0.5), "plot_misclassified")
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -299,7 +302,8 @@ def plot_misclassified(x, y_true, probs, indices, class_names=None, figsize=None
             continue
         i = indices[k]
         p = int(probs[i].argmax())
-        show_sample(ax, x[i], title=f"true {names[int(y[i])]}, pred {names[p]}\n"
+        show_sample(ax, x[i], title=f"true {_name(class_names, y[i])}, pred "
+                                    f"{_name(class_names, p)}\n"
                                     f"p={probs[i, p]:.2f} (#{i})")
     if not indices:
         axes[0, 0].set_visible(True)

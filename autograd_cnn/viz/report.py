@@ -38,6 +38,7 @@ table{border-collapse:collapse;font-size:.85rem;width:100%}
 th,td{padding:.3rem .6rem;border-bottom:1px solid #eef0f3;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 thead th{background:#f0f2f5;position:sticky;top:0}
+.facts-wrap{display:inline-block;max-width:100%}.facts{width:auto}.facts td{text-align:left}
 .facts td:first-child{color:#4a5263}.note{color:#4a5263;font-style:italic}
 @media (max-width:600px){nav ol{columns:1}main{padding:.75rem}}
 """
@@ -53,12 +54,14 @@ def _img(fig, alt, dpi=100):
 
 
 def _table(header, rows, cls=""):
+    """A table in a box that scrolls sideways when the table is wider than the page."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
                    for row in rows)
-    table = (f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
-             "</table>" if header else f'<table class="{cls}"><tbody>{body}</tbody></table>')
-    return f'<div class="table-wrap">{table}</div>'
+    attr, wrap = (f' class="{cls}"', f" {cls}-wrap") if cls else ("", "")
+    thead = f"<thead><tr>{head}</tr></thead>" if header else ""
+    return (f'<div class="table-wrap{wrap}"><table{attr}>{thead}<tbody>{body}</tbody></table>'
+            "</div>")
 
 
 def _summary_table(model, input_shape):
@@ -117,10 +120,12 @@ def report_figures(model, x_test, y_test, history=None, num_images=4, class_name
         for name, _ in convs[:3]:
             items.append((F.plot_feature_maps(model, x[0], name),
                           f"Feature maps of {label[name]} for test image 0",
-                          f"Every channel of the output of {label[name]} for test image 0 (true class "
-                          f"{y[0]}), each scaled to its own range."))
+                          f"Every channel of the output of {label[name]} for test image 0 "
+                          f"(true class {y[0]})."))
         sections.append(("features", "Feature maps",
-                         "What each convolution layer computes for one test image.", items))
+                         "What each convolution layer computes for one test image (2-D maps "
+                         "are each scaled to their own range; the channels of 1-D maps share "
+                         "one colour scale).", items))
         sections.append(("receptive", "Receptive field",
                          f"Left: the theoretical receptive field of the centre unit of "
                          f"{html.escape(label[last])} (from the model summary). Right: its "
