@@ -142,32 +142,10 @@ class History:
         return d
 
     def plot(self, path):
-        """Loss and accuracy curves as a PNG (needs matplotlib)."""
-        try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError("History.plot needs matplotlib (pip install matplotlib)") from None
-        ep = np.arange(1, self.epochs_run + 1)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-        a1.plot(ep, self.train_loss, label="train")
-        if any(v is not None for v in self.val_loss) and self.val_loss:
-            a1.plot(ep, self.val_loss, label="validation")
-        a1.set(xlabel="epoch", ylabel="loss", title="Loss")
-        a1.legend()
-        if any(v is not None for v in self.train_acc):
-            a2.plot(ep, self.train_acc, label="train")
-        if any(v is not None for v in self.val_acc):
-            a2.plot(ep, self.val_acc, label="validation")
-        a2.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-        a2.legend()
-        if self.best_epoch:
-            for a in (a1, a2):
-                a.axvline(self.best_epoch, color="grey", linestyle=":", label="best")
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        """Loss and accuracy curves as a PNG, the best epoch marked (needs matplotlib; the
+        figure is :func:`autograd_cnn.viz.plot_history`)."""
+        from .viz.figures import plot_history
+        plot_history(self).savefig(path, dpi=100)
 
 
 # ---------------------------------------------------------------------------------- early stop

@@ -233,11 +233,12 @@ def plot_history(history, figsize=(9.0, 3.5)):
     ``as_dict()`` / ``state_dict()`` (as saved in checkpoints)."""
     h = _history_dict(history)
     n = len(h.get("train_loss", []))
-    if n == 0:
-        raise ValueError("plot_history: the history holds no epoch")
     ep = np.arange(1, n + 1)
     fig = _mpl.new_figure(figsize, "plot_history")
     axes = fig.subplots(1, 2)
+    if n == 0:
+        for ax in axes:
+            ax.text(0.5, 0.5, "no epoch recorded", ha="center", va="center")
 
     def series(key):
         v = [np.nan if (x is None or x != x) else float(x) for x in h.get(key, [])]
@@ -254,7 +255,8 @@ def plot_history(history, figsize=(9.0, 3.5)):
             ax.axvline(n, color="red", ls=":", lw=1, label=f"stopped early (epoch {n})")
         ax.set(xlabel="epoch", ylabel="loss" if what == "loss" else "accuracy",
                title="Loss" if what == "loss" else "Accuracy")
-        ax.legend(fontsize=7)
+        if ax.get_lines():
+            ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
         from matplotlib.ticker import MaxNLocator
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
