@@ -26,9 +26,30 @@ def _name(class_names, c):
     return class_names[int(c)] if class_names else str(int(c))
 
 
-def _bare(ax):
+def _mosaic(grid, gap=1):
+    """Tiles (rows of equal-sized 2-D or RGB arrays; None for an empty slot) as one image with
+    ``gap`` pixels of NaN (drawn as background) between them, and the tiles' centre coordinates
+    (row centres, column centres). One image draws far faster than an axes per tile."""
+    tile = next(t for row in grid for t in row if t is not None)
+    h, w = tile.shape[:2]
+    rows, cols = len(grid), len(grid[0])
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap) + tile.shape[2:], np.nan)
+    for r, row in enumerate(grid):
+        for c, t in enumerate(row):
+            if t is not None:
+                out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = t
+    if out.ndim == 3:  # RGB: NaN is not drawn as background by imshow, so paint it white
+        out = np.where(np.isnan(out), 1.0, out)
+    centres = (np.arange(rows) * (h + gap) + (h - 1) / 2, np.arange(cols) * (w + gap) + (w - 1) / 2)
+    return out, centres
+
+
+def _bare(ax, frame=True):
     ax.set_xticks([])
     ax.set_yticks([])
+    if not frame:
+        for side in ax.spines.values():
+            side.set_visible(False)
 
 
 def show_sample(ax, sample, heat=None, title=None, heat_alpha=0.5):
@@ -100,29 +121,27 @@ def plot_filters(model, layer=None, style="auto", rgb=None, max_filters=48, figs
             ax.set(xlabel="tap", ylabel="filter" if i == 0 else None,
                    title=f"input channel {i}")
     else:
-        n_in = 1 if rgb_tiles else min(w.shape[1], 8)
-        rows, cols = _grid(len(w), 8 if n_in == 1 else 1)
-        if n_in > 1:
-            rows, cols = len(w), n_in
-            rows = min(rows, 16)
-        fig = _mpl.new_figure(figsize or (max(4.0, 0.75 * cols + 0.5),
-                                          0.75 * rows + 0.9), "plot_filters")
-        axes = fig.subplots(rows, cols, squeeze=False)
-        for r in range(rows):
-            for c in range(cols):
-                ax = axes[r, c]
-                _bare(ax)
-                o, i = (r * cols + c, 0) if n_in == 1 else (r, c)
-                if o >= len(w):
-                    ax.set_visible(False)
-                    continue
-                tile = tiles[o] if rgb_tiles else tiles[o, i]
-                ax.imshow(tile, cmap=None if rgb_tiles else ("gray" if image else "RdBu_r"),
-                          vmin=0, vmax=1, interpolation="nearest")
-                if n_in > 1 and r == 0:
-                    ax.set_title(f"in {i}", fontsize=7)
-                if n_in > 1 and c == 0:
-                    ax.set_ylabel(f"out {o}", fontsize=7)
+        if rgb_tiles or w.shape[1] == 1:  # one tile per filter, 8 to a row
+            flat = tiles if rgb_tiles else tiles[:, 0]
+            rows, cols = _grid(len(flat), 8)
+            grid = [[flat[r * cols + c] if r * cols + c < len(flat) else None
+                     for c in range(cols)] for r in range(rows)]
+            labels = None
+        else:  # a row per output channel, a column per input channel
+            rows, cols = min(len(w), 16), min(w.shape[1], 8)
+            grid = [[tiles[r, c] for c in range(cols)] for r in range(rows)]
+            labels = ([f"in {c}" for c in range(cols)], [f"out {r}" for r in range(rows)])
+        mosaic, centres = _mosaic(grid, max(1, w.shape[-1] // 4))
+        fig = _mpl.new_figure(figsize or (max(4.0, 0.7 * cols + 1.0), 0.7 * rows + 0.9),
+                              "plot_filters")
+        ax = fig.subplots()
+        ax.imshow(mosaic, cmap=None if rgb_tiles else ("gray" if image else "RdBu_r"),
+                  vmin=0, vmax=1, interpolation="nearest")
+        _bare(ax, frame=False)
+        if labels:
+            ax.set_xticks(centres[1], labels[0], fontsize=7)
+            ax.set_yticks(centres[0], labels[1], fontsize=7)
+            ax.tick_params(length=0, labeltop=True, labelbottom=False)
     kind = "images" if image else "heatmaps (red +, blue -)"
     fig.suptitle(f"{name}: {tuple(weight.shape)} kernels as {kind}", fontsize=9)
     return fig
@@ -140,19 +159,26 @@ def plot_feature_maps(model, x, layer, max_maps=32, figsize=None):
         im = ax.imshow(maps[:max_maps], aspect="auto", cmap="viridis", interpolation="nearest")
         ax.set(xlabel="position", ylabel="channel")
         fig.colorbar(im, ax=ax)
-    elif maps.ndim == 3:
+    elif maps.ndim == 3:  # one mosaic image: every map scaled to its own range
         n = min(len(maps), max_maps)
         rows, cols = _grid(n, 8)
-        fig = _mpl.new_figure(figsize or (1.1 * cols + 0.3, 1.2 * rows + 0.7),
+        lo = maps[:n].min(axis=(1, 2), keepdims=True)
+        span = maps[:n].max(axis=(1, 2), keepdims=True) - lo
+        scaled = (maps[:n] - lo) / np.where(span > 0, span, 1.0)
+        grid = [[scaled[r * cols + c] if r * cols + c < n else None for c in range(cols)]
+                for r in range(rows)]
+        gap = max(1, round(0.4 * maps.shape[1]))  # room for each map's label
+        mosaic, (ys, xs) = _mosaic(grid, gap)
+        fig = _mpl.new_figure(figsize or (1.1 * cols + 0.3, 1.15 * rows + 0.5),
                               "plot_feature_maps")
-        axes = fig.subplots(rows, cols, squeeze=False)
-        for k, ax in enumerate(axes.ravel()):
-            _bare(ax)
-            if k >= n:
-                ax.set_visible(False)
-                continue
-            ax.imshow(maps[k], cmap="viridis", interpolation="nearest")
-            ax.set_title(f"ch {k}", fontsize=7)
+        ax = fig.subplots()
+        ax.imshow(mosaic, cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        _bare(ax, frame=False)
+        top = (maps.shape[1] - 1) / 2 + 0.5
+        for k in range(n):
+            ax.text(xs[k % cols], ys[k // cols] - top, f"ch {k}", fontsize=6, ha="center",
+                    va="bottom")
+        ax.set_ylim(mosaic.shape[0] - 0.5, -0.5 - gap)
     else:
         raise ValueError(f"plot_feature_maps: layer {layer!r} output has shape "
                          f"{maps.shape}; feature maps need (C, L) or (C, H, W)")
