@@ -143,7 +143,8 @@ def plot_filters(model, layer=None, style="auto", rgb=None, max_filters=48, figs
             ax.set_yticks(centres[0], labels[1], fontsize=7)
             ax.tick_params(length=0, labeltop=True, labelbottom=False)
     kind = "images" if image else "heatmaps (red +, blue -)"
-    fig.suptitle(f"{name}: {tuple(weight.shape)} kernels as {kind}", fontsize=9)
+    where = "weight" if name == "weight" else f"layer {name}"
+    fig.suptitle(f"{where}: {tuple(weight.shape)} kernels as {kind}", fontsize=9)
     return fig
 
 
@@ -182,7 +183,7 @@ def plot_feature_maps(model, x, layer, max_maps=32, figsize=None):
     else:
         raise ValueError(f"plot_feature_maps: layer {layer!r} output has shape "
                          f"{maps.shape}; feature maps need (C, L) or (C, H, W)")
-    fig.suptitle(f"{layer}: {maps.shape[0]} feature maps of size "
+    fig.suptitle(f"layer {layer}: {maps.shape[0]} feature maps of size "
                  f"{'x'.join(map(str, maps.shape[1:]))}", fontsize=9)
     return fig
 
@@ -214,7 +215,7 @@ def plot_receptive_field(model, inputs, layer, unit=None, figsize=None):
         for ax in (ax1, ax2):
             ax.axvspan(rf.lo[0] - 0.5, rf.hi[0] + 0.5, color="lime", alpha=0.3)
     unit = rf.unit[0] if len(rf.unit) == 1 else rf.unit
-    fig.suptitle(f"receptive field of {layer} unit {unit}: "
+    fig.suptitle(f"receptive field of layer {layer}, unit {unit}: "
                  f"{'x'.join(map(str, rf.size))} pixels", fontsize=9)
     return fig
 
