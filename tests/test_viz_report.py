@@ -6,7 +6,6 @@ import html.parser
 import re
 import sys
 
-import numpy as np
 import pytest
 
 import autograd_cnn as ac
