@@ -138,7 +138,8 @@ def _positive_linear_net():
     net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AvgPool2d(2),
                         nn.Conv2d(2, 2, 3, dilation=2), nn.Conv2d(2, 1, 2, stride=2))
     for p in net.parameters():
-        p.data = np.abs(p.numpy()) + 0.1
+        a = p.numpy()  # the parameter's own array (no copy)
+        a[...] = np.abs(a) + 0.1
     return net
 
 
@@ -208,8 +209,8 @@ def _hand_cam_net():
     sum_k W[c, k] * mean(A_k), so d score_c / d A_k = W[c, k] / (H * W) everywhere."""
     net = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                         nn.Linear(2, 2, bias=False)).double()
-    net[0].weight.data = np.array([1.0, -1.0]).reshape(2, 1, 1, 1)
-    net[3].weight.data = np.array([[2.0, 1.0], [-1.0, 3.0]])
+    net[0].weight.numpy()[...] = np.array([1.0, -1.0]).reshape(2, 1, 1, 1)
+    net[3].weight.numpy()[...] = [[2.0, 1.0], [-1.0, 3.0]]
     return net
 
 
