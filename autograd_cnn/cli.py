@@ -1,4 +1,4 @@
-"""The command line: ``python -m autograd_cnn train | summary | bench``.
+"""The command line: ``python -m autograd_cnn train | summary | bench | report``.
 
 ``train`` with no options trains LeNet-5 on the shipped 5,000 MNIST images (a seeded 4,500 / 500
 train / validation split, early stopping on the validation loss) and reports the accuracy on the
@@ -132,10 +132,25 @@ def build_parser():
     t.add_argument("--json", action="store_true", help="end stdout with one JSON line")
     t.add_argument("--plot", metavar="PNG", help="loss and accuracy curves (needs matplotlib)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    t.add_argument("--report", metavar="HTML", help="write a one-page HTML report of the trained "
+                   "model (needs matplotlib; see the report command)")
     s = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
     s.add_argument("model", choices=sorted(MODELS))
     s.add_argument("--input-shape", help="one sample's shape, comma-separated, e.g. 1,28,28 "
                    "(default: the model's usual input)")
+    r = sub.add_parser("report", help="write a one-page HTML report (summary, curves, filters, "
+                       "feature maps, Grad-CAM, confusion matrix) of a trained model")
+    r.add_argument("--checkpoint", required=True, metavar="PATH",
+                   help="a file written by train --checkpoint or --save")
+    r.add_argument("--output", "-o", default="report.html", metavar="HTML")
+    r.add_argument("--model", choices=sorted(MODELS), help="default: recorded in the checkpoint")
+    r.add_argument("--dataset", choices=sorted(DATASETS),
+                   help="default: recorded in the checkpoint")
+    r.add_argument("--data-dir", help="as for train (default: recorded in the checkpoint)")
+    r.add_argument("--images", type=number_type("--images", minimum=1, maximum=16), default=4,
+                   help="test images shown with saliency and Grad-CAM")
+    r.add_argument("--max-test", type=number_type("--max-test", minimum=1), default=None,
+                   help="use only the first N test samples")
     sub.add_parser("bench", help="time the kernels and a LeNet-5 step against PyTorch "
                    "(bench --help)", add_help=False)
     from .onnx.command import add_parser as add_export_parser
@@ -342,10 +357,12 @@ def run_train(args, out=None):
                   f"{optimizer.param_groups[0]['lr']:g}, batch {args.batch_size}, "
                   f"{ac.get_num_threads()} threads\n")
         out.flush()
+    metadata = {"model_name": model_name, "dataset": args.dataset, "data_dir": args.data_dir,
+                "seed": args.seed, "val_fraction": args.val_fraction, "num_classes": num_classes}
     history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
                   scheduler=scheduler, early_stopping=early, checkpoint=checkpoint,
                   resume=args.resume is not None,
-                  verbose=not args.quiet, stream=out)
+                  verbose=not args.quiet, stream=out, metadata=metadata)
     test_loss, test_acc = evaluate(model, test_loader, loss_fn)
     seconds = time.perf_counter() - t_start
     train_seconds = float(sum(history.train_time))
@@ -363,13 +380,19 @@ def run_train(args, out=None):
     }
     if args.save:
         with _sigint_deferred():  # a second Ctrl-C must not cost the trained model
-            save({"model": model.state_dict(), "model_name": model_name}, args.save)
+            save({"model": model.state_dict(), "model_name": model_name,
+                  "metadata": metadata, "history": history.state_dict()}, args.save)
     if args.plot:
         try:
             history.plot(args.plot)
         except ImportError:
             sys.stderr.write(f"autograd_cnn: --plot needs matplotlib (pip install matplotlib); "
                              f"no plot written to {args.plot}\n")
+    if args.report:
+        from .viz.report import write_report
+        write_report(args.report, model, xte, yte, xtr.shape[1:], history,
+                     title=f"{model_name} on {dataset_label}",
+                     facts=[("model", model_name), ("dataset", dataset_label)])
     if not args.quiet or not args.json:
         out.write(f"Test accuracy {test_acc:.4f} (loss {test_loss:.4f}) after "
                   f"{history.epochs_run} epochs (best {history.best_epoch}) in {seconds:.1f} s\n")
@@ -403,6 +426,19 @@ def run_summary(args, out=None):
     return 0
 
 
+def _raise_usage(message):
+    raise _UsageError(message)
+
+
+def _require_plot(what):
+    """Fail before any work when matplotlib (the plot extra) is missing."""
+    from .viz._mpl import require_matplotlib
+    try:
+        require_matplotlib(what)
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from None
+
+
 def main(argv=None):
     """Entry point of ``python -m autograd_cnn`` and ``autograd-cnn``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -414,7 +450,7 @@ def main(argv=None):
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise _UsageError("choose a command: train, summary, bench or export (try --help)")
+            raise _UsageError("choose a command: train, summary, bench, export or report (try --help)")
         if args.command == "train":
             if args.resume and args.checkpoint and args.resume != args.checkpoint:
                 raise _UsageError("--resume and --checkpoint name different files; give one")
@@ -422,7 +458,9 @@ def main(argv=None):
                 raise _UsageError(f"--data-dir {args.data_dir!r} is not a directory")
             if not 0 <= args.val_fraction < 1:
                 raise _UsageError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
-            for option in ("save", "checkpoint", "plot"):
+            if args.report:
+                _require_plot("--report")
+            for option in ("save", "checkpoint", "plot", "report"):
                 if getattr(args, option):
                     _check_output_path("--" + option, getattr(args, option))
             if args.resume:
@@ -434,6 +472,11 @@ def main(argv=None):
         if args.command == "export":
             from .onnx.command import run_export
             return run_export(args)
+        if args.command == "report":
+            _require_plot("report")
+            _check_output_path("--output", args.output)
+            from .viz.report import run_report
+            return run_report(args, _raise_usage)
         return 0
     except _UsageError as exc:
         sys.stderr.write(f"autograd_cnn: error: {exc}\n")

@@ -142,32 +142,10 @@ class History:
         return d
 
     def plot(self, path):
-        """Loss and accuracy curves as a PNG (needs matplotlib)."""
-        try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError("History.plot needs matplotlib (pip install matplotlib)") from None
-        ep = np.arange(1, self.epochs_run + 1)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-        a1.plot(ep, self.train_loss, label="train")
-        if any(v is not None for v in self.val_loss) and self.val_loss:
-            a1.plot(ep, self.val_loss, label="validation")
-        a1.set(xlabel="epoch", ylabel="loss", title="Loss")
-        a1.legend()
-        if any(v is not None for v in self.train_acc):
-            a2.plot(ep, self.train_acc, label="train")
-        if any(v is not None for v in self.val_acc):
-            a2.plot(ep, self.val_acc, label="validation")
-        a2.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-        a2.legend()
-        if self.best_epoch:
-            for a in (a1, a2):
-                a.axvline(self.best_epoch, color="grey", linestyle=":", label="best")
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        """Loss and accuracy curves as a PNG, the best epoch marked (needs matplotlib; the
+        figure is :func:`autograd_cnn.viz.plot_history`)."""
+        from .viz.figures import plot_history
+        plot_history(self).savefig(path, dpi=100)
 
 
 # ---------------------------------------------------------------------------------- early stop
@@ -278,8 +256,10 @@ class _Progress:
 
 
 # ---------------------------------------------------------------------------------- fit
-def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader, epoch, stop):
-    """Everything needed to continue training after ``epoch`` completed epochs (copies)."""
+def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader, epoch, stop,
+              metadata=None):
+    """Everything needed to continue training after ``epoch`` completed epochs (copies), and the
+    caller's ``metadata`` (what model and data these are, for tools that read the file)."""
     return {
         "format": "autograd_cnn-training", "epoch": epoch, "stopped": bool(stop),
         "model": _copy_state(model.state_dict()),
@@ -291,6 +271,7 @@ def _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader
         "train_loader": (_copy_state(train_loader.state_dict())
                          if hasattr(train_loader, "state_dict") else None),
         "global_rng": generator_state(default_generator()),
+        "metadata": copy.deepcopy(metadata),
     }
 
 
@@ -322,7 +303,7 @@ def _call_callbacks(callbacks, epoch, logs, model):
 
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, scheduler=None,
         early_stopping=None, callbacks=(), checkpoint=None, resume=False, verbose=True,
-        stream=None):
+        stream=None, metadata=None):
     """Train ``model`` for up to ``epochs`` epochs; returns a :class:`History`.
 
     ``scheduler`` steps once per epoch (``ReduceLROnPlateau`` gets the validation loss, or the
@@ -331,7 +312,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
     ``cb(epoch, logs)`` or objects with ``on_epoch_end(epoch, logs, model)``; returning True stops
     training.  ``checkpoint``: a path written (atomically) after every epoch; with ``resume=True``
     an existing checkpoint there is loaded first and training continues after its epoch.
-    ``verbose``: progress output to ``stream`` (default stdout)."""
+    ``verbose``: progress output to ``stream`` (default stdout).  ``metadata``: a dict of plain
+    values saved in each checkpoint under "metadata" (the command line records the model and
+    dataset names there, so ``report --checkpoint`` can rebuild both)."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     if early_stopping is not None and early_stopping.monitor.startswith("val") \
@@ -351,7 +334,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
             serialization.save(snap, checkpoint)
 
     last = _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader,
-                     start_epoch, stopped) if checkpoint is not None else None
+                     start_epoch, stopped, metadata) if checkpoint is not None else None
     epoch = start_epoch
     try:
         while not stopped and epoch < epochs:
@@ -414,7 +397,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                 stopped = True
             if checkpoint is not None:
                 last = _snapshot(model, optimizer, scheduler, early_stopping, history,
-                                 train_loader, epoch, stopped)
+                                 train_loader, epoch, stopped, metadata)
                 save(last)
         if history.stopped_early:
             progress.message(f"Early stopping after epoch {epoch}: best epoch "

@@ -19,9 +19,30 @@ from ..backend import KERNEL_DTYPES
 from ..tensor import Tensor, as_array
 from .parameter import Parameter
 
-__all__ = ["Module", "IncompatibleKeys"]
+__all__ = ["Module", "IncompatibleKeys", "RemovableHandle"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class RemovableHandle:
+    """What ``register_forward_hook`` / ``register_forward_pre_hook`` return: ``remove()`` takes
+    the hook out again (also on leaving a ``with`` block), as in PyTorch."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def _addindent(text, spaces):
@@ -60,7 +81,43 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        pre, post = d.get("_forward_pre_hooks"), d.get("_forward_hooks")
+        if not pre and not post:  # the usual case: no hooks, no overhead
+            return self.forward(*args, **kwargs)
+        for hook in list(pre.values()) if pre else ():
+            result = hook(self, args)
+            if result is not None:  # a pre-hook may replace the positional inputs
+                args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(post.values()) if post else ():
+            result = hook(self, args, out)
+            if result is not None:  # a forward hook may replace the output
+                out = result
+        return out
+
+    def _add_hook(self, registry, hook, what):
+        if not callable(hook):
+            raise TypeError(f"{what}: hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.get(registry)
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, registry, hooks)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after every ``forward`` of this module (``args``:
+        the positional inputs as a tuple); a hook returning something other than None replaces
+        the output. Returns a :class:`RemovableHandle`. PyTorch's semantics (without its
+        ``prepend``/``with_kwargs``/``always_call`` options)."""
+        return self._add_hook("_forward_hooks", hook, "register_forward_hook")
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before every ``forward``; a result other than None (a
+        tuple, or one value) replaces the positional inputs. Returns a :class:`RemovableHandle`."""
+        return self._add_hook("_forward_pre_hooks", hook, "register_forward_pre_hook")
 
     # ------------------------------------------------------------------ attribute registries
     def _registries(self):
