@@ -455,3 +455,17 @@ def test_import_matmul_plus_bias_is_trainable():
     assert set(dict(model.named_parameters())) == {"fc.weight_t", "fc.bias"}
     x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
     _close(model(ac.tensor(x)).numpy(), x @ w + bias)
+
+
+def test_export_names_a_tensor_computed_before_the_export(tmp_path):
+    class Cached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(np.ones(3, np.float32))
+            self.cached = self.w * 2.0  # graph history from outside the traced run
+
+        def forward(self, x):
+            return x * self.cached
+
+    with pytest.raises(ac.onnx.UnsupportedOperatorError, match="before the export ran"):
+        ac.onnx.export(Cached(), ac.randn(2, 3), tmp_path / "c.onnx")
