@@ -29,6 +29,7 @@ modules, optimizers' custom classes...).
 """
 import collections
 import io
+import math
 import pickle
 import zipfile
 import zlib
@@ -50,7 +51,7 @@ _DTYPES = {
     "int64": np.int64, "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8,
     "bool": np.bool_,
 }
-_PICKLE_MAGIC = 0x1950A86A20F9469CFC6C  # the first object of a legacy torch.save stream
+_MAX_EXPANDED_BYTES = 1 << 30  # largest tensor built from a smaller storage (stride-0 views)
 
 
 class _StorageType:
@@ -85,6 +86,13 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
         raise ValueError(f"a tensor has an invalid layout: size {size}, stride "
                                      f"{stride}, storage offset {offset}")
     flat = storage.array
+    count = math.prod(size)
+    if count > flat.size and count * flat.itemsize > _MAX_EXPANDED_BYTES:
+        # only zero strides (an expanded view) make a tensor larger than its storage; a file
+        # claiming a huge one is refused rather than allocated
+        raise ValueError(f"a tensor of size {size} (stride {stride}) expands a storage of "
+                         f"{flat.size} elements to {count}: refused (over "
+                         f"{_MAX_EXPANDED_BYTES} bytes)")
     if 0 not in size:
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= flat.size:

@@ -109,6 +109,16 @@ def test_pt_view_reaching_past_its_storage_is_refused(tmp_path):
         ac.load(path)
 
 
+def test_pt_expanded_views(tmp_path):
+    items = [("row", _tensor("0", "FloatStorage", 2, 0, (3, 2), (0, 1))),   # expand(3, 2)
+             ("huge", _tensor("0", "FloatStorage", 2, 0, (1 << 20, 1 << 20), (0, 0)))]
+    raw = {"0": np.array([1.5, 2.5], np.float32).tobytes()}
+    row = ac.load(_write(tmp_path, "row.pt", _zip(_state_dict_pickle(items[:1]), raw)))["row"]
+    np.testing.assert_array_equal(row, [[1.5, 2.5]] * 3)
+    with pytest.raises(ValueError, match="expands a storage"):
+        ac.load(_write(tmp_path, "huge.pt", _zip(_state_dict_pickle(items[1:]), raw)))
+
+
 @pytest.mark.parametrize("how", ["opcodes", "reduce_class"])
 def test_malicious_pt_is_refused_and_nothing_runs(tmp_path, how):
     marker = tmp_path / "pwned"

@@ -438,3 +438,34 @@ def test_import_handmade_graph_matches_onnx_runtime():
     model = ac.onnx.load(proto)
     _close(model(ac.tensor(x)).numpy(), want)
     assert set(dict(model.named_parameters())) == {"w", "cb", "g"}  # Conv's and Gemm's
+
+
+def test_import_matmul_plus_bias_is_trainable():
+    """A Linear on 3-D inputs, as exporters write it: MatMul then Add of the bias."""
+    h, T = onnx.helper, onnx.TensorProto
+    w = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+    bias = np.array([1.0, -1.0, 0.5], np.float32)
+    graph = h.make_graph([h.make_node("MatMul", ["x", "fc.weight_t"], ["m"]),
+                          h.make_node("Add", ["m", "fc.bias"], ["y"])], "g",
+                         [h.make_tensor_value_info("x", T.FLOAT, [2, 5, 4])],
+                         [h.make_tensor_value_info("y", T.FLOAT, [2, 5, 3])],
+                         [onnx.numpy_helper.from_array(w, "fc.weight_t"),
+                          onnx.numpy_helper.from_array(bias, "fc.bias")])
+    model = ac.onnx.load(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]))
+    assert set(dict(model.named_parameters())) == {"fc.weight_t", "fc.bias"}
+    x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
+    _close(model(ac.tensor(x)).numpy(), x @ w + bias)
+
+
+def test_export_names_a_tensor_computed_before_the_export(tmp_path):
+    class Cached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(np.ones(3, np.float32))
+            self.cached = self.w * 2.0  # graph history from outside the traced run
+
+        def forward(self, x):
+            return x * self.cached
+
+    with pytest.raises(ac.onnx.UnsupportedOperatorError, match="before the export ran"):
+        ac.onnx.export(Cached(), ac.randn(2, 3), tmp_path / "c.onnx")

@@ -154,7 +154,12 @@ class _Walk:
             raise UnsupportedOperatorError(
                 f"onnx.export: the op {fn.__name__} ({fn.__module__}) has no ONNX equivalent "
                 f"here; exportable ops: {', '.join(_ops_out.exportable())}")
-        args = ctx.inputs
+        args = getattr(ctx, "inputs", None)
+        if args is None:
+            raise UnsupportedOperatorError(
+                f"onnx.export: the model uses a tensor computed by {fn.__name__} before the "
+                "export ran (a value with a gradient history kept from an earlier call); "
+                "detach() it, or compute it inside forward")
         names = [self.value(a, e) for a, e in zip(args, ctx._next)]
         outs = emitter(self.b, ctx, args, names)
         for i, name in enumerate(outs if isinstance(outs, list) else [outs]):

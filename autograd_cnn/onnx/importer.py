@@ -5,8 +5,9 @@ fine-tune.
 ONNX requires to be topological) and runs each with the matching runner of ``_ops_in.py``.
 Weights become state:
 
-* the weights of Conv, ConvTranspose, Gemm and MatMul and the scale and bias of
-  BatchNormalization become :class:`~autograd_cnn.nn.Parameter` s (trainable);
+* the weights of Conv, ConvTranspose, Gemm and MatMul, an initializer added to the output of
+  one of them (a bias), and the scale and bias of BatchNormalization become
+  :class:`~autograd_cnn.nn.Parameter` s (trainable);
 * BatchNormalization's running mean and variance become buffers (updated when training);
 * every other initializer (shapes, constants) stays a constant array.
 
@@ -32,6 +33,7 @@ _PARAMETER_INPUTS = {("Conv", 1), ("Conv", 2), ("ConvTranspose", 1), ("ConvTrans
                      ("Gemm", 0), ("Gemm", 1), ("Gemm", 2), ("MatMul", 0), ("MatMul", 1),
                      ("BatchNormalization", 1), ("BatchNormalization", 2)}
 _BUFFER_INPUTS = {("BatchNormalization", 3), ("BatchNormalization", 4)}
+_BIASED = {"MatMul", "Conv", "ConvTranspose"}  # an initializer added to their output is a bias
 
 
 class _Scope(Module):
@@ -65,12 +67,16 @@ class ONNXModule(Module):
                                        "the oldest this importer reads (re-export with a newer "
                                        "opset)")
         roles = {}
+        producer = {out: node.op_type for node in graph.node for out in node.output}
         for node in graph.node:
             for i, name in enumerate(node.input):
                 if (node.op_type, i) in _PARAMETER_INPUTS:
                     roles.setdefault(name, "parameter")
                 elif (node.op_type, i) in _BUFFER_INPUTS:
                     roles[name] = "buffer"
+                elif node.op_type == "Add" and any(producer.get(other) in _BIASED
+                                                   for other in node.input if other != name):
+                    roles.setdefault(name, "parameter")  # a bias: MatMul + Add is a Linear
         object.__setattr__(self, "_constants", {})
         object.__setattr__(self, "_state_paths", {})
         for init in graph.initializer:
