@@ -55,5 +55,11 @@ from .summary import summary  # the function; the module is autograd_cnn.summary
 from . import optim, data, datasets
 from .training import fit, evaluate, EarlyStopping, History
 
+# PyTorch's device and backend queries (the engine runs on CPUs), dtype names
+from ._device import device
+from . import cuda, accelerator, backends, utils
+from .backends import use_deterministic_algorithms, are_deterministic_algorithms_enabled
+from .tensor import float, double, half, long, int, short, bool, int8, int16  # noqa: A004
+
 __version__ = "0.1.0"
 _restore_sigint()

@@ -95,7 +95,7 @@ class _Encoder:
         if isinstance(obj, np.ndarray):
             return {"t": "array", "k": self._add_array(obj, where)}
         if isinstance(obj, Tensor):
-            return {"t": "array", "k": self._add_array(obj.data, where)}
+            return {"t": "array", "k": self._add_array(obj.numpy(), where)}
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self._open:
                 raise ValueError(f"save: {where} contains itself; a checkpoint must be a tree")

@@ -9,10 +9,16 @@ import numpy as np
 from .autograd.tensor import Tensor, as_array, _infer_array
 
 __all__ = ["Tensor", "tensor", "from_numpy", "as_array", "float32", "float64", "float16", "int32",
-           "int64", "bool_", "uint8"]
+           "int64", "bool_", "uint8", "int8", "int16", "double", "half", "long", "short"]
 
 float16, float32, float64 = np.float16, np.float32, np.float64
 int32, int64, uint8, bool_ = np.int32, np.int64, np.uint8, np.bool_
+int8, int16 = np.int8, np.int16
+# PyTorch's other names for them (``torch.float`` is float32, ``torch.long`` int64, ...); the
+# three that shadow builtins (float, int, bool) stay out of __all__, and no function below uses
+# those builtins
+float, double, half = np.float32, np.float64, np.float16  # noqa: A001
+long, int, short, bool = np.int64, np.int32, np.int16, np.bool_  # noqa: A001
 
 
 def tensor(data, requires_grad=False, dtype=None):

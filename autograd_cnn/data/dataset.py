@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import as_array
 from ._rng import make_generator
-from .dataloader import default_collate
+from .collate import default_collate
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 

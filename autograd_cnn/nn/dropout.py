@@ -23,7 +23,7 @@ def dropout(input, p=0.5, training=True, generator=None):
         return input
     if generator is None:
         generator = _random.default_generator()
-    dtype = input.data.dtype
+    dtype = input.dtype
     if p == 1.0:
         mask = np.zeros(input.shape, dtype=dtype)
     else:
