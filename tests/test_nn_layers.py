@@ -300,7 +300,7 @@ def test_layers_match_pytorch(dtype):
     for ours, theirs, shape in pairs:
         sd = ours.state_dict()
         assert list(sd) == list(theirs.state_dict())
-        theirs.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+        theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in sd.items()})
         xd = _x(shape, dtype, seed=11)
         x = ac.tensor(xd, requires_grad=True)
         tx = torch.tensor(xd, requires_grad=True)
