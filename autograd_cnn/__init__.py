@@ -37,7 +37,7 @@ except ImportError as _error:
     raise _explain_missing_core(_error) from None
 
 # Tensor, autograd and ops
-from .tensor import (Tensor, tensor, from_numpy, float16, float32, float64, int32, int64,
+from .tensor import (Tensor, tensor, as_tensor, from_numpy, float16, float32, float64, int32, int64,
                      uint8, bool_)
 from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
                        gradcheck, gradgradcheck)

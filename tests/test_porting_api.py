@@ -165,7 +165,8 @@ def test_cpu_accepted_everywhere(dev):
     assert m.to(dev, ac.double).weight.dtype == np.float64
     for make in (lambda: ac.zeros(2, device=dev), lambda: ac.randn(2, device=dev),
                  lambda: ac.arange(3, device=dev), lambda: ac.full((2,), 1.0, device=dev),
-                 lambda: ac.zeros_like(x, device=dev), lambda: ac.eye(2, device=dev)):
+                 lambda: ac.zeros_like(x, device=dev), lambda: ac.eye(2, device=dev),
+                 lambda: ac.tensor([1.0], dtype=ac.float32, device=dev)):
         assert make().device == ac.device("cpu")
 
 
@@ -173,7 +174,7 @@ def test_cpu_accepted_everywhere(dev):
 def test_other_devices_raise_saying_cpu_only(dev):
     x, m = ac.randn(2), nn.Linear(2, 1)
     for call in (lambda: x.to(dev), lambda: m.to(dev), lambda: ac.zeros(2, device=dev),
-                 lambda: x.to(device=dev)):
+                 lambda: x.to(device=dev), lambda: ac.tensor([1.0], device=dev)):
         with pytest.raises(RuntimeError, match="runs on CPUs only"):
             call()
     with pytest.raises(RuntimeError, match="CPUs only"):
@@ -194,6 +195,16 @@ def test_gpu_queries_say_none():
     cudnn.deterministic, cudnn.benchmark = old
     device = ac.device("cuda" if ac.cuda.is_available() else "cpu")
     assert device.type == "cpu"
+
+
+def test_as_tensor_shares_when_it_can():
+    a = np.arange(3.0)
+    assert ac.as_tensor(a).numpy() is a and ac.as_tensor(a, device="cpu").dtype == np.float64
+    t = ac.tensor([1.0])
+    assert ac.as_tensor(t) is t and ac.as_tensor(t, dtype=ac.float64).dtype == np.float64
+    assert ac.as_tensor([1.5, 2.5]).dtype == np.float32
+    if torch is not None:
+        assert str(torch.as_tensor([1.5, 2.5]).dtype) == "torch.float32"
 
 
 def test_to_dtype_is_a_differentiable_cast_and_copy():

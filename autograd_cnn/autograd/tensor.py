@@ -260,6 +260,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __getstate__(self):
+        """Pickling and ``copy.deepcopy``: an alias (``.data``, ``detach()``, a state-dict value)
+        becomes a standalone tensor with its own counter, not a copy dragging its origin along."""
+        slots = {"_data": self._data, "grad": self.grad, "requires_grad": self.requires_grad,
+                 "_edge": self._edge, "_ver": self._version, "_base": None}
+        return getattr(self, "__dict__", None) or None, slots
+
     # ------------------------------------------------------------------ autograd ----------
     def retain_grad(self):
         """Also fill ``.grad`` of this non-leaf tensor during backward (leaves always get it)."""
