@@ -169,6 +169,24 @@ def test_bad_worker_arguments(kw, error):
             torch.utils.data.DataLoader(list(range(4)), **kw)
 
 
+def test_a_torch_style_sampler_with_only_iter():
+    from autograd_cnn.utils.data import Sampler
+
+    class Backwards(Sampler):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n - 1, -1, -1))
+
+        def __len__(self):
+            return self.n
+
+    loader = DataLoader(TensorDataset(np.arange(5)), batch_size=2, sampler=Backwards(5),
+                        num_workers=1)
+    assert [b[0].tolist() for b in loader] == [[4, 3], [2, 1], [0]]
+
+
 def test_random_split_follows_manual_seed():
     ac.manual_seed(4)
     a = random_split(TensorDataset(np.arange(10)), [7, 3])[0].indices

@@ -288,7 +288,8 @@ class Tensor:
     def _inplace(self, name):
         if _state.enabled and self.requires_grad:
             raise RuntimeError(f"{name}(): a Tensor that requires grad is being modified in "
-                               "place; do it inside autograd_cnn.no_grad() (e.g. in optimizers)")
+                               "place; do it inside autograd_cnn.no_grad() (e.g. in optimizers) "
+                               f"or on its .data (t.data.{name}(...))")
         d = self._data
         if not d.flags.writeable:  # a read-only or broadcast array: the origin gets the copy too
             base = self._base

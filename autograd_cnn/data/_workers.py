@@ -34,6 +34,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import random as _random
+from ..backend import set_num_threads
 from .collate import fetch_batch
 
 __all__ = ["WorkerInfo", "get_worker_info", "WorkerPool"]
@@ -82,11 +83,7 @@ def _worker_loop(worker_id, num_workers, dataset, collate_fn, index_queue, resul
     np.random.seed(seed % 2 ** 32)
     _random.manual_seed(seed % 2 ** 63)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
-    try:
-        from ..backend import set_num_threads
-        set_num_threads(1)  # N workers share the CPUs; the main process keeps its threads
-    except Exception:
-        pass
+    set_num_threads(1)  # N workers share the CPUs; the main process keeps its threads
     init_error = None
     if worker_init_fn is not None:
         try:
@@ -207,4 +204,7 @@ class WorkerPool:
             q.close()
 
     def __del__(self):
-        self.shutdown()
+        try:
+            self.shutdown()
+        except Exception:  # at interpreter exit the modules it needs may be gone already
+            pass

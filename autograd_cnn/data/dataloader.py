@@ -157,7 +157,7 @@ class DataLoader:
     def __del__(self):
         pool = getattr(self, "_pool", None)
         if pool is not None:
-            pool.shutdown()
+            pool.__del__()
 
     def __getstate__(self):  # a loader sent to a process does not take its workers along
         state = dict(self.__dict__)

@@ -18,10 +18,14 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 
 
 class Sampler:
-    """Base class: ``epoch_indices()`` returns an int64 array; ``len`` is its length."""
+    """Base class: ``epoch_indices()`` returns an int64 array; ``len`` is its length. A subclass
+    written for PyTorch, defining only ``__iter__`` (and ``__len__``), works too."""
 
     def epoch_indices(self):
-        raise NotImplementedError
+        if type(self).__iter__ is Sampler.__iter__:
+            raise NotImplementedError(f"{type(self).__name__} must define epoch_indices() or "
+                                      "__iter__()")
+        return np.fromiter(iter(self), dtype=np.int64)
 
     def __iter__(self):
         return iter(self.epoch_indices().tolist())
