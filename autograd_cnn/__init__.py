@@ -42,7 +42,7 @@ from .tensor import (Tensor, tensor, as_tensor, from_numpy, float16, float32, fl
 from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
                        gradcheck, gradgradcheck)
 from . import autograd, random, ops, functional
-from .random import manual_seed, default_generator
+from .random import manual_seed, default_generator, Generator
 from .ops import *  # noqa: F401,F403
 from .ops._util import ShapeError
 

@@ -399,3 +399,29 @@ def test_adaptive_pooling_still_wants_full_tuples():
         F.adaptive_avg_pool2d(ac.zeros(1, 1, 4, 4), (2,))
     with pytest.raises(ValueError, match="kernel_size"):
         F.avg_pool2d(ac.zeros(1, 1, 4, 4), (2, 2, 2))
+
+
+# ------------------------------------------------------------------------- Generator -----
+def test_generator_as_scripts_use_it():
+    from autograd_cnn.utils.data import DataLoader, TensorDataset, random_split
+    g = ac.Generator().manual_seed(42)
+    assert isinstance(g, np.random.Generator) and g.initial_seed() == 42 and g.device.type == "cpu"
+    first = g.random()
+    assert ac.Generator().manual_seed(42).random() == first
+    state = g.get_state()
+    a = ac.randn(3, generator=g).numpy()
+    g.set_state(state)
+    np.testing.assert_array_equal(ac.randn(3, generator=g).numpy(), a)
+    ds = TensorDataset(np.arange(20))
+    s1 = random_split(ds, [0.8, 0.2], generator=ac.Generator().manual_seed(1))
+    s2 = random_split(ds, [0.8, 0.2], generator=ac.Generator().manual_seed(1))
+    np.testing.assert_array_equal(s1[1].indices, s2[1].indices)
+    orders = [[b[0].tolist() for b in DataLoader(ds, batch_size=20, shuffle=True,
+                                                 generator=ac.Generator().manual_seed(5))]
+              for _ in range(2)]
+    assert orders[0] == orders[1]
+    with pytest.raises(RuntimeError, match="CPUs only"):
+        ac.Generator(device="cuda")
+    if torch is not None:  # the same calls are valid on PyTorch's
+        tg = torch.Generator().manual_seed(42)
+        assert tg.initial_seed() == 42 and str(tg.device) == "cpu"

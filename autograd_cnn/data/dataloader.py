@@ -111,7 +111,7 @@ class DataLoader:
         self.generator = generator if generator is not None else (
             seed if isinstance(seed, np.random.Generator) else None)
         if sampler is None:
-            sampler = (RandomSampler(dataset, seed=generator if generator is not None else seed)
+            sampler = (RandomSampler(dataset, generator=generator, seed=seed)
                        if shuffle else SequentialSampler(dataset))
         self.sampler = sampler
         self._pool = None
