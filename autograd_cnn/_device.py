@@ -5,6 +5,7 @@ The engine computes on CPUs only, so the one usable device is ``device("cpu")``.
 ``torch.device("cuda" if torch.cuda.is_available() else "cpu")`` -- but handing it to a Tensor, a
 Module or a factory raises a RuntimeError that says the engine runs on CPUs.
 """
+import builtins
 import numbers
 
 import numpy as np
@@ -45,7 +46,7 @@ class device:
             type, index = "cuda", int(type)  # PyTorch reads a bare ordinal as an accelerator's
         else:
             raise TypeError(f"device(): expected a string such as 'cpu' or a device, got "
-                            f"{type!r} ({builtins_type(type).__name__})")
+                            f"{type!r} ({builtins.type(type).__name__})")
         if index is not None and (isinstance(index, bool) or not isinstance(index, numbers.Integral)
                                   or index < 0):
             raise RuntimeError(f"device(): the index must be a non-negative int, got {index!r}")
@@ -69,7 +70,6 @@ class device:
         return device, (self.type, self.index)
 
 
-builtins_type = type
 CPU = device("cpu")
 
 

@@ -13,7 +13,8 @@ input at all, and what part of the input and padding they read.
 """
 import numbers
 
-__all__ = ["MAX_WINDOW_ARG", "ntuple", "pool_stride", "window_output_size", "same_padding", "normalize_padding",
+__all__ = ["MAX_WINDOW_ARG", "ntuple", "pool_stride", "window_output_size", "same_padding",
+           "normalize_padding",
            "WindowGeometry", "AxisReach", "window_reach"]
 
 

@@ -9,7 +9,8 @@ import numpy as np
 from ._device import check_device
 from .autograd.tensor import Tensor, as_array, _infer_array
 
-__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "as_array", "float32", "float64", "float16", "int32",
+__all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "as_array", "float32", "float64",
+           "float16", "int32",
            "int64", "bool_", "uint8", "int8", "int16", "double", "half", "long", "short"]
 
 float16, float32, float64 = np.float16, np.float32, np.float64

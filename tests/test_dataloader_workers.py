@@ -1,7 +1,8 @@
 """``DataLoader(num_workers=N)``: batches made in worker processes, in the same order and with the
 same random stream as ``num_workers=0``; seeding, ``worker_init_fn``, ``get_worker_info``,
 ``persistent_workers``, ``prefetch_factor``, ``timeout``; errors come back to the main process
-and nothing hangs or outlives the loop. Also: ``autograd_cnn.utils.data`` is ``autograd_cnn.data``."""
+and nothing hangs or outlives the loop. Also: ``autograd_cnn.utils.data`` is
+``autograd_cnn.data``."""
 import multiprocessing as mp
 import os
 import time

@@ -228,7 +228,8 @@ def test_device_and_to_match_torch():
     for args in [("cpu",), ("cpu", np.float64), (np.float64,)]:
         targs = tuple(getattr(torch, np.dtype(v).name) if not isinstance(v, str) else v
                       for v in args)
-        assert str(ac.tensor(a).to(*args).dtype) == str(torch.tensor(a).to(*targs).dtype).split(".")[1]
+        theirs = str(torch.tensor(a).to(*targs).dtype).split(".")[1]
+        assert str(ac.tensor(a).to(*args).dtype) == theirs
 
 
 # ------------------------------------------------------------------------- dtype names ---
@@ -381,7 +382,8 @@ POOL_FORMS = [  # (function, kernel, stride, padding, input rank), PyTorch's OpI
 @pytest.mark.parametrize("fn, kernel, stride, padding, rank", POOL_FORMS)
 def test_pooling_tuple_forms(fn, kernel, stride, padding, rank):
     a = _pair((1, 2, 6, 6)[:rank])
-    k, s, p = (v[0] if isinstance(v, tuple) and len(v) == 1 else v for v in (kernel, stride, padding))
+    k, s, p = (v[0] if isinstance(v, tuple) and len(v) == 1 else v
+               for v in (kernel, stride, padding))
     s = None if s in ((), []) else s
     ours = getattr(F, fn)(ac.tensor(a), kernel, stride, padding)
     ref = getattr(F, fn)(ac.tensor(a), k, s, p)

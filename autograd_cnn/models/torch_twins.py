@@ -55,7 +55,7 @@ def _sequential_model(flatten_before=None, **parts):
 
 
 def copy_state(state, twin):
-    """Load ``state`` (our model's ``state_dict()``: parameters and buffers as Tensors or arrays) into
+    """Load ``state`` (our model's ``state_dict()``: parameters and buffers, Tensors or arrays) into
     its PyTorch ``twin``, converted to our dtype first; returns the twin. PyTorch raises
     RuntimeError when names or shapes differ."""
     import torch

@@ -13,7 +13,8 @@
 The functions listed in ``__all__`` are re-exported as ``autograd_cnn.<name>``.
 """
 from . import methods  # noqa: F401  (attaches Tensor's operators and op methods)
-from .elementwise import exp, log, sqrt, sin, cos, abs, clamp, clip, maximum, minimum, where  # noqa: A004
+from .elementwise import (exp, log, sqrt, sin, cos, abs, clamp, clip,  # noqa: A004
+                          maximum, minimum, where)
 from .reduction import sum, mean, max, min, amax, amin, var, std, argmax, argmin  # noqa: A004
 from .shape import (reshape, view, transpose, permute, flatten, squeeze, unsqueeze, expand,
                     broadcast_to, cat, concatenate, stack, pad, t, repeat, split, chunk,
@@ -48,7 +49,8 @@ def neg(a):
     return -a
 
 
-__all__ = ["exp", "log", "sqrt", "sin", "cos", "abs", "clamp", "clip", "maximum", "minimum", "where", "sum",
+__all__ = ["exp", "log", "sqrt", "sin", "cos", "abs", "clamp", "clip", "maximum", "minimum", "where",
+           "sum",
            "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin", "reshape",
            "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "expand",
            "broadcast_to", "cat", "concatenate", "stack", "pad", "t", "repeat", "split", "chunk",

@@ -1,5 +1,6 @@
 """Factories: zeros, ones, full, empty, eye, arange, linspace, randn, rand, randint, normal and
-the ``*_like`` variants. Each takes ``device=`` ("cpu"; any other device raises). Sizes are given as ints or one tuple (``zeros(2, 3)`` or ``zeros((2, 3))``);
+the ``*_like`` variants. Each takes ``device=`` ("cpu"; any other device raises). Sizes are
+given as ints or one tuple (``zeros(2, 3)`` or ``zeros((2, 3))``);
 the default dtype is float32. Random factories draw from the global generator
 (``autograd_cnn.random.default_generator()``, seeded by ``manual_seed``) unless a
 ``generator`` (an ``np.random.Generator``) is passed.
