@@ -427,3 +427,62 @@ def test_generator_as_scripts_use_it():
     if torch is not None:  # the same calls are valid on PyTorch's
         tg = torch.Generator().manual_seed(42)
         assert tg.initial_seed() == 42 and str(tg.device) == "cpu"
+
+
+# ------------------------------------------------------------------------- d2l batch norm -
+def _d2l_batch_norm(torch, nn):
+    """d2l.ai's batch normalization from scratch (chapter 8.5), as written there; the module
+    keeps ``moving_mean.data`` (a Tensor in PyTorch) and moves it with ``.to(X.device)``."""
+    def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
+        if not torch.is_grad_enabled():
+            X_hat = (X - moving_mean) / torch.sqrt(moving_var + eps)
+        else:
+            mean = X.mean(dim=(0, 2, 3), keepdim=True)
+            var = ((X - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+            X_hat = (X - mean) / torch.sqrt(var + eps)
+            moving_mean = (1.0 - momentum) * moving_mean + momentum * mean
+            moving_var = (1.0 - momentum) * moving_var + momentum * var
+        Y = gamma * X_hat + beta
+        return Y, moving_mean.data, moving_var.data
+
+    class BatchNorm(nn.Module):
+        def __init__(self, num_features):
+            super().__init__()
+            shape = (1, num_features, 1, 1)
+            self.gamma = nn.Parameter(torch.ones(shape))
+            self.beta = nn.Parameter(torch.zeros(shape))
+            self.moving_mean = torch.zeros(shape)
+            self.moving_var = torch.ones(shape)
+
+        def forward(self, X):
+            if self.moving_mean.device != X.device:
+                self.moving_mean = self.moving_mean.to(X.device)
+                self.moving_var = self.moving_var.to(X.device)
+            Y, self.moving_mean, self.moving_var = batch_norm(
+                X, self.gamma, self.beta, self.moving_mean,
+                self.moving_var, eps=1e-5, momentum=0.1)
+            return Y
+    return BatchNorm
+
+
+def test_d2l_batch_norm_chapter_runs_as_written():
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((4, 3, 5, 5)).astype(np.float32) for _ in range(3)]
+    results = []
+    for lib, nn_mod in ([(ac, nn)] + ([(torch, torch.nn)] if torch is not None else [])):
+        bn = _d2l_batch_norm(lib, nn_mod)(3)
+        for x in xs:
+            y = bn(lib.tensor(x))
+            y.sum().backward()
+        with lib.no_grad():
+            out = bn(lib.tensor(xs[0]))
+        assert type(bn.moving_mean) is lib.Tensor and not bn.moving_mean.requires_grad
+        results.append((np.asarray(bn.moving_mean.numpy()), out.numpy(), bn.gamma.grad.numpy()))
+    x = np.stack(xs)  # the NumPy reference of the moving mean after three steps
+    ref = np.zeros((1, 3, 1, 1))
+    for b in x:
+        ref = 0.9 * ref + 0.1 * b.mean(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(results[0][0], ref, rtol=1e-5, atol=1e-6)
+    for theirs in results[1:]:
+        for a, b in zip(results[0], theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
