@@ -37,12 +37,12 @@ except ImportError as _error:
     raise _explain_missing_core(_error) from None
 
 # Tensor, autograd and ops
-from .tensor import (Tensor, tensor, from_numpy, float16, float32, float64, int32, int64,
+from .tensor import (Tensor, tensor, as_tensor, from_numpy, float16, float32, float64, int32, int64,
                      uint8, bool_)
 from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
                        gradcheck, gradgradcheck)
 from . import autograd, random, ops, functional
-from .random import manual_seed, default_generator
+from .random import manual_seed, default_generator, Generator
 from .ops import *  # noqa: F401,F403
 from .ops._util import ShapeError
 
@@ -57,6 +57,11 @@ from .training import fit, evaluate, EarlyStopping, History
 
 # ONNX export and import (the onnx package itself is imported only when they run)
 from . import onnx
+# PyTorch's device and backend queries (the engine runs on CPUs), dtype names
+from ._device import device
+from . import cuda, accelerator, backends, utils
+from .backends import use_deterministic_algorithms, are_deterministic_algorithms_enabled
+from .tensor import float, double, half, long, int, short, bool, int8, int16  # noqa: A004
 
 __version__ = "0.1.0"
 _restore_sigint()

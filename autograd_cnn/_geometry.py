@@ -19,8 +19,9 @@ input at all, and what part of the input and padding they read.
 """
 import numbers
 
-__all__ = ["MAX_WINDOW_ARG", "ntuple", "window_output_size", "same_padding", "normalize_padding",
-           "WindowGeometry", "AxisReach", "window_reach", "transposed_output_size"]
+__all__ = ["MAX_WINDOW_ARG", "ntuple", "pool_stride", "window_output_size", "same_padding",
+           "normalize_padding", "WindowGeometry", "AxisReach", "window_reach",
+           "transposed_output_size"]
 
 
 # Largest kernel size, stride, padding, dilation or output size accepted: far beyond any real
@@ -29,11 +30,14 @@ __all__ = ["MAX_WINDOW_ARG", "ntuple", "window_output_size", "same_padding", "no
 MAX_WINDOW_ARG = 2**31 - 1
 
 
-def ntuple(value, n, name, minimum=None, maximum=MAX_WINDOW_ARG):
-    """``value`` as a tuple of ``n`` Python ints: an int is repeated, a sequence must have length n.
+def ntuple(value, n, name, minimum=None, maximum=MAX_WINDOW_ARG, single=True):
+    """``value`` as a tuple of ``n`` Python ints: an int is repeated, a sequence must have length n
+    or (with ``single``, as PyTorch's convolution and pooling arguments) length 1, repeated.
     Raises TypeError for non-integers (bools included) and ValueError outside
     [``minimum``, ``maximum``]."""
     if isinstance(value, (list, tuple)):
+        if single and len(value) == 1 and n != 1:
+            value = tuple(value) * n
         if len(value) != n:
             raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {tuple(value)!r}")
         items = tuple(value)
@@ -50,6 +54,14 @@ def ntuple(value, n, name, minimum=None, maximum=MAX_WINDOW_ARG):
             raise ValueError(f"{name} must be <= {maximum} on every axis, got {value!r}")
         out.append(v)
     return tuple(out)
+
+
+def pool_stride(stride, kernel, n, name):
+    """A pooling window's stride as ``n`` ints: ``None`` or an empty sequence (PyTorch's spellings
+    of "omitted") mean the kernel size, anything else goes through :func:`ntuple`."""
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        return tuple(kernel)
+    return ntuple(stride, n, name, minimum=1)
 
 
 def window_output_size(size, kernel, stride=1, pad_lo=0, pad_hi=None, dilation=1, ceil_mode=False):

@@ -98,7 +98,7 @@ def _lenet5_ours(n, dtype, rng, timing):
     """(ms, start weights, input size) of our LeNet-5's training step with SGD on a random batch
     of `n`."""
     model = LeNet5(dtype=dtype)
-    start = model.state_dict()
+    start = {k: v.numpy().copy() for k, v in model.state_dict().items()}  # before training
     x = rng.standard_normal((n, 1, model.input_size, model.input_size)).astype(dtype)
     ms = _train_ms(bm.ours(), model, SGD(model.parameters(), lr=0.01),
                    acnn.functional.cross_entropy, x, rng.integers(0, 10, n), timing)

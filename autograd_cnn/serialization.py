@@ -23,7 +23,7 @@ Manifest nodes are small JSON objects tagged by ``"t"``::
 
     {"t": "none"}  {"t": "bool", "v": true}  {"t": "int", "v": 3}  {"t": "str", "v": "adam"}
     {"t": "float", "v": "0x1.999999999999ap-4"}      (float.hex: exact, and nan/inf survive)
-    {"t": "array", "k": "a0"}                        (an np.ndarray; a Tensor is saved as its data)
+    {"t": "array", "k": "a0"}                        (an np.ndarray; a Tensor is saved as its array)
     {"t": "scalar", "k": "a1"}                       (a NumPy scalar such as np.float32(1.5))
     {"t": "list", "v": [node, ...]}  {"t": "tuple", "v": [node, ...]}
     {"t": "dict", "v": [[key_node, value_node], ...]}  (keys: str, int, float, bool or None;
@@ -100,7 +100,7 @@ class _Encoder:
         if isinstance(obj, np.ndarray):
             return {"t": "array", "k": self._add_array(obj, where)}
         if isinstance(obj, Tensor):
-            return {"t": "array", "k": self._add_array(obj.data, where)}
+            return {"t": "array", "k": self._add_array(obj.numpy(), where)}
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self._open:
                 raise ValueError(f"save: {where} contains itself; a checkpoint must be a tree")

@@ -209,7 +209,7 @@ def summary(model, input_shape, dtype=None):
                              minimum=1)
     if dtype is None:
         params = list(model.parameters())
-        dtype = params[0].data.dtype if params else np.float32
+        dtype = params[0].dtype if params else np.float32
 
     names = {id(m): name for name, m in model.named_modules()}
     leaves = [m for m in model.modules() if next(iter(m.children()), None) is None]
@@ -260,7 +260,7 @@ def summary(model, input_shape, dtype=None):
                         start[a] = start[a] + ((kernel[a] - 1) * dil[a] / 2 - pad[a]) * jump[a]
                         rf[a] = rf[a] + (kernel[a] - 1) * dil[a] * jump[a]
                         jump[a] = jump[a] * stride[a]
-        own = sum(int(p.data.size) for p in mod.parameters(recurse=False))
+        own = sum(p.numel() for p in mod.parameters(recurse=False))
         rows.append(SummaryRow(
             names.get(id(mod), type(mod).__name__), type(mod).__name__,
             in_shape[1:] if in_shape else None, out_shape[1:], own,
@@ -268,8 +268,8 @@ def summary(model, input_shape, dtype=None):
             _collapse(rf) if spatial_ok else None,
             _collapse(jump) if spatial_ok else None,
             _collapse(start) if spatial_ok else None))
-    total = sum(int(p.data.size) for p in model.parameters())
-    trainable = sum(int(p.data.size) for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return Summary(type(model).__name__, shape, rows, total, trainable)
 
 

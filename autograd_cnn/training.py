@@ -34,7 +34,7 @@ from .autograd import no_grad
 from .data._rng import generator_state, set_generator_state
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .random import default_generator
-from .tensor import as_array
+from .tensor import Tensor, as_array
 
 __all__ = ["fit", "evaluate", "History", "EarlyStopping"]
 
@@ -48,8 +48,8 @@ def _copy_state(state):
         return type(state)(_copy_state(v) for v in state)
     if isinstance(state, np.ndarray):
         return state.copy()
-    if hasattr(state, "data") and isinstance(getattr(state, "data"), np.ndarray):
-        return state.data.copy()
+    if isinstance(state, Tensor):
+        return state.numpy().copy()
     return copy.deepcopy(state)
 
 

@@ -10,7 +10,7 @@ class Cube(ac.Function):
     def forward(ctx, x, scale):
         ctx.save_for_backward(x)
         ctx.scale = scale
-        return scale * x.data ** 3
+        return scale * x.numpy() ** 3
 
     @staticmethod
     def backward(ctx, grad):
@@ -38,7 +38,7 @@ def test_needs_input_grad_and_grad_mode_inside_forward():
         def forward(ctx, a, b):
             seen["needs"] = ctx.needs_input_grad
             seen["mode"] = ac.is_grad_enabled()
-            return a.data + b.data
+            return a.numpy() + b.numpy()
 
         @staticmethod
         def backward(ctx, g):
@@ -53,8 +53,8 @@ def test_multiple_outputs_and_non_differentiable():
     class SplitMax(ac.Function):
         @staticmethod
         def forward(ctx, x):
-            idx = np.argmax(x.data)
-            out = x.data * 2
+            idx = np.argmax(x.numpy())
+            out = x.numpy() * 2
             ctx.mark_non_differentiable(idx)
             return out, idx
 
@@ -73,7 +73,7 @@ def test_broadcast_gradient_reduced_by_engine():
     class AddB(ac.Function):
         @staticmethod
         def forward(ctx, a, b):
-            return a.data + b.data
+            return a.numpy() + b.numpy()
 
         @staticmethod
         def backward(ctx, g):
@@ -90,7 +90,7 @@ def test_wrong_number_of_gradients():
     class Bad(ac.Function):
         @staticmethod
         def forward(ctx, a, b):
-            return a.data * b.data
+            return a.numpy() * b.numpy()
 
         @staticmethod
         def backward(ctx, g):
@@ -114,14 +114,14 @@ class KernelSquare(ac.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x.data ** 2
+        return x.numpy() ** 2
 
     @staticmethod
     @ac.autograd.once_differentiable
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         assert not ac.is_grad_enabled()
-        return ac.tensor(2 * x.data * g.data)
+        return ac.tensor(2 * x.numpy() * g.numpy())
 
 
 def test_once_differentiable_first_order_ok_second_order_raises():

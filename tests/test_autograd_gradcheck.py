@@ -12,7 +12,7 @@ class WrongSquare(ac.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x.data ** 2
+        return x.numpy() ** 2
 
     @staticmethod
     def backward(ctx, g):
@@ -26,12 +26,12 @@ class WrongSecond(ac.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x.data ** 2
+        return x.numpy() ** 2
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * ac.tensor(2 * x.data)
+        return g * ac.tensor(2 * x.numpy())
 
 
 def test_gradcheck_reports_input_element_and_values():

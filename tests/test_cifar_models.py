@@ -9,7 +9,7 @@ from autograd_cnn.models.vgg import CifarVGG
 
 
 def _count(model):
-    return sum(p.data.size for p in model.parameters())
+    return sum(p.numpy().size for p in model.parameters())
 
 
 def _conv(c_in, c_out, k):
@@ -44,7 +44,7 @@ def test_resnet_shapes_and_gradients(depth):
     y = model(x)
     assert y.shape == (2, 10)
     y.sum().backward()
-    assert all(p.grad is not None and np.isfinite(p.grad.data).all() for p in model.parameters())
+    assert all(p.grad is not None and np.isfinite(p.grad.numpy()).all() for p in model.parameters())
 
 
 def test_resnet_state_dict_names_follow_torchvision():
@@ -60,19 +60,19 @@ def test_resnet_state_dict_names_follow_torchvision():
 def test_basic_block_is_identity_plus_relu_when_its_branch_is_silenced():
     """With the second BN's scale and shift at zero the branch adds nothing: out = relu(x)."""
     block = BasicBlock(4, 4)
-    block.bn2.weight.data[...] = 0
+    block.bn2.weight.numpy()[...] = 0
     x = ac.randn(3, 4, 5, 5)
-    np.testing.assert_array_equal(block(x).data, np.maximum(x.data, 0))
+    np.testing.assert_array_equal(block(x).numpy(), np.maximum(x.numpy(), 0))
 
 
 def test_downsampling_block_shortcut_is_a_strided_1x1_conv():
     block = BasicBlock(4, 8, stride=2)
-    block.bn2.weight.data[...] = 0
+    block.bn2.weight.numpy()[...] = 0
     block.eval()  # running statistics 0 / 1: BN is x / sqrt(1 + eps)
     x = ac.randn(2, 4, 6, 6)
-    w = block.downsample[0].weight.data[:, :, 0, 0]
-    shortcut = np.einsum("oc,nchw->nohw", w, x.data[:, :, ::2, ::2]) / np.sqrt(1 + 1e-5)
-    np.testing.assert_allclose(block(x).data, np.maximum(shortcut, 0), rtol=1e-5, atol=1e-6)
+    w = block.downsample[0].weight.numpy()[:, :, 0, 0]
+    shortcut = np.einsum("oc,nchw->nohw", w, x.numpy()[:, :, ::2, ::2]) / np.sqrt(1 + 1e-5)
+    np.testing.assert_allclose(block(x).numpy(), np.maximum(shortcut, 0), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [7, 21, "20", 2])

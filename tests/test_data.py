@@ -13,7 +13,7 @@ def _ds(n=10):
 
 
 def _epoch(loader):
-    return [tuple(np.asarray(getattr(a, "data", a)) for a in b) for b in loader]
+    return [tuple(np.asarray(a) for a in b) for b in loader]
 
 
 def test_tensor_dataset_items_and_batches():

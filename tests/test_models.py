@@ -9,7 +9,7 @@ from _support import RTOL, requires_torch, torch
 
 
 def count(model):
-    return sum(p.data.size for p in model.parameters())
+    return sum(p.numpy().size for p in model.parameters())
 
 
 # hand-computed: conv C_in*C_out*k*k + C_out, linear in*out + out
@@ -70,7 +70,7 @@ def test_forward_shapes_and_variants():
         models.LeNet5(activation="gelu")
     with pytest.raises(ValueError, match="pooling"):
         models.LeNet5(pooling="median")
-    assert models.LeNet5(dtype=np.float64).features[0].weight.data.dtype == np.float64
+    assert models.LeNet5(dtype=np.float64).features[0].weight.numpy().dtype == np.float64
 
 
 def test_registry():
@@ -120,7 +120,7 @@ def _compare_with_torch(ours, theirs, shape, rtol, atol, train=False):
     ours.load_state_dict(sd)  # PyTorch tensors load directly
     ours.train(train)
     theirs.train(train)
-    dtype = next(iter(ours.parameters())).data.dtype
+    dtype = next(iter(ours.parameters())).numpy().dtype
     xd = np.random.default_rng(3).standard_normal(shape).astype(dtype)
     x = ac.tensor(xd, requires_grad=True)
     tx = torch.tensor(xd, requires_grad=True)
@@ -133,7 +133,7 @@ def _compare_with_torch(ours, theirs, shape, rtol, atol, train=False):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=name)
     for (name, b), tb in zip(ours.named_buffers(), theirs.buffers()):
-        np.testing.assert_allclose(b.data, tb.numpy(), rtol=rtol, atol=atol, err_msg=name)
+        np.testing.assert_allclose(b.numpy(), tb.numpy(), rtol=rtol, atol=atol, err_msg=name)
 
 
 @requires_torch
@@ -263,5 +263,5 @@ def _sgd_steps(model, x, y, rng):
         loss.backward()
         with ac.no_grad():
             for p in model.parameters():
-                p.data -= 0.1 * p.grad.data
+                p.data.sub_(0.1 * p.grad.data)
     assert first > 0.5

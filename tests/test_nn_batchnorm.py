@@ -40,8 +40,8 @@ def _layer(ndim, C, dtype, **kw):
     layer = cls(C, dtype=dtype, **kw)
     rng = np.random.default_rng(1)
     if layer.affine:
-        layer.weight.data[...] = rng.uniform(0.5, 1.5, C)
-        layer.bias.data[...] = rng.standard_normal(C)
+        layer.weight.numpy()[...] = rng.uniform(0.5, 1.5, C)
+        layer.bias.numpy()[...] = rng.standard_normal(C)
     return layer
 
 
@@ -54,7 +54,7 @@ def test_training_forward_backward_matches_reference(shape, dtype):
     y = layer(x)
     dy = _data(shape, dtype, seed=2)
     (y * ac.tensor(dy)).sum().backward()
-    g, b = layer.weight.data.astype(np.float64), layer.bias.data.astype(np.float64)
+    g, b = layer.weight.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64)
     ry, xhat, var = ref_forward(xd.astype(np.float64), g, b)
     dx, dg, db = ref_backward(dy.astype(np.float64), xhat, var, g)
     rtol = RTOL[np.dtype(dtype)]
@@ -78,29 +78,29 @@ def test_running_statistics(momentum):
         f = 1 / step if momentum is None else momentum
         rm = (1 - f) * rm + f * mean
         rv = (1 - f) * rv + f * unbiased
-        assert int(layer.num_batches_tracked.data) == step
-    np.testing.assert_allclose(layer.running_mean.data, rm, rtol=1e-12)
-    np.testing.assert_allclose(layer.running_var.data, rv, rtol=1e-12)
+        assert int(layer.num_batches_tracked.numpy()) == step
+    np.testing.assert_allclose(layer.running_mean.numpy(), rm, rtol=1e-12)
+    np.testing.assert_allclose(layer.running_var.numpy(), rv, rtol=1e-12)
 
 
 def test_eval_uses_running_statistics():
     layer = _layer(3, 4, np.float64)
-    layer.running_mean.data[...] = [0.5, -1, 2, 0]
-    layer.running_var.data[...] = [1, 4, 0.25, 2]
+    layer.running_mean.numpy()[...] = [0.5, -1, 2, 0]
+    layer.running_var.numpy()[...] = [1, 4, 0.25, 2]
     layer.eval()
     xd = _data((3, 4, 5), np.float64)
     x = ac.tensor(xd, requires_grad=True)
     y = layer(x)
     shape = (1, 4, 1)
-    inv = 1 / np.sqrt(layer.running_var.data + 1e-5)
-    g, b = layer.weight.data, layer.bias.data
-    ref = (xd - layer.running_mean.data.reshape(shape)) * inv.reshape(shape) * g.reshape(shape) \
+    inv = 1 / np.sqrt(layer.running_var.numpy() + 1e-5)
+    g, b = layer.weight.numpy(), layer.bias.numpy()
+    ref = (xd - layer.running_mean.numpy().reshape(shape)) * inv.reshape(shape) * g.reshape(shape) \
         + b.reshape(shape)
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-12)
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to((inv * g).reshape(shape), xd.shape),
                                rtol=1e-12)
-    assert int(layer.num_batches_tracked.data) == 0  # eval never updates the buffers
+    assert int(layer.num_batches_tracked.numpy()) == 0  # eval never updates the buffers
     # one sample's output does not depend on the batch in eval
     np.testing.assert_allclose(layer(ac.tensor(xd[:1])).numpy(), y.numpy()[:1], rtol=1e-12)
 
@@ -130,7 +130,7 @@ def test_errors():
     bn = nn.BatchNorm1d(3)
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         bn(ac.tensor(np.zeros((1, 3), np.float32)))
-    assert int(bn.num_batches_tracked.data) == 0
+    assert int(bn.num_batches_tracked.numpy()) == 0
     bn.eval()
     bn(ac.tensor(np.zeros((1, 3), np.float32)))  # fine in eval
     with pytest.raises(ValueError, match="momentum"):
@@ -145,14 +145,14 @@ def _as_function(layer):
         layer.weight, layer.bias = w, b
         return layer(x)
 
-    return fn, nn.Parameter(layer.weight.data.copy()), nn.Parameter(layer.bias.data.copy())
+    return fn, nn.Parameter(layer.weight.numpy().copy()), nn.Parameter(layer.bias.numpy().copy())
 
 
 @pytest.mark.parametrize("shape,train", [((4, 2), True), ((3, 2, 3), True), ((2, 2, 2, 3), True),
                                          ((2, 2, 2, 3), False)])
 def test_gradcheck(shape, train):
     layer = _layer(len(shape), shape[1], np.float64)
-    layer.running_var.data[...] = [0.7, 1.3]
+    layer.running_var.numpy()[...] = [0.7, 1.3]
     layer.train(train)
     x = ac.tensor(_data(shape, np.float64), requires_grad=True)
     fn, w, b = _as_function(layer)
@@ -182,7 +182,7 @@ def test_every_isa_and_thread_count(shape, restore_backend):
     xd = _data(shape, np.float32) + 300
     dy = _data(shape, np.float32, seed=2)
     layer = _layer(len(shape), shape[1], np.float32)
-    g, b = layer.weight.data.astype(np.float64), layer.bias.data.astype(np.float64)
+    g, b = layer.weight.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64)
     ry, xhat, var = ref_forward(xd.astype(np.float64), g, b)
     rdx, rdg, rdb = ref_backward(dy.astype(np.float64), xhat, var, g)
     for isa in ac.backend_info()["available_isas"]:
@@ -216,7 +216,7 @@ def test_matches_pytorch(shape, dtype, momentum):
     ours = _layer(len(shape), C, dtype, momentum=momentum)
     tcls = torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d
     theirs = tcls(C, momentum=momentum, dtype=getattr(torch, np.dtype(dtype).name))
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     rtol = RTOL[np.dtype(dtype)]
     atol = 1e-12 if dtype == np.float64 else 1e-5
     for step in range(3):

@@ -81,7 +81,7 @@ def test_linear(dtype):
     xd = _x((2, 4, 5), dtype)
     x = ac.tensor(xd, requires_grad=True)
     y = lin(x)
-    W, b = lin.weight.data, lin.bias.data
+    W, b = lin.weight.numpy(), lin.bias.numpy()
     rtol = RTOL[np.dtype(dtype)]
     np.testing.assert_allclose(y.numpy(), xd @ W.T + b, rtol=rtol, atol=1e-6)
     y.sum().backward()
@@ -130,7 +130,7 @@ def test_conv_forward_and_gradcheck(c):
     xd = _x(shape)
     geom = conv._geometry(shape[2:])
     y = conv(ac.tensor(xd))
-    ref = ref_conv(xd, conv.weight.data, conv.bias.data, geom.stride, geom.padding,
+    ref = ref_conv(xd, conv.weight.numpy(), conv.bias.numpy(), geom.stride, geom.padding,
                    geom.dilation, c["groups"])
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-10, atol=1e-12)
     assert tuple(y.shape[2:]) == geom.out_size
@@ -138,8 +138,8 @@ def test_conv_forward_and_gradcheck(c):
     small = ac.tensor(np.ascontiguousarray(xd[:1, ..., :5] if c["n"] == 1 else xd[:1, :, :5, :5]),
                       requires_grad=True)
     assert ac.gradcheck(lambda x, w, b: type(conv).forward(_with(conv, w, b), x),
-                        (small, nn.Parameter(conv.weight.data.copy()),
-                         nn.Parameter(conv.bias.data.copy())))
+                        (small, nn.Parameter(conv.weight.numpy().copy()),
+                         nn.Parameter(conv.bias.numpy().copy())))
 
 
 def _with(module, w, b):
@@ -300,7 +300,7 @@ def test_layers_match_pytorch(dtype):
     for ours, theirs, shape in pairs:
         sd = ours.state_dict()
         assert list(sd) == list(theirs.state_dict())
-        theirs.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+        theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in sd.items()})
         xd = _x(shape, dtype, seed=11)
         x = ac.tensor(xd, requires_grad=True)
         tx = torch.tensor(xd, requires_grad=True)
@@ -327,9 +327,9 @@ def test_default_init_distribution_matches_pytorch():
                          (nn.Conv1d(4, 8, 3, groups=4), torch.nn.Conv1d(4, 8, 3, groups=4))]:
         for p, tp in zip(ours.parameters(), theirs.parameters()):
             bound = tp.detach().abs().max().item()
-            assert np.abs(p.data).max() <= bound * 1.05 + 1e-7
-            if p.data.size >= 100:
-                assert np.abs(p.data).max() >= bound * 0.8
+            assert np.abs(p.numpy()).max() <= bound * 1.05 + 1e-7
+            if p.numpy().size >= 100:
+                assert np.abs(p.numpy()).max() >= bound * 0.8
             fan_in = math.prod(tp.shape[1:]) if tp.ndim > 1 else None
             if fan_in:
                 assert bound <= 1 / math.sqrt(fan_in) + 1e-7

@@ -121,12 +121,12 @@ def test_sequential_and_modulelist():
         nn.Sequential(nn.ReLU(), 3)
 
 
-def test_state_dict_values_are_copies():
+def test_state_dict_values_are_tensors_sharing_the_parameters_memory():
     m = nn.Linear(2, 3)
-    sd = m.state_dict()
-    assert all(isinstance(v, np.ndarray) for v in sd.values())
-    sd["weight"][...] = 7
-    assert not np.any(m.weight.data == 7)
+    sd = m.state_dict()  # as in PyTorch: detached Tensors over the same memory
+    assert all(type(v) is ac.Tensor and not v.requires_grad for v in sd.values())
+    sd["weight"].fill_(7)
+    assert np.all(m.weight.numpy() == 7)
 
 
 def test_load_state_dict_round_trip_and_errors():
@@ -137,7 +137,7 @@ def test_load_state_dict_round_trip_and_errors():
         np.testing.assert_array_equal(b.state_dict()[k], v)
 
     sd = a.state_dict()
-    before = b.state_dict()
+    before = {k: v.clone() for k, v in b.state_dict().items()}
     bad = dict(sd)
     bad["head.weight"] = np.zeros((5, 3), np.float32)
     with pytest.raises(ValueError, match=r"shape mismatch for 'head.weight'.*\(5, 3\).*\(5, 16\)"):
@@ -164,7 +164,7 @@ def test_load_state_dict_accepts_tensors():
     m = nn.Linear(2, 2)
     w = ac.tensor(np.full((2, 2), 3.0, np.float32))
     m.load_state_dict({"weight": w, "bias": np.zeros(2, np.float32)})
-    np.testing.assert_array_equal(m.weight.data, 3.0)
+    np.testing.assert_array_equal(m.weight.numpy(), 3.0)
 
 
 def test_train_eval_zero_grad_apply():
@@ -183,30 +183,30 @@ def test_train_eval_zero_grad_apply():
     net.apply(lambda m: order.append(type(m).__name__))
     assert order[-1] == "Net" and order[0] == "Conv2d"
     net.apply(lambda m: init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
-    assert not net.head.weight.data.any()
+    assert not net.head.weight.numpy().any()
 
 
 def test_to_dtype_keeps_parameter_identity():
     net = Net()
     params = list(net.parameters())
     assert net.double() is net
-    assert all(p.data.dtype == np.float64 for p in net.parameters())
+    assert all(p.numpy().dtype == np.float64 for p in net.parameters())
     assert [id(p) for p in net.parameters()] == [id(p) for p in params]
-    assert net.features[0].bn.running_var.data.dtype == np.float64
-    assert net.features[0].bn.num_batches_tracked.data.dtype == np.int64
+    assert net.features[0].bn.running_var.numpy().dtype == np.float64
+    assert net.features[0].bn.num_batches_tracked.numpy().dtype == np.int64
     x = ac.tensor(np.zeros((1, 2, 4, 4)))
     assert net(x).dtype == np.float64
     net.float()
-    assert all(p.data.dtype == np.float32 for p in net.parameters())
+    assert all(p.numpy().dtype == np.float32 for p in net.parameters())
     with pytest.raises(TypeError):
         net.to(np.int32)
 
 
 def test_layer_dtype_argument():
-    assert nn.Linear(2, 3, dtype=np.float64).weight.data.dtype == np.float64
-    assert nn.Conv1d(2, 3, 3, dtype=np.float64).bias.data.dtype == np.float64
-    assert nn.BatchNorm1d(3, dtype=np.float64).running_mean.data.dtype == np.float64
-    assert nn.Linear(2, 3).weight.data.dtype == np.float32
+    assert nn.Linear(2, 3, dtype=np.float64).weight.numpy().dtype == np.float64
+    assert nn.Conv1d(2, 3, 3, dtype=np.float64).bias.numpy().dtype == np.float64
+    assert nn.BatchNorm1d(3, dtype=np.float64).running_mean.numpy().dtype == np.float64
+    assert nn.Linear(2, 3).weight.numpy().dtype == np.float32
     with pytest.raises(TypeError):
         nn.Linear(2, 3, dtype=np.int32)
 
@@ -262,25 +262,25 @@ def test_init_statistics_and_seeding():
     w = ac.tensor(np.empty((200, 100, 3, 3), np.float32))  # fan_in 900, fan_out 1800
     init.kaiming_uniform_(w, a=math.sqrt(5))
     bound = 1 / math.sqrt(900)
-    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.99 * bound
+    assert np.abs(w.numpy()).max() <= bound and np.abs(w.numpy()).max() > 0.99 * bound
     init.kaiming_normal_(w, nonlinearity="relu")
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 900), rel=0.02)
+    assert w.numpy().std() == pytest.approx(math.sqrt(2 / 900), rel=0.02)
     init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 1800), rel=0.02)
+    assert w.numpy().std() == pytest.approx(math.sqrt(2 / 1800), rel=0.02)
     init.xavier_uniform_(w, gain=2.0)
     b = 2.0 * math.sqrt(6 / 2700)
-    assert np.abs(w.data).max() <= b and w.data.std() == pytest.approx(b / math.sqrt(3), rel=0.02)
+    assert np.abs(w.numpy()).max() <= b and w.numpy().std() == pytest.approx(b / math.sqrt(3), rel=0.02)
     init.xavier_normal_(w)
-    assert w.data.std() == pytest.approx(math.sqrt(2 / 2700), rel=0.02)
+    assert w.numpy().std() == pytest.approx(math.sqrt(2 / 2700), rel=0.02)
     init.normal_(w, 1.0, 0.5)
-    assert w.data.mean() == pytest.approx(1.0, abs=0.01)
+    assert w.numpy().mean() == pytest.approx(1.0, abs=0.01)
     init.uniform_(w, -2, -1)
-    assert w.data.min() >= -2 and w.data.max() <= -1
+    assert w.numpy().min() >= -2 and w.numpy().max() <= -1
     init.constant_(w, 0.25)
-    assert np.all(w.data == 0.25)
+    assert np.all(w.numpy() == 0.25)
     init.ones_(w)
-    assert np.all(w.data == 1)
-    assert init.zeros_(w) is w and not w.data.any()
+    assert np.all(w.numpy() == 1)
+    assert init.zeros_(w) is w and not w.numpy().any()
     with pytest.raises(ValueError):
         init.kaiming_uniform_(ac.tensor(np.zeros(3)))
     with pytest.raises(ValueError):
@@ -290,8 +290,8 @@ def test_init_statistics_and_seeding():
     l1 = nn.Linear(4, 5)
     ac.manual_seed(3)
     l2 = nn.Linear(4, 5)
-    np.testing.assert_array_equal(l1.weight.data, l2.weight.data)
-    np.testing.assert_array_equal(l1.bias.data, l2.bias.data)
+    np.testing.assert_array_equal(l1.weight.numpy(), l2.weight.numpy())
+    np.testing.assert_array_equal(l1.bias.numpy(), l2.bias.numpy())
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
     np.testing.assert_array_equal(init.normal_(np.zeros(4), generator=g1),
                                   init.normal_(np.zeros(4), generator=g2))
@@ -302,10 +302,10 @@ def test_default_init_bounds():
     conv = nn.Conv2d(8, 16, 3, groups=2)  # fan_in = 4 * 9
     bound = 1 / math.sqrt(36)
     for t in (conv.weight, conv.bias):
-        assert np.abs(t.data).max() <= bound and np.abs(t.data).max() > 0.8 * bound
+        assert np.abs(t.numpy()).max() <= bound and np.abs(t.numpy()).max() > 0.8 * bound
     lin = nn.Linear(50, 400)
-    assert np.abs(lin.weight.data).max() <= 1 / math.sqrt(50)
-    assert lin.weight.data.std() == pytest.approx(1 / math.sqrt(50) / math.sqrt(3), rel=0.03)
+    assert np.abs(lin.weight.numpy()).max() <= 1 / math.sqrt(50)
+    assert lin.weight.numpy().std() == pytest.approx(1 / math.sqrt(50) / math.sqrt(3), rel=0.03)
 
 
 def test_deepcopy_and_pickle():

@@ -23,9 +23,9 @@ def _run_ours(cls, kwargs, arrays, steps):
     opt = cls(params, **kwargs)
     for _ in range(steps):
         for p in params:
-            p.grad = ac.tensor(_grad_fn(p.data).astype(p.data.dtype))
+            p.grad = ac.tensor(_grad_fn(p.numpy()).astype(p.numpy().dtype))
         opt.step()
-    return [p.data.copy() for p in params], opt
+    return [p.numpy().copy() for p in params], opt
 
 
 # ---------------------------------------------------------------- NumPy references (textbook forms)
@@ -149,11 +149,11 @@ def test_param_groups_use_their_own_options():
     assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["momentum"] == 0.0
     assert opt.param_groups[1]["lr"] == 0.5
     for _ in range(3):
-        pa.grad = ac.tensor(_grad_fn(pa.data))
-        pb.grad = ac.tensor(_grad_fn(pb.data))
+        pa.grad = ac.tensor(_grad_fn(pa.numpy()))
+        pb.grad = ac.tensor(_grad_fn(pb.numpy()))
         opt.step()
-    np.testing.assert_allclose(pa.data, _ref_sgd(a, 3, lr=0.1), rtol=1e-12)
-    np.testing.assert_allclose(pb.data, _ref_sgd(b, 3, lr=0.5, momentum=0.9), rtol=1e-12)
+    np.testing.assert_allclose(pa.numpy(), _ref_sgd(a, 3, lr=0.1), rtol=1e-12)
+    np.testing.assert_allclose(pb.numpy(), _ref_sgd(b, 3, lr=0.5, momentum=0.9), rtol=1e-12)
 
 
 def test_parameters_without_grad_are_skipped():
@@ -162,8 +162,8 @@ def test_parameters_without_grad_are_skipped():
     opt = Adam([pa, pb], lr=0.1)
     pa.grad = ac.tensor(np.ones_like(a))
     opt.step()
-    np.testing.assert_array_equal(pb.data, b)
-    assert not np.array_equal(pa.data, a)
+    np.testing.assert_array_equal(pb.numpy(), b)
+    assert not np.array_equal(pa.numpy(), a)
     assert opt.state_dict()["state"].keys() == {0}
 
 
@@ -173,19 +173,19 @@ def test_zero_grad():
     p.grad = ac.tensor(np.ones(3))
     g = p.grad
     opt.zero_grad(set_to_none=False)
-    assert p.grad is g and np.all(p.grad.data == 0)
+    assert p.grad is g and np.all(p.grad.numpy() == 0)
     opt.zero_grad()
     assert p.grad is None
 
 
 def test_step_updates_in_place_and_real_backward():
     x = ac.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
-    before = x.data
+    before = x.numpy()
     opt = SGD([x], lr=0.25)
     (x * x).sum().backward()
     opt.step()
-    assert x.data is before  # same buffer, updated in place
-    np.testing.assert_allclose(x.data, [0.5, -1.0, 1.5])
+    assert x.numpy() is before  # same buffer, updated in place
+    np.testing.assert_allclose(x.numpy(), [0.5, -1.0, 1.5])
 
 
 def test_closure_returns_loss():
@@ -200,7 +200,7 @@ def test_closure_returns_loss():
 
     loss = opt.step(closure)
     assert float(loss.item()) == 4.0
-    np.testing.assert_allclose(x.data, [1.6])
+    np.testing.assert_allclose(x.numpy(), [1.6])
 
 
 @pytest.mark.parametrize("cls,kwargs", [(SGD, dict(lr=0.05, momentum=0.9)),
@@ -222,10 +222,10 @@ def test_state_dict_resume_is_exact(cls, kwargs, tmp_path):
     assert opt2.param_groups[0]["lr"] == kwargs["lr"]
     for _ in range(3):
         for p in params:
-            p.grad = ac.tensor(_grad_fn(p.data).astype(p.data.dtype))
+            p.grad = ac.tensor(_grad_fn(p.numpy()).astype(p.numpy().dtype))
         opt2.step()
     for f, p in zip(full, params):
-        np.testing.assert_array_equal(f, p.data)
+        np.testing.assert_array_equal(f, p.numpy())
 
 
 @requires_torch

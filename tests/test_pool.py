@@ -29,7 +29,7 @@ def value_and_grad(fn, a, seed=1):
     y = fn(x)
     g = np.random.default_rng(seed).standard_normal(y.shape).astype(a.dtype)
     (y * ac.tensor(g)).sum().backward()
-    return y.data, x.grad.data, g
+    return y.numpy(), x.grad.numpy(), g
 
 
 # ---- values and gradients against the NumPy reference -------------------------------------
@@ -89,17 +89,17 @@ def test_one_dimensional_functions():
     a = distinct((2, 3, 17))
     y, i = F.max_pool1d(ac.tensor(a), 3, 2, 1, 2, True, return_indices=True)
     ry, rind = ref.max_pool(a[:, :, None], (1, 3), (1, 2), (0, 1), (1, 2), True)
-    np.testing.assert_array_equal(y.data, ry[:, :, 0])
-    np.testing.assert_array_equal(i.data, rind[:, :, 0])
+    np.testing.assert_array_equal(y.numpy(), ry[:, :, 0])
+    np.testing.assert_array_equal(i.numpy(), rind[:, :, 0])
     y = F.avg_pool1d(ac.tensor(a), 4, 3, 2, True, False)
     expected = ref.avg_pool(a[:, :, None], (1, 4), (1, 3), (0, 2), ceil_mode=True,
                             count_include_pad=False)
-    np.testing.assert_allclose(y.data, expected[:, :, 0])
+    np.testing.assert_allclose(y.numpy(), expected[:, :, 0])
     y, i = F.adaptive_max_pool1d(ac.tensor(a), 5, return_indices=True)
     ry, rind = ref.adaptive_max_pool(a[:, :, None], (1, 5))
-    np.testing.assert_array_equal(y.data, ry[:, :, 0])
-    np.testing.assert_array_equal(i.data, rind[:, :, 0])
-    np.testing.assert_allclose(F.adaptive_avg_pool1d(ac.tensor(a), (4,)).data,
+    np.testing.assert_array_equal(y.numpy(), ry[:, :, 0])
+    np.testing.assert_array_equal(i.numpy(), rind[:, :, 0])
+    np.testing.assert_allclose(F.adaptive_avg_pool1d(ac.tensor(a), (4,)).numpy(),
                                ref.adaptive_avg_pool(a[:, :, None], (1, 4))[:, :, 0])
 
 
@@ -110,7 +110,7 @@ def test_return_indices_and_output_types():
     assert y.dtype == np.float32 and y.requires_grad
     assert i.dtype == np.int64 and not i.requires_grad and i.shape == y.shape
     _, rind = ref.max_pool(a, 2)
-    np.testing.assert_array_equal(i.data, rind)
+    np.testing.assert_array_equal(i.numpy(), rind)
 
 
 def test_indices_are_computed_only_when_needed():
@@ -118,15 +118,15 @@ def test_indices_are_computed_only_when_needed():
     with ac.no_grad():
         y = F.max_pool2d(leaf(a), 2)
     assert not y.requires_grad
-    np.testing.assert_array_equal(y.data, ref.max_pool(a, 2)[0])
+    np.testing.assert_array_equal(y.numpy(), ref.max_pool(a, 2)[0])
     y, i = F.max_pool2d(ac.tensor(a), 2, return_indices=True)  # no grad, but indices wanted
-    np.testing.assert_array_equal(i.data, ref.max_pool(a, 2)[1])
+    np.testing.assert_array_equal(i.numpy(), ref.max_pool(a, 2)[1])
 
 
 def test_unbatched_and_non_contiguous_inputs():
     a = distinct((3, 10, 12))
     y = F.max_pool2d(ac.tensor(a), 3, 2, 1)
-    np.testing.assert_array_equal(y.data, F.max_pool2d(ac.tensor(a[None]), 3, 2, 1).data[0])
+    np.testing.assert_array_equal(y.numpy(), F.max_pool2d(ac.tensor(a[None]), 3, 2, 1).numpy()[0])
     b = distinct((2, 12, 10, 3)).transpose(0, 3, 2, 1)[:, :, ::2, 1:]  # strided view
     assert not b.flags.c_contiguous
     for fn in (lambda x: F.max_pool2d(x, 2), lambda x: F.avg_pool2d(x, 3, 1, 1),
@@ -200,8 +200,8 @@ def test_double_backward_of_max_pool_is_gather():
     (gx,) = grad([y], [x], [v], create_graph=True)
     w = distinct(a.shape, seed=5)
     (gx * ac.tensor(w)).sum().backward()
-    expected = np.take_along_axis(w.reshape(1, 2, -1), i.data.reshape(1, 2, -1), 2)
-    np.testing.assert_allclose(v.grad.data, expected.reshape(y.shape))
+    expected = np.take_along_axis(w.reshape(1, 2, -1), i.numpy().reshape(1, 2, -1), 2)
+    np.testing.assert_allclose(v.grad.numpy(), expected.reshape(y.shape))
 
 
 # ---- PyTorch ------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_matches_pytorch(name, kw, dtype):
     if "max" in name:
         _, i = getattr(F, name)(ac.tensor(a), **kw, return_indices=True)
         _, ti = getattr(torch.nn.functional, name)(torch.from_numpy(a), **kw, return_indices=True)
-        np.testing.assert_array_equal(i.data, ti.numpy())
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
 
 
 @requires_torch

@@ -62,7 +62,7 @@ def test_lenet5_hand_computed():
 
 def test_summary_leaves_model_untouched():
     net = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Dropout(0.5), nn.Linear(3, 2))
-    before = net.state_dict()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
     s = ac.summary(net, (4,))
     assert net.training and all(m.training for m in net.modules())
     assert all(p.grad is None for p in net.parameters())
@@ -131,7 +131,7 @@ def test_receptive_field_matches_gradient_support(specs):
     for kind, k, s, p, d in specs:
         if kind == "conv":
             conv = nn.Conv1d(1, 1, k, stride=s, padding=p, dilation=d, dtype=np.float64)
-            conv.weight.data[...] = np.random.default_rng(k).uniform(0.5, 1.0, conv.weight.shape)
+            conv.weight.numpy()[...] = np.random.default_rng(k).uniform(0.5, 1.0, conv.weight.shape)
             layers.append(conv)
         else:
             layers.append(nn.AvgPool1d(k, s, min(p, k // 2)))

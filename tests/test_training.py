@@ -33,7 +33,7 @@ def _setup(seed=0, lr=0.05, batch=16):
 
 
 def _params(model):
-    return [p.data.copy() for p in model.parameters()]
+    return [p.numpy().copy() for p in model.parameters()]
 
 
 def test_fit_learns_and_records_history():
@@ -53,7 +53,7 @@ def test_evaluate_matches_numpy():
     model, _, _, val = _setup()
     x, y = _blobs()
     with ac.no_grad():
-        logits = model(ac.tensor(x[200:])).data.astype(np.float64)
+        logits = model(ac.tensor(x[200:])).numpy().astype(np.float64)
     z = logits - logits.max(1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(1, keepdims=True))
     ref_loss = -logp[np.arange(len(z)), y[200:]].mean()

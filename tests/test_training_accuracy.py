@@ -52,7 +52,7 @@ def test_digits_cnn_reaches_97_percent():
 
 
 def _n_params(model):
-    return sum(p.data.size for p in model.parameters())
+    return sum(p.numpy().size for p in model.parameters())
 
 
 def test_mnist1d_conv_beats_mlp():

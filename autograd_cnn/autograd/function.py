@@ -4,9 +4,9 @@ An operation is a subclass of :class:`Function` with two static methods::
 
     class Square(Function):
         @staticmethod
-        def forward(ctx, x):              # x is a Tensor; compute on x.data (an ndarray)
+        def forward(ctx, x):              # x is a Tensor; compute on x.numpy() (an ndarray)
             ctx.save_for_backward(x)
-            return x.data * x.data         # an ndarray (or Tensor, or a tuple of them)
+            return x.numpy() * x.numpy()         # an ndarray (or Tensor, or a tuple of them)
 
         @staticmethod
         def backward(ctx, grad):           # grad: a Tensor shaped like the output
@@ -295,7 +295,7 @@ def once_differentiable(backward):
             @staticmethod
             @once_differentiable
             def backward(ctx, grad):
-                return Tensor(kernel(grad.data))
+                return Tensor(kernel(grad.numpy()))
     """
     @functools.wraps(backward)
     def wrapper(ctx, *grads):

@@ -3,13 +3,16 @@ graph core; this module imports no op).
 
 A Tensor holds
 
-* ``data``          -- the values, a NumPy array (float32 by default);
+* ``_data``         -- the values, a NumPy array (float32 by default); ``t.numpy()`` hands it
+  out, and ``t.data`` is (as in PyTorch) another Tensor sharing it, cut off from the graph;
 * ``requires_grad`` -- whether gradients should flow to it;
 * ``grad``          -- after ``backward()``, a Tensor with d(output)/d(this), for leaves;
 * ``_edge``         -- for a tensor computed by an op: ``(node, output_index)``, the graph node
   (the op's ``Context``) that produced it. Leaves (tensors you create) have ``_edge = None``.
 * ``_version``      -- a counter bumped by every in-place change, so that an op that saved this
-  tensor for backward can tell that it was modified meanwhile.
+  tensor for backward can tell that it was modified meanwhile. Aliases made by ``.data`` and
+  ``detach()`` share their origin's counter (``_base`` points to the origin, which holds it), so
+  ``x.data.add_(1)`` under a saved ``x`` is caught too.
 
 Here: those fields (set in one place, :func:`_fill`), metadata, conversions, ``detach`` /
 ``retain_grad`` and the in-place updates optimizers use. Every method that computes something --
@@ -31,7 +34,8 @@ def _fill(t, data, requires_grad, edge):
     """Set every field of Tensor ``t`` (the one place they are initialised) and return it."""
     t._data = data
     t.grad = None
-    t._version = 0
+    t._ver = 0
+    t._base = None
     t.requires_grad = requires_grad
     t._edge = edge
     return t
@@ -87,7 +91,7 @@ class Tensor:
     Only floating-point tensors may require grad.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_edge", "_version", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_edge", "_ver", "_base", "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -101,17 +105,37 @@ class Tensor:
         return _fill(_new(Tensor), arr, False, None)
 
     # ------------------------------------------------------------------ data & metadata ----
+    def _alias(self):
+        """A leaf Tensor sharing this one's array and version counter, with no graph."""
+        t = _fill(_new(Tensor), self._data, False, None)
+        t._base = self if self._base is None else self._base
+        return t
+
     @property
     def data(self):
-        """The values (an ndarray). Assigning a new array counts as an in-place change."""
-        return self._data
+        """As in PyTorch: a Tensor sharing this one's values, with no graph and
+        ``requires_grad=False`` (``t.data.mul_(0.5)`` changes ``t`` without recording anything).
+        Unlike PyTorch, it shares the version counter, so an in-place change through it under a
+        tensor saved for backward is still caught. ``t.numpy()`` gives the ndarray.
+        Assigning (a Tensor or an array) replaces the values and counts as an in-place change."""
+        return self._alias()
 
     @data.setter
     def data(self, value):
-        if isinstance(value, Tensor):
-            value = value._data
-        self._data = np.asarray(value)
+        self._data = np.asarray(value._data if isinstance(value, Tensor) else value)
         self._version += 1
+
+    @property
+    def _version(self):
+        """The in-place change counter (shared with the ``.data`` / ``detach()`` aliases)."""
+        return self._ver if self._base is None else self._base._ver
+
+    @_version.setter
+    def _version(self, value):
+        if self._base is None:
+            self._ver = value
+        else:
+            self._base._ver = value
 
     @property
     def shape(self):
@@ -130,10 +154,6 @@ class Tensor:
         s = _Size(self._data.size)
         s._shape = self._data.shape
         return s
-
-    @property
-    def device(self):
-        return "cpu"
 
     @property
     def is_leaf(self):
@@ -180,8 +200,9 @@ class Tensor:
         return self._data.tolist()
 
     def detach(self):
-        """A new leaf Tensor sharing the same data, cut off from the graph."""
-        return Tensor._wrap(self._data)
+        """A new leaf Tensor sharing the same data (and version counter), cut off from the
+        graph."""
+        return self._alias()
 
     def detach_(self):
         self._edge = None
@@ -239,6 +260,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __getstate__(self):
+        """Pickling and ``copy.deepcopy``: an alias (``.data``, ``detach()``, a state-dict value)
+        becomes a standalone tensor with its own counter, not a copy dragging its origin along."""
+        slots = {"_data": self._data, "grad": self.grad, "requires_grad": self.requires_grad,
+                 "_edge": self._edge, "_ver": self._version, "_base": None}
+        return getattr(self, "__dict__", None) or None, slots
+
     # ------------------------------------------------------------------ autograd ----------
     def retain_grad(self):
         """Also fill ``.grad`` of this non-leaf tensor during backward (leaves always get it)."""
@@ -260,10 +288,16 @@ class Tensor:
     def _inplace(self, name):
         if _state.enabled and self.requires_grad:
             raise RuntimeError(f"{name}(): a Tensor that requires grad is being modified in "
-                               "place; do it inside autograd_cnn.no_grad() (e.g. in optimizers)")
+                               "place; do it inside autograd_cnn.no_grad() (e.g. in optimizers) "
+                               f"or on its .data (t.data.{name}(...))")
         d = self._data
-        if not d.flags.writeable:
-            d = self._data = d.copy()
+        if not d.flags.writeable:  # a read-only or broadcast array: the origin gets the copy too
+            base = self._base
+            if base is not None and base._data is d:
+                base._data = d = d.copy()
+            else:
+                d = d.copy()
+            self._data = d
         self._version += 1
         return d
 

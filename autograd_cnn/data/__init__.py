@@ -1,9 +1,13 @@
-"""Datasets, samplers and the DataLoader (PyTorch's ``torch.utils.data`` in miniature)."""
+"""Datasets, samplers and the DataLoader (PyTorch's ``torch.utils.data`` in miniature).
+
+This package is also ``autograd_cnn.utils.data``, PyTorch's path: the same module objects under
+both names (see ``autograd_cnn/utils/__init__.py``), one implementation."""
 from ._rng import generator_state, set_generator_state
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from ._workers import get_worker_info
 from .sampler import RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "generator_state", "set_generator_state"]
+           "generator_state", "set_generator_state", "get_worker_info"]

@@ -8,6 +8,8 @@ import json
 
 import numpy as np
 
+from .. import random as _random
+
 __all__ = ["generator_state", "set_generator_state", "make_generator"]
 
 
@@ -43,11 +45,14 @@ def set_generator_state(gen, state):
 
 
 def make_generator(seed):
-    """A fresh ``np.random.Generator``: from ``seed`` (int or None = from the OS), or ``seed``
-    itself when it already is a Generator (shared, not copied)."""
+    """A fresh ``np.random.Generator``: from ``seed`` (an int; None = a seed drawn from the global
+    generator, so that ``autograd_cnn.manual_seed`` makes it reproducible, as in PyTorch), or
+    ``seed`` itself when it already is a Generator (shared, not copied)."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be an int, None or a np.random.Generator, "
                         f"got {type(seed).__name__}")
+    if seed is None:
+        seed = int(_random.default_generator().integers(0, 2 ** 63 - 1))
     return np.random.default_rng(seed)

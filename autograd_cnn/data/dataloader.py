@@ -6,30 +6,36 @@ indexing, no per-sample Python loop), then wraps the arrays as Tensors.
 
 * full-batch gradient descent: ``batch_size=len(dataset)``;
 * stochastic gradient descent on single samples: ``batch_size=1``;
-* mini-batches in a fresh random order per epoch: ``shuffle=True`` (and a ``seed``);
-* draws with replacement: ``sampler=RandomSampler(ds, replacement=True, num_samples=k)``.
+* mini-batches in a fresh random order per epoch: ``shuffle=True`` (and a ``seed`` or
+  ``generator``; without either the order follows ``autograd_cnn.manual_seed``);
+* draws with replacement: ``sampler=RandomSampler(ds, replacement=True, num_samples=k)``;
+* batches made in parallel worker processes: ``num_workers=N`` (see ``_workers.py``): the same
+  batches in the same order as ``num_workers=0``.
 
 Given a ``seed`` the sequence of batches is deterministic, and ``state_dict()`` /
 ``load_state_dict()`` capture and restore the random state between epochs (for checkpoints).
 """
+import numbers
+
 import numpy as np
 
+from .. import random as _random
 from ..tensor import Tensor
+from ._workers import WorkerPool
+from .collate import default_collate, fetch_batch
 from .sampler import RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate"]
 
 
-def default_collate(samples):
-    """Stack a list of samples (tuples of arrays / numbers) field by field into batch arrays."""
-    first = samples[0]
-    if isinstance(first, tuple) or isinstance(first, list):
-        return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(first)))
-    return (np.stack([np.asarray(s) for s in samples]),)
-
-
 def _to_tensor(array):
     return Tensor(np.ascontiguousarray(array))
+
+
+def _check_count(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"DataLoader: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
 
 
 class DataLoader:
@@ -37,52 +43,126 @@ class DataLoader:
 
     Parameters follow ``torch.utils.data.DataLoader``: ``batch_size`` (positive int),
     ``shuffle`` (a fresh permutation each epoch), ``sampler`` (a :class:`Sampler`; exclusive with
-    ``shuffle``), ``drop_last`` (skip a final short batch), and ``seed`` for the shuffling
-    generator.  ``as_tensor=False`` yields NumPy arrays instead of Tensors.
+    ``shuffle``), ``drop_last`` (skip a final short batch), ``collate_fn`` (turns a list of
+    samples into a batch; its result is handed out as it is), ``generator`` (a
+    ``np.random.Generator`` for the shuffling and the workers' seeds), ``num_workers`` (0: load in
+    this process; N: in N worker processes), ``worker_init_fn``, ``prefetch_factor`` (batches in
+    flight per worker, default 2), ``persistent_workers`` (keep the workers between epochs),
+    ``timeout`` (seconds to wait for one batch from the workers, 0 = no limit),
+    ``multiprocessing_context`` (default "fork" where it exists). ``pin_memory`` and
+    ``pin_memory_device`` are accepted and have no effect: there is no GPU memory to copy to.
+    Ours: ``seed`` (an int or Generator, as ``generator``) and ``as_tensor=False`` (yield NumPy
+    arrays instead of Tensors).
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, drop_last=False,
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
                  seed=None, as_tensor=True):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        shuffle = False if shuffle is None else shuffle
         if not isinstance(shuffle, bool):
             raise TypeError(f"DataLoader: shuffle must be a bool, got {shuffle!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive")
         if sampler is not None and not isinstance(sampler, Sampler):
             raise TypeError(f"DataLoader: sampler must be a Sampler, got {type(sampler).__name__}")
+        if batch_sampler is not None:
+            raise NotImplementedError("DataLoader: batch_sampler is not supported; give "
+                                      "batch_size and a sampler")
+        if seed is not None and generator is not None:
+            raise ValueError("DataLoader: give seed or generator, not both")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"DataLoader: generator must be a np.random.Generator, got "
+                            f"{type(generator).__name__}")
         if seed is not None and not isinstance(seed, np.random.Generator) and (
                 isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"DataLoader: seed must be an int, None or a np.random.Generator, "
                             f"got {type(seed).__name__}")
+        self.num_workers = _check_count("num_workers", num_workers, 0)
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout < 0:
+            raise ValueError(f"DataLoader: timeout must be a non-negative number, got {timeout!r}")
+        if prefetch_factor is not None and self.num_workers == 0:
+            raise ValueError("DataLoader: prefetch_factor is only used with num_workers > 0; "
+                             "leave it None")
+        if persistent_workers and self.num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers=True needs num_workers > 0")
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(f"DataLoader: worker_init_fn must be callable, got {worker_init_fn!r}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.drop_last = bool(drop_last)
         self.as_tensor = as_tensor
+        self.collate_fn = collate_fn
+        self.pin_memory = bool(pin_memory)  # no effect: CPU memory is all there is
+        self.timeout = float(timeout)
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = (2 if prefetch_factor is None and self.num_workers
+                                else prefetch_factor)
+        if self.num_workers:
+            self.prefetch_factor = _check_count("prefetch_factor", self.prefetch_factor, 1)
+        self.persistent_workers = bool(persistent_workers)
+        self.generator = generator if generator is not None else (
+            seed if isinstance(seed, np.random.Generator) else None)
         if sampler is None:
-            sampler = RandomSampler(dataset, seed=seed) if shuffle else SequentialSampler(dataset)
+            sampler = (RandomSampler(dataset, generator=generator, seed=seed)
+                       if shuffle else SequentialSampler(dataset))
         self.sampler = sampler
+        self._pool = None
 
     def __len__(self):
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
+    def _finish(self, arrays):
+        """Arrays from :func:`fetch_batch` -> what the loop gets."""
+        if self.collate_fn is not None or not self.as_tensor:
+            return arrays
+        return tuple(_to_tensor(a) for a in arrays)
+
     def _fetch(self, idx):
-        if hasattr(self.dataset, "get_batch"):
-            arrays = self.dataset.get_batch(idx)
-        else:
-            arrays = default_collate([self.dataset[int(i)] for i in idx])
-        if not isinstance(arrays, tuple):
-            arrays = (arrays,)
-        return tuple(_to_tensor(a) for a in arrays) if self.as_tensor else arrays
+        return self._finish(fetch_batch(self.dataset, idx, self.collate_fn))
 
     def __iter__(self):
+        # drawn now, whatever num_workers is (as PyTorch does), so the random streams after it
+        # are the same with and without workers: the workers' base seed, then the epoch's order
+        gen = self.generator if self.generator is not None else _random.default_generator()
+        base_seed = int(gen.integers(0, 2 ** 63 - 1))
         order = self.sampler.epoch_indices()  # drawn now: one new order per epoch
         n, bs = len(order), self.batch_size
         stop = n - n % bs if self.drop_last else n
-        for start in range(0, stop, bs):
-            yield self._fetch(order[start:start + bs])
+        starts = range(0, stop, bs)
+        if self.num_workers == 0:
+            for start in starts:
+                yield self._fetch(order[start:start + bs])
+            return
+        pool = self._pool
+        if pool is None or pool.closed:
+            pool = WorkerPool(self, base_seed)
+            if self.persistent_workers:
+                self._pool = pool
+        try:
+            for arrays in pool.run_epoch([order[s:s + bs] for s in starts]):
+                yield self._finish(arrays)
+        finally:  # the loop ended, broke off, or raised: workers of one epoch stop here
+            if not self.persistent_workers:
+                pool.shutdown()
+
+    def __del__(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.__del__()
+
+    def __getstate__(self):  # a loader sent to a process does not take its workers along
+        state = dict(self.__dict__)
+        state["_pool"] = None
+        return state
 
     def state_dict(self):
         """The random state of the sampler (restoring it replays the same future epochs)."""

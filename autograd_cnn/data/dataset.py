@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import as_array
 from ._rng import make_generator
-from .dataloader import default_collate
+from .collate import default_collate
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 
@@ -81,12 +81,16 @@ class Subset(Dataset):
         return default_collate([self.dataset[int(i)] for i in idx])
 
 
-def random_split(dataset, lengths, seed=None):
+def random_split(dataset, lengths, generator=None, seed=None):
     """Split ``dataset`` into non-overlapping random :class:`Subset` s of the given ``lengths``.
 
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1 (PyTorch's rule:
     ``floor(f * n)`` each, then the remainder handed out one by one, round-robin from the first).
-    ``seed`` (int or Generator) makes the split reproducible."""
+    ``generator`` (a ``np.random.Generator``, e.g. ``autograd_cnn.Generator().manual_seed(42)``)
+    or ``seed`` (an int) makes the split reproducible; without either it follows
+    ``autograd_cnn.manual_seed``."""
+    if generator is not None and seed is not None:
+        raise ValueError("random_split: give generator or seed, not both")
     n = len(dataset)
     lengths = list(lengths)
     if not lengths:
@@ -104,6 +108,6 @@ def random_split(dataset, lengths, seed=None):
     if sum(lengths) != n:
         raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, but the dataset "
                          f"has {n} samples")
-    perm = make_generator(seed).permutation(n)
+    perm = make_generator(generator if generator is not None else seed).permutation(n)
     bounds = np.cumsum([0] + lengths)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

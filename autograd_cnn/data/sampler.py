@@ -18,10 +18,14 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 
 
 class Sampler:
-    """Base class: ``epoch_indices()`` returns an int64 array; ``len`` is its length."""
+    """Base class: ``epoch_indices()`` returns an int64 array; ``len`` is its length. A subclass
+    written for PyTorch, defining only ``__iter__`` (and ``__len__``), works too."""
 
     def epoch_indices(self):
-        raise NotImplementedError
+        if type(self).__iter__ is Sampler.__iter__:
+            raise NotImplementedError(f"{type(self).__name__} must define epoch_indices() or "
+                                      "__iter__()")
+        return np.fromiter(iter(self), dtype=np.int64)
 
     def __iter__(self):
         return iter(self.epoch_indices().tolist())
@@ -49,9 +53,11 @@ class SequentialSampler(Sampler):
 class RandomSampler(Sampler):
     """A random permutation per epoch, or ``num_samples`` draws with ``replacement=True``.
 
-    ``seed`` is an int (reproducible), None (from the OS) or a ``np.random.Generator``."""
+    ``generator`` (a ``np.random.Generator``) or ``seed`` (an int) make it reproducible;
+    without either the generator is seeded from ``autograd_cnn``'s global one."""
 
-    def __init__(self, data_source, replacement=False, num_samples=None, seed=None):
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None,
+                 seed=None):
         if not isinstance(replacement, bool):
             raise TypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
         if num_samples is not None and (isinstance(num_samples, bool) or
@@ -62,7 +68,9 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
-        self.generator = make_generator(seed)
+        if generator is not None and seed is not None:
+            raise ValueError("RandomSampler: give generator or seed, not both")
+        self.generator = make_generator(generator if generator is not None else seed)
 
     @property
     def num_samples(self):
@@ -90,9 +98,9 @@ class RandomSampler(Sampler):
 class SubsetRandomSampler(RandomSampler):
     """The given ``indices`` in a fresh random order each epoch."""
 
-    def __init__(self, indices, seed=None):
+    def __init__(self, indices, generator=None, seed=None):
         self.indices = np.asarray(indices, dtype=np.int64)
-        super().__init__(self.indices, seed=seed)
+        super().__init__(self.indices, generator=generator, seed=seed)
 
     def epoch_indices(self):
         return self.indices[self.generator.permutation(len(self.indices))]

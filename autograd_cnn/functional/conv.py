@@ -159,7 +159,7 @@ def _array_arg(fname, name, value, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, Tensor):
-        arr = value.data
+        arr = value.numpy()
     elif isinstance(value, np.ndarray):
         arr = value
     else:
@@ -251,7 +251,7 @@ def _spec_key(fname, input, weight, bias, stride, padding, dilation, groups):
         if a is None:
             arrays.append(None)
             continue
-        a = a.data if isinstance(a, Tensor) else a
+        a = a.numpy() if isinstance(a, Tensor) else a
         if type(a) is not np.ndarray:
             return None
         arrays.append((a.shape, a.dtype))

@@ -45,8 +45,8 @@ def _check_reduction(reduction, fn):
 def _check_input(input, fn, name="input"):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}: {name} must be a Tensor, got {type(input).__name__}")
-    if not np.issubdtype(input.data.dtype, np.floating):
-        raise TypeError(f"{fn}: {name} must be floating point, got dtype {input.data.dtype}")
+    if not np.issubdtype(input.dtype, np.floating):
+        raise TypeError(f"{fn}: {name} must be floating point, got dtype {input.dtype}")
 
 
 def _reduce(loss, reduction):
@@ -109,7 +109,7 @@ def _batched(input, target, fn):
 # -------------------------------------------------------------------------------- nll / CE
 def _nll(logp, t, w, ignore_index, reduction):
     """Negative log-likelihood of log-probabilities ``logp`` (N, C, d...) at targets ``t``."""
-    dtype = logp.data.dtype
+    dtype = logp.dtype
     valid = t != ignore_index
     t_safe = np.where(valid, t, 0)
     wt = (w[t_safe] if w is not None else np.ones(t.shape, dtype)) * valid
@@ -134,7 +134,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     _check_reduction(reduction, fn)
     input, target, squeeze = _batched(input, target, fn)
     t = _check_index_target(input, target, ignore_index, fn)
-    w = _class_weight(weight, input.shape[1], input.data.dtype, fn)
+    w = _class_weight(weight, input.shape[1], input.dtype, fn)
     out, _, _ = _nll(input, t, w, ignore_index, reduction)
     return out.reshape(()) if squeeze and reduction == "none" else out
 
@@ -152,7 +152,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{fn}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     input, target, squeeze = _batched(input, target, fn)
     C = input.shape[1]
-    dtype = input.data.dtype
+    dtype = input.dtype
     w = _class_weight(weight, C, dtype, fn)
     logp = log_softmax(input, 1)
     bshape = (1, C) + (1,) * (input.ndim - 2)
@@ -196,7 +196,7 @@ def _check_pair(input, target, fn):
         t = np.asarray(target)
         if not np.issubdtype(t.dtype, np.number):
             raise TypeError(f"{fn}: target must be numeric, got dtype {t.dtype}")
-        target = Tensor(t.astype(input.data.dtype, copy=False))
+        target = Tensor(t.astype(input.dtype, copy=False))
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"{fn}: target shape {tuple(target.shape)} must equal the input shape "
                          f"{tuple(input.shape)}")
@@ -225,7 +225,7 @@ class _SoftplusNeg(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.logaddexp(0, -x.data).astype(x.data.dtype, copy=False)
+        return np.logaddexp(0, -x.numpy()).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -243,7 +243,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     target = _check_pair(input, target, fn)
     sp = _SoftplusNeg.apply(input)
     if pos_weight is not None:
-        pw = as_array(pos_weight).astype(input.data.dtype, copy=False)
+        pw = as_array(pos_weight).astype(input.dtype, copy=False)
         try:
             np.broadcast_shapes(pw.shape, tuple(input.shape))
         except ValueError:
@@ -254,7 +254,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     else:
         loss = (1.0 - target) * input + sp
     if weight is not None:
-        w = as_array(weight).astype(input.data.dtype, copy=False)
+        w = as_array(weight).astype(input.dtype, copy=False)
         try:
             np.broadcast_shapes(w.shape, tuple(input.shape))
         except ValueError:

@@ -41,7 +41,7 @@ import numbers
 import numpy as np
 
 from .. import _C
-from .._geometry import MAX_WINDOW_ARG, WindowGeometry, ntuple
+from .._geometry import MAX_WINDOW_ARG, WindowGeometry, ntuple, pool_stride
 from ..autograd import Op, Tensor, as_array, is_grad_enabled
 from ..backend import KERNEL_DTYPES
 
@@ -128,9 +128,7 @@ def _window_call(fn, x, n, kernel_size, stride, padding, dilation, ceil_mode,
 def _resolve_window(fn, shape, n, kernel_size, stride, padding, dilation, ceil_mode,
                     count_include_pad, divisor_override):
     kernel = ntuple(kernel_size, n, f"{fn}: kernel_size", minimum=1)
-    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
-        stride = kernel
-    stride = ntuple(stride, n, f"{fn}: stride", minimum=1)
+    stride = pool_stride(stride, kernel, n, f"{fn}: stride")
     pad = ntuple(padding, n, f"{fn}: padding", minimum=0)
     dilation = ntuple(dilation, n, f"{fn}: dilation", minimum=1)
     ceil_mode = _check_flag(fn, "ceil_mode", ceil_mode)
@@ -193,7 +191,7 @@ def _resolve_adaptive(fn, shape, n, output_size):
     elif output_size is None:
         raise TypeError(f"{fn}: output_size must be an int or a tuple of {n} ints or None, "
                         "got None")
-    out = ntuple(output_size, n, f"{fn}: output_size", minimum=1)
+    out = ntuple(output_size, n, f"{fn}: output_size", minimum=1, single=False)
     geom = (1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0)
     return _PoolCall(shape, out, geom)
 

@@ -37,5 +37,5 @@ class AlexNet(nn.Module):
 
     def forward(self, x):
         x = self.avgpool(self.features(x))
-        x = x.reshape((x.shape[0], x.data.size // x.shape[0]))  # flatten(x, 1)
+        x = x.reshape((x.shape[0], x.numel() // x.shape[0]))  # flatten(x, 1)
         return self.classifier(x)

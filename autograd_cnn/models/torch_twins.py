@@ -9,6 +9,8 @@ One set, shared by the tests (tests/test_models.py), the benchmark suites (bench
     twin = lenet5()                           # random weights, like ours at construction
     copy_state(model.state_dict(), twin)      # ... or exactly our model's weights and dtype
 """
+import numpy as np
+
 __all__ = ["import_torch", "copy_state", "lenet5", "lenet1989", "conv1dnet", "mlp", "alexnet",
            "cifar_resnet", "cifar_vgg"]
 
@@ -53,11 +55,12 @@ def _sequential_model(flatten_before=None, **parts):
 
 
 def copy_state(state, twin):
-    """Load ``state`` (our model's ``state_dict()``: parameters and buffers as NumPy arrays) into
+    """Load ``state`` (our model's ``state_dict()``: parameters and buffers, Tensors or arrays) into
     its PyTorch ``twin``, converted to our dtype first; returns the twin. PyTorch raises
     RuntimeError when names or shapes differ."""
     import torch
 
+    state = {name: np.asarray(a) for name, a in state.items()}  # Tensors or ndarrays
     dtypes = {a.dtype for a in state.values() if a.dtype.kind == "f"}
     if len(dtypes) == 1:
         twin.to(getattr(torch, dtypes.pop().name))

@@ -46,7 +46,7 @@ def _rng(generator):
 
 
 def _fill(tensor, values):
-    arr = tensor.data if isinstance(tensor, Tensor) else tensor
+    arr = tensor.numpy() if isinstance(tensor, Tensor) else tensor
     arr[...] = values
     return tensor
 

@@ -15,6 +15,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .._device import check_device, parse_to
 from ..backend import KERNEL_DTYPES
 from ..tensor import Tensor, as_array
 from .parameter import Parameter
@@ -322,7 +323,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor(np.zeros_like(p.grad.data))
+                p.grad = Tensor(np.zeros_like(p.grad.numpy()))
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
@@ -338,20 +339,31 @@ class Module:
         return self
 
     # -------------------------------------------------------------------------------- dtype
-    def to(self, dtype):
-        """Convert floating-point parameters and buffers (and existing gradients) to ``dtype``
-        (np.float32 or np.float64) in place; integer buffers such as ``num_batches_tracked`` keep
-        their dtype. Parameters stay the same objects, so optimizers built earlier still see them.
-        Returns self."""
-        dt = np.dtype(dtype)
+    def to(self, *args, **kwargs):
+        """PyTorch's forms: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``.
+        The device must be the CPU (``"cpu"`` or ``autograd_cnn.device("cpu")``: nothing moves).
+        A dtype (float32 or float64) converts floating-point parameters and buffers (and existing
+        gradients) in place; integer buffers such as ``num_batches_tracked`` keep their dtype.
+        Parameters stay the same objects, so optimizers built earlier still see them. Returns
+        self."""
+        dt, _ = parse_to(args, kwargs, f"{type(self).__name__}.to", Tensor)
+        if dt is None:
+            return self
         if dt not in KERNEL_DTYPES:
             raise TypeError(f"to: dtype must be float32 or float64, got {dt}")
         for t in list(self.parameters()) + list(self.buffers()):
-            if np.issubdtype(t.data.dtype, np.floating) and t.data.dtype != dt:
-                t.data = t.data.astype(dt)
+            if np.issubdtype(t.dtype, np.floating) and t.dtype != dt:
+                t.data = t.numpy().astype(dt)
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad.data.astype(dt))
+                    t.grad = Tensor(t.grad.numpy().astype(dt))
         return self
+
+    def cpu(self):
+        """``self``: parameters always live on the CPU."""
+        return self
+
+    def cuda(self, device=None):
+        check_device("cuda" if device is None else device, f"{type(self).__name__}.cuda")
 
     def double(self):
         return self.to(np.float64)
@@ -370,13 +382,16 @@ class Module:
                 if b is not None and name not in mod._non_persistent_buffers:
                     yield pre + name, b
 
-    def state_dict(self, prefix=""):
-        """An ordered dict from dotted names to NumPy **copies** of every parameter and persistent
-        buffer: each module's parameters, then its buffers, then its children, as in PyTorch."""
-        out = OrderedDict()
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict from dotted names to every parameter and persistent buffer: each
+        module's parameters, then its buffers, then its children, as in PyTorch. As in PyTorch the
+        values are Tensors that *share memory* with the model (``detach()``-ed, or the parameters
+        themselves with ``keep_vars=True``): training changes them, so keep a snapshot with
+        ``{k: v.clone() for k, v in sd.items()}`` or ``copy.deepcopy``. ``save`` writes arrays."""
+        out = OrderedDict() if destination is None else destination
         for key, t in self._state_items(prefix):
             if key not in out:
-                out[key] = np.array(t.data, copy=True)
+                out[key] = t if keep_vars else t.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
@@ -408,12 +423,12 @@ class Module:
             if key not in state_dict:
                 continue
             value = _as_array(state_dict[key], key)
-            if value.shape != target.data.shape:
+            if value.shape != target.shape:
                 errors.append(f"shape mismatch for {key!r}: the checkpoint has "
-                              f"{tuple(value.shape)}, the model has {tuple(target.data.shape)}")
-            elif value.dtype != target.data.dtype:
+                              f"{tuple(value.shape)}, the model has {tuple(target.shape)}")
+            elif value.dtype != target.dtype:
                 errors.append(f"dtype mismatch for {key!r}: the checkpoint has {value.dtype}, "
-                              f"the model has {target.data.dtype} (convert the model with "
+                              f"the model has {target.dtype} (convert the model with "
                               f".to(np.{value.dtype}) or the array with .astype)")
             else:
                 staged.append((target, value))
@@ -421,7 +436,7 @@ class Module:
             raise ValueError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
                              + "\n  ".join(errors))
         for target, value in staged:
-            np.copyto(target.data, value)
+            np.copyto(target.numpy(), value)
         return IncompatibleKeys(missing, unexpected)
 
     # --------------------------------------------------------------------------------- repr

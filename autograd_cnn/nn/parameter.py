@@ -20,7 +20,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=np.float32)
         elif isinstance(data, Tensor):
-            data = data.data
+            data = data.numpy()
         elif not isinstance(data, np.ndarray):
             raise TypeError(f"Parameter: data must be an ndarray or a Tensor, got "
                             f"{type(data).__name__}")

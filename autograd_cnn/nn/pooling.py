@@ -15,8 +15,7 @@ class _PoolNd(Module):
         super().__init__()
         n = self._n
         self.kernel_size = _geometry.ntuple(kernel_size, n, "kernel_size", minimum=1)
-        self.stride = (self.kernel_size if stride is None or stride == () or stride == []
-                       else _geometry.ntuple(stride, n, "stride", minimum=1))
+        self.stride = _geometry.pool_stride(stride, self.kernel_size, n, "stride")
         self.padding = _geometry.ntuple(padding, n, "padding", minimum=0)
         self.dilation = _geometry.ntuple(dilation, n, "dilation", minimum=1)
         for k, p in zip(self.kernel_size, self.padding):

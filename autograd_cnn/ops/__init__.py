@@ -1,6 +1,6 @@
 """Every built-in differentiable operation, grouped by kind (one ``Function`` per op):
 
-* ``elementwise`` -- arithmetic, exp/log/sqrt/abs, clamp, maximum/minimum, where, casts
+* ``elementwise`` -- arithmetic, exp/log/sqrt/sin/cos/abs, clamp, maximum/minimum, where, casts
 * ``reduction``   -- sum, mean, max/min, var/std
 * ``shape``       -- reshape, transpose/permute, squeeze/unsqueeze/flatten, expand, cat/stack, pad
 * ``indexing``    -- ``x[index]`` and gather/scatter along a dimension
@@ -14,11 +14,13 @@ The functions listed in ``__all__`` are re-exported as ``autograd_cnn.<name>``.
 """
 from . import methods  # noqa: F401  (attaches Tensor's operators and op methods)
 from . import channel  # noqa: F401  (hands the engine its compiled per-channel gradient sum)
-from .elementwise import exp, log, sqrt, abs, clamp, clip, maximum, minimum, where  # noqa: A004
+from .elementwise import (exp, log, sqrt, sin, cos, abs, clamp, clip,  # noqa: A004
+                          maximum, minimum, where)
 from .reduction import sum, mean, max, min, amax, amin, var, std, argmax, argmin  # noqa: A004
 from .shape import (reshape, view, transpose, permute, flatten, squeeze, unsqueeze, expand,
-                    broadcast_to, cat, concatenate, stack, pad)
-from .matmul import matmul
+                    broadcast_to, cat, concatenate, stack, pad, t, repeat, split, chunk,
+                    meshgrid)
+from .matmul import matmul, bmm
 from .activation import relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
 from .creation import *  # noqa: F401,F403
 from .creation import __all__ as _creation_all
@@ -48,9 +50,11 @@ def neg(a):
     return -a
 
 
-__all__ = ["exp", "log", "sqrt", "abs", "clamp", "clip", "maximum", "minimum", "where", "sum",
+__all__ = ["exp", "log", "sqrt", "sin", "cos", "abs", "clamp", "clip", "maximum", "minimum", "where",
+           "sum",
            "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin", "reshape",
            "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "expand",
-           "broadcast_to", "cat", "concatenate", "stack", "pad", "matmul", "relu", "leaky_relu",
+           "broadcast_to", "cat", "concatenate", "stack", "pad", "t", "repeat", "split", "chunk",
+           "meshgrid", "matmul", "bmm", "relu", "leaky_relu",
            "sigmoid", "tanh", "softmax", "log_softmax", "add", "sub", "mul", "div", "pow",
            "neg"] + list(_creation_all)

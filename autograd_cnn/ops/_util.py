@@ -1,4 +1,5 @@
 """Small helpers shared by the op modules: argument normalisation and checks."""
+import functools
 import numbers
 
 import numpy as np
@@ -63,3 +64,17 @@ def as_tensor_arg(x, like, fname, arg):
         return _wrap(x)
     raise TypeError(f"{fname}(): argument '{arg}' must be a Tensor or a number, got "
                     f"{type(x).__name__}")
+
+
+def dim_aliases(fn):
+    """Let ``fn`` (whose arguments are ``dim`` / ``keepdim``) also take NumPy's names ``axis`` /
+    ``keepdims``, as PyTorch's functions that take a dimension do (``x.argmax(axis=1)``)."""
+    @functools.wraps(fn)
+    def with_aliases(*args, **kwargs):
+        for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if alias in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{fn.__name__}(): got both {name!r} and its alias {alias!r}")
+                kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+    return with_aliases

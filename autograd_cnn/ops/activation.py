@@ -14,7 +14,7 @@ import numpy as np
 from .. import _C
 from ..autograd import Op, as_array
 from ..backend import KERNEL_DTYPES as _KERNEL_DTYPES
-from ._util import norm_dim, check_tensor
+from ._util import norm_dim, check_tensor, dim_aliases
 from .elementwise import Exp, Where
 
 
@@ -178,12 +178,14 @@ def _dim_arg(x, dim, fname):
     return norm_dim(dim, nd)
 
 
+@dim_aliases
 def softmax(x, dim=None, dtype=None):
     """exp(x) / exp(x).sum(dim), numerically stable. ``dtype`` casts the input first."""
     d = _dim_arg(x, dim, "softmax")
     return Softmax.apply(x if dtype is None else x.to(dtype), d)
 
 
+@dim_aliases
 def log_softmax(x, dim=None, dtype=None):
     """log(softmax(x, dim)) computed as x - max - log(sum(exp(x - max)))."""
     d = _dim_arg(x, dim, "log_softmax")

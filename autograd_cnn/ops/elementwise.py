@@ -1,4 +1,4 @@
-"""Elementwise operations: arithmetic, exp/log/sqrt/abs, clamp, maximum/minimum, where.
+"""Elementwise operations: arithmetic, exp/log/sqrt/abs/sin/cos, clamp, maximum/minimum, where.
 
 Every op is a ``Function``. Binary ops broadcast like NumPy and return gradients shaped like
 the *output*; the engine sums them back to each input's shape. Ops with a Python number as one
@@ -238,6 +238,30 @@ class Log(Op):
 
 
 
+class Sin(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(as_array(a))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return g * Cos.apply(a)
+
+
+class Cos(Op):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(as_array(a))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        return -(g * Sin.apply(a))
+
+
 class Sqrt(Op):
     @staticmethod
     def forward(ctx, a):
@@ -386,6 +410,16 @@ def exp(x):
 def log(x):
     """Natural logarithm, elementwise."""
     return Log.apply(check_tensor(x, "log"))
+
+
+def sin(x):
+    """Sine, elementwise (radians)."""
+    return Sin.apply(check_tensor(x, "sin"))
+
+
+def cos(x):
+    """Cosine, elementwise (radians)."""
+    return Cos.apply(check_tensor(x, "cos"))
 
 
 def sqrt(x):

@@ -58,3 +58,18 @@ def matmul(a, b):
         raise ShapeError(f"matmul(): shapes {tuple(da.shape)} and {tuple(db.shape)} cannot be "
                            f"multiplied ({ka} != {kb})")
     return MatMul.apply(a, b)
+
+
+def bmm(a, b):
+    """Batched matrix product of two 3-D tensors, ``(B, n, k) @ (B, k, m) -> (B, n, m)``; unlike
+    :func:`matmul` the batch sizes must be equal (no broadcasting), as in PyTorch."""
+    check_tensor(a, "bmm")
+    check_tensor(b, "bmm", "mat2")
+    sa, sb = a._data.shape, b._data.shape
+    if len(sa) != 3 or len(sb) != 3:
+        raise ShapeError(f"bmm(): both arguments must be 3-D, got shapes {tuple(sa)} and "
+                         f"{tuple(sb)}")
+    if sa[0] != sb[0] or sa[2] != sb[1]:
+        raise ShapeError(f"bmm(): shapes {tuple(sa)} and {tuple(sb)} do not match: need "
+                         "(B, n, k) and (B, k, m)")
+    return MatMul.apply(a, b)

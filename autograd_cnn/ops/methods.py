@@ -17,7 +17,8 @@ from ..autograd import engine as _engine
 from ..autograd.tensor import Tensor
 from . import elementwise as _ew, reduction as _red, shape as _sh, indexing as _ix
 from . import activation as _act, creation as _cr
-from .matmul import matmul as _matmul
+from .matmul import matmul as _matmul, bmm as _bmm
+from .._device import CPU as _CPU, check_device as _check_device, parse_to as _parse_to
 
 _add, _sub, _mul, _div = _ew.Add.apply, _ew.Sub.apply, _ew.Mul.apply, _ew.Div.apply
 _AddConst, _RSubConst = _ew.AddConst.apply, _ew.RSubConst.apply
@@ -229,46 +230,34 @@ class _Methods:
     def tanh(self):
         return _act.Tanh.apply(self)
 
-    def softmax(self, dim):
-        return _act.softmax(self, dim)
+    softmax, log_softmax = _act.softmax, _act.log_softmax
 
-    def log_softmax(self, dim):
-        return _act.log_softmax(self, dim)
+    def sin(self):
+        return _ew.Sin.apply(self)
+
+    def cos(self):
+        return _ew.Cos.apply(self)
 
     # reductions accept NumPy's axis/keepdims spellings too (backward formulas rely on it)
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         if dim is None and axis is None and keepdims is None and keepdim is False:
             return _Sum(self, None, False)
-        return _red.sum(self, dim if axis is None else axis,
-                        keepdim if keepdims is None else keepdims)
+        return _red.sum(self, *_np_names("sum", dim, keepdim, axis, keepdims))
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _red.mean(self, dim if axis is None else axis,
-                         keepdim if keepdims is None else keepdims)
+        return _red.mean(self, *_np_names("mean", dim, keepdim, axis, keepdims))
 
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return _red.var(self, dim, unbiased, keepdim, correction=correction)
+    # the reductions that take a dimension accept NumPy's axis= / keepdims= too, as in PyTorch
+    var, std, max, min = _red.var, _red.std, _red.max, _red.min  # noqa: A003
+    amax, amin, argmax, argmin = _red.amax, _red.amin, _red.argmax, _red.argmin
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return _red.std(self, dim, unbiased, keepdim, correction=correction)
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """True where any element (along ``dim``) is nonzero; a bool Tensor, not differentiable."""
+        return _logical(self, np.any, *_np_names("any", dim, keepdim, axis, keepdims))
 
-    def max(self, dim=None, keepdim=False):
-        return _red.max(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        return _red.min(self, dim, keepdim)
-
-    def amax(self, dim=None, keepdim=False):
-        return _red.amax(self, dim, keepdim)
-
-    def amin(self, dim=None, keepdim=False):
-        return _red.amin(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False):
-        return _red.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return _red.argmin(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """True where every element (along ``dim``) is nonzero; a bool Tensor."""
+        return _logical(self, np.all, *_np_names("all", dim, keepdim, axis, keepdims))
 
     # shape
     def reshape(self, *shape):
@@ -288,11 +277,13 @@ class _Methods:
     def flatten(self, start_dim=0, end_dim=-1):
         return _sh.flatten(self, start_dim, end_dim)
 
-    def squeeze(self, dim=None):
-        return _sh.squeeze(self, dim)
+    squeeze, unsqueeze, split, chunk, t = _sh.squeeze, _sh.unsqueeze, _sh.split, _sh.chunk, _sh.t
 
-    def unsqueeze(self, dim):
-        return _sh.unsqueeze(self, dim)
+    def repeat(self, *sizes):
+        return _sh.repeat(self, *sizes)
+
+    def bmm(self, mat2):
+        return _bmm(self, mat2)
 
     def expand(self, *shape):
         return _sh.expand(self, *shape)
@@ -318,15 +309,28 @@ class _Methods:
     def clone(self):
         return _ew.Clone.apply(self)
 
-    # dtype
-    def to(self, dtype=None, *args, **kwargs):
-        """``to(dtype)`` casts (differentiably); device arguments ('cpu') are accepted."""
-        if dtype is None or isinstance(dtype, str) and dtype == "cpu":
-            return self
-        dtype = np.dtype(dtype)
-        if dtype == self._data.dtype:
-            return self
-        return _ew.Cast.apply(self, dtype)
+    # device and dtype
+    @property
+    def device(self):
+        """Always the CPU (``autograd_cnn.device("cpu")``): the engine runs on CPUs."""
+        return _CPU
+
+    def to(self, *args, **kwargs):
+        """PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``
+        (its dtype), with ``copy=``, ``non_blocking=`` (no effect). The device must be the CPU.
+        A dtype change is a differentiable cast; otherwise ``self`` comes back (a copy with
+        ``copy=True``)."""
+        dtype, copy = _parse_to(args, kwargs, "Tensor.to", Tensor)
+        if dtype is not None and dtype != self._data.dtype:
+            return _ew.Cast.apply(self, dtype)
+        return _ew.Clone.apply(self) if copy else self
+
+    def cpu(self):
+        """``self``: every Tensor lives on the CPU."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        _check_device("cuda" if device is None else device, "Tensor.cuda")
 
     def type(self, dtype):
         return self.to(dtype)
@@ -357,6 +361,24 @@ class _Methods:
 
     def new_tensor(self, data, dtype=None):
         return Tensor(np.array(data, dtype=self._data.dtype if dtype is None else dtype))
+
+
+def _np_names(fname, dim, keepdim, axis, keepdims):
+    """(dim, keepdim) from PyTorch's names or NumPy's (``axis``, ``keepdims``), not both."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{fname}(): got both 'dim' and its alias 'axis'")
+        dim = axis
+    if keepdims is not None:
+        if keepdim is not False:
+            raise TypeError(f"{fname}(): got both 'keepdim' and its alias 'keepdims'")
+        keepdim = keepdims
+    return dim, keepdim
+
+
+def _logical(t, fn, dim, keepdim):
+    axis = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else dim
+    return Tensor._wrap(np.asarray(fn(t._data, axis=axis, keepdims=bool(keepdim))))
 
 
 def _scalar(x):

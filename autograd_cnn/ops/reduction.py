@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Op, Tensor
-from ._util import norm_dims, norm_dim, keep_shape, check_tensor, ShapeError
+from ._util import norm_dims, norm_dim, keep_shape, check_tensor, dim_aliases, ShapeError
 from .elementwise import Where, maximum, minimum, sqrt
 from .indexing import GatherAlong
 
@@ -113,12 +113,14 @@ def _reduce_args(x, dim, keepdim, fname):
     return (None if nd == 0 else dims), bool(keepdim)  # a 0-d tensor reduces to itself
 
 
+@dim_aliases
 def sum(x, dim=None, keepdim=False):  # noqa: A001 - mirrors torch.sum
     """Sum over ``dim`` (None: all)."""
     dims, keepdim = _reduce_args(x, dim, keepdim, "sum")
     return Sum.apply(x, dims, keepdim)
 
 
+@dim_aliases
 def mean(x, dim=None, keepdim=False):
     """Arithmetic mean over ``dim`` (None: all)."""
     dims, keepdim = _reduce_args(x, dim, keepdim, "mean")
@@ -135,6 +137,7 @@ def _correction(unbiased, correction, fname):
     return 1.0 if unbiased is None or unbiased else 0.0
 
 
+@dim_aliases
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim``; divides by N - correction (default correction=1, i.e.
     unbiased=True, as in PyTorch)."""
@@ -144,6 +147,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Var.apply(x, dims, _correction(unbiased, correction, "var"), keepdim)
 
 
+@dim_aliases
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation: sqrt of :func:`var` with the same arguments."""
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
@@ -171,6 +175,7 @@ def _index_tensor(a):
     return Tensor._wrap(a)
 
 
+@dim_aliases
 def max(x, dim=None, keepdim=False):  # noqa: A001
     """The largest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
     as second argument, the elementwise maximum (like ``torch.max(a, b)``)."""
@@ -179,6 +184,7 @@ def max(x, dim=None, keepdim=False):  # noqa: A001
     return _extreme(x, dim, keepdim, np.max, np.argmax, "max")
 
 
+@dim_aliases
 def min(x, dim=None, keepdim=False):  # noqa: A001
     """The smallest value (``dim=None``), or ``(values, indices)`` along ``dim``; with a Tensor
     as second argument, the elementwise minimum."""
@@ -215,21 +221,25 @@ class AmaxAlong(Op):
 
 
 
+@dim_aliases
 def amax(x, dim=None, keepdim=False):
     """Maximum values over ``dim`` (int, tuple or None); no indices."""
     return _amax(x, dim, keepdim, np.max, "amax")
 
 
+@dim_aliases
 def amin(x, dim=None, keepdim=False):
     """Minimum values over ``dim`` (int, tuple or None); no indices."""
     return _amax(x, dim, keepdim, np.min, "amin")
 
 
+@dim_aliases
 def argmax(x, dim=None, keepdim=False):
     """Index of the largest value (flattened when ``dim`` is None). Not differentiable."""
     return _arg(x, dim, keepdim, np.argmax, "argmax")
 
 
+@dim_aliases
 def argmin(x, dim=None, keepdim=False):
     """Index of the smallest value (flattened when ``dim`` is None). Not differentiable."""
     return _arg(x, dim, keepdim, np.argmin, "argmin")

@@ -1,5 +1,5 @@
-"""Shape operations: reshape/view, transpose/permute, squeeze/unsqueeze/flatten, expand,
-cat/stack and constant padding.
+"""Shape operations: reshape/view, transpose/permute/t, squeeze/unsqueeze/flatten, expand,
+repeat, meshgrid, cat/stack, split/chunk and constant padding.
 
 None of them changes values, only where they sit, so every backward just moves the gradient
 back: reshape back, apply the inverse permutation, cut the concatenated gradient into pieces,
@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import Op, Tensor, as_array
 from ..autograd.match_shape import MatchShape
-from ._util import norm_dim, check_tensor, ShapeError
+from ._util import norm_dim, check_tensor, dim_aliases, ShapeError
 
 
 class Reshape(Op):
@@ -162,6 +162,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape[:s] + (n,) + shape[e + 1:])
 
 
+@dim_aliases
 def squeeze(x, dim=None):
     """Remove dimensions of size 1 (all of them, or only ``dim`` if it has size 1)."""
     check_tensor(x, "squeeze")
@@ -175,6 +176,7 @@ def squeeze(x, dim=None):
     return reshape(x, new)
 
 
+@dim_aliases
 def unsqueeze(x, dim):
     """Insert a dimension of size 1 at ``dim`` (negative counts from the new end)."""
     check_tensor(x, "unsqueeze")
@@ -222,6 +224,7 @@ def _tensor_list(tensors, fname):
     return tensors
 
 
+@dim_aliases
 def cat(tensors, dim=0):
     """Concatenate along an existing dimension."""
     tensors = _tensor_list(tensors, "cat")
@@ -238,6 +241,7 @@ def cat(tensors, dim=0):
 concatenate = cat
 
 
+@dim_aliases
 def stack(tensors, dim=0):
     """Stack equally shaped tensors along a new dimension."""
     tensors = _tensor_list(tensors, "stack")
@@ -269,3 +273,99 @@ def pad(x, pad, mode="constant", value=0.0):
                 raise ValueError(f"pad(): pad sizes must be non-negative ints, got {pad!r}")
         widths[nd - 1 - i] = (int(lo), int(hi))
     return Pad.apply(x, tuple(widths), value)
+
+
+def t(x):
+    """The transpose of a matrix (0-D and 1-D tensors come back as they are), as ``torch.t``."""
+    check_tensor(x, "t")
+    nd = x._data.ndim
+    if nd > 2:
+        raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return x if nd < 2 else Transpose.apply(x, 0, 1)
+
+
+def repeat(x, *sizes):
+    """Tile ``x``: ``repeat(x, 2, 3)`` repeats a matrix twice down and three times across (more
+    sizes than dimensions add leading ones), as ``Tensor.repeat`` and ``np.tile``. Built as an
+    expand then a reshape, so its gradient sums the copies."""
+    check_tensor(x, "repeat")
+    sizes = _shape_arg(sizes, "repeat")
+    shape = x._data.shape
+    if len(sizes) < len(shape):
+        raise ShapeError(f"repeat(): the number of repeat dims ({len(sizes)}) can not be smaller "
+                         f"than the number of dimensions of the tensor ({len(shape)})")
+    if any(r < 0 for r in sizes):
+        raise ValueError(f"repeat(): sizes must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - len(shape)) + shape
+    spread = tuple(v for s in shape for v in (1, s))           # (1, s0, 1, s1, ...)
+    tiled = tuple(v for r, s in zip(sizes, shape) for v in (r, s))
+    y = expand(reshape(x, spread), tiled)
+    return reshape(y, tuple(r * s for r, s in zip(sizes, shape)))
+
+
+@dim_aliases
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of ``x`` along ``dim``: of ``split_size_or_sections`` each (the last may be
+    shorter), or of the listed sizes (which must add up to the dimension). Each piece is a
+    differentiable slice."""
+    check_tensor(x, "split")
+    nd = x._data.ndim
+    d = norm_dim(dim, nd)
+    n = x._data.shape[d]
+    sizes = split_size_or_sections
+    if isinstance(sizes, (list, tuple)):
+        sizes = _shape_arg(tuple(sizes), "split")
+        if sum(sizes) != n or any(v < 0 for v in sizes):
+            raise ShapeError(f"split(): split_with_sizes expects split_sizes to sum exactly to "
+                             f"{n} (input tensor's size at dimension {d}), but got "
+                             f"split_sizes={list(sizes)}")
+    else:
+        if isinstance(sizes, bool) or not isinstance(sizes, numbers.Integral) or sizes < 0 \
+                or (sizes == 0 and n > 0):
+            raise ValueError(f"split(): split_size must be a positive int, got {sizes!r}")
+        sizes = [sizes] * (n // sizes) + ([n % sizes] if n % sizes else []) if n else [0]
+    lead = (slice(None),) * d
+    out, start = [], 0
+    for size in sizes:
+        out.append(x[lead + (slice(start, start + size),)])
+        start += size
+    return tuple(out)
+
+
+@dim_aliases
+def chunk(x, chunks, dim=0):
+    """``chunks`` pieces (fewer when the dimension is short) along ``dim``, each of
+    ceil(size / chunks) but the last, as ``torch.chunk``."""
+    check_tensor(x, "chunk")
+    if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks < 1:
+        raise ValueError(f"chunk(): chunks must be a positive int, got {chunks!r}")
+    n = x._data.shape[norm_dim(dim, x._data.ndim)]
+    return split(x, max(-(-n // chunks), 1) if n else 1, dim)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: with ``indexing="ij"`` (PyTorch's default) output ``k``
+    varies along dimension ``k``; ``"xy"`` swaps the first two dimensions (NumPy's default).
+    Each output is an expanded view of its input, so gradients flow back summed."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    tensors = _tensor_list(list(tensors), "meshgrid")
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid(): indexing must be 'ij' or 'xy', got {indexing!r}")
+    for i, v in enumerate(tensors):
+        if v._data.ndim > 1:
+            raise ShapeError(f"meshgrid(): expects 0-D or 1-D tensors, got {v._data.ndim}-D "
+                             f"tensor {i}")
+    flat = [reshape(v, (-1,)) for v in tensors]
+    order = list(range(len(flat)))
+    if indexing == "xy" and len(flat) >= 2:
+        order[0], order[1] = 1, 0
+    shape = [0] * len(flat)
+    for k, v in enumerate(flat):
+        shape[order[k]] = v._data.shape[0]
+    out = []
+    for k, v in enumerate(flat):
+        view_shape = [1] * len(flat)
+        view_shape[order[k]] = v._data.shape[0]
+        out.append(expand(reshape(v, tuple(view_shape)), tuple(shape)))
+    return tuple(out)

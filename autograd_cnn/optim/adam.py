@@ -43,16 +43,16 @@ class Adam(Optimizer):
             g = self._grad_of(p)
             if g is None:
                 continue
-            d = p.data  # updated in place (the Tensor's version is bumped after)
+            d = p.numpy()  # updated in place (the Tensor's version is bumped after)
             if maximize:
                 g = -g
             st = self._state_for(p)
             if not st:
                 st["step"] = 0
-                st["exp_avg"] = np.zeros_like(p.data)
-                st["exp_avg_sq"] = np.zeros_like(p.data)
+                st["exp_avg"] = np.zeros_like(p.numpy())
+                st["exp_avg_sq"] = np.zeros_like(p.numpy())
                 if amsgrad:
-                    st["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    st["max_exp_avg_sq"] = np.zeros_like(p.numpy())
             st["step"] += 1
             t = st["step"]
             if wd != 0:

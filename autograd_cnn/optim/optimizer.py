@@ -5,7 +5,7 @@ that group's options (``'lr'``, ``'momentum'``...), defaulting to the values giv
 constructor.  ``state[p]`` holds the per-parameter buffers (momentum, running averages) as NumPy
 arrays of the parameter's dtype.
 
-Updates work directly on ``p.data`` (the ndarray) with in-place NumPy operations, so no autograd
+Updates work directly on ``p.numpy()`` (the ndarray) with in-place NumPy operations, so no autograd
 graph is built and no per-step allocation is needed beyond a few temporaries.  After writing a
 parameter, ``_mark_updated(p)`` bumps its version counter (if the engine keeps one), so a graph
 that saved the old value for backward notices the change.
@@ -18,7 +18,7 @@ import copy
 
 import numpy as np
 
-from ..autograd import enable_grad, no_grad
+from ..autograd import Tensor, as_array, enable_grad, no_grad
 
 __all__ = ["Optimizer", "required"]
 
@@ -56,7 +56,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state = {}           # id(param) -> dict of buffers
         self.param_groups = []
-        if hasattr(params, "data") and hasattr(params, "shape"):
+        if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of "
                             "dicts, got a single Tensor")
         params = list(params)
@@ -75,14 +75,14 @@ class Optimizer:
                             f"'params', got {group!r}")
         group = dict(group)
         params = group["params"]
-        params = [params] if hasattr(params, "data") and hasattr(params, "shape") else list(params)
+        params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
-            if not (hasattr(p, "data") and isinstance(getattr(p, "data"), np.ndarray)):
+            if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got "
                                 f"{type(p).__name__}")
-            if not np.issubdtype(p.data.dtype, np.floating):
+            if not np.issubdtype(p.dtype, np.floating):
                 raise TypeError(f"{type(self).__name__}: can only optimise floating-point "
-                                f"parameters, got dtype {p.data.dtype}")
+                                f"parameters, got dtype {p.dtype}")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
             raise ValueError(f"{type(self).__name__}: a parameter appears more than once")
@@ -110,7 +110,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             else:
-                getattr(p.grad, "data", p.grad)[...] = 0
+                as_array(p.grad)[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient.  ``closure`` (optional) re-evaluates the
@@ -133,10 +133,10 @@ class Optimizer:
         g = p.grad
         if g is None:
             return None
-        g = getattr(g, "data", g)
-        if g.shape != p.data.shape:
+        g = as_array(g)
+        if g.shape != p.shape:
             raise ValueError(f"gradient of shape {g.shape} does not match its parameter "
-                             f"{p.data.shape}")
+                             f"{p.shape}")
         return g
 
     def _state_for(self, p):
@@ -144,7 +144,9 @@ class Optimizer:
 
     # ------------------------------------------------------------------------------ state
     def state_dict(self):
-        """PyTorch-structured, saveable state (buffers are copies)."""
+        """PyTorch-structured, saveable state: ``{'state': {index: {name: value}},
+        'param_groups': [{option: value, 'params': [index, ...]}]}``; buffers are Tensors (copies,
+        where PyTorch hands out the live ones), step counts plain numbers."""
         index = {}
         groups = []
         for group in self.param_groups:
@@ -158,7 +160,7 @@ class Optimizer:
         for p in self._params():
             s = self.state.get(id(p))
             if s:
-                state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                state[index[id(p)]] = {k: (Tensor(v.copy()) if isinstance(v, np.ndarray) else v)
                                        for k, v in s.items()}
         return {"state": state, "param_groups": groups}
 
@@ -185,12 +187,14 @@ class Optimizer:
             if i in saved_state:
                 s = {}
                 for k, v in saved_state[i].items():
+                    if isinstance(v, Tensor):
+                        v = v.numpy()
                     if isinstance(v, np.ndarray) and v.ndim > 0:
-                        if v.shape != p.data.shape:
+                        if v.shape != p.shape:
                             raise ValueError(f"{type(self).__name__}.load_state_dict: buffer "
                                              f"{k!r} has shape {v.shape}, parameter has "
-                                             f"{p.data.shape}")
-                        v = v.astype(p.data.dtype, copy=True)
+                                             f"{p.shape}")
+                        v = v.astype(p.dtype, copy=True)
                     elif isinstance(v, np.ndarray):
                         v = v.item()
                     s[k] = v

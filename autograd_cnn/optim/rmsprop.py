@@ -31,17 +31,17 @@ class RMSprop(Optimizer):
             g = self._grad_of(p)
             if g is None:
                 continue
-            w = p.data  # updated in place (the Tensor's version is bumped after)
+            w = p.numpy()  # updated in place (the Tensor's version is bumped after)
             if group["maximize"]:
                 g = -g
             st = self._state_for(p)
             if not st:
                 st["step"] = 0
-                st["square_avg"] = np.zeros_like(p.data)
+                st["square_avg"] = np.zeros_like(p.numpy())
                 if mom > 0:
-                    st["momentum_buffer"] = np.zeros_like(p.data)
+                    st["momentum_buffer"] = np.zeros_like(p.numpy())
                 if centered:
-                    st["grad_avg"] = np.zeros_like(p.data)
+                    st["grad_avg"] = np.zeros_like(p.numpy())
             st["step"] += 1
             if wd != 0:
                 g = g + wd * w

@@ -39,7 +39,7 @@ class SGD(Optimizer):
             g = self._grad_of(p)
             if g is None:
                 continue
-            d = p.data  # updated in place (the Tensor's version is bumped after)
+            d = p.numpy()  # updated in place (the Tensor's version is bumped after)
             if maximize:
                 g = -g
             if wd != 0:
@@ -48,7 +48,7 @@ class SGD(Optimizer):
                 st = self._state_for(p)
                 buf = st.get("momentum_buffer")
                 if buf is None:
-                    buf = st["momentum_buffer"] = np.array(g, dtype=p.data.dtype, copy=True)
+                    buf = st["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
                 else:
                     buf *= mom
                     buf += (1 - damp) * g
