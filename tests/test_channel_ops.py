@@ -10,9 +10,11 @@ from autograd_cnn.autograd import match_shape
 from autograd_cnn.ops import channel
 from _support import assert_array_and_tensor_backward_agree, restore_backend  # noqa: F401
 
-# odd sizes, a row longer than the moments' block (2048), and sizes large enough that two
-# threads run (channel_kernels.h: one thread per 65536 elements)
-SHAPES = [(3, 5, 7), (2, 3, 1), (1, 4, 33), (5, 2, 2049), (4, 8, 4100), (130, 3, 2)]
+# odd sizes, a row longer than a block (2048 values), sizes large enough that two threads run
+# (channel_kernels.h: one thread per 65536 elements), and channels cut into several segments
+# (one per 32768 values: long rows, short rows)
+SHAPES = [(3, 5, 7), (2, 3, 1), (1, 4, 33), (5, 2, 2049), (4, 8, 4100), (130, 3, 2),
+          (3, 1, 40001), (3000, 2, 31)]
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
 
 

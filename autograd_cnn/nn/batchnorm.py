@@ -160,9 +160,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.numpy()[...] = 0
-            self.running_var.numpy()[...] = 1
-            self.num_batches_tracked.numpy()[...] = 0
+            as_array(self.running_mean)[...] = 0
+            as_array(self.running_var)[...] = 1
+            as_array(self.num_batches_tracked)[...] = 0
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -179,7 +179,7 @@ class _BatchNorm(Module):
         if x.shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} channels on axis 1, got "
                              f"input of shape {tuple(x.shape)}")
-        if self.training and x.numel() // self.num_features <= 1:
+        if self.training and as_array(x).size // self.num_features <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel when training, "
                              f"got input of shape {tuple(x.shape)}")
 
@@ -187,9 +187,9 @@ class _BatchNorm(Module):
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.numpy()[...] += 1
+            as_array(self.num_batches_tracked)[...] += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.numpy())
+                factor = 1.0 / float(as_array(self.num_batches_tracked))
         use_batch_stats = self.training or self.running_mean is None
         track = not use_batch_stats or self.track_running_stats
         return batch_norm(x, self.running_mean if track else None,

@@ -6,6 +6,8 @@
 * ``indexing``    -- ``x[index]`` and gather/scatter along a dimension
 * ``matmul``      -- batched matrix product
 * ``activation``  -- relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
+* ``channel``     -- per-channel statistics, sums and scale-and-shift on (N, C, *spatial) tensors
+  (batch norm's and a bias's arithmetic, on the compiled csrc/channel kernels)
 * ``creation``    -- factories (zeros, randn, ...), not differentiable
 * ``methods``     -- Tensor's operators and op methods (``x + y``, ``x.sum()``), attached to the
   class when this package loads

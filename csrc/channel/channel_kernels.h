@@ -8,9 +8,9 @@
 //   channel_affine   y = (x - shift[c]) * scale[c] + bias[c]  (+ g * gscale[c]; g optional)
 // (the plain per-channel sum is reduce/sum_kernels.h's channel_sum)
 //
-// Determinism: a reduction gives each channel to one work item, which walks the channel's blocks
-// (below) in order, so the result does not depend on the thread count. The affine map computes
-// each element on its own.
+// Determinism: a reduction cuts each channel into segments fixed by the shape (for_segments
+// below), reduces each in order and combines them in order, so the result does not depend on the
+// thread count. The affine map computes each element on its own.
 //
 // Threads: a loop uses one thread per kChannelGrain elements it touches, at most num_threads():
 // a BatchNorm of a few thousand elements stays on the calling thread, a 64x64x16x16 one uses
@@ -36,17 +36,42 @@ inline void channel_parallel_for(std::int64_t n, double elements, Fn&& fn) {
   for (std::int64_t i = 0; i < n; ++i) fn(i);
 }
 
-// Calls fn(offset, rows, len) for the blocks of channel c in order: `rows` rows of `len`
+// How many blocks a channel has (see kBlock).
+inline std::int64_t block_count(std::int64_t N, std::int64_t L) {
+  if (L >= kBlock) return N * ((L + kBlock - 1) / kBlock);
+  const std::int64_t per = kBlock / L;
+  return (N + per - 1) / per;
+}
+
+// Calls fn(offset, rows, len) for blocks j0 .. j1 - 1 of channel c in order: `rows` rows of `len`
 // elements from x + offset, consecutive rows C * L apart.
 template <typename Fn>
-inline void for_each_block(std::int64_t N, std::int64_t C, std::int64_t L, std::int64_t c, Fn&& fn) {
+inline void for_blocks(std::int64_t N, std::int64_t C, std::int64_t L, std::int64_t c,
+                       std::int64_t j0, std::int64_t j1, Fn&& fn) {
   if (L >= kBlock) {
-    for (std::int64_t n = 0; n < N; ++n)
-      for (std::int64_t b = 0; b < L; b += kBlock) fn((n * C + c) * L + b, 1, std::min(kBlock, L - b));
+    const std::int64_t per_row = (L + kBlock - 1) / kBlock;
+    for (std::int64_t j = j0; j < j1; ++j) {
+      const std::int64_t n = j / per_row, b = (j % per_row) * kBlock;
+      fn((n * C + c) * L + b, 1, std::min(kBlock, L - b));
+    }
   } else {
     const std::int64_t per = kBlock / L;
-    for (std::int64_t n = 0; n < N; n += per) fn((n * C + c) * L, std::min(per, N - n), L);
+    for (std::int64_t j = j0; j < j1; ++j) fn((j * per * C + c) * L, std::min(per, N - j * per), L);
   }
+}
+
+// Segments: each channel's blocks are cut into S runs (S from the shape, channel.h's
+// channel_segments, never from the thread count), reduced as separate work items into `scratch`
+// and combined in order afterwards, so a layer with fewer channels than threads still uses them
+// all and the bits stay the same on any thread count.
+template <typename Fn>
+inline void for_segments(std::int64_t N, std::int64_t C, std::int64_t L, std::int64_t S,
+                         double elements, Fn&& fn) {
+  const std::int64_t blocks = block_count(N, L);
+  channel_parallel_for(C * S, elements, [&](std::int64_t item) {
+    const std::int64_t c = item / S, seg = item % S;
+    fn(item, c, blocks * seg / S, blocks * (seg + 1) / S);
+  });
 }
 
 // sum of a block's values
@@ -141,47 +166,74 @@ inline void block_sums(const T* g, const T* x, std::int64_t stride, std::int64_t
   sgx = (d0 + d1).sum() + td;
 }
 
-// Each block's statistics around its own mean (two passes over a block in L1), merged with Chan
-// et al.'s pairwise update: no cancellation of a large mean against small deviations, which the
-// one-pass sum of squares suffers in float32.
+// Chan et al.'s pairwise update: the (count, mean, M2) of two parts merged into the first.
+inline void merge_moments(double& count, double& mu, double& m2, double nb, double bmu, double bm2) {
+  if (nb == 0) return;
+  const double total = count + nb;
+  const double delta = bmu - mu;
+  mu += delta * (nb / total);
+  m2 += bm2 + delta * delta * (count * nb / total);
+  count = total;
+}
+
+// Each block's statistics around its own mean (two passes over a block in L1), merged with
+// merge_moments: no cancellation of a large mean against small deviations, which the one-pass
+// sum of squares suffers in float32. scratch: 3 doubles per (channel, segment).
 template <typename T>
-void channel_moments(const T* x, std::int64_t N, std::int64_t C, std::int64_t L, T* mean, T* var) {
-  channel_parallel_for(C, double(N) * C * L, [&](std::int64_t c) {
+void channel_moments(const T* x, std::int64_t N, std::int64_t C, std::int64_t L, std::int64_t S,
+                     double* scratch, T* mean, T* var) {
+  for_segments(N, C, L, S, double(N) * C * L, [&](std::int64_t item, std::int64_t c,
+                                                   std::int64_t j0, std::int64_t j1) {
     double count = 0, mu = 0, m2 = 0;
-    for_each_block(N, C, L, c, [&](std::int64_t off, std::int64_t rows, std::int64_t len) {
+    for_blocks(N, C, L, c, j0, j1, [&](std::int64_t off, std::int64_t rows, std::int64_t len) {
       const double nb = double(rows) * double(len);
       const T centre = static_cast<T>(double(block_sum(x + off, C * L, rows, len)) / nb);
       T dev, sq;
       block_deviations(x + off, C * L, rows, len, centre, dev, sq);
       // the block's exact mean and squared deviations, from the rounded centre
-      const double bmu = double(centre) + double(dev) / nb;
-      const double bm2 = double(sq) - double(dev) * double(dev) / nb;
-      const double total = count + nb;
-      const double delta = bmu - mu;
-      mu += delta * (nb / total);
-      m2 += bm2 + delta * delta * (count * nb / total);
-      count = total;
+      merge_moments(count, mu, m2, nb, double(centre) + double(dev) / nb,
+                    double(sq) - double(dev) * double(dev) / nb);
     });
+    scratch[3 * item] = count;
+    scratch[3 * item + 1] = mu;
+    scratch[3 * item + 2] = m2;
+  });
+  for (std::int64_t c = 0; c < C; ++c) {
+    const double* p = scratch + 3 * c * S;
+    double count = p[0], mu = p[1], m2 = p[2];
+    for (std::int64_t seg = 1; seg < S; ++seg)
+      merge_moments(count, mu, m2, p[3 * seg], p[3 * seg + 1], p[3 * seg + 2]);
     mean[c] = static_cast<T>(mu);
     var[c] = static_cast<T>(m2 > 0 ? m2 / count : 0.0);
-  });
+  }
 }
 
+// scratch: 2 doubles per (channel, segment)
 template <typename T>
 void channel_sums(const T* g, const T* x, const T* shift, std::int64_t N, std::int64_t C,
-                  std::int64_t L, T* sum_g, T* sum_gx) {
-  channel_parallel_for(C, 2.0 * N * C * L, [&](std::int64_t c) {
+                  std::int64_t L, std::int64_t S, double* scratch, T* sum_g, T* sum_gx) {
+  for_segments(N, C, L, S, 2.0 * N * C * L, [&](std::int64_t item, std::int64_t c,
+                                                 std::int64_t j0, std::int64_t j1) {
     const T s = shift ? shift[c] : T(0);
     double a = 0, b = 0;
-    for_each_block(N, C, L, c, [&](std::int64_t off, std::int64_t rows, std::int64_t len) {
+    for_blocks(N, C, L, c, j0, j1, [&](std::int64_t off, std::int64_t rows, std::int64_t len) {
       T ra, rb;
       block_sums(g + off, x + off, C * L, rows, len, s, ra, rb);
       a += double(ra);
       b += double(rb);
     });
+    scratch[2 * item] = a;
+    scratch[2 * item + 1] = b;
+  });
+  for (std::int64_t c = 0; c < C; ++c) {
+    double a = 0, b = 0;
+    for (std::int64_t seg = 0; seg < S; ++seg) {
+      a += scratch[2 * (c * S + seg)];
+      b += scratch[2 * (c * S + seg) + 1];
+    }
     sum_g[c] = static_cast<T>(a);
     sum_gx[c] = static_cast<T>(b);
-  });
+  }
 }
 
 template <typename T, bool WithG>
