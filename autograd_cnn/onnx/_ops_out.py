@@ -277,7 +277,7 @@ def _get_item(b, ctx, args, names):
 _EMITTERS = {
     "autograd_cnn.functional.conv._Conv": _conv,
     "autograd_cnn.functional.conv._ConvTranspose": _conv_transpose_function,
-    "autograd_cnn.functional.conv._BiasBroadcast": _bias_broadcast,
+    "autograd_cnn.ops.channel.ChannelBroadcast": _bias_broadcast,
     "autograd_cnn.functional.conv_transpose._AddBias": _add_bias,
     "autograd_cnn.functional.pooling._MaxPool": _max_pool,
     "autograd_cnn.functional.pooling._AvgPool": _avg_pool,
