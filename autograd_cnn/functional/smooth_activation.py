@@ -5,8 +5,9 @@ al., 2017; Ramachandran et al., 2017), with PyTorch's definitions::
     gelu(x, 'tanh')       = x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
     silu(x)               = x * sigmoid(x)
 
-The exact GELU needs erf, which NumPy lacks: ``Erf`` runs the C library's erf in the compiled
-core (csrc/activation/erf.h). Its derivative ``2 / sqrt(pi) * exp(-x^2)`` is written with other
+The exact GELU needs erf, which NumPy lacks: ``Erf`` runs it in the compiled core
+(csrc/activation/erf.h: the C library's erf for float64, a vectorised rational approximation
+within 6 ulp for float32). Its derivative ``2 / sqrt(pi) * exp(-x^2)`` is written with other
 ops, so GELU's backward, ``Phi(x) + x * phi(x)`` (phi: the normal density), is differentiable
 again. The tanh form and SiLU are compositions of existing ops, which autograd differentiates.
 """
