@@ -132,6 +132,9 @@ def build_parser():
     t.add_argument("--json", action="store_true", help="end stdout with one JSON line")
     t.add_argument("--plot", metavar="PNG", help="loss and accuracy curves (needs matplotlib)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    t.add_argument("--distributed", action="store_true", help="data-parallel training over the "
+                   "ranks of an MPI job: mpiexec -n 4 python -m autograd_cnn train "
+                   "--distributed (--batch-size is the global batch; needs mpi4py)")
     s = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
     s.add_argument("model", choices=sorted(MODELS))
     s.add_argument("--input-shape", help="one sample's shape, comma-separated, e.g. 1,28,28 "
@@ -306,6 +309,9 @@ def run_train(args, out=None):
         raise _UsageError(f"--val-fraction {args.val_fraction} leaves no training samples (of "
                           f"{len(ytr) + len(yva)})")
     num_classes = _num_classes(ytr, yva, yte)
+    job = _start_distributed(args, out) if args.distributed else None
+    if job is not None:
+        out = job.out  # rank 0's output; the other ranks keep quiet
     if args.threads is not None:
         ac.set_num_threads(args.threads)
     ac.backend.set_blas_threads(1)
@@ -321,8 +327,13 @@ def run_train(args, out=None):
                                 args.weight_decay)
     if args.resume is not None and os.path.exists(args.resume):
         _check_resumable(args.resume, model, optimizer)
-    train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed)
+    if job is not None:  # each rank its share of every epoch, with a model kept in step
+        train_loader = job.train_loader(TensorDataset(xtr, ytr), args.seed)
+        trained = job.wrap(model)
+    else:
+        train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size,
+                                  shuffle=True, seed=args.seed)
+        trained = model
     val_loader = DataLoader(TensorDataset(xva, yva), batch_size=1000) if len(yva) else None
     test_loader = DataLoader(TensorDataset(xte, yte), batch_size=1000)
     early = EarlyStopping(patience=args.patience) if val_loader is not None else None
@@ -340,7 +351,7 @@ def run_train(args, out=None):
                   f"{optimizer.param_groups[0]['lr']:g}, batch {args.batch_size}, "
                   f"{ac.get_num_threads()} threads\n")
         out.flush()
-    history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
+    history = fit(trained, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
                   scheduler=scheduler, early_stopping=early, checkpoint=checkpoint,
                   resume=args.resume is not None,
                   verbose=not args.quiet, stream=out)
@@ -375,6 +386,16 @@ def run_train(args, out=None):
         out.write(json.dumps(result) + "\n")
     out.flush()
     return result
+
+
+def _start_distributed(args, out):
+    """Join the MPI job of ``train --distributed`` (autograd_cnn/distributed/training.py)."""
+    from .distributed import training as distributed_training  # mpi4py: only when asked for
+
+    try:
+        return distributed_training.start_cli_job(args, out)
+    except (ImportError, ValueError) as exc:
+        raise _UsageError(str(exc).splitlines()[0]) from None
 
 
 def run_summary(args, out=None):

@@ -10,6 +10,8 @@ A Tensor holds
   (the op's ``Context``) that produced it. Leaves (tensors you create) have ``_edge = None``.
 * ``_version``      -- a counter bumped by every in-place change, so that an op that saved this
   tensor for backward can tell that it was modified meanwhile.
+* ``_post_acc_hooks`` -- None, or ``{id: hook}``: what ``register_post_accumulate_grad_hook``
+  added (leaves only).
 
 Here: those fields (set in one place, :func:`_fill`), metadata, conversions, ``detach`` /
 ``retain_grad`` and the in-place updates optimizers use. Every method that computes something --
@@ -34,6 +36,7 @@ def _fill(t, data, requires_grad, edge):
     t._version = 0
     t.requires_grad = requires_grad
     t._edge = edge
+    t._post_acc_hooks = None
     return t
 
 
@@ -69,6 +72,26 @@ def _infer_array(data, dtype):
     return arr
 
 
+class RemovableHandle:
+    """What registering a hook returns: ``remove()`` takes the hook out again (twice is fine)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 class _Size(int):
     """``t.size`` is the number of elements (NumPy style) and ``t.size()`` / ``t.size(d)``
     give the shape / one dimension (PyTorch style)."""
@@ -87,7 +110,8 @@ class Tensor:
     Only floating-point tensors may require grad.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_edge", "_version", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_edge", "_version", "_post_acc_hooks",
+                 "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -250,6 +274,25 @@ class Tensor:
         if node._retained is None:
             node._retained = {}
         node._retained[idx] = _weakref.ref(self)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` during each ``backward()`` right after this leaf's ``.grad`` has
+        received its gradient (PyTorch's semantics: leaves that require grad only; the hook
+        returns None and may change ``tensor.grad`` in place; ``autograd.grad`` runs no such
+        hooks). Returns a handle whose ``remove()`` unregisters the hook."""
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._edge is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = {}
+        handle = RemovableHandle(self._post_acc_hooks)
+        self._post_acc_hooks[handle.id] = hook
+        return handle
 
     @property
     def retains_grad(self):
