@@ -206,6 +206,8 @@ class DistributedDataParallel(Module):
         try:
             missing = [name for b in self._buckets for name, r in zip(b.names, b.ready) if not r]
             if missing and not self.find_unused_parameters:
+                if self._requests:  # the buckets already sent still finish on every rank
+                    self._requests[0].Waitall(self._requests)
                 raise RuntimeError(
                     "DistributedDataParallel: these parameters received no gradient in this "
                     f"backward: {', '.join(missing)}. Every parameter must take part in the loss, "

@@ -9,6 +9,7 @@ forever in their next collective.
 """
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -90,6 +91,7 @@ def _abort_job(exc_type, exc, tb):
     (_previous_hook or sys.__excepthook__)(exc_type, exc, tb)
     sys.stderr.flush()
     sys.stdout.flush()
+    time.sleep(0.2)  # lets the launcher forward this output before it kills the ranks
     _world.Abort(1)
 
 
