@@ -222,7 +222,7 @@ class DistributedDataParallel(Module):
                 self._start_ready_buckets()
             t0 = time.perf_counter()
             if self._requests:
-                self._requests[0].Waitall(self._requests)
+                _wait_politely(self._requests)
             self.wait_seconds += time.perf_counter() - t0
             for b in self._buckets:
                 self._write_back(b)
@@ -247,6 +247,18 @@ class DistributedDataParallel(Module):
             else:
                 np.copyto(g.numpy(), avg)
                 g._version += 1
+
+
+def _wait_politely(requests):
+    """Wait for ``requests`` without spinning a core for long: ``MPI_Waitall`` busy-polls, which
+    on a machine with more runnable processes than cores takes the core from the very rank being
+    waited for (measured: 2 ranks on 2 busy cores waited 11 ms per LeNet-5 step). Poll for about
+    50 us, then test between short sleeps."""
+    test = requests[0].Testall
+    deadline = time.perf_counter() + 50e-6
+    while not test(requests):
+        if time.perf_counter() > deadline:
+            time.sleep(20e-6)
 
 
 def _default_comm():
