@@ -21,7 +21,8 @@ equal optimizer steps keep the replicas equal.
 accumulation: the gradients add up locally and the first synchronised backward averages the
 sum). Parameters that get no gradient in a backward make it raise, naming them, unless
 ``find_unused_parameters=True``: then they count as zero, and a parameter no rank used keeps
-``.grad`` as it was.
+``.grad`` as it was. A job of one rank has nothing to average: the wrapper then leaves backward
+alone (no copies, no checks).
 
 Differences from PyTorch: no ``device_ids`` / ``output_device`` (CPU processes only); the
 gradients are copied out of the buckets (PyTorch's default, ``gradient_as_bucket_view=False``);
@@ -148,9 +149,9 @@ class DistributedDataParallel(Module):
 
     # ------------------------------------------------------------------------------ forward
     def forward(self, *args, **kwargs):
-        self._syncing = is_grad_enabled() and self.require_backward_grad_sync
-        if self._syncing and self.broadcast_buffers and self._buffers_to_sync \
-                and self._world > 1:
+        # (one rank has nothing to average: its backward is left alone)
+        self._syncing = is_grad_enabled() and self.require_backward_grad_sync and self._world > 1
+        if self._syncing and self.broadcast_buffers and self._buffers_to_sync:
             broadcast_arrays(self._comm, self._buffers_to_sync)
         return self.module(*args, **kwargs)
 
@@ -196,9 +197,8 @@ class DistributedDataParallel(Module):
         buckets = self._buckets
         while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
             buf = buckets[self._next_bucket].buffer
-            if self._world > 1:
-                self._requests.append(self._comm.Iallreduce(process_group._mpi().IN_PLACE, buf,
-                                                            op=process_group._mpi().SUM))
+            self._requests.append(self._comm.Iallreduce(process_group._mpi().IN_PLACE, buf,
+                                                        op=process_group._mpi().SUM))
             self._next_bucket += 1
 
     def _finish_backward(self):
