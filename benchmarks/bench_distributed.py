@@ -209,13 +209,17 @@ def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=Tr
     if torch:
         cols += ["PyTorch DDP ms", "PyTorch img/s", "PyTorch eff.", "ours / PyTorch speed"]
     out.write("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n")
+
+    def eff(value):  # no 1-rank run at these threads per rank: no efficiency
+        return "-" if value != value else f"{value:.2f}"
+
     for r in rows:
         cells = [f"{r['ranks']} x {r['threads']}", f"{r['ours_s'] * 1e3:.2f}",
-                 f"{r['ours_ips']:,.0f}", f"{r['ours_eff']:.2f}", f"{r['ours_wait'] * 1e3:.3f}",
+                 f"{r['ours_ips']:,.0f}", eff(r['ours_eff']), f"{r['ours_wait'] * 1e3:.3f}",
                  f"{r['one_bucket_s'] * 1e3:.2f}", f"{r['one_bucket_wait'] * 1e3:.3f}"]
         if torch:
             cells += [f"{r['torch_s'] * 1e3:.2f}", f"{r['torch_ips']:,.0f}",
-                      f"{r['torch_eff']:.2f}", f"{r['torch_s'] / r['ours_s']:.2f}x"]
+                      eff(r['torch_eff']), f"{r['torch_s'] / r['ours_s']:.2f}x"]
         out.write("| " + " | ".join(cells) + " |\n")
     out.flush()
     return rows

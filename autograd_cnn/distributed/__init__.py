@@ -11,6 +11,11 @@ and run the script with ``mpiexec -n 4 python train.py``. See ``process_group`` 
 collectives), ``ddp`` (gradient averaging), ``sampler`` (each rank's share of an epoch),
 ``sync_batchnorm`` (batch statistics over all ranks) and ``training`` (what ``fit`` and the
 ``train --distributed`` command do under MPI).
+
+Differences from ``torch.distributed``: MPI is the one backend, so ``init()`` replaces
+``init_process_group(backend, ...)`` and the launcher is ``mpiexec``, not ``torchrun``; the
+collectives (``all_reduce`` sums, ``broadcast``, ``barrier``, ``broadcast_object``) work on CPU
+arrays in place; ``get_local_size()`` (ranks sharing this machine) has no PyTorch twin.
 """
 from .process_group import (init, is_initialized, is_available, get_rank, get_world_size,
                             get_local_size, barrier, broadcast, all_reduce, broadcast_object,
