@@ -71,6 +71,18 @@ def unused_case(out, rank):
         out["unused_error"] = np.array(str(exc))
 
 
+def buffers_case(out, rank):
+    bn = nn.BatchNorm1d(2)
+    bn.running_mean.numpy()[...] = rank + 1.0
+    model = dist.DistributedDataParallel(bn)
+    out["buffers_at_wrap"] = bn.running_mean.numpy().copy()
+    bn.running_mean.numpy()[...] = rank + 5.0
+    model.eval()
+    with ac.no_grad():  # no training forward: no broadcast
+        model(ac.Tensor(np.ones((3, 2), dtype=np.float32)))
+    out["buffers_no_grad"] = bn.running_mean.numpy().copy()
+
+
 def sampler_case(out, rank):
     for n, drop_last in ((10, False), (11, False), (11, True)):
         ds = TensorDataset(np.arange(n), np.arange(n))
@@ -109,6 +121,7 @@ def main():
     ddp_case(np.float64, True, out, rank, world)
     ddp_case(np.float32, False, out, rank, world)
     unused_case(out, rank)
+    buffers_case(out, rank)
     sampler_case(out, rank)
     syncbn_case(out, rank, world)
     np.savez(f"{sys.argv[1]}/rank{rank}.npz", **out)

@@ -192,6 +192,14 @@ def test_unused_parameters(ranks):
 
 
 @requires_mpi
+def test_wrap_broadcasts_rank0_parameters_and_buffers(ranks):
+    for r in range(WORLD):
+        np.testing.assert_array_equal(ranks[r]["buffers_at_wrap"], [1.0, 1.0])
+        # eval-style forwards (no_grad) send nothing: each rank keeps its own statistics
+        np.testing.assert_array_equal(ranks[r]["buffers_no_grad"], [r + 5.0, r + 5.0])
+
+
+@requires_mpi
 def test_sampler_under_mpiexec_visits_every_sample_once_per_epoch(ranks):
     for n, drop_last in ((10, 0), (11, 0), (11, 1)):
         orders = []

@@ -128,10 +128,9 @@ class DistributedDataParallel(Module):
         self._comm = world.Dup()  # its own channel: no mix-up with anyone else's collectives
         self._world = self._comm.Get_size()
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        self._buffers_to_sync = [b.numpy() for b in module.buffers() if b is not None]
         if self._world > 1:
             broadcast_arrays(self._comm, [p.numpy() for _, p in module.named_parameters()]
-                             + self._buffers_to_sync)
+                             + self._buffer_arrays())
         self._buckets = [_Bucket(params, names, dtype, self.find_unused_parameters)
                          for params, names, dtype in _group(named[::-1], bucket_cap_mb * (1 << 20))]
         self._handles = []
@@ -151,9 +150,14 @@ class DistributedDataParallel(Module):
     def forward(self, *args, **kwargs):
         # (one rank has nothing to average: its backward is left alone)
         self._syncing = is_grad_enabled() and self.require_backward_grad_sync and self._world > 1
-        if self._syncing and self.broadcast_buffers and self._buffers_to_sync:
-            broadcast_arrays(self._comm, self._buffers_to_sync)
+        if self._syncing and self.broadcast_buffers:
+            buffers = self._buffer_arrays()
+            if buffers:
+                broadcast_arrays(self._comm, buffers)
         return self.module(*args, **kwargs)
+
+    def _buffer_arrays(self):
+        return [b.numpy() for b in self.module.buffers() if b is not None]
 
     @contextlib.contextmanager
     def no_sync(self):
