@@ -300,6 +300,9 @@ def run_train(args, out=None):
     """Train as the parsed ``args`` say; returns the result dict (also printed)."""
     out = out if out is not None else sys.stdout
     t_start = time.perf_counter()
+    job = _start_distributed(args, out) if args.distributed else None
+    if job is not None:
+        out = job.out  # rank 0's output; the other ranks keep quiet
     try:
         xtr, ytr, xva, yva, xte, yte = prepare_data(args.dataset, args.data_dir,
                                                     args.val_fraction, args.seed)
@@ -309,9 +312,6 @@ def run_train(args, out=None):
         raise _UsageError(f"--val-fraction {args.val_fraction} leaves no training samples (of "
                           f"{len(ytr) + len(yva)})")
     num_classes = _num_classes(ytr, yva, yte)
-    job = _start_distributed(args, out) if args.distributed else None
-    if job is not None:
-        out = job.out  # rank 0's output; the other ranks keep quiet
     if args.threads is not None:
         ac.set_num_threads(args.threads)
     ac.backend.set_blas_threads(1)

@@ -74,6 +74,19 @@ def test_ranks_need_init():
     assert "refused:" in out.stdout and "init()" in out.stdout
 
 
+def test_train_distributed_without_mpi4py_is_a_one_line_error(tmp_path):
+    (tmp_path / "mpi4py").mkdir()
+    (tmp_path / "mpi4py" / "__init__.py").write_text("raise ImportError('no mpi4py here')\n")
+    env = _env()
+    env["PYTHONPATH"] = str(tmp_path) + os.pathsep + env["PYTHONPATH"]
+    run = subprocess.run([sys.executable, "-m", "autograd_cnn", "train", "--distributed"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert run.returncode == 2
+    assert run.stderr.strip() == ("autograd_cnn: error: autograd_cnn.distributed needs mpi4py and "
+                                  "an MPI library: pip install \"autograd_cnn[distributed]\" "
+                                  "(mpi4py and mpich)")
+
+
 def _indices(n, replicas, shuffle=True, drop_last=False, epoch=0):
     ds = TensorDataset(np.arange(n))
     parts = []
