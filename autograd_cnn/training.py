@@ -345,7 +345,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                          "val_loader was given")
     history = History()
     sync = _distributed.current()  # None in a single process
-    core = sync.unwrap(model) if sync is not None else model  # what checkpoints hold
+    core = _distributed.unwrap(model)  # what checkpoints hold: never a DDP wrapper
     if sync is not None and not sync.is_main:
         verbose, checkpoint_writer = False, False
     else:

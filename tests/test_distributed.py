@@ -285,3 +285,12 @@ def test_train_command_distributed_then_resumed_in_one_process(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert "Resumed from" in resumed.stdout
     assert json.loads(resumed.stdout.strip().splitlines()[-1])["epochs_run"] == 3
+    # and back to MPI: a one-process --distributed run (world size 1) writes the same kind of
+    # checkpoint, which two ranks continue
+    alone = _launch(common[:-2] + ["--resume", str(ck), "--epochs", "4", "--distributed"],
+                    cwd=tmp_path, ranks=0)
+    assert alone.returncode == 0 and "started alone" in alone.stdout, alone.stderr
+    again = _launch(common[:-2] + ["--resume", str(ck), "--epochs", "5", "--distributed"],
+                    cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["epochs_run"] == 5

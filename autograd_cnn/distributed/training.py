@@ -24,7 +24,12 @@ from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
 from . import process_group as pg
 
-__all__ = ["TrainingSync", "current", "start_cli_job"]
+__all__ = ["TrainingSync", "current", "unwrap", "start_cli_job"]
+
+
+def unwrap(model):
+    """The model a checkpoint stores: ``model`` without its DistributedDataParallel wrapper."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 class TrainingSync:
@@ -33,11 +38,6 @@ class TrainingSync:
     def __init__(self):
         self.rank, self.world_size = pg.get_rank(), pg.get_world_size()
         self.is_main = self.rank == 0
-
-    @staticmethod
-    def unwrap(model):
-        """The model a checkpoint stores (without the DistributedDataParallel wrapper)."""
-        return model.module if isinstance(model, DistributedDataParallel) else model
 
     @staticmethod
     def sum(*values):
