@@ -289,7 +289,7 @@ def test_train_command_distributed_then_resumed_in_one_process(tmp_path):
     # checkpoint, which two ranks continue
     alone = _launch(common[:-2] + ["--resume", str(ck), "--epochs", "4", "--distributed"],
                     cwd=tmp_path, ranks=0)
-    assert alone.returncode == 0 and "started alone" in alone.stdout, alone.stderr
+    assert alone.returncode == 0 and "started alone" in alone.stderr, alone.stderr
     again = _launch(common[:-2] + ["--resume", str(ck), "--epochs", "5", "--distributed"],
                     cwd=tmp_path)
     assert again.returncode == 0, again.stderr

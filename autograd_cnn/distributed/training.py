@@ -16,6 +16,7 @@ Under ``fit`` every rank trains on its part of each epoch (a ``DistributedSample
 """
 import io
 import os
+import sys
 
 
 from .. import backend
@@ -68,16 +69,20 @@ class CliJob:
             raise ValueError(f"--batch-size {args.batch_size} is the global batch and must be a "
                              f"multiple of the {self.world_size} ranks")
         self.local_batch = args.batch_size // self.world_size
-        if args.threads is None:  # the ranks on this machine share its cores
-            backend.set_num_threads(max(1, (os.cpu_count() or 1) // pg.get_local_size()))
+        if args.threads is not None:
+            backend.set_num_threads(args.threads)
+        else:  # the ranks on this machine share its cores
+            cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                     else os.cpu_count() or 1)
+            backend.set_num_threads(max(1, cores // pg.get_local_size()))
         self.out = out
         if not self.is_main:  # one voice: rank 0 prints and writes the files
             self.out = io.StringIO()
             args.save, args.plot = None, None
         elif self.world_size == 1:
-            out.write("autograd_cnn: --distributed, but this process was started alone (world "
-                      "size 1); start the ranks with `mpiexec -n N python -m autograd_cnn "
-                      "train --distributed ...`\n")
+            sys.stderr.write("autograd_cnn: --distributed, but this process was started alone "
+                             "(world size 1); start the ranks with `mpiexec -n N python -m "
+                             "autograd_cnn train --distributed ...`\n")
         elif not args.quiet:
             out.write(f"Distributed: {self.world_size} ranks x {backend.get_num_threads()} "
                       f"threads, global batch {args.batch_size} ({self.local_batch} per rank)\n")
