@@ -14,6 +14,10 @@ The all-reduce's gradient is the all-reduce of the gradients (each rank's statis
 rank's output), so backward gives each rank the gradient of the sum of all ranks' losses with
 respect to its inputs -- what the same BatchNorm on the concatenated batch would give. In eval
 mode, and in a job of one rank, it is plain batch norm.
+
+Difference from PyTorch: the class is ``autograd_cnn.distributed.SyncBatchNorm``, not
+``nn.SyncBatchNorm``: ``nn`` sits below ``distributed`` in the package's layers and does not
+import it.
 """
 import numpy as np
 
