@@ -41,33 +41,40 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 GLOBAL_BATCH = 128
 LR, MOMENTUM = 0.01, 0.9
+#: network -> (our model, its PyTorch twin, one image's shape)
+NETWORKS = {
+    "lenet5": (lambda models: models.LeNet5(), lambda twins: twins.lenet5(), (1, 28, 28)),
+    "resnet20": (lambda models: models.CifarResNet(depth=20),
+                 lambda twins: twins.cifar_resnet(depth=20), (3, 32, 32)),
+}
 
 
-def _batches(global_batch, rank, world, n=4, seed=0):
-    """``n`` batches of this rank's share of random 1x28x28 images (LeNet-5's input)."""
+def _batches(global_batch, rank, world, n=4, seed=0, network="lenet5"):
+    """``n`` batches of this rank's share of random images of the network's input shape."""
     rng = np.random.default_rng(seed)
     local = global_batch // world
-    xs = rng.standard_normal((n, global_batch, 1, 28, 28)).astype(np.float32)
+    xs = rng.standard_normal((n, global_batch) + NETWORKS[network][2]).astype(np.float32)
     ys = rng.integers(0, 10, (n, global_batch))
     part = slice(rank * local, (rank + 1) * local)
     return [(x[part], y[part]) for x, y in zip(xs, ys)]
 
 
-def _ours_setup(threads, bucket_cap_mb=None):
+def _ours_setup(threads, bucket_cap_mb=None, network="lenet5"):
     import autograd_cnn as ac
     from autograd_cnn import distributed as dist
-    from autograd_cnn.models import LeNet5
+    from autograd_cnn import models
 
     dist.init()
     ac.set_num_threads(threads)
     ac.backend.set_blas_threads(1)
     ac.manual_seed(0)
-    model = dist.DistributedDataParallel(LeNet5(), bucket_cap_mb=bucket_cap_mb)
+    model = dist.DistributedDataParallel(NETWORKS[network][0](models),
+                                         bucket_cap_mb=bucket_cap_mb)
     opt = ac.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     return ac, model, opt, ac.nn.CrossEntropyLoss()
 
 
-def _torch_setup(threads, rank, world, port):
+def _torch_setup(threads, rank, world, port, network="lenet5"):
     import torch
     import torch.distributed as tdist
     from autograd_cnn.models import torch_twins
@@ -77,7 +84,7 @@ def _torch_setup(threads, rank, world, port):
         tdist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                  world_size=world)
     torch.manual_seed(0)
-    model = torch.nn.parallel.DistributedDataParallel(torch_twins.lenet5())
+    model = torch.nn.parallel.DistributedDataParallel(NETWORKS[network][1](torch_twins))
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     return torch, model, opt, torch.nn.CrossEntropyLoss()
 
@@ -107,14 +114,15 @@ def _launcher_rank():
 def worker(args):
     """One rank: time ``args.steps`` steps; rank 0 prints a JSON line."""
     rank, world = _launcher_rank()
-    batches = _batches(args.global_batch, rank, world)
+    batches = _batches(args.global_batch, rank, world, network=args.network)
     if args.library == "ours":
         cap = 1e6 if args.one_bucket else args.bucket_cap_mb
-        lib, model, opt, loss_fn = _ours_setup(args.threads, cap)
+        lib, model, opt, loss_fn = _ours_setup(args.threads, cap, args.network)
         from autograd_cnn import distributed as dist
         barrier = dist.barrier
     else:
-        lib, model, opt, loss_fn = _torch_setup(args.threads, rank, world, args.port)
+        lib, model, opt, loss_fn = _torch_setup(args.threads, rank, world, args.port,
+                                                args.network)
         barrier = lib.distributed.barrier
     step = _step_fn(lib, model, opt, loss_fn, batches)
     for _ in range(args.warmup):
@@ -146,11 +154,12 @@ def _mpiexec():
 
 
 def launch(library, ranks, threads, global_batch, steps, warmup, one_bucket=False,
-           bucket_cap_mb=None, timeout=300):
+           bucket_cap_mb=None, network="lenet5", timeout=300):
     """Run one configuration as an ``mpiexec`` job; rank 0's measurements as a dict."""
     cmd = [_mpiexec(), "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker",
            library, "--threads", str(threads), "--global-batch", str(global_batch),
-           "--steps", str(steps), "--warmup", str(warmup), "--port", str(_free_port())]
+           "--steps", str(steps), "--warmup", str(warmup), "--port", str(_free_port()),
+           "--network", network]
     if one_bucket:
         cmd.append("--one-bucket")
     if bucket_cap_mb is not None:
@@ -177,7 +186,7 @@ def grid(ranks_list, threads_spec, cores):
 
 
 def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=True,
-          bucket_cap_mb=0.05, repeat=1, stat="median", out=sys.stdout):
+          bucket_cap_mb=0.05, repeat=1, stat="median", network="lenet5", out=sys.stdout):
     """Measure and print the scaling table (markdown); returns its rows. With ``repeat`` > 1
     each configuration runs that many times (the libraries in turn) and the fastest run counts:
     on a shared machine the slower ones measure the neighbours. ``stat``: each run's 'median'
@@ -189,12 +198,12 @@ def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=Tr
         runs = {"ours": [], "one": [], "torch": []}
         for _ in range(repeat):
             runs["ours"].append(launch("ours", ranks, threads, global_batch, steps, warmup,
-                                       bucket_cap_mb=bucket_cap_mb))
+                                       bucket_cap_mb=bucket_cap_mb, network=network))
             runs["one"].append(launch("ours", ranks, threads, global_batch, steps, warmup,
-                                      one_bucket=True))
+                                      one_bucket=True, network=network))
             if torch:
                 runs["torch"].append(launch("torch", ranks, threads, global_batch, steps,
-                                            warmup))
+                                            warmup, network=network))
         best = {k: min(v, key=lambda r: r[key]) for k, v in runs.items() if v}
         row.update(ours_s=best["ours"][key], ours_wait=best["ours"]["wait_s"],
                    one_bucket_s=best["one"][key], one_bucket_wait=best["one"]["wait_s"])
@@ -236,6 +245,7 @@ def main(argv=None):
     p.add_argument("--threads", default="1", help="threads per rank, comma-separated "
                    "('auto': cores // ranks)")
     p.add_argument("--cores", type=int, default=os.cpu_count())
+    p.add_argument("--network", choices=sorted(NETWORKS), default="lenet5")
     p.add_argument("--global-batch", type=int, default=GLOBAL_BATCH)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
@@ -255,13 +265,13 @@ def main(argv=None):
     if _mpiexec() is None:
         sys.exit("bench_distributed: needs mpi4py and mpiexec (pip install mpi4py mpich)")
     import platform
-    sys.stdout.write(f"LeNet-5, SGD, global batch {args.global_batch}, {args.stat} of "
+    sys.stdout.write(f"{args.network}, SGD, global batch {args.global_batch}, {args.stat} of "
                      f"{args.steps} steps, best of {args.repeat} runs; "
                      f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
     table([int(r) for r in args.ranks.split(",")], args.threads.split(","), args.cores,
           args.global_batch, args.steps, args.warmup, torch=not args.no_torch,
           bucket_cap_mb=0.05 if args.bucket_cap_mb is None else args.bucket_cap_mb,
-          repeat=args.repeat, stat=args.stat)
+          repeat=args.repeat, stat=args.stat, network=args.network)
 
 
 # --------------------------------------------------------------------- as a benchmark suite -
