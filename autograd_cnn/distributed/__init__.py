@@ -18,13 +18,12 @@ collectives (``all_reduce`` sums, ``broadcast``, ``barrier``, ``broadcast_object
 arrays in place; ``get_local_size()`` (ranks sharing this machine) has no PyTorch twin.
 """
 from .process_group import (init, is_initialized, is_available, get_rank, get_world_size,
-                            get_local_size, barrier, broadcast, all_reduce, broadcast_object,
-                            all_reduce_object)
+                            get_local_size, barrier, broadcast, all_reduce, broadcast_object)
 from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
 from .sync_batchnorm import SyncBatchNorm, all_reduce_sum, convert_sync_batchnorm
 
 __all__ = ["init", "is_initialized", "is_available", "get_rank", "get_world_size",
            "get_local_size", "barrier", "broadcast", "all_reduce", "broadcast_object",
-           "all_reduce_object", "DistributedDataParallel", "DistributedSampler", "SyncBatchNorm",
+           "DistributedDataParallel", "DistributedSampler", "SyncBatchNorm",
            "all_reduce_sum", "convert_sync_batchnorm"]

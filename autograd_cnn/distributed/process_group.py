@@ -16,8 +16,8 @@ import numpy as np
 from ..autograd.tensor import as_array
 
 __all__ = ["init", "is_initialized", "is_available", "get_rank", "get_world_size",
-           "get_local_size", "barrier", "broadcast", "all_reduce", "broadcast_object",
-           "all_reduce_object"]
+           "get_local_size", "comm", "barrier", "broadcast", "all_reduce", "broadcast_object",
+           "sum_numbers"]
 
 _world = None          # the communicator (MPI.COMM_WORLD) once init() ran
 _previous_hook = None  # sys.excepthook before init() replaced it
@@ -169,9 +169,9 @@ def broadcast_object(obj, src=0):
     return world.bcast(obj, root=src) if world.Get_size() > 1 else obj
 
 
-def all_reduce_object(values):
+def sum_numbers(values):
     """Element-wise sum of a sequence of numbers over all ranks (as float64), on every rank."""
-    world = _require("all_reduce_object")
+    world = _require("sum_numbers")
     arr = np.asarray(values, dtype=np.float64)
     if world.Get_size() > 1:
         world.Allreduce(_mpi().IN_PLACE, arr, op=_mpi().SUM)

@@ -43,7 +43,7 @@ class TrainingSync:
     @staticmethod
     def sum(*values):
         """The numbers summed over the ranks (floats)."""
-        return tuple(pg.all_reduce_object(values).tolist())
+        return tuple(pg.sum_numbers(values).tolist())
 
     @staticmethod
     def from_main(obj):
