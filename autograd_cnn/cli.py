@@ -134,6 +134,9 @@ def build_parser():
     t.add_argument("--quiet", action="store_true", help="no per-epoch output")
     t.add_argument("--report", metavar="HTML", help="write a one-page HTML report of the trained "
                    "model (needs matplotlib; see the report command)")
+    t.add_argument("--distributed", action="store_true", help="data-parallel training over the "
+                   "ranks of an MPI job: mpiexec -n 4 python -m autograd_cnn train "
+                   "--distributed (--batch-size is the global batch; needs mpi4py)")
     s = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
     s.add_argument("model", choices=sorted(MODELS))
     s.add_argument("--input-shape", help="one sample's shape, comma-separated, e.g. 1,28,28 "
@@ -314,6 +317,9 @@ def run_train(args, out=None):
     """Train as the parsed ``args`` say; returns the result dict (also printed)."""
     out = out if out is not None else sys.stdout
     t_start = time.perf_counter()
+    job = _start_distributed(args, out) if args.distributed else None
+    if job is not None:
+        out = job.out  # rank 0's output; the other ranks keep quiet
     try:
         xtr, ytr, xva, yva, xte, yte = prepare_data(args.dataset, args.data_dir,
                                                     args.val_fraction, args.seed)
@@ -338,8 +344,13 @@ def run_train(args, out=None):
                                 args.weight_decay)
     if args.resume is not None and os.path.exists(args.resume):
         _check_resumable(args.resume, model, optimizer)
-    train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed)
+    if job is not None:  # each rank its share of every epoch, with a model kept in step
+        train_loader = job.train_loader(TensorDataset(xtr, ytr), args.seed)
+        trained = job.wrap(model)
+    else:
+        train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size,
+                                  shuffle=True, seed=args.seed)
+        trained = model
     val_loader = DataLoader(TensorDataset(xva, yva), batch_size=1000) if len(yva) else None
     test_loader = DataLoader(TensorDataset(xte, yte), batch_size=1000)
     early = EarlyStopping(patience=args.patience) if val_loader is not None else None
@@ -359,7 +370,7 @@ def run_train(args, out=None):
         out.flush()
     metadata = {"model_name": model_name, "dataset": args.dataset, "data_dir": args.data_dir,
                 "seed": args.seed, "val_fraction": args.val_fraction, "num_classes": num_classes}
-    history = fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
+    history = fit(trained, loss_fn, optimizer, train_loader, val_loader, epochs=args.epochs,
                   scheduler=scheduler, early_stopping=early, checkpoint=checkpoint,
                   resume=args.resume is not None,
                   verbose=not args.quiet, stream=out, metadata=metadata)
@@ -400,6 +411,16 @@ def run_train(args, out=None):
         out.write(json.dumps(result) + "\n")
     out.flush()
     return result
+
+
+def _start_distributed(args, out):
+    """Join the MPI job of ``train --distributed`` (autograd_cnn/distributed/training.py)."""
+    from .distributed import training as distributed_training  # mpi4py: only when asked for
+
+    try:
+        return distributed_training.start_cli_job(args, out)
+    except (ImportError, ValueError) as exc:
+        raise _UsageError(str(exc).splitlines()[0]) from None
 
 
 def run_summary(args, out=None):

@@ -19,6 +19,10 @@ stopping, history, the epoch, the random state of the training loader and of the
 so ``fit(..., checkpoint=path, resume=True)`` continues an interrupted run and ends with the same
 weights as an uninterrupted one.  Ctrl-C (KeyboardInterrupt) stops training cleanly: the state at
 the end of the last completed epoch is saved and the History is returned (``interrupted=True``).
+
+As one rank of several (``autograd_cnn.distributed.init()`` under ``mpiexec``) ``fit`` keeps the
+ranks in step: see ``autograd_cnn/distributed/training.py``. A sampler with ``set_epoch`` (a
+``DistributedSampler``) is told each epoch's number.
 """
 import copy
 import math
@@ -32,6 +36,7 @@ import numpy as np
 from . import serialization
 from .autograd import no_grad
 from .data._rng import generator_state, set_generator_state
+from .distributed import training as _distributed
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .random import default_generator
 from .tensor import Tensor, as_array
@@ -322,23 +327,32 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
         raise ValueError(f"fit: early stopping monitors {early_stopping.monitor!r} but no "
                          "val_loader was given")
     history = History()
+    sync = _distributed.current()  # None in a single process
+    core = _distributed.unwrap(model)  # what checkpoints hold: never a DDP wrapper
+    if sync is not None and not sync.is_main:
+        verbose, checkpoint_writer = False, False
+    else:
+        checkpoint_writer = checkpoint is not None
     progress = _Progress(verbose, stream)
     start_epoch, stopped = 0, False
     if checkpoint is not None and resume and os.path.exists(checkpoint):
-        start_epoch, stopped = _restore(serialization.load(checkpoint), model, optimizer,
+        start_epoch, stopped = _restore(serialization.load(checkpoint), core, optimizer,
                                         scheduler, early_stopping, history, train_loader)
         progress.message(f"Resumed from {checkpoint} after epoch {start_epoch}")
+    set_epoch = getattr(getattr(train_loader, "sampler", None), "set_epoch", None)
 
     def save(snap):
-        if checkpoint is not None:
+        if checkpoint_writer:
             serialization.save(snap, checkpoint)
 
-    last = _snapshot(model, optimizer, scheduler, early_stopping, history, train_loader,
-                     start_epoch, stopped, metadata) if checkpoint is not None else None
+    last = _snapshot(core, optimizer, scheduler, early_stopping, history, train_loader,
+                     start_epoch, stopped, metadata) if checkpoint_writer else None
     epoch = start_epoch
     try:
         while not stopped and epoch < epochs:
             epoch += 1
+            if set_epoch is not None:
+                set_epoch(epoch - 1)
             t0 = time.perf_counter()
             _set_mode(model, True)
             n_batches = len(train_loader) if hasattr(train_loader, "__len__") else 0
@@ -358,6 +372,9 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                     correct += c
                 progress.batch(epoch, epochs, i, n_batches, seen, time.perf_counter() - t0,
                                loss_sum / seen)
+            if sync is not None:  # the epoch's figures over all ranks
+                seen, loss_sum, correct, partial = sync.sum(seen, loss_sum, correct, not have_acc)
+                seen, correct, have_acc = int(seen), int(correct), partial == 0
             if seen == 0:
                 raise ValueError("fit: the training loader produced no batches")
             train_time = time.perf_counter() - t0
@@ -369,6 +386,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
             rec["epoch_time"] = time.perf_counter() - t0
             rec["train_time"], rec["samples"] = train_time, seen
             rec["images_per_second"] = seen / train_time if train_time > 0 else 0.0
+            if sync is not None:  # rank 0's numbers drive every rank's decisions
+                rec = sync.from_main(rec)
             for k, v in rec.items():
                 getattr(history, k).append(v)
             history.epochs_run = epoch
@@ -378,7 +397,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                 if value is None:
                     raise ValueError(f"fit: early stopping monitors {early_stopping.monitor!r}, "
                                      "which this model/loader does not produce")
-                stopped = early_stopping.step(value, epoch, model)
+                stopped = early_stopping.step(value, epoch, core)
                 history.best_epoch = early_stopping.best_epoch
                 if stopped:
                     history.stopped_early = True
@@ -395,8 +414,11 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
             progress.epoch_end(epoch, epochs, rec)
             if _call_callbacks(callbacks, epoch, dict(rec), model):
                 stopped = True
-            if checkpoint is not None:
-                last = _snapshot(model, optimizer, scheduler, early_stopping, history,
+            if sync is not None:
+                stopped = sync.from_main(stopped, metadata)
+                history.stopped_early = stopped and history.stopped_early
+            if checkpoint_writer:
+                last = _snapshot(core, optimizer, scheduler, early_stopping, history,
                                  train_loader, epoch, stopped, metadata)
                 save(last)
         if history.stopped_early:
@@ -405,11 +427,11 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                              f"{early_stopping.best:.4f})")
     except KeyboardInterrupt:
         history.interrupted = True
-        if checkpoint is not None:
+        if checkpoint_writer:
             save(last)  # the state after the last completed epoch: resumable exactly
         progress.message(("\n" if progress.live else "") + f"Interrupted during epoch {epoch}"
                          + (f"; checkpoint of epoch {last['epoch']} saved to {checkpoint}"
-                            if checkpoint is not None else ""))
+                            if checkpoint_writer else ""))
     if early_stopping is not None:
-        early_stopping.restore(model)
+        early_stopping.restore(core)
     return history

@@ -30,18 +30,26 @@ Two modes (the "two worlds" of autograd/function.py):
 Unless ``retain_graph=True`` each node frees its saved values after running; walking it again
 raises a RuntimeError that says so.
 
+Hooks (PyTorch's): a leaf's ``.grad`` is written as soon as the last gradient for it has
+arrived -- while the rest of the graph is still being walked -- and then the hooks registered
+with ``Tensor.register_post_accumulate_grad_hook`` run (data-parallel training starts sending
+gradients from there). ``queue_callback(fn)``, called during a backward, runs ``fn()`` once that
+backward has finished.
+
 Ownership: a leaf's ``.grad`` must never alias an array anyone else holds (a gradient passed to
 ``backward()``, one an op returned for two inputs, a view of either). The engine knows which
 buffers it allocated itself -- the sum of two contributions -- and only those it adds into in
 place or hands to ``.grad`` as they are; any other gradient is copied when it becomes a ``.grad``.
 """
+import threading
+
 import numpy as np
 
 from .grad_mode import _state
 from .match_shape import MatchShape, sum_to_shape
 from .tensor import Tensor, as_array
 
-__all__ = ["backward", "grad"]
+__all__ = ["backward", "grad", "queue_callback"]
 
 
 def _match(g, shape):
@@ -66,15 +74,18 @@ def _zeros(meta, create_graph):
     return Tensor._wrap(z) if create_graph else z
 
 
-def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
+def _run(root_edges, root_grads, retain_graph, create_graph, capture=None, on_leaf=None):
     """Core loop. ``root_edges``/``root_grads``: where to start and with which gradients.
 
     Returns ``(leaves, owned)``: the gradient of every leaf reached, and the set of leaves whose
     gradient is a buffer the engine allocated (see "Ownership" above). ``capture`` is None for
     ``backward()``, or a dict ``{edge: None}`` for ``autograd.grad``: then the gradients arriving
-    at those edges are also collected (filled into the same dict)."""
-    # ---- pass 1: dependency counts -------------------------------------------------------
+    at those edges are also collected (filled into the same dict). ``on_leaf(leaf, g, owned)``,
+    when given, is called for each leaf as soon as its last contribution has arrived (and the
+    leaf is then no longer in the returned ``leaves``)."""
+    # ---- pass 1: dependency counts (of leaves too, when they are handed out early) --------
     deps = {}
+    leaf_deps = {} if on_leaf is not None else None
     stack = []
     for node, idx in root_edges:
         if idx >= 0 and node not in deps:
@@ -86,14 +97,18 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
         if nxt is None:
             raise _freed_error(node)
         for e in nxt:
-            if e is not None and e[1] >= 0:
-                c = e[0]
+            if e is None:
+                continue
+            c = e[0]
+            if e[1] >= 0:
                 n = deps.get(c)
                 if n is None:
                     deps[c] = 1
                     stack.append(c)
                 else:
                     deps[c] = n + 1
+            elif leaf_deps is not None:
+                leaf_deps[c] = leaf_deps.get(c, 0) + 1
 
     # ---- seed the buffers with the root gradients ----------------------------------------
     bufs = {}
@@ -175,6 +190,11 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None):
                             _add_leaf(leaves, owned, c, g, create_graph)
                         else:
                             leaves[c] = g
+                    if leaf_deps is not None:
+                        n = leaf_deps[c] - 1
+                        leaf_deps[c] = n
+                        if n == 0 and c in leaves:
+                            on_leaf(c, leaves.pop(c), c in owned)
                     continue
                 if g is not None:
                     meta = c._out_meta[idx]
@@ -296,27 +316,82 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     if retain_graph is None:
         retain_graph = create_graph
     edges, seeds = _root_grads(tensors, grad_tensors, create_graph, "backward")
-    leaves, owned = _run(edges, seeds, retain_graph, create_graph)
-    for leaf, g in leaves.items():
-        shape, dtype = leaf._data.shape, leaf._data.dtype
-        if create_graph:
-            g = _match(g, shape)
-            if g.dtype != dtype:
-                g = g.to(dtype)
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
-            continue
-        if g.shape != shape:
-            g = sum_to_shape(g, shape)
-        old = leaf.grad
-        if old is None:
-            leaf.grad = Tensor._wrap(_as_grad(g, dtype, leaf in owned))
+    callbacks = []
+    _queued.stack.append(callbacks)
+    try:
+        accumulate = _accumulate_create_graph if create_graph else _accumulate
+        leaves, owned = _run(edges, seeds, retain_graph, create_graph, on_leaf=accumulate)
+        for leaf, g in leaves.items():  # leaves reached only as roots
+            accumulate(leaf, g, leaf in owned)
+        while callbacks:  # a callback may queue another
+            callbacks.pop(0)()
+    finally:
+        _queued.stack.pop()
+
+
+def _accumulate(leaf, g, owned):
+    """Add gradient ``g`` (an ndarray) into ``leaf.grad``, then run the leaf's
+    post-accumulate-grad hooks."""
+    shape, dtype = leaf._data.shape, leaf._data.dtype
+    if g.shape != shape:
+        g = sum_to_shape(g, shape)
+    old = leaf.grad
+    if old is None:
+        leaf.grad = Tensor._wrap(_as_grad(g, dtype, owned))
+    else:
+        od = old._data
+        if od.shape == shape and od.flags.writeable:
+            np.add(od, g, out=od, casting="unsafe")
+            old._version += 1
         else:
-            od = old._data
-            if od.shape == shape and od.flags.writeable:
-                np.add(od, g, out=od, casting="unsafe")
-                old._version += 1
-            else:
-                leaf.grad = Tensor._wrap(np.asarray(od + g, dtype=dtype))
+            leaf.grad = Tensor._wrap(np.asarray(od + g, dtype=dtype))
+    if leaf._post_acc_hooks:
+        _run_hooks(leaf)
+
+
+def _accumulate_create_graph(leaf, g, owned):
+    """``_accumulate`` for ``create_graph=True``: ``g`` is a Tensor and the sum is recorded."""
+    g = _match(g, leaf._data.shape)
+    if g.dtype != leaf._data.dtype:
+        g = g.to(leaf._data.dtype)
+    leaf.grad = g if leaf.grad is None else leaf.grad + g
+    if leaf._post_acc_hooks:
+        _run_hooks(leaf)
+
+
+def _run_hooks(leaf):
+    """A leaf's post-accumulate-grad hooks, run as user code: on Tensors, not in the engine's
+    array world (grad mode stays as backward set it, as in PyTorch)."""
+    prev = _state.arrays
+    _state.arrays = False
+    try:
+        for hook in tuple(leaf._post_acc_hooks.values()):
+            if hook(leaf) is not None:
+                raise RuntimeError("a post-accumulate-grad hook must return None (it may "
+                                   "change tensor.grad in place instead)")
+    finally:
+        _state.arrays = prev
+
+
+class _Queued(threading.local):
+    def __init__(self):
+        self.stack = []  # one list of callbacks per backward() running in this thread
+
+
+_queued = _Queued()
+
+
+def queue_callback(callback):
+    """Run ``callback()`` (no arguments) once the ``backward()`` now running has written every
+    ``.grad`` and run every hook -- PyTorch's ``Variable._execution_engine.queue_callback``.
+    Callable only from inside a backward (from a hook or a Function's backward)."""
+    if not callable(callback):
+        raise TypeError(f"queue_callback: callback must be callable, got "
+                        f"{type(callback).__name__}")
+    if not _queued.stack:
+        raise RuntimeError("queue_callback: no backward() is running (call it from a hook or "
+                           "a Function's backward)")
+    _queued.stack[-1].append(callback)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -13,6 +13,8 @@ A Tensor holds
   tensor for backward can tell that it was modified meanwhile. Aliases made by ``.data`` and
   ``detach()`` share their origin's counter (``_base`` points to the origin, which holds it), so
   ``x.data.add_(1)`` under a saved ``x`` is caught too.
+* ``_post_acc_hooks`` -- None, or ``{id: hook}``: what ``register_post_accumulate_grad_hook``
+  added (leaves only).
 
 Here: those fields (set in one place, :func:`_fill`), metadata, conversions, ``detach`` /
 ``retain_grad`` and the in-place updates optimizers use. Every method that computes something --
@@ -38,6 +40,7 @@ def _fill(t, data, requires_grad, edge):
     t._base = None
     t.requires_grad = requires_grad
     t._edge = edge
+    t._post_acc_hooks = None
     return t
 
 
@@ -73,6 +76,26 @@ def _infer_array(data, dtype):
     return arr
 
 
+class RemovableHandle:
+    """What registering a hook returns: ``remove()`` takes the hook out again (twice is fine)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 class _Size(int):
     """``t.size`` is the number of elements (NumPy style) and ``t.size()`` / ``t.size(d)``
     give the shape / one dimension (PyTorch style)."""
@@ -91,7 +114,8 @@ class Tensor:
     Only floating-point tensors may require grad.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_edge", "_ver", "_base", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_edge", "_ver", "_base", "_post_acc_hooks",
+                 "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``ndarray * Tensor`` to Tensor.__rmul__
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -278,6 +302,25 @@ class Tensor:
         if node._retained is None:
             node._retained = {}
         node._retained[idx] = _weakref.ref(self)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` during each ``backward()`` right after this leaf's ``.grad`` has
+        received its gradient (PyTorch's semantics: leaves that require grad only; the hook
+        returns None and may change ``tensor.grad`` in place; ``autograd.grad`` runs no such
+        hooks). Returns a handle whose ``remove()`` unregisters the hook."""
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._edge is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = {}
+        handle = RemovableHandle(self._post_acc_hooks)
+        self._post_acc_hooks[handle.id] = hook
+        return handle
 
     @property
     def retains_grad(self):

@@ -92,7 +92,8 @@ class RandomSampler(Sampler):
         return {"generator": generator_state(self.generator)}
 
     def load_state_dict(self, state):
-        set_generator_state(self.generator, state["generator"])
+        if "generator" in state:  # (a distributed run's checkpoint has none: its order is seeded)
+            set_generator_state(self.generator, state["generator"])
 
 
 class SubsetRandomSampler(RandomSampler):
