@@ -415,7 +415,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
             if _call_callbacks(callbacks, epoch, dict(rec), model):
                 stopped = True
             if sync is not None:
-                stopped = sync.from_main(stopped, metadata)
+                stopped = sync.from_main(stopped)
                 history.stopped_early = stopped and history.stopped_early
             if checkpoint_writer:
                 last = _snapshot(core, optimizer, scheduler, early_stopping, history,
