@@ -77,7 +77,8 @@ def _infer_array(data, dtype):
 
 
 class RemovableHandle:
-    """What registering a hook returns: ``remove()`` takes the hook out again (twice is fine)."""
+    """What registering a hook (on a Tensor or a Module) returns: ``remove()`` takes the hook out
+    again (twice is fine; also on leaving a ``with`` block), as in PyTorch."""
 
     _next_id = 0
 

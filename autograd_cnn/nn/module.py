@@ -18,6 +18,7 @@ import numpy as np
 from .._device import check_device, parse_to
 from ..backend import KERNEL_DTYPES
 from ..tensor import Tensor, as_array
+from ..autograd.tensor import RemovableHandle  # one handle type for every kind of hook
 from .parameter import Parameter
 
 __all__ = ["Module", "IncompatibleKeys", "RemovableHandle"]
@@ -25,25 +26,6 @@ __all__ = ["Module", "IncompatibleKeys", "RemovableHandle"]
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
-class RemovableHandle:
-    """What ``register_forward_hook`` / ``register_forward_pre_hook`` return: ``remove()`` takes
-    the hook out again (also on leaving a ``with`` block), as in PyTorch."""
-
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _addindent(text, spaces):

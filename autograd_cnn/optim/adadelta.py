@@ -31,13 +31,7 @@ class Adadelta(Optimizer):
 
     def _update_group(self, group):
         lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad_of(p)
-            if g is None:
-                continue
-            w = p.numpy()  # updated in place (the Tensor's version is bumped after)
-            if group["maximize"]:
-                g = -g
+        for p, w, g in self._grads(group):
             st = self._state_for(p)
             if not st:
                 st["step"] = 0

@@ -38,13 +38,7 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group):
         lr, decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
-        for p in group["params"]:
-            g = self._grad_of(p)
-            if g is None:
-                continue
-            w = p.numpy()  # updated in place (the Tensor's version is bumped after)
-            if group["maximize"]:
-                g = -g
+        for p, w, g in self._grads(group):
             st = self._state_for(p)
             st["step"] += 1
             if wd != 0:

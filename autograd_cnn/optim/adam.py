@@ -38,14 +38,8 @@ class Adam(Optimizer):
 
     def _update_group(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-        for p in group["params"]:
-            g = self._grad_of(p)
-            if g is None:
-                continue
-            d = p.numpy()  # updated in place (the Tensor's version is bumped after)
-            if maximize:
-                g = -g
+        wd, amsgrad = group["weight_decay"], group["amsgrad"]
+        for p, d, g in self._grads(group):
             st = self._state_for(p)
             if not st:
                 st["step"] = 0

@@ -139,6 +139,15 @@ class Optimizer:
                              f"{p.shape}")
         return g
 
+    def _grads(self, group):
+        """``(p, array, gradient)`` for each parameter of ``group`` that has a gradient: the
+        parameter's ndarray (updated in place; the Tensor's version is bumped after the step)
+        and its gradient, negated when the group maximizes."""
+        for p in group["params"]:
+            g = self._grad_of(p)
+            if g is not None:
+                yield p, p.numpy(), (-g if group["maximize"] else g)
+
     def _state_for(self, p):
         return self.state.setdefault(id(p), {})
 

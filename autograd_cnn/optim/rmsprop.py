@@ -27,13 +27,7 @@ class RMSprop(Optimizer):
     def _update_group(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         wd, mom, centered = group["weight_decay"], group["momentum"], group["centered"]
-        for p in group["params"]:
-            g = self._grad_of(p)
-            if g is None:
-                continue
-            w = p.numpy()  # updated in place (the Tensor's version is bumped after)
-            if group["maximize"]:
-                g = -g
+        for p, w, g in self._grads(group):
             st = self._state_for(p)
             if not st:
                 st["step"] = 0

@@ -34,14 +34,8 @@ class SGD(Optimizer):
 
     def _update_group(self, group):
         lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
-        wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-        for p in group["params"]:
-            g = self._grad_of(p)
-            if g is None:
-                continue
-            d = p.numpy()  # updated in place (the Tensor's version is bumped after)
-            if maximize:
-                g = -g
+        wd, nesterov = group["weight_decay"], group["nesterov"]
+        for p, d, g in self._grads(group):
             if wd != 0:
                 g = g + wd * d
             if mom != 0:
