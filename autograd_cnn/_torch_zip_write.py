@@ -12,12 +12,12 @@ the reader), with every entry under ``archive/``:
 Entries are stored uncompressed and each storage's bytes start at a multiple of 64 in the file
 (the local header's extra field is padded, as torch does), so ``torch.load(path, mmap=True)``
 maps them. The file holds only what ``torch.load``'s default ``weights_only=True`` accepts:
-tensors, ``dict`` / ``OrderedDict`` / ``list`` / ``tuple``, ``str``, ``int``, ``float``,
-``bool`` and ``None`` (NumPy scalars become Python numbers). The pickle's globals are written as
+tensors, ``dict`` / ``list`` / ``tuple``, ``str``, ``int``, ``float``, ``bool`` and ``None``
+(NumPy scalars become Python numbers; every dict, an ``OrderedDict`` included, is written as a
+plain ``dict`` in the same order, so a state dict and the dict of its arrays give one file). The pickle's globals are written as
 opcodes by :class:`_Pickler`; torch is neither imported nor needed. The bytes depend only on
 the object (no timestamps, no random ids), so saving the same weights twice gives the same file.
 """
-import collections
 import io
 import numbers
 import pickle
@@ -100,8 +100,12 @@ class _Tree:
                       _Call(_Global("collections", "OrderedDict"), ())))
 
     def walk(self, obj, where="obj"):
-        if obj is None or isinstance(obj, (bool, str)):
+        if obj is None:
+            return None
+        if isinstance(obj, bool):
             return obj
+        if isinstance(obj, str):  # np.str_ too: the pickle names no NumPy type
+            return str(obj)
         if isinstance(obj, Tensor):
             return self.tensor(as_array(obj), bool(obj.requires_grad), where)
         if isinstance(obj, np.ndarray):
@@ -118,7 +122,7 @@ class _Tree:
                             "np.ndarray, int, float, bool, str, None")
         with _entering(self._open, obj, where):
             if isinstance(obj, dict):
-                out = collections.OrderedDict() if isinstance(obj, collections.OrderedDict) else {}
+                out = {}  # an OrderedDict too: a state dict is the same file either way
                 for k, v in obj.items():
                     if not (k is None or isinstance(k, (str, bool, numbers.Integral, float))):
                         raise TypeError(f"save: dict keys must be str, int, float, bool or None; "

@@ -185,7 +185,7 @@ def _checkpoint():
     optimizer = {"state": {0: {"step": np.int64(3), "exp_avg": ac.zeros(2, 2)},
                            1: {"momentum_buffer": None}},
                  "param_groups": [{"lr": 0.1, "betas": (0.9, np.float32(0.999)), "params": [0, 1],
-                                   "nesterov": np.bool_(False), "name": "main", "x": -2**70}]}
+                                   "nesterov": np.bool_(False), "name": np.str_("main"), "x": -2**70}]}
     return {"model": model, "optimizer": optimizer, "epoch": 4, "done": True, "note": None}
 
 
@@ -196,8 +196,8 @@ def _plain(value):
         return value.numpy()
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, dict):
-        return type(value)((k, _plain(v)) for k, v in value.items())
+    if isinstance(value, dict):  # OrderedDicts are written as dicts
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)
     return value
@@ -242,7 +242,7 @@ def test_pt_save_writes_torch_save_layout(tmp_path):
         assert int(zf.read("archive/version")) == 3
         pkl = zf.read("archive/data.pkl")
     storages = [i for i in infos if i.filename.startswith("archive/data/")]
-    assert len(storages) == len(_DTYPES) + 8 + 1  # the model's tensors and exp_avg
+    assert len(storages) == len(_DTYPES) + 7 + 1  # the model's tensors and exp_avg
     for info in infos:
         assert info.compress_type == zipfile.ZIP_STORED
         name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:
@@ -369,10 +369,10 @@ def test_our_pt_file_loads_in_torch(tmp_path, mmap):
             assert isinstance(g, torch.Tensor) and not isinstance(g, torch.nn.Parameter), where
             assert str(g.dtype) == f"torch.{arr.dtype.newbyteorder('=').name}", where
             assert tuple(g.shape) == arr.shape and g.is_contiguous(), where
-            np.testing.assert_array_equal(g.numpy(), arr)
+            np.testing.assert_array_equal(g.detach().numpy(), arr)
             assert g.requires_grad == bool(getattr(w, "requires_grad", False)), where
         elif isinstance(w, dict):
-            assert type(g) is type(w) and list(g) == list(w), where
+            assert type(g) is dict and list(g) == list(w), where
             for k in w:
                 same(g[k], w[k], f"{where}[{k!r}]")
         elif isinstance(w, (list, tuple)):
