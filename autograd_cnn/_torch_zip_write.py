@@ -14,9 +14,10 @@ Entries are stored uncompressed and each storage's bytes start at a multiple of 
 maps them. The file holds only what ``torch.load``'s default ``weights_only=True`` accepts:
 tensors, ``dict`` / ``list`` / ``tuple``, ``str``, ``int``, ``float``, ``bool`` and ``None``
 (NumPy scalars become Python numbers; every dict, an ``OrderedDict`` included, is written as a
-plain ``dict`` in the same order, so a state dict and the dict of its arrays give one file). The pickle's globals are written as
-opcodes by :class:`_Pickler`; torch is neither imported nor needed. The bytes depend only on
-the object (no timestamps, no random ids), so saving the same weights twice gives the same file.
+plain ``dict`` in the same order, so a state dict and the dict of its arrays give one file).
+The pickle's globals are written as opcodes by :class:`_Pickler`; torch is neither imported
+nor needed. The bytes depend only on the object (no timestamps, no random ids), so saving the
+same weights twice gives the same file.
 """
 import io
 import numbers

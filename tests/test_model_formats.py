@@ -185,7 +185,8 @@ def _checkpoint():
     optimizer = {"state": {0: {"step": np.int64(3), "exp_avg": ac.zeros(2, 2)},
                            1: {"momentum_buffer": None}},
                  "param_groups": [{"lr": 0.1, "betas": (0.9, np.float32(0.999)), "params": [0, 1],
-                                   "nesterov": np.bool_(False), "name": np.str_("main"), "x": -2**70}]}
+                                   "nesterov": np.bool_(False), "name": np.str_("main"),
+                                   "x": -2**70}]}
     return {"model": model, "optimizer": optimizer, "epoch": 4, "done": True, "note": None}
 
 
