@@ -3,8 +3,9 @@ around them (optimizer state, epoch counters, configuration strings...).
 
 The extension chooses the format: ``.safetensors`` (flat state dicts, read and written through
 the optional ``safetensors`` package; _safetensors.py) and ``.pt`` / ``.pth`` (PyTorch's
-``torch.save`` files, read only, without PyTorch and without running pickled code;
-_torch_zip.py) -- every other name is this module's own format, described below.
+``torch.save`` zip files, read and written without PyTorch, never running pickled code;
+_torch_zip.py reads, _torch_zip_write.py writes) -- every other name is this module's own
+format, described below.
 
 File format
 -----------
@@ -41,6 +42,7 @@ than the archive holds, or a compressed entry (``save`` never writes one), is re
 memory is allocated for it. Paths may be ``str``,
 ``bytes`` or ``os.PathLike``, as for ``open``.
 """
+import contextlib
 import io
 import json
 import math
@@ -65,6 +67,21 @@ MAX_DEPTH = 200
 
 
 # ----------------------------------------------------------------------------------- encoding
+@contextlib.contextmanager
+def _entering(open_ids, obj, where):
+    """Walk into the container ``obj``: ``open_ids`` holds the ids of the containers being
+    walked (outermost first); one that holds itself, or nesting past MAX_DEPTH, is refused."""
+    if id(obj) in open_ids:
+        raise ValueError(f"save: {where} contains itself; a checkpoint must be a tree")
+    if len(open_ids) >= MAX_DEPTH:
+        raise ValueError(f"save: {where} is nested more than {MAX_DEPTH} levels deep")
+    open_ids.append(id(obj))
+    try:
+        yield
+    finally:
+        open_ids.pop()
+
+
 class _Encoder:
     """Turns a nested Python structure into (manifest node, {entry name: array})."""
 
@@ -102,15 +119,8 @@ class _Encoder:
         if isinstance(obj, Tensor):
             return {"t": "array", "k": self._add_array(obj.numpy(), where)}
         if isinstance(obj, (dict, list, tuple)):
-            if id(obj) in self._open:
-                raise ValueError(f"save: {where} contains itself; a checkpoint must be a tree")
-            if len(self._open) >= MAX_DEPTH:
-                raise ValueError(f"save: {where} is nested more than {MAX_DEPTH} levels deep")
-            self._open.append(id(obj))
-            try:
+            with _entering(self._open, obj, where):
                 return self._container(obj, where)
-            finally:
-                self._open.pop()
         raise TypeError(f"save: cannot store {where} of type {type(obj).__name__}; supported: "
                         "dict, list, tuple, np.ndarray, Tensor, int, float, bool, str, None")
 
@@ -202,20 +212,23 @@ def save(obj, path):
 
     * ``.safetensors``: a flat dict of name -> array or Tensor (a state dict), as
       ``safetensors.torch.save_file`` writes it (needs the optional ``safetensors`` package);
+    * ``.pt`` / ``.pth``: PyTorch's ``torch.save`` zip format, written without PyTorch, which
+      ``torch.load(path)`` reads with its default ``weights_only=True``: dicts, OrderedDicts,
+      lists and tuples of Tensors/arrays (float32, float64, float16, int64, int32, int16, int8,
+      uint8, bool), numbers, strings, bools and None (see autograd_cnn/_torch_zip_write.py);
     * anything else (``.npz``, ``.ckpt``, no extension...): a pickle-free ``.npz`` checkpoint of
       ``obj``, a state dict or any nesting of dicts/lists/tuples of arrays, Tensors, numbers,
       strings, bools and None.
 
-    ``.pt`` / ``.pth`` are refused (they are PyTorch's pickles; :func:`load` reads them). The
-    name is used exactly as given (no extension is appended). The write is atomic: a temporary
+    The name is used exactly as given (no extension is appended). The write is atomic: a temporary
     file in the same directory is filled, fsync'ed, then renamed over ``path``.
     """
     path = _path(path, "save")
     kind = _format(path)
     if kind == "torch":
-        raise ValueError(f"save: {path!r}: .pt/.pth files are PyTorch pickles, which autograd_cnn "
-                         "reads but does not write; save to .safetensors (loads in PyTorch with "
-                         "safetensors.torch.load_file) or .npz")
+        from ._torch_zip_write import write_torch_file
+        _atomic_write(path, lambda f: write_torch_file(obj, f))
+        return None
     if kind == "safetensors":
         from ._safetensors import to_bytes
         blob = to_bytes(obj, path)

@@ -1,9 +1,11 @@
 """ac.save / ac.load by extension: PyTorch's torch.save zip files (.pt/.pth, read without torch and
 without running code), .safetensors (through the optional safetensors package) and, where torch
 is installed, state dicts moving both ways between PyTorch and our models."""
+import collections
 import io
 import os
 import pickle
+import pickletools
 import struct
 import zipfile
 
@@ -161,9 +163,129 @@ def test_broken_pt_files_get_clear_errors(tmp_path):
         ac.load(_write(tmp_path, "tp.pt", truncated_pickle))
 
 
-def test_save_refuses_pt(tmp_path):
-    with pytest.raises(ValueError, match="reads but does not write"):
-        ac.save({"w": np.ones(2)}, tmp_path / "m.pt")
+# ------------------------------------------------------------- .pt files written by ac.save
+_DTYPES = [np.float32, np.float64, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8,
+           np.bool_]
+
+
+def _checkpoint():
+    """A training checkpoint: a state dict holding every dtype, views, a 0-d and an empty
+    tensor, big-endian data, Tensors and a Parameter, next to optimizer-like state."""
+    rng = np.random.default_rng(0)
+    model = collections.OrderedDict(
+        (f"t_{np.dtype(dt).name}", (rng.standard_normal((3, 4)) * 50).astype(dt))
+        for dt in _DTYPES)
+    model["transposed"] = np.arange(12, dtype=np.float32).reshape(3, 4).T
+    model["strided"] = np.arange(20.0)[::3]
+    model["scalar"] = np.array(2.5, np.float64)
+    model["empty"] = np.zeros((0, 3), np.int64)
+    model["big_endian"] = np.arange(5, dtype=">f4")
+    model["tensor"] = ac.tensor([[1.0, -2.0]], dtype=ac.float64)
+    model["param"] = ac.nn.Parameter(ac.tensor([0.5, 0.25]))
+    optimizer = {"state": {0: {"step": np.int64(3), "exp_avg": ac.zeros(2, 2)},
+                           1: {"momentum_buffer": None}},
+                 "param_groups": [{"lr": 0.1, "betas": (0.9, np.float32(0.999)), "params": [0, 1],
+                                   "nesterov": np.bool_(False), "name": np.str_("main"),
+                                   "x": -2**70}]}
+    return {"model": model, "optimizer": optimizer, "epoch": 4, "done": True, "note": None}
+
+
+def _plain(value):
+    """What the checkpoint's ``value`` should come back as: arrays for Tensors, Python numbers
+    for NumPy scalars, containers of the same type."""
+    if isinstance(value, ac.Tensor):
+        return value.numpy()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):  # OrderedDicts are written as dicts
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _assert_same(got, want, where="obj"):
+    assert type(got) is type(want), (where, type(got), type(want))
+    if isinstance(want, np.ndarray):
+        assert got.dtype == want.dtype.newbyteorder("=") and got.shape == want.shape, where
+        np.testing.assert_array_equal(got, want)
+    elif isinstance(want, dict):
+        assert list(got) == list(want), where
+        for k in want:
+            _assert_same(got[k], want[k], f"{where}[{k!r}]")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want)):
+            _assert_same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want, where
+
+
+@pytest.mark.parametrize("name", ["ckpt.pt", "ckpt.pth"])
+def test_pt_save_round_trips_every_dtype_and_nesting(tmp_path, name):
+    ckpt = _checkpoint()
+    ac.save(ckpt, tmp_path / name)
+    _assert_same(ac.load(tmp_path / name), _plain(ckpt))
+
+
+def test_pt_save_writes_torch_save_layout(tmp_path):
+    """What torch.load needs, checked without torch: one folder, stored entries, storages that
+    start at multiples of 64 bytes in the file, a protocol-2 pickle naming only the globals
+    torch.load(weights_only=True) allows."""
+    ac.save(_checkpoint(), tmp_path / "m.pt")
+    raw = (tmp_path / "m.pt").read_bytes()
+    with zipfile.ZipFile(tmp_path / "m.pt") as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        assert {n.split("/")[0] for n in names} == {"archive"}
+        assert {"archive/data.pkl", "archive/byteorder", "archive/version"} <= set(names)
+        assert zf.read("archive/byteorder") == b"little"
+        assert int(zf.read("archive/version")) == 3
+        pkl = zf.read("archive/data.pkl")
+    storages = [i for i in infos if i.filename.startswith("archive/data/")]
+    assert len(storages) == len(_DTYPES) + 7 + 1  # the model's tensors and exp_avg
+    for info in infos:
+        assert info.compress_type == zipfile.ZIP_STORED
+        name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:
+                                                       info.header_offset + 30])
+        start = info.header_offset + 30 + name_len + extra_len
+        assert start % 64 == 0, info.filename
+    # storages are numbered in the order the tensors come; their bytes are C-order little-endian
+    model, n = _checkpoint()["model"], len(_DTYPES)
+    for key, want in [(0, model["t_float32"]), (n, model["transposed"]),
+                      (n + 1, model["strided"]), (n + 4, model["big_endian"])]:
+        with zipfile.ZipFile(tmp_path / "m.pt") as zf:
+            assert zf.read(f"archive/data/{key}") == \
+                want.astype(want.dtype.newbyteorder("<")).tobytes(order="C")
+    assert pkl[:2] == b"\x80\x02"
+    globals_ = {arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"}
+    assert globals_ == {"collections OrderedDict", "torch._utils _rebuild_tensor_v2"} | {
+        f"torch {s}" for s in ("FloatStorage", "DoubleStorage", "HalfStorage", "LongStorage",
+                               "IntStorage", "ShortStorage", "CharStorage", "ByteStorage",
+                               "BoolStorage")}
+    # the file depends on the values only: the same checkpoint saved again is the same bytes
+    ac.save(_checkpoint(), tmp_path / "again.pt")
+    assert (tmp_path / "again.pt").read_bytes() == raw
+
+
+def test_pt_save_refuses_what_torch_load_would_not_read(tmp_path):
+    path = tmp_path / "m.pt"
+    ac.save({"w": np.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match=r"obj\['opt'\]\['z'\] has dtype complex64"):
+        ac.save({"opt": {"z": np.ones(2, np.complex64)}}, path)
+    with pytest.raises(TypeError, match=r"obj\['w'\] has dtype uint16"):
+        ac.save({"w": np.ones(2, np.uint16)}, path)
+    with pytest.raises(TypeError, match=r"obj\[0\] of type set"):
+        ac.save([{1, 2}], path)
+    with pytest.raises(TypeError, match="dict keys"):
+        ac.save({(1, 2): 3}, path)
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="contains itself"):
+        ac.save(loop, path)
+    assert path.read_bytes() == before  # a refused save leaves the old file as it was
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # and no temporary
 
 
 # ------------------------------------------------------------------------------- safetensors
@@ -232,6 +354,46 @@ def test_torch_save_state_dict_loads_into_our_model(tmp_path, name):
     sd = ac.load(tmp_path / "w.pth")
     assert list(sd) == list(twin.state_dict())
     ours.load_state_dict(sd)
+    _same_outputs(ours, twin, shape)
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_our_pt_file_loads_in_torch(tmp_path, mmap):
+    torch = _torch()
+    ckpt = _checkpoint()
+    ac.save(ckpt, tmp_path / "ckpt.pt")
+    got = torch.load(tmp_path / "ckpt.pt", mmap=mmap)  # weights_only=True: torch's default
+
+    def same(g, w, where="obj"):
+        if isinstance(w, ac.Tensor) or isinstance(w, np.ndarray):
+            arr = w.numpy() if isinstance(w, ac.Tensor) else w
+            assert isinstance(g, torch.Tensor) and not isinstance(g, torch.nn.Parameter), where
+            assert str(g.dtype) == f"torch.{arr.dtype.newbyteorder('=').name}", where
+            assert tuple(g.shape) == arr.shape and g.is_contiguous(), where
+            np.testing.assert_array_equal(g.detach().numpy(), arr)
+            assert g.requires_grad == bool(getattr(w, "requires_grad", False)), where
+        elif isinstance(w, dict):
+            assert type(g) is dict and list(g) == list(w), where
+            for k in w:
+                same(g[k], w[k], f"{where}[{k!r}]")
+        elif isinstance(w, (list, tuple)):
+            assert type(g) is type(w) and len(g) == len(w), where
+            for i, (a, b) in enumerate(zip(g, w)):
+                same(a, b, f"{where}[{i}]")
+        else:
+            w = w.item() if isinstance(w, np.generic) else w
+            assert type(g) is type(w) and g == w, where
+
+    same(got, ckpt)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet"])
+def test_our_state_dict_saved_as_pt_loads_into_torch_twin(tmp_path, name):
+    torch = _torch()
+    ours, twin, shape = _twin_pair(name)
+    torch.nn.init.normal_(next(twin.parameters()))  # the twin now differs from ours...
+    ac.save(ours.state_dict(), tmp_path / "ours.pth")
+    twin.load_state_dict(torch.load(tmp_path / "ours.pth"))  # ...until it loads our file
     _same_outputs(ours, twin, shape)
 
 
