@@ -262,6 +262,19 @@ def test_a_failing_rank_aborts_the_job_with_its_message(tmp_path):
 
 
 @requires_mpi
+def test_a_rank_that_exits_with_an_error_ends_the_job(tmp_path):
+    # rank 1 leaves with status 2 while rank 0 waits in a collective: without the abort, rank 1
+    # would wait in MPI_Finalize for rank 0, and rank 0 for rank 1, forever
+    code = ("import sys\nfrom autograd_cnn import distributed as d\nd.init()\n"
+            "if d.get_rank() == 1:\n    sys.exit(d.process_group.exit_status(2))\nd.barrier()\n")
+    run = _launch(["-c", code], tmp_path)
+    assert run.returncode != 0
+    usage = _launch(["-m", "autograd_cnn", "train", "--distributed", "--batch-size", "63"],
+                    tmp_path)
+    assert usage.returncode != 0 and "must be a multiple of the 2 ranks" in usage.stderr
+
+
+@requires_mpi
 def test_a_rank_started_without_its_peers_says_so(tmp_path):
     env = _env()
     env["OMPI_COMM_WORLD_SIZE"] = "2"  # what Open MPI's launcher tells each of its ranks
