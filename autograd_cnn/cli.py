@@ -423,6 +423,13 @@ def _start_distributed(args, out):
         raise _UsageError(str(exc).splitlines()[0]) from None
 
 
+def _rank_exit(status):
+    """``status``; as one rank of a train --distributed job, a failure aborts every rank (the
+    others would wait for this one forever)."""
+    process_group = sys.modules.get("autograd_cnn.distributed.process_group")
+    return process_group.exit_status(status) if process_group is not None else status
+
+
 def run_summary(args, out=None):
     out = out if out is not None else sys.stdout
     shape = INPUT_SHAPES[args.model]
@@ -501,9 +508,9 @@ def main(argv=None):
         return 0
     except _UsageError as exc:
         sys.stderr.write(f"autograd_cnn: error: {exc}\n")
-        return 2
+        return _rank_exit(2)
     except KeyboardInterrupt:  # Ctrl-C before training started, or a second one after it
         sys.stderr.write(MESSAGE)
-        return EXIT_STATUS
+        return _rank_exit(EXIT_STATUS)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0

@@ -136,6 +136,8 @@ def worker(args):
         times.append(time.perf_counter() - t0)
     waited = getattr(model, "wait_seconds", 0.0) - waited
     barrier()
+    if args.library == "torch":  # gloo's threads must stop before the interpreter exits
+        lib.distributed.destroy_process_group()
     if rank == 0:
         print(json.dumps({"median_s": statistics.median(times), "min_s": min(times),
                           "wait_s": waited / args.steps, "world": world}), flush=True)

@@ -59,19 +59,15 @@ def _worker():
 
 
 # ------------------------------------------------------------------ without an MPI job ------
-def test_importing_the_package_does_not_import_mpi4py():
-    code = "import autograd_cnn, autograd_cnn.distributed, sys; print('mpi4py' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=TIMEOUT)
-    assert out.stdout.strip() == "False", out.stderr
-
-
-def test_ranks_need_init():
-    code = ("from autograd_cnn import distributed as d\n"
+def test_importing_does_not_import_mpi4py_and_ranks_need_init():
+    code = ("import sys\nimport autograd_cnn\nfrom autograd_cnn import distributed as d\n"
+            "print('mpi4py' in sys.modules)\n"
             "try:\n    d.get_rank()\nexcept RuntimeError as e:\n    print('refused:', e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=TIMEOUT)
-    assert "refused:" in out.stdout and "init()" in out.stdout
+    lines = out.stdout.splitlines()
+    assert lines[0] == "False", out.stderr
+    assert lines[1].startswith("refused:") and "init()" in lines[1]
 
 
 def test_train_distributed_without_mpi4py_is_a_one_line_error(tmp_path):
@@ -259,6 +255,19 @@ def test_a_failing_rank_aborts_the_job_with_its_message(tmp_path):
     text = run.stdout + run.stderr
     assert run.returncode != 0, text
     assert "rank 1 fails on purpose" in text and "rank 1 of 2 failed" in text, text
+
+
+@requires_mpi
+def test_a_rank_that_exits_with_an_error_ends_the_job(tmp_path):
+    # rank 1 leaves with status 2 while rank 0 waits in a collective: without the abort, rank 1
+    # would wait in MPI_Finalize for rank 0, and rank 0 for rank 1, forever
+    code = ("import sys\nfrom autograd_cnn import distributed as d\nd.init()\n"
+            "if d.get_rank() == 1:\n    sys.exit(d.process_group.exit_status(2))\nd.barrier()\n")
+    run = _launch(["-c", code], tmp_path)
+    assert run.returncode != 0
+    usage = _launch(["-m", "autograd_cnn", "train", "--distributed", "--batch-size", "63"],
+                    tmp_path)
+    assert usage.returncode != 0 and "must be a multiple of the 2 ranks" in usage.stderr
 
 
 @requires_mpi

@@ -17,7 +17,7 @@ from ..autograd.tensor import as_array
 
 __all__ = ["init", "is_initialized", "is_available", "get_rank", "get_world_size",
            "get_local_size", "comm", "barrier", "broadcast", "all_reduce", "broadcast_object",
-           "sum_numbers"]
+           "sum_numbers", "abort", "exit_status"]
 
 _world = None          # the communicator (MPI.COMM_WORLD) once init() ran
 _previous_hook = None  # sys.excepthook before init() replaced it
@@ -89,10 +89,25 @@ def _abort_job(exc_type, exc, tb):
     rank, size = _world.Get_rank(), _world.Get_size()
     sys.stderr.write(f"autograd_cnn.distributed: rank {rank} of {size} failed; aborting the job\n")
     (_previous_hook or sys.__excepthook__)(exc_type, exc, tb)
+    abort(1)
+
+
+def abort(status):
+    """End every rank of the job now, with exit status ``status`` (``MPI_Abort``). A rank that
+    fails must not simply exit: MPI_Finalize at its exit would wait for peers that wait for it."""
+    world = _require("abort")
     sys.stderr.flush()
     sys.stdout.flush()
     time.sleep(0.2)  # lets the launcher forward this output before it kills the ranks
-    _world.Abort(1)
+    world.Abort(status)
+
+
+def exit_status(status):
+    """``status``, after aborting the whole job when it is a failure (non-zero) of one rank of
+    several: what a command returns as a rank of an MPI job."""
+    if status and _world is not None and _world.Get_size() > 1:
+        abort(status)
+    return status
 
 
 def is_initialized():
