@@ -183,7 +183,7 @@ void pack_transposed_channel_weights(const ConvGeom& g, const ConvPlan& p,
 }
 
 // x (N, C, H, W) -> phase layout (N, C, phase_channel_size): padded, stride-phase planes, zero
-// slack.
+// slack; planes that no tap reads are all zeros.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
   std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
@@ -206,9 +206,13 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
       for (std::int64_t ph = 0; ph < g.SH; ++ph) {
         const std::int64_t h = i * g.SH + ph - g.PH0;
         for (std::int64_t pw = 0; pw < g.SW; ++pw) {
-          T* row = dst + (ph * g.SW + pw) * p.plane_size + i * p.plane_w;
+          const std::int64_t plane = ph * g.SW + pw;
+          T* row = dst + plane * p.plane_size + i * p.plane_w;
           const std::int64_t jlo = jrange[2 * pw], jhi = jrange[2 * pw + 1];
-          if (h < 0 || h >= g.H || jlo >= jhi) {
+          // a plane no tap reads (a 1x1 stride-2 kernel reads one of four) is only zeroed: the
+          // kernels' tiles may still run into it, and must meet zeros there, not stale values
+          const bool unread = p.plane_begin[plane] == p.plane_begin[plane + 1];
+          if (h < 0 || h >= g.H || jlo >= jhi || unread) {
             zero_row(row, p.plane_w);
             continue;
           }

@@ -21,27 +21,30 @@ inline int channel_tile_columns(std::int64_t cols) {
   return static_cast<int>(ceil_div(cols, segments));
 }
 
-inline double channel_overhead(std::int64_t channels, std::int64_t cols, int w) {
-  if (channels <= 0 || cols <= 0) return 1.0;
+// (A tile holds 2 rows x up to kChannelTileColumns columns of accumulators; an image of one row,
+// conv1d's, fills half of them, which counts as computing the empty row.)
+inline double channel_overhead(std::int64_t channels, std::int64_t rows, std::int64_t cols,
+                               int w) {
+  if (channels <= 0 || rows <= 0 || cols <= 0) return 1.0;
   const std::int64_t rc = channel_tile_columns(cols);
   return double(ceil_div(channels, w) * w) / double(channels) *
-         double(ceil_div(cols, rc) * rc) / double(cols);
+         double(ceil_div(cols, rc) * rc) / double(cols) * double(ceil_div(rows, 2) * 2) /
+         double(rows);
 }
 
 // Forward: whether the channel-vectorised kernel (conv_forward_channels) computes less than the
 // wide rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the
 // 8x8 and 16x16 images of CIFAR networks with 32-256 channels).
 // The forward's channel tiles cost about 1/8 more per vector multiply-add than its wide rows
-// (their input loop restarts per pixel pair and their outputs are transposed on the way out): with
-// the wide rows wasting 2 of 18 columns (16x16, pad 1) both measured within noise, and the channel
-// path measured 10-15 % slower on 32x32 and stride-2 layers that waste 1 of 17 or 34 (Zen 5,
-// 2026-12-04), so the forward takes it only where the wide rows waste more than that.
+// (their input loop restarts per pixel pair and their outputs are transposed on the way out; the
+// measurements are in benchmarks/PERFORMANCE.md), so the forward takes them only where the wide
+// rows waste more than that.
 constexpr double kChannelForwardCost = 1.125;
 
 template <typename T>
 inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
-  return kChannelForwardCost * channel_overhead(g.C_out / g.G, g.OW, W) <
+  return kChannelForwardCost * channel_overhead(g.C_out / g.G, g.OH, g.OW, W) <
          wide_overhead(g.OH, p.plane_w, g.OW, W);
 }
 
@@ -83,10 +86,11 @@ inline bool use_images_backward_input(const ConvGeom& g, const ConvPlan& p,
 
 // Backward-input: whether the channel-vectorised kernel (conv_backward_input_channels: vectors of
 // input channels) computes less than the wide rows of the phase planes, by the cost model above,
-// summed over the planes (their image rows x image columns). Here both cost the same per vector
-// multiply-add (the wide rows' gather pays the same transposed stores as the channel tiles):
-// measured 1.07-1.15x PyTorch for channel tiles against 1.3-2x for the wide rows on 16x16 and 8x8,
-// and within noise on 32x32 (Zen 5, 2026-12-04).
+// summed over the planes (their image rows x image columns). Here the channel tiles cost less
+// extra per vector multiply-add than in the forward (the wide rows' gather scatters its tiles into
+// dx as the channel tiles transpose theirs), about 1/16 (benchmarks/PERFORMANCE.md).
+constexpr double kChannelBackwardInputCost = 1.0625;
+
 template <typename T>
 inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
@@ -100,9 +104,9 @@ inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
       if (pixels <= 0) continue;
       useful += pixels;
       wide += pixels * wide_overhead(ihi - ilo, p.plane_w, jhi - jlo, W);
-      chan += pixels * channel_overhead(g.C_in / g.G, jhi - jlo, W);
+      chan += pixels * channel_overhead(g.C_in / g.G, ihi - ilo, jhi - jlo, W);
     }
-  return useful > 0 && chan < wide;
+  return useful > 0 && kChannelBackwardInputCost * chan < wide;
 }
 
 // The weight gradient's blocks and work items (conv_backward_weight).
