@@ -78,7 +78,7 @@ void conv_backward_weight_blocks(const ConvGeom& g, const ConvPlan& p, T* dw, co
     const std::int64_t b0 = obg * gsz, b1 = std::min(nob, b0 + gsz);
     const std::int64_t ic0 = icb * kWgradInputChannels;
     const std::int64_t nic = std::min<std::int64_t>(kWgradInputChannels, cig - ic0);
-    const std::int64_t ncols = nic * taps, ncb = ceil_div(ncols, bt);
+    const std::int64_t ncb = column_block_count(nic, taps, bt);
     const std::int64_t cb0 = cg * ncb / ncg, cb1 = (cg + 1) * ncb / ncg;
     if (cb0 >= cb1) return;
     const T* x0 = xq + (grp * cig + ic0) * p.phase_channel_size;
@@ -93,9 +93,9 @@ void conv_backward_weight_blocks(const ConvGeom& g, const ConvPlan& p, T* dw, co
     auto with_block = [&](std::int64_t b, std::int64_t cb, auto&& fn) {
       const std::int64_t oc0 = grp * cog + b * bo;
       const int wo = static_cast<int>(std::min<std::int64_t>(bo, cog - b * bo));
-      // column blocks of balanced sizes (7 columns: 4 + 3, not 6 + 1)
-      const std::int64_t c0 = cb * ncols / ncb;
-      const int wt = static_cast<int>((cb + 1) * ncols / ncb - c0);
+      std::int64_t c0, c1;
+      column_block(nic, taps, bt, cb, &c0, &c1);
+      const int wt = static_cast<int>(c1 - c0);
       V* acc = acc_store.data() + ((b - b0) * (cb1 - cb0) + (cb - cb0)) * kWgradAccumulators;
       with_count<kWgradMaxBlockChannels>(wo, [&](auto WOc) {
         with_count<kWgradBlockTaps>(wt, [&](auto WTc) {

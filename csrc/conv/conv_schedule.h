@@ -113,9 +113,10 @@ inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
 //
 // Columns: the (input channel, tap) pairs of one block of kWgradInputChannels input channels, input
 // channel major, taps in phase-plane order; column (ic, t) reads the input at ic's channel plus
-// tap t's offset. A block is block_channels output channels x at most block_taps columns of vector
-// partial sums (weight_pass), so a 1x1 convolution fills its accumulators with 6 input channels
-// instead of 1 tap. A layer with at most kWgradMaxBlockChannels output channels (LeNet's 6) has them
+// tap t's offset. A block is block_channels output channels x at most block_taps consecutive
+// columns of vector partial sums (weight_pass; column_block below): the taps of one channel, or,
+// for kernels of fewer taps than a block holds, whole channels (a 1x1 convolution fills its
+// accumulators with 6 input channels instead of 1 tap). A layer with at most kWgradMaxBlockChannels output channels (LeNet's 6) has them
 // all in one block, with as many columns as the accumulators allow, instead of a full block and a
 // narrow one (4 + 2 channels: the narrow one costs nearly as much as the full one).
 //
@@ -132,6 +133,27 @@ inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
 // past the last), swept in balanced L1-sized chunks of chunk_positions; samples smaller than
 // kWgradChunkPositions go chunk_samples at a time (LeNet's 10x10 outputs: 7 samples per pass, not
 // one, whose overhead was as large as its work).
+// Column blocks of an input-channel block of nic channels with `taps` taps, at most bt columns
+// each: with taps >= bt each channel's taps in balanced blocks (9 taps: 4 + 5), so a block reads
+// one channel's rows, which stay in L1 together; with fewer taps, whole channels, as many as fit.
+// Block cb is the columns [*c0, *c1).
+inline std::int64_t column_block_count(std::int64_t nic, std::int64_t taps, int bt) {
+  return taps >= bt ? nic * ceil_div(taps, bt) : ceil_div(nic, bt / taps);
+}
+
+inline void column_block(std::int64_t nic, std::int64_t taps, int bt, std::int64_t cb,
+                         std::int64_t* c0, std::int64_t* c1) {
+  if (taps >= bt) {
+    const std::int64_t per = ceil_div(taps, bt), ic = cb / per, tb = cb % per;
+    *c0 = ic * taps + tb * taps / per;
+    *c1 = ic * taps + (tb + 1) * taps / per;
+  } else {
+    const std::int64_t channels = bt / taps;
+    *c0 = cb * channels * taps;
+    *c1 = std::min(nic, (cb + 1) * channels) * taps;
+  }
+}
+
 struct WeightGradSchedule {
   int block_channels = 0;               // output channels per block
   int block_taps = 0;                   // columns per block, at most
@@ -155,9 +177,8 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
   // so every block has block_channels * block_taps <= kWgradAccumulators
   s.block_taps = std::min(kWgradBlockTaps, kWgradAccumulators / s.block_channels);
   s.out_blocks = ceil_div(cog, s.block_channels);
-  // (blocks of balanced sizes: 7 columns as 4 + 3, not 6 + 1)
-  s.column_blocks =
-      ceil_div(std::min<std::int64_t>(kWgradInputChannels, cig) * p.taps, s.block_taps);
+  s.column_blocks = column_block_count(std::min<std::int64_t>(kWgradInputChannels, cig), p.taps,
+                                       s.block_taps);
   s.in_channel_blocks = ceil_div(cig, kWgradInputChannels);
   const std::int64_t qn = ceil_div(p.wide_outputs, W) * W;
   s.positions = qn;
