@@ -5,9 +5,11 @@
 //                     OB channels x RB vectors of positions in registers (forward, backward_input).
 //   corr_tile_images  the same with one vector of positions in each of RB images (backward_input
 //                     of small planes), skipping the taps that read only zeros.
-//   chan_tile,        the forward with a vector of W output channels per output pixel (narrow
-//   chan_tile_rows    outputs, where wide rows would discard many columns).
-//   weight_pass       WO output channels x WT taps of vector partial sums of the weight gradient.
+//   chan_tile,        a vector of W channels per output pixel: output channels in the forward,
+//   chan_tile_rows,   input channels in backward_input (narrow images, where wide rows would
+//   chan_tile_any     discard many columns); chan_tile_any picks the tile for a row count.
+//   weight_pass       WO output channels x WT columns ((input channel, tap) pairs) of vector
+//                     partial sums of the weight gradient.
 //
 // How GCC is steered: weights come as broadcast loads (splat); vectors that several FMAs share are
 // pinned in registers (in_register), since GCC otherwise folds them back into every FMA as a
@@ -279,9 +281,10 @@ __attribute__((always_inline)) inline void corr_tile_images(const T* in, std::in
   store_block(acc, out);
 }
 
-// One pass of the weight-gradient block over positions [q0, q1) of one sample: WO output channels
-// x WT taps of vector partial sums, loaded from and stored back to `acc` (so a position chunk can
-// stay in L1 while several input channels and tap blocks sweep over it). Not inlined: inlined into
+// One pass of the weight-gradient block over positions [q0, q1) of `samples` samples: WO output
+// channels x WT columns of vector partial sums, column t reading the input at xp + offs[t] (its
+// input channel and tap), loaded from and stored back to `acc` (so a position chunk can stay in
+// L1 while several column blocks sweep over it). validx, in the exact mode, is indexed like xp. Not inlined: inlined into
 // the driver, GCC spilled a dy vector and re-read it per FMA in some instances.
 // Exact (the exact mode of conv_backward_weight): validq[q] is 1 at the output positions that
 // exist (0 at the discarded wide-row columns) and validx marks the image pixels of the input's
