@@ -131,6 +131,16 @@ def test_every_isa_path(isa):
             # 6 output channels (one weight-gradient block) and a batch the weight gradient
             # splits into two chunks of whole samples
             run_case(9, 3, 6, (12, 12), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+            # narrow images with many input channels: the channel-vectorised input gradient
+            # (rows of 3 and 5 adjacent taps, stride 2 with its four planes of 1-4 taps, dilation,
+            # groups, a remainder channel block) and 1x1 weight-gradient blocks of several input
+            # channels
+            run_case(2, 16, 16, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(2, 16, 8, (8, 7), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1, dtype)
+            run_case(2, 16, 12, (16, 16), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(1, 32, 8, (9, 8), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2, dtype)
+            run_case(2, 20, 8, (6, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(2, 20, 24, (8, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, dtype)
     finally:
         ac.set_isa(before)
 
@@ -163,6 +173,64 @@ def test_channel_forward_does_not_depend_on_thread_count():
         ac.set_num_threads(before)
     for a, b in zip(*results):
         assert np.array_equal(a, b)
+
+
+def test_cifar_shapes_do_not_depend_on_thread_count():
+    # each large enough (> 4M multiply-adds) for several threads: the channel-vectorised forward and
+    # input gradient on 8x8 and stride-2 planes, the 1x1 weight-gradient blocks of input channels
+    before = ac.get_num_threads()
+    cases = [(8, 32, 32, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+             (8, 16, 32, (16, 16), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),
+             (32, 32, 64, (16, 16), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),
+             (8, 24, 40, (16, 16), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)]
+    try:
+        for case in cases:
+            results = []
+            for threads in (1, 2, 3, 7):
+                ac.set_num_threads(threads)
+                results.append(run_case(*case, np.float32))
+            for other in results[1:]:
+                for a, b in zip(results[0], other):
+                    assert np.array_equal(a, b), case
+    finally:
+        ac.set_num_threads(before)
+
+
+def test_parallel_threads_follow_the_amount_of_work():
+    from autograd_cnn import _C
+    grain = _C.PARALLEL_GRAIN_WORK
+    assert _C.parallel_threads(18, 1e12, 16) == 9     # 2 items each: 9 threads, not 16
+    assert _C.parallel_threads(1000, 3 * grain, 16) == 3   # one thread per grain of work
+    assert _C.parallel_threads(5, 1e12, 16) == 5      # one per item at most
+    assert _C.parallel_threads(1000, 1.5 * grain, 16) == 1  # too little work for a region
+    assert _C.parallel_threads(1, 1e12, 16) == 1
+    assert _C.parallel_threads(1000, 1e12, 1) == 1
+    assert _C.parallel_threads(2 ** 63 - 1, 1e12, 16) == 16  # no overflow in its arithmetic
+    for items in (0, 1, 2, 3, 7, 16, 17, 100, 1001):
+        for work in (0.0, grain, 2 * grain, 5.5 * grain, 40 * grain, 1e12):
+            last = 1
+            for cap in (1, 2, 3, 4, 7, 16, 64):
+                t = _C.parallel_threads(items, work, cap)
+                assert 1 <= t <= max(1, min(cap, items)), (items, work, cap, t)
+                assert t == 1 or t <= work / grain, (items, work, cap, t)
+                # the busiest thread gets what the most threads allowed would give it, with
+                # the fewest threads that do so; more threads allowed never means fewer used
+                allowed = max(1, min(cap, items, int(work // grain))) if work >= 2 * grain else 1
+                span = -(-items // allowed) if items else 0
+                assert items == 0 or -(-items // t) == span, (items, work, cap, t)
+                assert t == 1 or -(-items // (t - 1)) > span, (items, work, cap, t)
+                assert t >= last, (items, work, cap, t)
+                last = t
+
+
+@pytest.mark.parametrize("items,threads", [(0, 1), (5, 1), (5, 2), (7, 3), (100, 7), (3, 7)])
+def test_parallel_range_splits_items_into_balanced_runs_in_order(items, threads):
+    from autograd_cnn import _C
+    runs = [_C.parallel_range(items, threads, k) for k in range(threads)]
+    assert runs[0][0] == 0 and runs[-1][1] == items
+    assert all(a[1] == b[0] for a, b in zip(runs, runs[1:]))
+    sizes = [e - b for b, e in runs]
+    assert min(sizes) >= 0 and max(sizes) - min(sizes) <= 1
 
 
 def test_nan_and_inf_propagate():

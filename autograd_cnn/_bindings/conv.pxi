@@ -65,3 +65,30 @@ def conv2d_backward_weight_kernel(const real[:, :, :, ::1] x, const real[:, :, :
     cdef ConvGeom g = _conv_geom(x.shape, dw.shape, dy.shape, groups, params)
     with nogil:
         conv2d_backward_weight(g, &x[0, 0, 0, 0], &dy[0, 0, 0, 0], &dw[0, 0, 0, 0])
+
+
+cdef extern from "common/parallel.h" namespace "acnn" nogil:
+    int c_parallel_threads "acnn::parallel_threads"(int64_t items, double work, int max_threads)
+    void c_parallel_range "acnn::parallel_range"(int64_t items, int threads, int k, int64_t* begin,
+                                                  int64_t* end)
+    double c_grain_work "acnn::kGrainWork"
+
+
+PARALLEL_GRAIN_WORK = c_grain_work
+
+
+def parallel_threads(int64_t items, double work, int max_threads):
+    """The threads a parallel loop of ``items`` work items and ``work`` multiply-adds (or elements
+    moved) runs on with at most ``max_threads`` (csrc/common/parallel.h): exposed for the tests."""
+    if items < 0 or max_threads < 1 or not work >= 0:
+        raise ValueError("parallel_threads: items >= 0, work >= 0, max_threads >= 1 needed")
+    return c_parallel_threads(items, work, max_threads)
+
+
+def parallel_range(int64_t items, int threads, int k):
+    """The items [begin, end) thread ``k`` of ``threads`` takes in such a loop."""
+    cdef int64_t begin, end
+    if items < 0 or threads < 1 or not 0 <= k < threads:
+        raise ValueError("parallel_range: items >= 0, threads >= 1, 0 <= k < threads needed")
+    c_parallel_range(items, threads, k, &begin, &end)
+    return begin, end

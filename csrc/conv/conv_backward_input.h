@@ -78,6 +78,63 @@ void conv_backward_input_images(const ConvGeom& g, const ConvPlan& p, const T* d
   });
 }
 
+// Backward-input with vectors of W input channels (narrow images with many channels: CIFAR's 16x16
+// and 8x8, where rows of positions waste lanes), through chan_tile_any (conv_microkernels.h): for
+// each phase plane, pixel (i, j) of the plane gathers sum_oc sum_t w[oc][ic][t] * dy_wide[oc][i *
+// plane_w + j + off[t]] for a vector of input channels ic, which is the forward's chan_tile on dy's
+// wide layout with the plane's taps sorted by offset (plane_taps_by_offset). Work item = (image,
+// group, plane, block of W input channels, pair of the plane's image rows). wp holds the weights
+// from pack_transposed_channel_weights.
+template <typename T>
+void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T* dyw, const T* wp,
+                                  const PlaneTapOrder& order, T* dx, std::int64_t max_rows) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G;
+  const std::int64_t nib = ceil_div(cig, W), nrp = ceil_div(max_rows, 2);
+  const std::int64_t in_cs = g.H * g.W;
+  std::vector<int> row_taps(static_cast<std::size_t>(p.planes));
+  for (std::int64_t pl = 0; pl < p.planes; ++pl)
+    row_taps[pl] = adjacent_tap_run(order.offs.data() + p.plane_begin[pl],
+                                    p.plane_begin[pl + 1] - p.plane_begin[pl]);
+  const double fmas = double(g.N) * g.C_in * in_cs * cog * p.taps / p.planes;
+  parallel_for(g.N * g.G * p.planes * nib * nrp, fmas, [&](std::int64_t it) {
+    const std::int64_t rp = it % nrp;
+    std::int64_t r = it / nrp;
+    const std::int64_t b = r % nib;
+    r /= nib;
+    const std::int64_t pl = r % p.planes;
+    r /= p.planes;
+    const std::int64_t grp = r % g.G, n = r / g.G;
+    const std::int64_t ph = pl / g.SW, pw = pl % g.SW;
+    std::int64_t ilo, ihi, jlo, jhi;
+    valid_range(g.SH, ph, g.PH0, g.H, p.plane_h, &ilo, &ihi);
+    valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jlo, &jhi);
+    const std::int64_t i0 = ilo + 2 * rp;
+    if (i0 >= ihi || jlo >= jhi) return;
+    const int nr = static_cast<int>(std::min<std::int64_t>(2, ihi - i0));
+    const int ib = static_cast<int>(std::min<std::int64_t>(W, cig - b * W));
+    const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
+    const std::int64_t cols = jhi - jlo;
+    const T* in = dyw + (n * g.C_out + grp * cog) * p.wide_channel_size + i0 * p.plane_w + jlo;
+    const T* wb = transposed_weight_block(g, p, wp, grp, pl, b, W);
+    T* out = dx + (n * g.C_in + grp * cig + b * W) * in_cs;
+    alignas(64) T tbuf[2 * kChannelTileColumns * W];
+    with_count<kChannelTileColumns>(channel_tile_columns(cols), [&](auto RCc) {
+      constexpr int RC = decltype(RCc)::value;
+      for (std::int64_t j0 = 0; j0 < cols; j0 += RC) {
+        chan_tile_any<T, RC>(row_taps[pl], nr, in + j0, p.wide_channel_size, cog,
+                             order.offs.data() + t0, ntp, p.plane_w, wb, tbuf);
+        const int nc = static_cast<int>(std::min<std::int64_t>(RC, cols - j0));
+        for (int rr = 0; rr < nr; ++rr) {
+          T* d = out + ((i0 + rr) * g.SH + ph - g.PH0) * g.W + (jlo + j0) * g.SW + pw - g.PW0;
+          for (int o = 0; o < ib; ++o)
+            for (int j = 0; j < nc; ++j) d[o * in_cs + j * g.SW] = tbuf[(rr * RC + j) * W + o];
+        }
+      }
+    });
+  });
+}
+
 // Backward-input through corr_tile over chunks of each phase plane: work item = (image, group,
 // chunk, plane, block of kBlockChannels input channels). dyw holds dy in the wide layout and wp the
 // transposed weight blocks already. Exact: leave out the products with dy's zero margins and
@@ -152,16 +209,22 @@ void conv_backward_input_planes(const ConvGeom& g, const ConvPlan& p, const T* d
 }
 
 // dx = conv_transpose(dy, w). dyw: scratch for the wide layout of dy; wp: for the transposed
-// weight blocks. The one choice of path: the exact mode (non-finite weights) always takes the
+// weight blocks. The choice of path: the exact mode (non-finite weights) always takes the
 // per-plane kernel, which has a mode that leaves out the products with structural zeros;
-// otherwise small planes take the across-images kernel (use_images_backward_input,
-// conv_schedule.h).
+// otherwise the channel-vectorised kernel where it computes less (use_channel_backward_input),
+// else small planes take the across-images kernel (use_images_backward_input, conv_schedule.h).
 template <typename T>
 void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
                          T* dyw, T* wp, bool exact) {
   conv_pack_wide(g, p, dy, dyw, true);
-  pack_transposed_weight_blocks(g, p, w, wp);
   const std::int64_t max_rows = max_image_rows_per_plane(g, p);
+  if (!exact && use_channel_backward_input<T>(g, p)) {
+    const PlaneTapOrder order = plane_taps_by_offset(p);
+    pack_transposed_channel_weights(g, p, order, Vec<T>::width, w, wp);
+    conv_backward_input_channels(g, p, dyw, wp, order, dx, max_rows);
+    return;
+  }
+  pack_transposed_weight_blocks(g, p, w, wp);
   if (exact) {
     conv_backward_input_planes<T, true>(g, p, dyw, wp, dx, max_rows);
   } else if (use_images_backward_input<T>(g, p, max_rows)) {

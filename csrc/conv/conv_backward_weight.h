@@ -3,25 +3,26 @@
 //
 // Both operands are copied once: x into the phase layout, dy into the wide layout (rows only, no
 // margins). Then every dw element is a dot product over (sample, position), computed by weight_pass
-// (conv_microkernels.h) in blocks of output channels x taps of vector partial sums, over L1-sized
-// chunks of positions that every (output block, tap block, input channel) of a work item sweeps in
-// turn; how blocks and work items are sized is plan_weight_gradient (conv_schedule.h).
+// (conv_microkernels.h) in blocks of output channels x columns ((input channel, tap) pairs) of
+// vector partial sums, over L1-sized chunks of positions that every (output block, column block)
+// of a work item sweeps in turn; how blocks and work items are sized is plan_weight_gradient
+// (conv_schedule.h).
 //
 // Each dw element is reduced by exactly one work item, lane by lane over (n, q) in order, then
 // across lanes, whatever the thread count or grouping: the result is the same on any number of
 // threads.
 
-// Stores one block's vector partial sums (nic input channels x WO output channels x WT taps),
-// each summed across its lanes, into dw (at output channel 0, input channel 0 of the block; taps
-// are the block's tap indices). Not inlined: the same for both modes, and not hot.
+// Stores one block's vector partial sums (WO output channels x WT columns), each summed across its
+// lanes, into dw (at output channel 0, input channel 0 of the item's input-channel block); column
+// c of the block is (input channel col_ic[c], tap col_tap[c]). Not inlined: the same for both
+// modes, and not hot.
 template <typename T, int WO, int WT>
-__attribute__((noinline)) void store_weight_block(const Vec<T>* acc, std::int64_t nic,
-                                                  std::int64_t cig, std::int64_t taps,
-                                                  const std::int64_t* tap_index, T* dw) {
-  for (std::int64_t ic = 0; ic < nic; ++ic)
-    for (int o = 0; o < WO; ++o)
-      for (int t = 0; t < WT; ++t)
-        dw[(o * cig + ic) * taps + tap_index[t]] = acc[(ic * WO + o) * WT + t].sum();
+__attribute__((noinline)) void store_weight_block(const Vec<T>* acc, std::int64_t cig,
+                                                  std::int64_t taps, const std::int64_t* col_ic,
+                                                  const std::int64_t* col_tap, T* dw) {
+  for (int o = 0; o < WO; ++o)
+    for (int t = 0; t < WT; ++t)
+      dw[(o * cig + col_ic[t]) * taps + col_tap[t]] = acc[o * WT + t].sum();
 }
 
 // The weight gradient, on x in the phase layout (xq) and dy in the wide layout (dyw). Exact:
@@ -32,89 +33,105 @@ void conv_backward_weight_blocks(const ConvGeom& g, const ConvPlan& p, T* dw, co
                                  const T* dyw) {
   using V = Vec<T>;
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
-  const WeightGradSchedule s = plan_weight_gradient<T>(g, p, num_threads());
-  const int bo = s.block_channels;
-  const std::int64_t nob = s.out_blocks, ntb = s.tap_blocks, nicb = s.in_channel_blocks;
-  const std::int64_t gsz = s.out_blocks_per_item, ntg = s.tap_groups;
+  // split for the threads the work keeps busy (parallel_threads), not for idle ones
+  const WeightGradSchedule s = plan_weight_gradient<T>(
+      g, p, parallel_threads(INT64_MAX, double(g.N) * g.C_out * p.wide_outputs * cig * taps,
+                             num_threads()));
+  const int bo = s.block_channels, bt = s.block_taps;
+  const std::int64_t nob = s.out_blocks, nicb = s.in_channel_blocks;
+  const std::int64_t gsz = s.out_blocks_per_item, ncg = s.column_groups;
   const std::int64_t qn = s.positions, qstep = s.chunk_positions;
   const std::int64_t chunk_samples = s.chunk_samples;
-  // Taps in phase-plane order (ConvPlan::plane_taps), so a tap block reads few planes: at stride 2
-  // the kernel-row order spread each block of 3x3's taps over 3-4 of the 4 planes.
-  std::vector<std::int64_t> plane_off(static_cast<std::size_t>(taps));
-  for (std::int64_t i = 0; i < taps; ++i) plane_off[i] = p.tap_offset[p.plane_taps[i]];
-  // exact mode: 1 at the output positions (0 at discarded columns), 1 at the input's pixels
+  // The columns of a full input-channel block: (input channel, tap), taps in phase-plane order
+  // (ConvPlan::plane_taps), so a block reads few planes: at stride 2 the kernel-row order spread
+  // each block of 3x3's taps over 3-4 of the 4 planes. col_off: where a column reads, from the
+  // block's first input channel.
+  const std::int64_t max_cols = std::min<std::int64_t>(kWgradInputChannels, cig) * taps;
+  std::vector<std::int64_t> col_ic(max_cols), col_tap(max_cols), col_off(max_cols);
+  for (std::int64_t c = 0; c < max_cols; ++c) {
+    col_ic[c] = c / taps;
+    col_tap[c] = p.plane_taps[c % taps];
+    col_off[c] = col_ic[c] * p.phase_channel_size + p.tap_offset[col_tap[c]];
+  }
+  // exact mode: 1 at the output positions (0 at discarded columns), 1 at the input's pixels (one
+  // copy per input channel of a block, as the columns address them)
   const std::vector<T> validq_store =
       Exact ? wide_layout_validity<T>(g, p, 0, qn) : std::vector<T>();
-  const std::vector<T> validx_store = Exact ? phase_layout_validity<T>(g, p) : std::vector<T>();
+  std::vector<T> validx_store;
+  if (Exact) {
+    const std::vector<T> one = phase_layout_validity<T>(g, p);
+    for (std::int64_t ic = 0; ic < std::min<std::int64_t>(kWgradInputChannels, cig); ++ic)
+      validx_store.insert(validx_store.end(), one.begin(), one.end());
+  }
   const T* validq = Exact ? validq_store.data() : nullptr;
   const T* validx = Exact ? validx_store.data() : nullptr;
   const std::int64_t nobg = ceil_div(nob, gsz);
   const std::int64_t dy_ns = g.C_out * p.wide_channel_size, x_ns = g.C_in * p.phase_channel_size;
-  // Work item = (group, output-block group, input-channel block, tap group).
+  // Work item = (group, output-block group, input-channel block, column group).
   const double fmas = double(g.N) * g.C_out * qn * cig * taps;
-  parallel_for(g.G * nobg * nicb * ntg, fmas, [&](std::int64_t it) {
-    const std::int64_t tg = it % ntg;
-    std::int64_t r = it / ntg;
+  parallel_for(g.G * nobg * nicb * ncg, fmas, [&](std::int64_t it) {
+    const std::int64_t cg = it % ncg;
+    std::int64_t r = it / ncg;
     const std::int64_t icb = r % nicb;
     r /= nicb;
     const std::int64_t obg = r % nobg, grp = r / nobg;
     const std::int64_t b0 = obg * gsz, b1 = std::min(nob, b0 + gsz);
-    const std::int64_t tb0 = tg * ntb / ntg, tb1 = (tg + 1) * ntb / ntg;
     const std::int64_t ic0 = icb * kWgradInputChannels;
     const std::int64_t nic = std::min<std::int64_t>(kWgradInputChannels, cig - ic0);
+    const std::int64_t ncb = column_block_count(nic, taps, bt);
+    const std::int64_t cb0 = cg * ncb / ncg, cb1 = (cg + 1) * ncb / ncg;
+    if (cb0 >= cb1) return;
     const T* x0 = xq + (grp * cig + ic0) * p.phase_channel_size;
-    // the item's vector sums, [output block][tap block][input channel][WO][WT]; kept per thread
+    // the item's vector sums, [output block][column block][WO][WT]; kept per thread
     thread_local std::vector<V> acc_store;
-    const std::int64_t block_acc = nic * kWgradAccumulators;  // sums of one (output, tap) block
-    const std::size_t nacc = static_cast<std::size_t>((b1 - b0) * (tb1 - tb0) * block_acc);
+    const std::size_t nacc =
+        static_cast<std::size_t>((b1 - b0) * (cb1 - cb0) * kWgradAccumulators);
     if (acc_store.size() < nacc) acc_store.resize(nacc);
     std::fill(acc_store.begin(), acc_store.begin() + nacc, V::zero());
-    // runs fn(IntC<WO>, IntC<WT>, dy rows of block b, its sums for tap block tb, its taps' input
-    // offsets, first output channel, first tap) for output block b and tap block tb
-    auto with_block = [&](std::int64_t b, std::int64_t tb, auto&& fn) {
+    // runs fn(IntC<WO>, IntC<WT>, dy rows of block b, its sums for column block cb, its columns'
+    // input offsets, first output channel, first column) for output block b and column block cb
+    auto with_block = [&](std::int64_t b, std::int64_t cb, auto&& fn) {
       const std::int64_t oc0 = grp * cog + b * bo;
       const int wo = static_cast<int>(std::min<std::int64_t>(bo, cog - b * bo));
-      // tap blocks of balanced sizes (7 taps: 4 + 3, not 6 + 1)
-      const std::int64_t t0 = tb * taps / ntb;
-      const int wt = static_cast<int>((tb + 1) * taps / ntb - t0);
-      V* acc = acc_store.data() + ((b - b0) * (tb1 - tb0) + (tb - tb0)) * block_acc;
+      std::int64_t c0, c1;
+      column_block(nic, taps, bt, cb, &c0, &c1);
+      const int wt = static_cast<int>(c1 - c0);
+      V* acc = acc_store.data() + ((b - b0) * (cb1 - cb0) + (cb - cb0)) * kWgradAccumulators;
       with_count<kWgradMaxBlockChannels>(wo, [&](auto WOc) {
         with_count<kWgradBlockTaps>(wt, [&](auto WTc) {
           // only shapes within the accumulator budget are instantiated; no other occurs, as
           // wo <= block_channels and wt <= block_taps (plan_weight_gradient)
           constexpr int WO = std::decay_t<decltype(WOc)>::value, WT = decltype(WTc)::value;
           if constexpr (WO * WT <= kWgradAccumulators)
-            fn(WOc, WTc, dyw + oc0 * p.wide_channel_size + p.wide_front, acc, plane_off.data() + t0,
-               oc0, t0);
+            fn(WOc, WTc, dyw + oc0 * p.wide_channel_size + p.wide_front, acc, col_off.data() + c0,
+               oc0, c0);
         });
       });
     };
-    // An L1-sized chunk of (sample, position) pairs is swept by every (output block, tap block,
-    // input channel) in turn; one output block's dy rows stay in L1 while the input rows stream.
-    // A chunk is part of one sample's positions, or several whole small samples.
+    // An L1-sized chunk of (sample, position) pairs is swept by every (output block, column
+    // block) in turn; one output block's dy rows stay in L1 while the input rows stream. A chunk
+    // is part of one sample's positions, or several whole small samples.
     for (std::int64_t n0 = 0; n0 < g.N; n0 += chunk_samples) {
       const std::int64_t ns = std::min(chunk_samples, g.N - n0);
       const T* xn = x0 + n0 * x_ns;
       for (std::int64_t q0 = 0; q0 < qn; q0 += qstep) {
         const std::int64_t q1 = std::min(qn, q0 + qstep);
         for (std::int64_t b = b0; b < b1; ++b)
-          for (std::int64_t tb = tb0; tb < tb1; ++tb)
-            with_block(b, tb, [&](auto WOc, auto WTc, const T* dy0, V* acc,
+          for (std::int64_t cb = cb0; cb < cb1; ++cb)
+            with_block(b, cb, [&](auto WOc, auto WTc, const T* dy0, V* acc,
                                   const std::int64_t* offs, std::int64_t, std::int64_t) {
               constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-              for (std::int64_t ic = 0; ic < nic; ++ic)
-                weight_pass<T, WO, WT, Exact>(dy0 + n0 * dy_ns, p.wide_channel_size,
-                                              xn + ic * p.phase_channel_size, offs, q0, q1,
-                                              acc + ic * WO * WT, ns, dy_ns, x_ns, validq, validx);
+              weight_pass<T, WO, WT, Exact>(dy0 + n0 * dy_ns, p.wide_channel_size, xn, offs, q0,
+                                            q1, acc, ns, dy_ns, x_ns, validq, validx);
             });
       }
     }
     for (std::int64_t b = b0; b < b1; ++b)
-      for (std::int64_t tb = tb0; tb < tb1; ++tb)
-        with_block(b, tb, [&](auto WOc, auto WTc, const T*, const V* acc, const std::int64_t*,
-                              std::int64_t oc0, std::int64_t t0) {
+      for (std::int64_t cb = cb0; cb < cb1; ++cb)
+        with_block(b, cb, [&](auto WOc, auto WTc, const T*, const V* acc, const std::int64_t*,
+                              std::int64_t oc0, std::int64_t c0) {
           constexpr int WO = decltype(WOc)::value, WT = decltype(WTc)::value;
-          store_weight_block<T, WO, WT>(acc, nic, cig, taps, p.plane_taps.data() + t0,
+          store_weight_block<T, WO, WT>(acc, cig, taps, col_ic.data() + c0, col_tap.data() + c0,
                                         dw + (oc0 * cig + ic0) * taps);
         });
   });

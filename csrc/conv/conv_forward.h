@@ -17,16 +17,10 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
   const std::int64_t nob = ceil_div(cog, W);
   // wp[grp][block][ic][tap][W]: one weight vector per (input channel, tap)
   pack_weight_blocks(g, taps, W, w, wp);
-  const int rc = static_cast<int>(std::min<std::int64_t>(g.OW, kChannelTileColumns));
+  const int rc = channel_tile_columns(g.OW);
   const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
-  // rows of 3 or 5 adjacent taps take chan_tile_rows when its KW weight vectors fit in registers
-  // beside the 2 x kChannelTileColumns accumulators and a broadcast (32 vector registers with
-  // AVX-512, 16 otherwise: there only KW = 3); 0: the general chan_tile
-  constexpr int kVectorRegs = ACNN_VECTOR_BYTES == 64 ? 32 : 16;
-  const bool rows_fit = 2 * kChannelTileColumns + g.KW + 1 <= kVectorRegs;
-  const int row_taps = g.SW == 1 && g.DW == 1 && (g.KW == 3 || g.KW == 5) && rows_fit
-                           ? static_cast<int>(g.KW)
-                           : 0;
+  // rows of 3 or 5 adjacent taps take chan_tile_rows (adjacent_tap_run, conv_schedule.h)
+  const int row_taps = adjacent_tap_run(p.tap_offset.data(), taps);
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * out_cs * cig * taps;
   parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
@@ -46,31 +40,8 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, con
       constexpr int RC = decltype(RCc)::value;
       for (std::int64_t sg = 0; sg < nseg; ++sg) {
         const std::int64_t ow0 = sg * RC;
-        // Spelled out on purpose: folding the row count into with_count<2> (one call per tile
-        // shape) measured 7 % slower on LeNet conv2 and 3x3 64->64 on 8x8 (Zen 5, 2026-12-04).
-        if (row_taps == 5) {
-          if (nr == 2) {
-            chan_tile_rows<T, 2, RC, 5>(in + ow0, p.phase_channel_size, cig, p.tap_offset.data(),
-                                        g.KH, p.plane_w, wb, tbuf);
-          } else {
-            chan_tile_rows<T, 1, RC, 5>(in + ow0, p.phase_channel_size, cig, p.tap_offset.data(),
-                                        g.KH, p.plane_w, wb, tbuf);
-          }
-        } else if (row_taps == 3) {
-          if (nr == 2) {
-            chan_tile_rows<T, 2, RC, 3>(in + ow0, p.phase_channel_size, cig, p.tap_offset.data(),
-                                        g.KH, p.plane_w, wb, tbuf);
-          } else {
-            chan_tile_rows<T, 1, RC, 3>(in + ow0, p.phase_channel_size, cig, p.tap_offset.data(),
-                                        g.KH, p.plane_w, wb, tbuf);
-          }
-        } else if (nr == 2) {
-          chan_tile<T, 2, RC>(in + ow0, p.phase_channel_size, cig, p.tap_offset.data(), taps,
-                              p.plane_w, wb, tbuf);
-        } else {
-          chan_tile<T, 1, RC>(in + ow0, p.phase_channel_size, cig, p.tap_offset.data(), taps,
-                              p.plane_w, wb, tbuf);
-        }
+        chan_tile_any<T, RC>(row_taps, nr, in + ow0, p.phase_channel_size, cig,
+                             p.tap_offset.data(), taps, p.plane_w, wb, tbuf);
         const int nc = static_cast<int>(std::min<std::int64_t>(RC, g.OW - ow0));
         for (int o = 0; o < ob; ++o) {
           const T bo = bias ? bias[oc0 + o] : T(0);

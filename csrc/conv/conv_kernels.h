@@ -6,7 +6,7 @@
 //   conv_packing.h           the layouts: input and output-gradient copies, packed weights, the
 //                            copies of tiles back into y / dx, the exact mode's masks
 //   conv_microkernels.h      the register-blocked inner loops (corr_tile, chan_tile, weight_pass)
-//   conv_schedule.h          path choices and the weight gradient's work split
+//   conv_schedule.h          path choices (cost model) and the weight gradient's work split
 //   conv_forward.h           y  = conv(x, w) + b
 //   conv_backward_input.h    dx = conv_transpose(dy, w)
 //   conv_backward_weight.h   dw = correlate(x, dy)
@@ -29,11 +29,14 @@
 //                    channels, t = the taps that fall in plane p. The stride-phase split makes
 //                    this a dense gather even for stride > 1.
 //   backward_weight  dw[o][c][t] = sum_n sum_q dy[n][o][q] * in[n][c][q + off[t]]: a dot product
-//                    per (o, c, t), blocked as output channels x taps of vector partial sums.
+//                    per (o, c, t), blocked as output channels x (input channel, tap) columns of
+//                    vector partial sums.
 //
-// Two special paths: narrow outputs (many discarded wide-row columns) run the forward with
-// vectors of output channels instead (chan_tile); small planes run backward_input across images,
-// skipping the taps that would read only zeros.
+// Special paths: narrow images with many channels (many discarded wide-row columns: LeNet, the
+// 16x16 and 8x8 layers of CIFAR networks) run the forward with vectors of output channels and
+// backward_input with vectors of input channels instead (chan_tile), chosen per call by a cost
+// model of the lanes each path computes (conv_schedule.h); small planes run backward_input across
+// images, skipping the taps that would read only zeros.
 //
 // Extra memory: one phase-layout copy of the input (forward), of the output gradient (backward
 // input), or of both (backward weight), and one packed copy of the weights; no im2col matrix.

@@ -106,15 +106,15 @@ inline void pack_weight_blocks(const ConvGeom& g, std::int64_t taps, int ob, con
 
 // Weights regrouped for the transposed convolution (backward_input), whose blocks are of input
 // channels: wp[grp][plane][block][oc][tap of the plane][kBlockChannels], zero-padded past the
-// group's last input channel. transposed_weight_block: where block b of plane pl of group grp
-// starts.
+// group's last input channel. transposed_weight_block: where block b (of bc channels) of plane pl
+// of group grp starts.
 template <typename T>
 inline T* transposed_weight_block(const ConvGeom& g, const ConvPlan& p, T* wp, std::int64_t grp,
-                                  std::int64_t pl, std::int64_t b) {
-  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, nib = ceil_div(cig, kBlockChannels);
+                                  std::int64_t pl, std::int64_t b, int bc = kBlockChannels) {
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, nib = ceil_div(cig, bc);
   const std::int64_t ntp = p.plane_begin[pl + 1] - p.plane_begin[pl];
-  return wp + grp * nib * cog * p.taps * kBlockChannels +
-         p.plane_begin[pl] * nib * cog * kBlockChannels + b * cog * ntp * kBlockChannels;
+  return wp + grp * nib * cog * p.taps * bc + p.plane_begin[pl] * nib * cog * bc +
+         b * cog * ntp * bc;
 }
 
 template <typename T>
@@ -135,8 +135,55 @@ void pack_transposed_weight_blocks(const ConvGeom& g, const ConvPlan& p, const T
   });
 }
 
+// The taps of each phase plane in the order of their dy offsets (plane_tap_wide_offset), for the
+// channel-vectorised input gradient: order[k] (an index into plane_taps, within plane k's range)
+// and offs[k] its offset, ascending within each plane, so that the taps of one kernel row become
+// runs of adjacent offsets (the transposed convolution reads them right to left).
+struct PlaneTapOrder {
+  std::vector<std::int64_t> order, offs;
+};
+
+inline PlaneTapOrder plane_taps_by_offset(const ConvPlan& p) {
+  PlaneTapOrder o;
+  o.order.resize(static_cast<std::size_t>(p.taps));
+  for (std::int64_t k = 0; k < p.taps; ++k) o.order[k] = k;
+  for (std::int64_t pl = 0; pl < p.planes; ++pl)
+    std::stable_sort(o.order.begin() + p.plane_begin[pl], o.order.begin() + p.plane_begin[pl + 1],
+                     [&](std::int64_t a, std::int64_t b) {
+                       return p.plane_tap_wide_offset[a] < p.plane_tap_wide_offset[b];
+                     });
+  o.offs.resize(o.order.size());
+  for (std::int64_t k = 0; k < p.taps; ++k) o.offs[k] = p.plane_tap_wide_offset[o.order[k]];
+  return o;
+}
+
+// Weights regrouped for the transposed convolution with vectors of W input channels (the
+// channel-vectorised input gradient): wp[grp][plane][block][oc][tap of the plane, by offset][W],
+// zero-padded past the group's last input channel; block b of plane pl of group grp starts at
+// transposed_weight_block(g, p, wp, grp, pl, b, W).
+template <typename T>
+void pack_transposed_channel_weights(const ConvGeom& g, const ConvPlan& p,
+                                     const PlaneTapOrder& order, int w_lanes, const T* w, T* wp) {
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
+  const std::int64_t nib = ceil_div(cig, w_lanes);
+  parallel_for(g.G * p.planes * nib, double(g.C_in) * cog * taps, [&](std::int64_t it) {
+    const std::int64_t b = it % nib, pl = (it / nib) % p.planes, grp = it / (nib * p.planes);
+    const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
+    T* dst = transposed_weight_block(g, p, wp, grp, pl, b, w_lanes);
+    for (std::int64_t oc = 0; oc < cog; ++oc)
+      for (std::int64_t ti = 0; ti < ntp; ++ti) {
+        const std::int64_t tap = p.plane_taps[order.order[t0 + ti]];
+        for (int o = 0; o < w_lanes; ++o) {
+          const std::int64_t ic = b * w_lanes + o;
+          dst[(oc * ntp + ti) * w_lanes + o] =
+              ic < cig ? w[((grp * cog + oc) * cig + ic) * taps + tap] : T(0);
+        }
+      }
+  });
+}
+
 // x (N, C, H, W) -> phase layout (N, C, phase_channel_size): padded, stride-phase planes, zero
-// slack.
+// slack; planes that no tap reads are all zeros.
 template <typename T>
 void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
   std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
@@ -159,9 +206,13 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
       for (std::int64_t ph = 0; ph < g.SH; ++ph) {
         const std::int64_t h = i * g.SH + ph - g.PH0;
         for (std::int64_t pw = 0; pw < g.SW; ++pw) {
-          T* row = dst + (ph * g.SW + pw) * p.plane_size + i * p.plane_w;
+          const std::int64_t plane = ph * g.SW + pw;
+          T* row = dst + plane * p.plane_size + i * p.plane_w;
           const std::int64_t jlo = jrange[2 * pw], jhi = jrange[2 * pw + 1];
-          if (h < 0 || h >= g.H || jlo >= jhi) {
+          // a plane no tap reads (a 1x1 stride-2 kernel reads one of four) is only zeroed: the
+          // kernels' tiles may still run into it, and must meet zeros there, not stale values
+          const bool unread = p.plane_begin[plane] == p.plane_begin[plane + 1];
+          if (h < 0 || h >= g.H || jlo >= jhi || unread) {
             zero_row(row, p.plane_w);
             continue;
           }

@@ -2,12 +2,66 @@
 // layer's shape but not on the data. Included by conv_kernels.h inside the ISA namespace, before
 // the drivers.
 
-// Forward: whether the wide rows would discard enough of their work (over 1/8 of each row) and
-// the layer has enough output channels (at least half a vector per group) for the
-// channel-vectorised kernel (conv_forward_channels).
+// The path cost model: a path costs the lane-multiply-adds it computes per useful one, times its
+// cost per vector multiply-add relative to the wide rows. Wide rows (corr_tile) compute every
+// position of rows of plane_w, rounded up to whole vectors, for `cols` useful columns; the channel
+// tiles (chan_tile) compute whole vectors of `channels` output (or, for the input gradient, input)
+// channels for pixels in balanced column segments (channel_tile_columns), so their waste is the
+// lanes past the last channel. The choice follows the vector width and the shape, not a table of
+// shapes.
+inline double wide_overhead(std::int64_t rows, std::int64_t plane_w, std::int64_t cols, int w) {
+  if (rows <= 0 || cols <= 0) return 1.0;
+  return double(ceil_div(rows * plane_w, w) * w) / double(rows * cols);
+}
+
+// Columns of one channel tile: the fewest segments of at most kChannelTileColumns, balanced (16
+// columns: 2 x 8, not 12 + 4 of which 8 are computed and dropped).
+inline int channel_tile_columns(std::int64_t cols) {
+  const std::int64_t segments = ceil_div(cols, kChannelTileColumns);
+  return static_cast<int>(ceil_div(cols, segments));
+}
+
+// (A tile holds 2 rows x up to kChannelTileColumns columns of accumulators; an image of one row,
+// conv1d's, fills half of them, which counts as computing the empty row.)
+inline double channel_overhead(std::int64_t channels, std::int64_t rows, std::int64_t cols,
+                               int w) {
+  if (channels <= 0 || rows <= 0 || cols <= 0) return 1.0;
+  const std::int64_t rc = channel_tile_columns(cols);
+  return double(ceil_div(channels, w) * w) / double(channels) *
+         double(ceil_div(cols, rc) * rc) / double(cols) * double(ceil_div(rows, 2) * 2) /
+         double(rows);
+}
+
+// Forward: whether the channel-vectorised kernel (conv_forward_channels) computes less than the
+// wide rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the
+// 8x8 and 16x16 images of CIFAR networks with 32-256 channels).
+// The forward's channel tiles cost about 1/8 more per vector multiply-add than its wide rows
+// (their input loop restarts per pixel pair and their outputs are transposed on the way out; the
+// measurements are in benchmarks/PERFORMANCE.md), so the forward takes them only where the wide
+// rows waste more than that.
+constexpr double kChannelForwardCost = 1.125;
+
 template <typename T>
 inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
-  return 8 * (p.plane_w - g.OW) > p.plane_w && 2 * (g.C_out / g.G) >= Vec<T>::width;
+  constexpr int W = Vec<T>::width;
+  return kChannelForwardCost * channel_overhead(g.C_out / g.G, g.OH, g.OW, W) <
+         wide_overhead(g.OH, p.plane_w, g.OW, W);
+}
+
+// The width of the runs of adjacent taps that chan_tile_rows shares broadcasts over: 5 or 3 when
+// the n offsets (in the order the weights are packed) come in groups of that many consecutive
+// elements and its weight vectors fit in registers beside the 2 x kChannelTileColumns accumulators
+// and a broadcast (32 vector registers with AVX-512, 16 otherwise: there only 3); 0: chan_tile.
+inline int adjacent_tap_run(const std::int64_t* offs, std::int64_t n) {
+  constexpr int kVectorRegs = ACNN_VECTOR_BYTES == 64 ? 32 : 16;
+  for (const int run : {5, 3}) {
+    if (n == 0 || n % run != 0 || 2 * kChannelTileColumns + run + 1 > kVectorRegs) continue;
+    bool adjacent = true;
+    for (std::int64_t i = 0; i < n; ++i)
+      if (i % run != 0 && offs[i] != offs[i - 1] + 1) adjacent = false;
+    if (adjacent) return run;
+  }
+  return 0;
 }
 
 // Backward-input: the most rows of any phase plane that hold image pixels (the rest is padding and
@@ -30,33 +84,84 @@ inline bool use_images_backward_input(const ConvGeom& g, const ConvPlan& p,
   return max_rows * p.plane_w <= kSmallPlaneVectors * Vec<T>::width && g.N > 1;
 }
 
+// Backward-input: whether the channel-vectorised kernel (conv_backward_input_channels: vectors of
+// input channels) computes less than the wide rows of the phase planes, by the cost model above,
+// summed over the planes (their image rows x image columns). Here the channel tiles cost less
+// extra per vector multiply-add than in the forward (the wide rows' gather scatters its tiles into
+// dx as the channel tiles transpose theirs), about 1/16 (benchmarks/PERFORMANCE.md).
+constexpr double kChannelBackwardInputCost = 1.0625;
+
+template <typename T>
+inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
+  constexpr int W = Vec<T>::width;
+  double wide = 0, chan = 0, useful = 0;
+  for (std::int64_t ph = 0; ph < g.SH; ++ph)
+    for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+      std::int64_t ilo, ihi, jlo, jhi;
+      valid_range(g.SH, ph, g.PH0, g.H, p.plane_h, &ilo, &ihi);
+      valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jlo, &jhi);
+      const double pixels = double(ihi - ilo) * double(jhi - jlo);
+      if (pixels <= 0) continue;
+      useful += pixels;
+      wide += pixels * wide_overhead(ihi - ilo, p.plane_w, jhi - jlo, W);
+      chan += pixels * channel_overhead(g.C_in / g.G, ihi - ilo, jhi - jlo, W);
+    }
+  return useful > 0 && kChannelBackwardInputCost * chan < wide;
+}
+
 // The weight gradient's blocks and work items (conv_backward_weight).
 //
-// Block: block_channels output channels x at most block_taps taps of vector partial sums
-// (weight_pass). A layer with at most kWgradMaxBlockChannels output channels (LeNet's 6) has them
-// all in one block, with as many taps as the accumulators allow, instead of a full block and a
+// Columns: the (input channel, tap) pairs of one block of kWgradInputChannels input channels, input
+// channel major, taps in phase-plane order; column (ic, t) reads the input at ic's channel plus
+// tap t's offset. A block is block_channels output channels x at most block_taps consecutive
+// columns of vector partial sums (weight_pass; column_block below): the taps of one channel, or,
+// for kernels of fewer taps than a block holds, whole channels (a 1x1 convolution fills its
+// accumulators with 6 input channels instead of 1 tap). A layer with at most kWgradMaxBlockChannels output channels (LeNet's 6) has them
+// all in one block, with as many columns as the accumulators allow, instead of a full block and a
 // narrow one (4 + 2 channels: the narrow one costs nearly as much as the full one).
 //
 // Work item: (group, group of out_blocks_per_item output blocks, block of kWgradInputChannels input
-// channels, one of tap_groups groups of tap blocks). An item sweeps the output gradient of its
-// output channels and the input of its input channels once, for all its (output block, tap block)
-// pairs: the fewer items, the fewer sweeps. So the split chosen is the one whose busiest thread
-// has the least work (items go to threads in equal contiguous runs), and the fewest items among
-// those; an item's vector sums are kept under 1 MiB, so a 1-D kernel of hundreds of taps gets
-// several tap groups even on one thread.
+// channels, one of column_groups groups of column blocks). An item sweeps the output gradient of its
+// output channels and the input of its input channels once, for all its (output block, column
+// block) pairs: the fewer items, the fewer sweeps. So the split chosen is the one whose busiest
+// thread has the least work (items go to threads in equal contiguous runs), and the fewest items
+// among those; an item's vector sums are kept under 1 MiB, so a 1-D kernel of hundreds of taps gets
+// several column groups even on one thread. The split changes only which item computes a dw
+// element, never how: each is summed by one item over (sample, position) in order.
 //
 // Positions: each sample's wide output positions, rounded up to whole vectors (dy's rows are zero
 // past the last), swept in balanced L1-sized chunks of chunk_positions; samples smaller than
 // kWgradChunkPositions go chunk_samples at a time (LeNet's 10x10 outputs: 7 samples per pass, not
 // one, whose overhead was as large as its work).
+// Column blocks of an input-channel block of nic channels with `taps` taps, at most bt columns
+// each: with taps >= bt each channel's taps in balanced blocks (9 taps: 4 + 5), so a block reads
+// one channel's rows, which stay in L1 together; with fewer taps, whole channels, as many as fit.
+// Block cb is the columns [*c0, *c1).
+inline std::int64_t column_block_count(std::int64_t nic, std::int64_t taps, int bt) {
+  return taps >= bt ? nic * ceil_div(taps, bt) : ceil_div(nic, bt / taps);
+}
+
+inline void column_block(std::int64_t nic, std::int64_t taps, int bt, std::int64_t cb,
+                         std::int64_t* c0, std::int64_t* c1) {
+  if (taps >= bt) {
+    const std::int64_t per = ceil_div(taps, bt), ic = cb / per, tb = cb % per;
+    *c0 = ic * taps + tb * taps / per;
+    *c1 = ic * taps + (tb + 1) * taps / per;
+  } else {
+    const std::int64_t channels = bt / taps;
+    *c0 = cb * channels * taps;
+    *c1 = std::min(nic, (cb + 1) * channels) * taps;
+  }
+}
+
 struct WeightGradSchedule {
   int block_channels = 0;               // output channels per block
-  int block_taps = 0;                   // taps per block, at most
+  int block_taps = 0;                   // columns per block, at most
   std::int64_t out_blocks = 0;          // output-channel blocks per group
-  std::int64_t tap_blocks = 0;          // tap blocks
+  std::int64_t column_blocks = 0;       // column blocks of a full input-channel block
   std::int64_t in_channel_blocks = 0;   // input-channel blocks per group
   std::int64_t out_blocks_per_item = 1;
-  std::int64_t tap_groups = 1;          // tap blocks are split into this many groups of items
+  std::int64_t column_groups = 1;       // column blocks are split into this many groups of items
   std::int64_t positions = 0;           // wide output positions per sample, whole vectors
   std::int64_t chunk_positions = 0;     // positions per chunk
   std::int64_t chunk_samples = 1;       // samples per chunk
@@ -72,27 +177,27 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
   // so every block has block_channels * block_taps <= kWgradAccumulators
   s.block_taps = std::min(kWgradBlockTaps, kWgradAccumulators / s.block_channels);
   s.out_blocks = ceil_div(cog, s.block_channels);
-  s.tap_blocks = ceil_div(p.taps, s.block_taps);
+  s.column_blocks = column_block_count(std::min<std::int64_t>(kWgradInputChannels, cig), p.taps,
+                                       s.block_taps);
   s.in_channel_blocks = ceil_div(cig, kWgradInputChannels);
   const std::int64_t qn = ceil_div(p.wide_outputs, W) * W;
   s.positions = qn;
   s.chunk_positions = ceil_div(ceil_div(qn, ceil_div(qn, kWgradChunkPositions)), W) * W;
   s.chunk_samples = std::max<std::int64_t>(1, kWgradChunkPositions / qn);
-  const std::int64_t nob = s.out_blocks, ntb = s.tap_blocks;
-  const std::int64_t block_bytes =
-      std::min<std::int64_t>(kWgradInputChannels, cig) * kWgradAccumulators * sizeof(Vec<T>);
-  s.tap_groups = ntb;
+  const std::int64_t nob = s.out_blocks, ncb = s.column_blocks;
+  const std::int64_t block_bytes = kWgradAccumulators * sizeof(Vec<T>);
+  s.column_groups = ncb;
   std::int64_t best_span = -1, best_items = 0;
   for (std::int64_t gs = 1; gs <= std::min<std::int64_t>(kWgradBlocksPerItem, nob); ++gs) {
-    for (std::int64_t tg = 1; tg <= ntb; ++tg) {
-      if (gs * ceil_div(ntb, tg) * block_bytes > (1 << 20) && !(gs == 1 && tg == ntb)) continue;
-      const std::int64_t items = g.G * ceil_div(nob, gs) * s.in_channel_blocks * tg;
-      const std::int64_t span = ceil_div(items, threads) * gs * ceil_div(ntb, tg);
+    for (std::int64_t cg = 1; cg <= ncb; ++cg) {
+      if (gs * ceil_div(ncb, cg) * block_bytes > (1 << 20) && !(gs == 1 && cg == ncb)) continue;
+      const std::int64_t items = g.G * ceil_div(nob, gs) * s.in_channel_blocks * cg;
+      const std::int64_t span = ceil_div(items, threads) * gs * ceil_div(ncb, cg);
       if (best_span < 0 || span < best_span || (span == best_span && items < best_items)) {
         best_span = span;
         best_items = items;
         s.out_blocks_per_item = gs;
-        s.tap_groups = tg;
+        s.column_groups = cg;
       }
     }
   }
