@@ -21,19 +21,6 @@ def resolve_dtype(dtype, layer):
     return dt
 
 
-def check_cpu_device(device, layer):
-    """Only the CPU exists: ``device`` may be None, 'cpu' ('cpu:0') or a device object of type
-    'cpu'. (The layers added for issue 15 take PyTorch's ``device=`` in its position; the
-    package-wide device parsing of that issue may replace this check.)"""
-    if device is None:
-        return
-    kind = getattr(device, "type", device)
-    if isinstance(kind, str) and kind.partition(":")[0] == "cpu":
-        return
-    raise RuntimeError(f"{layer}: device must be 'cpu' (autograd_cnn runs on CPUs), got "
-                       f"{device!r}")
-
-
 def check_positive_int(value, name, layer):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")

@@ -9,9 +9,9 @@ computed from its layout, (C_out / groups) * prod(kernel); the bias ~ U(-1/sqrt(
 1/sqrt(fan_in)) with that fan_in. ``forward(input, output_size=None)``: ``output_size`` picks the
 output_padding that gives that size, as in PyTorch.
 """
+from .._device import check_device
 from ..functional import conv_transpose as F
 from .conv import _ConvNd
-from ._utils import check_cpu_device
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d"]
 
@@ -22,7 +22,7 @@ class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  device=None, dtype=None):
-        check_cpu_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype, transposed=True,
                          output_padding=output_padding)

@@ -28,9 +28,10 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .linear import Linear
+from .._device import check_device
 from .module import Module
 from .parameter import Parameter
-from ._utils import check_cpu_device, reset_weight_and_bias, resolve_dtype
+from ._utils import reset_weight_and_bias, resolve_dtype
 
 __all__ = ["UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear",
            "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d", "LazyConvTranspose2d",
@@ -169,7 +170,7 @@ class LazyLinear(LazyModuleMixin, Linear):
     cls_to_become = Linear
 
     def __init__(self, out_features, bias=True, device=None, dtype=None):
-        check_cpu_device(device, "LazyLinear")
+        check_device(device, "LazyLinear")
         Linear.__init__(self, 1, out_features, bias, dtype)
         self.in_features = 0
         _uninitialized_weight_and_bias(self, bias, dtype)
@@ -225,7 +226,7 @@ class LazyConv1d(_LazyConvNd, Conv1d):
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
-        check_cpu_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         self._lazy_init(Conv1d.__init__, out_channels, groups, bias, dtype, kernel_size, stride,
                         padding, dilation, groups, bias, padding_mode)
 
@@ -237,7 +238,7 @@ class LazyConv2d(_LazyConvNd, Conv2d):
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
-        check_cpu_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         self._lazy_init(Conv2d.__init__, out_channels, groups, bias, dtype, kernel_size, stride,
                         padding, dilation, groups, bias, padding_mode)
 
@@ -250,7 +251,7 @@ class LazyConvTranspose1d(_LazyConvNd, ConvTranspose1d):
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-        check_cpu_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         self._lazy_init(ConvTranspose1d.__init__, out_channels, groups, bias, dtype, kernel_size,
                         stride, padding, output_padding, groups, bias, dilation, padding_mode)
 
@@ -263,7 +264,7 @@ class LazyConvTranspose2d(_LazyConvNd, ConvTranspose2d):
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-        check_cpu_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         self._lazy_init(ConvTranspose2d.__init__, out_channels, groups, bias, dtype, kernel_size,
                         stride, padding, output_padding, groups, bias, dilation, padding_mode)
 
@@ -271,7 +272,7 @@ class LazyConvTranspose2d(_LazyConvNd, ConvTranspose2d):
 class _LazyBatchNorm(LazyModuleMixin):
     def _lazy_init(self, eager_init, eps, momentum, affine, track_running_stats, device, dtype,
                    bias):
-        check_cpu_device(device, type(self).__name__)
+        check_device(device, type(self).__name__)
         eager_init(self, 1, eps, momentum, affine, track_running_stats, dtype, bias=bias)
         self.num_features = 0
         if self.affine:

@@ -11,9 +11,10 @@ import numbers
 import numpy as np
 
 from ..functional import normalization as F
+from .._device import check_device
 from .module import Module
 from .parameter import Parameter
-from ._utils import check_cpu_device, check_positive_int, resolve_dtype
+from ._utils import check_positive_int, resolve_dtype
 
 __all__ = ["LayerNorm", "GroupNorm"]
 
@@ -31,7 +32,7 @@ class LayerNorm(Module):
                  device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        check_cpu_device(device, name)
+        check_device(device, name)
         self.normalized_shape = F.normalized_shape_tuple(normalized_shape, name)
         self.eps = _eps(eps, name)
         self.elementwise_affine = bool(elementwise_affine)
@@ -67,7 +68,7 @@ class GroupNorm(Module):
                  dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
-        check_cpu_device(device, name)
+        check_device(device, name)
         self.num_groups = check_positive_int(num_groups, "num_groups", name)
         self.num_channels = check_positive_int(num_channels, "num_channels", name)
         if num_channels % num_groups:
