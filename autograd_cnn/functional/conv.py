@@ -169,15 +169,17 @@ def _array_arg(fname, name, value, allow_none=False):
     return arr
 
 
-def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
-    """Check every argument of conv{nd}d and return the ConvSpec of the call."""
+def _check_operands(fname, nd, input, weight, bias, groups, wkind):
+    """The checks every convolution, direct or transposed, makes of its operands: arrays of a
+    kernel dtype; input (N, C_in, *spatial) or unbatched; weight with nd + 2 axes (laid out as
+    ``wkind`` says) and the input's dtype; groups an int >= 1; no empty axis. Returns
+    ``(x, w, b, groups, batched, xb)``, ``xb`` being the input's shape with its batch axis."""
     x = _array_arg(fname, "input", input)
     w = _array_arg(fname, "weight", weight)
     b = _array_arg(fname, "bias", bias, allow_none=True)
     kind = "(N, C_in, L) or (C_in, L)" if nd == 1 else "(N, C_in, H, W) or (C_in, H, W)"
     if x.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"{fname}: input must be {nd + 2}-D {kind}, got shape {x.shape}")
-    wkind = "(C_out, C_in / groups, K)" if nd == 1 else "(C_out, C_in / groups, kH, kW)"
     if w.ndim != nd + 2:
         raise ValueError(f"{fname}: weight must be {nd + 2}-D {wkind}, got shape {w.shape}")
     if w.dtype != x.dtype:
@@ -189,23 +191,34 @@ def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"{fname}: groups must be >= 1, got {groups}")
     batched = x.ndim == nd + 2
     xb = x.shape if batched else (1,) + x.shape
-    c_in, c_out = xb[1], w.shape[0]
     if any(s == 0 for s in xb[1:]) or any(s == 0 for s in w.shape):
         raise ValueError(f"{fname}: input {x.shape} and weight {w.shape} must not have empty "
                          "channel or spatial axes")
-    if c_in % groups:
-        raise ValueError(f"{fname}: input channels ({c_in}) must be divisible by groups ({groups})")
+    if xb[1] % groups:
+        raise ValueError(f"{fname}: input channels ({xb[1]}) must be divisible by groups ({groups})")
+    return x, w, b, groups, batched, xb
+
+
+def _check_bias(fname, b, x, c_out, meaning):
+    """A bias, when given, is one value of the input's dtype per output channel."""
+    if b is not None:
+        if b.dtype != x.dtype:
+            raise TypeError(f"{fname}: bias ({b.dtype}) must have the input's dtype ({x.dtype})")
+        if b.shape != (c_out,):
+            raise ValueError(f"{fname}: bias must have shape ({c_out},) ({meaning}), got {b.shape}")
+
+
+def _prepare(fname, nd, input, weight, bias, stride, padding, dilation, groups):
+    """Check every argument of conv{nd}d and return the ConvSpec of the call."""
+    wkind = "(C_out, C_in / groups, K)" if nd == 1 else "(C_out, C_in / groups, kH, kW)"
+    x, w, b, groups, batched, xb = _check_operands(fname, nd, input, weight, bias, groups, wkind)
+    c_in, c_out = xb[1], w.shape[0]
     if c_out % groups:
         raise ValueError(f"{fname}: weight's out channels ({c_out}) must be divisible by groups ({groups})")
     if w.shape[1] * groups != c_in:
         raise ValueError(f"{fname}: weight {w.shape} expects {w.shape[1] * groups} input channels "
                          f"(weight.shape[1] * groups), but input {x.shape} has {c_in}")
-    if b is not None:
-        if b.dtype != x.dtype:
-            raise TypeError(f"{fname}: bias ({b.dtype}) must have the input's dtype ({x.dtype})")
-        if b.shape != (c_out,):
-            raise ValueError(f"{fname}: bias must have shape ({c_out},) (one per output channel), "
-                             f"got {b.shape}")
+    _check_bias(fname, b, x, c_out, "one per output channel")
     kernel = tuple(w.shape[2:])
     stride = ntuple(stride, nd, f"{fname}: stride", minimum=1)
     dilation = ntuple(dilation, nd, f"{fname}: dilation", minimum=1)

@@ -19,7 +19,6 @@ window's span ``d (k - 1)`` themselves (their padding); any further trim is a sl
 result, and the extension a zero padding (:class:`~autograd_cnn.ops.shape.Pad`), both
 differentiable.
 """
-import numbers
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from .._geometry import MAX_WINDOW_ARG, ntuple, transposed_output_size
 from ..autograd import Op, Tensor, as_array
 from ..ops.shape import Pad
 from ._conv_kernels import ConvSpec
-from .conv import _BiasGrad, _ConvTranspose, _array_arg, _plain, _spec_key
+from .conv import _BiasGrad, _ConvTranspose, _check_bias, _check_operands, _plain, _spec_key
 
 __all__ = ["conv_transpose1d", "conv_transpose2d"]
 
@@ -73,41 +72,13 @@ class _TransposedPlan:
 
 def _prepare(fname, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
     """Check every argument of conv_transpose{nd}d and return the call's _TransposedPlan."""
-    x = _array_arg(fname, "input", input)
-    w = _array_arg(fname, "weight", weight)
-    b = _array_arg(fname, "bias", bias, allow_none=True)
-    kind = "(N, C_in, L) or (C_in, L)" if nd == 1 else "(N, C_in, H, W) or (C_in, H, W)"
-    if x.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{fname}: input must be {nd + 2}-D {kind}, got shape {x.shape}")
     wkind = "(C_in, C_out / groups, K)" if nd == 1 else "(C_in, C_out / groups, kH, kW)"
-    if w.ndim != nd + 2:
-        raise ValueError(f"{fname}: weight must be {nd + 2}-D {wkind}, got shape {w.shape}")
-    if w.dtype != x.dtype:
-        raise TypeError(f"{fname}: input ({x.dtype}) and weight ({w.dtype}) must have the same "
-                        "dtype")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
-        raise TypeError(f"{fname}: groups must be an int, got {groups!r}")
-    groups = int(groups)
-    if groups < 1:
-        raise ValueError(f"{fname}: groups must be >= 1, got {groups}")
-    batched = x.ndim == nd + 2
-    xb = x.shape if batched else (1,) + x.shape
+    x, w, b, groups, batched, xb = _check_operands(fname, nd, input, weight, bias, groups, wkind)
     c_in, c_out = xb[1], w.shape[1] * groups
-    if any(s == 0 for s in xb[1:]) or any(s == 0 for s in w.shape):
-        raise ValueError(f"{fname}: input {x.shape} and weight {w.shape} must not have empty "
-                         "channel or spatial axes")
     if w.shape[0] != c_in:
         raise ValueError(f"{fname}: weight {w.shape} expects {w.shape[0]} input channels "
                          f"(weight.shape[0]), but input {x.shape} has {c_in}")
-    if c_in % groups:
-        raise ValueError(f"{fname}: input channels ({c_in}) must be divisible by groups "
-                         f"({groups})")
-    if b is not None:
-        if b.dtype != x.dtype:
-            raise TypeError(f"{fname}: bias ({b.dtype}) must have the input's dtype ({x.dtype})")
-        if b.shape != (c_out,):
-            raise ValueError(f"{fname}: bias must have shape ({c_out},) (weight.shape[1] * "
-                             f"groups), got {b.shape}")
+    _check_bias(fname, b, x, c_out, "weight.shape[1] * groups")
     kernel = tuple(w.shape[2:])
     stride = ntuple(stride, nd, f"{fname}: stride", minimum=1)
     dilation = ntuple(dilation, nd, f"{fname}: dilation", minimum=1)
