@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 from . import _C  # noqa: E402
 
 __all__ = ["KERNEL_DTYPES", "MAX_THREADS", "backend_info", "set_num_threads", "get_num_threads",
-           "set_isa", "get_isa", "get_blas_threads", "set_blas_threads", "set_buffer_cache_limit"]
+           "set_isa", "get_isa", "get_blas_threads", "set_blas_threads", "set_buffer_cache_limit", "blas_call"]
 
 #: the dtypes the compiled kernels take (conv, pooling, relu, channel sums)
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -134,3 +134,34 @@ def set_blas_threads(n):
         return False
     set_(n)
     return True
+
+
+#: multiply-adds a matrix product must give each extra OpenBLAS thread (about 0.1 s of one core)
+BLAS_GRAIN_WORK = 1 << 32
+
+
+def blas_call(fn, *args, work):
+    """``fn(*args)``, a NumPy call into OpenBLAS (a matrix product of `work` multiply-adds), on one
+    thread unless it gives every thread at least BLAS_GRAIN_WORK multiply-adds; never more than
+    OpenBLAS's own setting or the kernels' thread count. The setting is restored afterwards, so
+    the user's own NumPy calls are unaffected.
+
+    Why so coarse a grain: after a multi-threaded call OpenBLAS's pool busy-waits for new work for
+    about 2^28 cycles (its THREAD_TIMEOUT; about 0.1 s), holding cores the convolution kernels need
+    next. VGG-CIFAR's classifier (64 x 2048 x 10, 1.3 million multiply-adds) ran its products on 2
+    threads and the step on 2 threads was no faster than on 1; an extra BLAS thread pays only when
+    its share takes longer than that spin. Not thread-safe across Python threads that run matrix
+    products at the same time (one may see the other's setting; the results are the same).
+    """
+    get, set_ = _blas_functions()
+    if get is None:
+        return fn(*args)
+    have = get()
+    want = max(1, min(have, _C.runtime_num_threads(), int(work // BLAS_GRAIN_WORK)))
+    if want == have:
+        return fn(*args)
+    set_(want)
+    try:
+        return fn(*args)
+    finally:
+        set_(have)

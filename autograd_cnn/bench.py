@@ -317,10 +317,9 @@ def main(argv=None):
     records, peaks = [], {}
     try:
         for threads in args.threads:
-            # whole networks run as the train command and the suites run them: NumPy's OpenBLAS
-            # on 1 thread (its busy-waiting pool, left spinning by a Linear layer, took the
-            # second core from the next step's convolutions: VGG-CIFAR did not scale at all)
-            with bm.thread_count(threads, torch, blas=1 if args.networks else None):
+            # NumPy's OpenBLAS gets the same count, as in a user's script: the engine's matrix
+            # products choose their own BLAS threads from their size (backend.blas_call)
+            with bm.thread_count(threads, torch):
                 peak = _C.probe_fma_peak(dtype == np.float64, threads, args.probe_seconds)
                 group = []
                 for case in cases:

@@ -331,7 +331,6 @@ def run_train(args, out=None):
     num_classes = _num_classes(ytr, yva, yte)
     if args.threads is not None:
         ac.set_num_threads(args.threads)
-    ac.backend.set_blas_threads(1)
     ac.manual_seed(args.seed)
     model_name = args.model or DATASETS[args.dataset]
     dataset_label = (args.data_dir if args.data_dir is not None

@@ -29,7 +29,7 @@ IMPLS = ["autograd_cnn"] + (["torch"] if torch_lib is not None else [])
 def test_network(benchmark, case, phase, threads, impl):
     lib = bm.ours() if impl == "autograd_cnn" else torch_lib
     torch = torch_lib.module if impl == "torch" else None
-    with bm.thread_count(threads, torch, blas=1):
+    with bm.thread_count(threads, torch):
         model, twin = case.pair(np.float32, with_twin=impl == "torch")
         n = case.batch_size(phase)
         x, y = case.batch(n, np.float32, np.random.default_rng(0))

@@ -44,7 +44,7 @@ def _run(benchmark, threads, model, optimizer, loss_fn, batches):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_lenet5_train_step_autograd_cnn(benchmark, threads):
-    with bm.thread_count(threads, blas=1):
+    with bm.thread_count(threads):
         ac.manual_seed(0)
         model = LeNet5()
         batches = [(ac.tensor(x), ac.tensor(y)) for x, y in _batches()]
@@ -55,7 +55,7 @@ def test_lenet5_train_step_autograd_cnn(benchmark, threads):
 @pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 @pytest.mark.parametrize("threads", [1, 2])
 def test_lenet5_train_step_torch(benchmark, threads):
-    with bm.thread_count(threads, torch, blas=1):
+    with bm.thread_count(threads, torch):
         torch.manual_seed(0)
         model = torch_twins.lenet5()
         ours = [tuple(p.shape) for p in LeNet5().parameters()]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import autograd_cnn as ac
-from autograd_cnn import _C
+from autograd_cnn import _C, backend
 from _support import restore_backend  # noqa: F401 (fixture)
 
 
@@ -110,3 +110,53 @@ def test_the_core_clamps_a_thread_count_python_did_not_check(restore_backend):
     assert ac.get_num_threads() == ac.backend.MAX_THREADS
     ac._C.runtime_set_num_threads(-7)
     assert ac.get_num_threads() == 1
+
+
+def test_blas_call_runs_small_products_on_one_thread_and_restores_the_setting(monkeypatch):
+    # a fake OpenBLAS that records the thread count each product runs with
+    state = {"threads": 4, "seen": []}
+    monkeypatch.setattr(backend, "_blas", (lambda: state["threads"],
+                                           lambda n: state.__setitem__("threads", n)))
+    old = ac.get_num_threads()
+    ac.set_num_threads(4)
+    try:
+        def product(a, b):
+            state["seen"].append(state["threads"])
+            return a @ b
+        a, b = np.ones((64, 512)), np.ones((512, 10))
+        # VGG-CIFAR's classifier: 1.3 million multiply-adds, far below one grain: one thread
+        np.testing.assert_array_equal(backend.blas_call(product, a, b, work=64 * 2048 * 10), a @ b)
+        grain = backend.BLAS_GRAIN_WORK
+        backend.blas_call(product, a, b, work=8 * grain)  # at most the 4 threads both have
+        backend.blas_call(product, a, b, work=3 * grain + 5)  # one per whole grain
+        assert state["seen"] == [1, 4, 3]
+        assert state["threads"] == 4  # restored after every call
+        ac.set_num_threads(2)  # never more threads than the kernels have
+        backend.blas_call(product, a, b, work=8 * grain)
+        assert state["seen"][-1] == 2 and state["threads"] == 4
+        # restored even when the product raises
+        with pytest.raises(ValueError):
+            backend.blas_call(lambda: (_ for _ in ()).throw(ValueError("boom")), work=0)
+        assert state["threads"] == 4
+    finally:
+        ac.set_num_threads(old)
+
+
+def test_matmul_passes_its_multiply_adds_to_blas_call(monkeypatch):
+    import importlib
+    matmul_module = importlib.import_module("autograd_cnn.ops.matmul")
+    works = []
+
+    def recording(fn, *args, work):
+        works.append(work)
+        return fn(*args)
+    monkeypatch.setattr(matmul_module, "blas_call", recording)
+    x = ac.tensor(np.ones((3, 1, 5, 7)), requires_grad=True)
+    w = ac.tensor(np.ones((4, 7, 2)), requires_grad=True)
+    y = x @ w  # batch (3, 4) of 5 x 7 @ 7 x 2
+    y.sum().backward()
+    assert works[0] == 3 * 4 * 5 * 7 * 2
+    assert sorted(works[1:]) == [3 * 4 * 5 * 7 * 2] * 2  # both gradients: the same products
+    np.testing.assert_allclose(x.grad.numpy(), np.full((3, 1, 5, 7), 2.0 * 4))
+    v = ac.tensor(np.ones(7))
+    assert (v @ w).shape == (4, 2) and works[-1] == 4 * 1 * 2 * 7

@@ -5,10 +5,26 @@ dimensions broadcast.
 For ``C = A @ B`` the gradients are ``dA = dC @ B^T`` and ``dB = A^T @ dC`` (transposing the
 last two dimensions). Batch dimensions that were broadcast come back summed by the engine.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Op
+from ..backend import blas_call
 from ._util import check_tensor, ShapeError
+
+
+def _product(a, b):
+    """``a @ b``; for two ndarrays, on the BLAS threads its multiply-adds pay for
+    (backend.blas_call). Tensors (backward building a graph) take the differentiable ``@``."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return a @ b
+    m, k = a.shape[-2:] if a.ndim > 1 else (1, a.shape[0])
+    n = b.shape[-1] if b.ndim > 1 else 1
+    batch = 1
+    if a.ndim > 2 or b.ndim > 2:
+        batch = math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    return blas_call(np.matmul, a, b, work=batch * m * n * k)
 
 
 class MatMul(Op):
@@ -17,7 +33,7 @@ class MatMul(Op):
         na, nb = ctx.needs_input_grad
         ctx.save_for_backward(a if nb else None, b if na else None)
         ctx.nd = (a._data.ndim, b._data.ndim)
-        return np.matmul(a._data, b._data)
+        return _product(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -30,16 +46,16 @@ class MatMul(Op):
             if ndb == 1:    # (..., n) = (..., n, k) @ (k,): outer product
                 ga = g[..., None] * b
             elif nda == 1:  # (..., m) = (k,) @ (..., k, m)
-                ga = (g[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+                ga = _product(g[..., None, :], b.swapaxes(-1, -2))[..., 0, :]
             else:
-                ga = g @ b.swapaxes(-1, -2)
+                ga = _product(g, b.swapaxes(-1, -2))
         if a is not None:  # dB = A^T @ g
             if nda == 1:
                 gb = a[:, None] * g[..., None, :]
             elif ndb == 1:
-                gb = (a.swapaxes(-1, -2) @ g[..., None])[..., 0]
+                gb = _product(a.swapaxes(-1, -2), g[..., None])[..., 0]
             else:
-                gb = a.swapaxes(-1, -2) @ g
+                gb = _product(a.swapaxes(-1, -2), g)
         return ga, gb
 
 
