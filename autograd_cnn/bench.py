@@ -23,8 +23,10 @@ With ``--networks`` the cases are whole networks instead (benchmarking.NETWORK_C
 ResNet-20, a small VGG with batch norm, a conv1d net), each next to its PyTorch twin holding the
 same weights: ``train_step`` (with SGD momentum, on the network's training batch), ``eval_forward``
 (eval mode, grad mode off, batch 64) and ``latency`` (the same on one sample); for the training
-step also the peak memory growth of one step in each library (MiB; Linux), each measured after
-one warm-up step in a fresh process of its own, so neither library's allocations hide the other's.
+step also the memory a step holds at its peak in each library (MiB; Linux: the peak resident
+memory of three steps after a warm-up, above the resident memory before the warm-up,
+benchmarking.step_memory), each in a fresh process of its own, so neither library's allocations
+hide the other's.
 
 What it counts
     Convolution FLOPs: 2 * N * C_out * out_pixels * (C_in / groups) * prod(kernel); each backward
@@ -36,9 +38,9 @@ JSON (``--json``): one document, a list of records with the fields
     ours_ms, torch_ms, ratio (ours_ms / torch_ms), unit ("GFLOP/s", "GB/s" or "img/s"), work (FLOPs,
     bytes or images per call), ours_rate, torch_rate, peak_gflops (probe, same threads and
     dtype; the better of a probe before and one after that thread count's cases), pct_peak
-    (ours_rate / peak_gflops * 100, GFLOP/s cases only), ours_peak_mib, torch_peak_mib (the peak
-    resident memory growth of one training step after a warm-up step, each in a fresh process;
-    network cases only), repeat, stat ("median" or "min": what ours_ms / torch_ms are).
+    (ours_rate / peak_gflops * 100, GFLOP/s cases only), ours_peak_mib, torch_peak_mib (the memory
+    a training step holds at its peak, benchmarking.step_memory, each in a fresh process; network
+    cases only), repeat, stat ("median" or "min": what ours_ms / torch_ms are).
     Missing values are null.
 
 PyTorch is optional: without it the torch columns are null. An error inside PyTorch (a
@@ -153,7 +155,7 @@ def _finish(rec, peak):
 
 def _network_records(case, dtype, threads, isa, timing, torch_lib):
     """One record per phase of bm.NETWORK_PHASES: ours and the twin on the same weights and batch;
-    for the training step also the peak memory growth of one step in each library."""
+    for the training step also the peak memory of a step in each library (bm.step_memory)."""
     records = []
     model, twin = case.pair(dtype, torch_lib is not None)
     for phase in bm.NETWORK_PHASES:
@@ -229,7 +231,7 @@ def _load_note():
 
 def format_table(records, peaks):
     """The human-readable table of `records` (one line each) under a header naming the peaks.
-    Network records show the peak memory growth of a training step (MiB, ours / PyTorch) where
+    Network records show the peak memory of a training step (MiB, ours / PyTorch) where
     kernel records show the share of the FMA peak."""
     lines = []
     for (threads, dtype), peak in sorted(peaks.items()):

@@ -24,7 +24,8 @@ from .models.torch_twins import import_torch
 __all__ = ["ConvCase", "PoolCase", "TrainCase", "NetworkCase", "CONV_CASES", "POOL_CASES", "CASES",
            "NETWORK_CASES", "NETWORK_PHASES", "normal", "Timing", "time_ms", "thread_count",
            "threads_from_env", "Library", "ours", "torch_library", "time_phase", "train_step",
-           "network_step", "peak_memory_growth", "step_memory", "record_rate"]
+           "network_step", "peak_memory_growth", "step_memory", "held_peak_memory",
+           "record_rate"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,25 +338,45 @@ def _status_kib(field):
     raise OSError(f"/proc/self/status has no {field}")
 
 
+def _reset_peak():
+    """Reset the process's peak resident memory (VmHWM) to its current resident memory; False
+    where that cannot be done (not Linux)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def peak_memory_growth(run):
     """Bytes by which the process's peak resident memory rose, while ``run()`` ran, above the
     resident memory it started from; None where that cannot be measured. Linux only: the peak
     (VmHWM) is reset first by writing 5 to /proc/self/clear_refs."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        before = _status_kib("VmRSS")
-    except OSError:
+    if not _reset_peak():
         return None
+    before = _status_kib("VmRSS")
     run()
     return max(0, _status_kib("VmHWM") - before) * 1024
 
 
+#: training steps after the warm-up whose peak step_memory takes
+MEMORY_STEPS = 3
+
+
 def step_memory(case, impl, dtype, threads):
-    """Peak resident memory growth (bytes) of one training step of network ``case`` in ``impl``
-    ('autograd_cnn' or 'torch'), after one warm-up step, measured in a fresh Python process so
-    that neither library's earlier allocations (nor a buffer cache) hide the other's; None where
-    it cannot be measured."""
+    """The memory a training step of network ``case`` holds at its peak, in bytes: the largest
+    resident memory during any of MEMORY_STEPS steps after a warm-up step, above the resident
+    memory before the warm-up (model and batch built, nothing run); ``impl`` is 'autograd_cnn' or
+    'torch'; None where it cannot be measured. Each library runs in a fresh Python process so that
+    neither's allocations count for the other.
+
+    The baseline is taken before the warm-up so that memory a library keeps from one step to the
+    next for the steps (a buffer cache, an allocator's free lists, workspaces) counts: measured
+    from after the warm-up, only the pages a step touches anew would count, and that depends on
+    whether the allocator returned the previous step's blocks to the system (PyTorch's figure then
+    swung between 8 and 34 MiB from run to run on ResNet-20, and ours was 0 from the third step
+    on, whatever the step needs)."""
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(acnn.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [package_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
@@ -374,9 +395,24 @@ def _step_memory_here(case_name, impl, dtype_name, threads):
     with thread_count(int(threads), lib.module if impl == "torch" else None):
         model, twin = case.pair(dtype, with_twin=impl == "torch")
         x, y = case.batch(case.train_batch, dtype, np.random.default_rng(0))
-        step = network_step(lib, twin if impl == "torch" else model, "train_step", x, y)
+        return held_peak_memory(network_step(lib, twin if impl == "torch" else model,
+                                             "train_step", x, y))
+
+
+def held_peak_memory(step):
+    """step_memory's measure in this process: the largest resident memory while ``step()`` runs,
+    MEMORY_STEPS times after one warm-up call, above the resident memory before the warm-up, in
+    bytes (None where it cannot be measured)."""
+    if not _reset_peak():
+        return None
+    start = _status_kib("VmRSS")
+    step()
+    peak = 0
+    for _ in range(MEMORY_STEPS):
+        _reset_peak()
         step()
-        return peak_memory_growth(step)
+        peak = max(peak, _status_kib("VmHWM"))
+    return max(0, peak - start) * 1024
 
 
 def train_step(model, optimizer, loss_fn, batches):
