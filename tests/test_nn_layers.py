@@ -101,6 +101,40 @@ def test_linear_gradcheck():
     assert ac.gradcheck(lambda x, w, b: nn.linear.linear(x, w, b), (x, lin.weight, lin.bias))
 
 
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (2, 3, 5), (0, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_one_node_matches_numpy_and_differentiates_twice(shape, bias):
+    # nn.linear.linear is one ops.matmul.Linear node for Tensors of one dtype: values, all three
+    # gradients and second derivatives (create_graph) against NumPy formulas
+    rng = np.random.default_rng(3)
+    xd, W = rng.standard_normal(shape), rng.standard_normal((4, 5))
+    bd = rng.standard_normal(4)
+    x, w = ac.tensor(xd, requires_grad=True), ac.tensor(W, requires_grad=True)
+    b = ac.tensor(bd, requires_grad=True) if bias else None
+    y = nn.linear.linear(x, w, b)
+    assert y.grad_fn.name() == "LinearBackward"
+    np.testing.assert_allclose(y.numpy(), xd @ W.T + (bd if bias else 0), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    y.backward(ac.tensor(g))
+    g2, x2 = g.reshape(-1, 4), xd.reshape(-1, 5)
+    np.testing.assert_allclose(x.grad.numpy(), (g2 @ W).reshape(shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), g2.T @ x2, rtol=1e-12, atol=1e-12)
+    if bias:
+        np.testing.assert_allclose(b.grad.numpy(), g2.sum(0), rtol=1e-12, atol=1e-12)
+    if shape[0]:
+        args = (x, w) + ((b,) if bias else ())
+        assert ac.gradgradcheck(lambda *a: nn.linear.linear(*a), args)
+
+
+def test_linear_mixed_dtypes_and_broadcast_bias_take_the_general_ops():
+    x = ac.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    w = ac.tensor(np.ones((4, 3), np.float64), requires_grad=True)
+    y = nn.linear.linear(x, w, ac.tensor(np.ones((2, 1)), requires_grad=True))
+    assert y.dtype == np.float64 and y.grad_fn.name() == "AddBackward"
+    np.testing.assert_allclose(y.numpy(), np.full((2, 4), 4.0))
+    assert nn.linear.linear(x, w).grad_fn.name() == "MatMulBackward"
+
+
 # ------------------------------------------------------------------------------------- conv
 CONV_CASES = [
     dict(n=1, cin=2, cout=4, k=3, stride=1, padding=0, dilation=1, groups=1),

@@ -440,6 +440,24 @@ def test_import_handmade_graph_matches_onnx_runtime():
     assert set(dict(model.named_parameters())) == {"w", "cb", "g"}  # Conv's and Gemm's
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_export_linear_on_3d_inputs_runs_in_onnx_runtime(tmp_path, bias):
+    """Linear on 3-D inputs is one node of ours (ops.matmul.Linear), exported as Transpose,
+    MatMul and Add (Gemm is 2-D)."""
+    ort = _ort()
+    ac.manual_seed(0)
+    model = nn.Linear(4, 3, bias=bias)
+    x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
+    path = tmp_path / "linear3d.onnx"
+    ac.onnx.export(model, ac.tensor(x), path, input_names=["x"], output_names=["y"])
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    assert "Gemm" not in {n.op_type for n in proto.graph.node}
+    (got,) = ort.InferenceSession(proto.SerializeToString(),
+                                  providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    _close(got, model(ac.tensor(x)).numpy())
+
+
 def test_import_matmul_plus_bias_is_trainable():
     """A Linear on 3-D inputs, as exporters write it: MatMul then Add of the bias."""
     h, T = onnx.helper, onnx.TensorProto

@@ -29,7 +29,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd import Op
+from ..autograd import Op, is_grad_enabled
 from ..ops import channel
 from ..tensor import Tensor, as_array
 from . import init
@@ -103,12 +103,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {tuple(input.shape)}")
         mean, var = channel.moments(x)
+        # running = (1 - momentum) running + momentum statistic, in place (the same roundings)
         if running_mean is not None:
             rm = as_array(running_mean)
-            rm[...] = (1 - momentum) * rm + momentum * mean
+            np.add(np.multiply(rm, 1 - momentum, out=rm), momentum * mean, out=rm)
         if running_var is not None:
             rv = as_array(running_var)
-            rv[...] = (1 - momentum) * rv + momentum * (var * (m / (m - 1)))
+            np.add(np.multiply(rv, 1 - momentum, out=rv), momentum * (var * (m / (m - 1))),
+                   out=rv)
         return BatchNormTraining.apply(input, weight, bias, mean, var, eps)
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are required when not "
@@ -118,7 +120,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     # the running statistics are constants: no gradient flows into them
     scale = (1.0 / np.sqrt(rv + dtype.type(eps))).astype(dtype, copy=False)
     if weight is not None:
-        scale = weight * Tensor(scale)
+        if is_grad_enabled() and isinstance(weight, Tensor) and weight.requires_grad:
+            scale = weight * Tensor(scale)  # recorded: the gradient reaches weight through it
+        else:
+            scale = as_array(weight) * scale
     return channel.ChannelAffine.apply(input, scale, rm, bias)
 
 

@@ -1,6 +1,8 @@
 """``Linear`` (fully connected), ``Flatten`` and ``Identity``."""
-import numpy as np
+import math
 
+from ..autograd import Tensor
+from ..ops.matmul import Linear as _Linear
 from .module import Module
 from ._utils import check_positive_int, default_weight_and_bias, resolve_dtype
 
@@ -12,10 +14,25 @@ def linear(input, weight, bias=None):
     if input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input has {input.shape[-1]} features on its last axis "
                          f"(shape {tuple(input.shape)}) but the weight expects {weight.shape[1]}")
+    if _fused(input, weight, bias):
+        return _Linear.apply(input, weight, bias)
     out = input @ weight.transpose(0, 1)
     if bias is not None:
         out = out + bias
     return out
+
+
+def _fused(x, w, b):
+    """Whether ``linear`` can be one ``ops.matmul.Linear`` node: Tensors of one dtype, a 2-D
+    weight with no empty axis and a (out_features,) bias; anything else (broadcasting biases,
+    mixed dtypes, ndarrays) takes the general ops."""
+    if not (isinstance(x, Tensor) and isinstance(w, Tensor)):
+        return False
+    xa, wa = x._data, w._data
+    if wa.ndim != 2 or 0 in wa.shape or xa.ndim < 1 or xa.dtype != wa.dtype:
+        return False
+    return b is None or (isinstance(b, Tensor) and b._data.shape == wa.shape[:1]
+                         and b._data.dtype == wa.dtype)
 
 
 class Linear(Module):
@@ -55,7 +72,7 @@ class Flatten(Module):
             raise ValueError(f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} are "
                              f"invalid for an input with {nd} dimensions")
         shape = tuple(x.shape)
-        new = shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:]
+        new = shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:]
         return x.reshape(new)
 
     def extra_repr(self):

@@ -163,6 +163,12 @@ def _linear(b, x, m):
     return b.node("Gemm", ins, transB=1)
 
 
+def _linear_function(b, ctx, args, names):
+    """ops.matmul.Linear outside a fused Linear layer (other ranks, F.linear): x @ w^T (+ b)."""
+    y = b.node("MatMul", [names[0], b.node("Transpose", names[1:2], perm=[1, 0])])
+    return b.node("Add", [y, names[2]]) if names[2] else y
+
+
 MODULE_EMITTERS = {"batch_norm": _batch_norm, "linear": _linear,
                    "conv_transpose": _conv_transpose_layer}
 
@@ -310,6 +316,7 @@ _EMITTERS = {
     "autograd_cnn.ops.elementwise.Cast": _cast,
     "autograd_cnn.ops.elementwise.Clone": _simple("Identity"),
     "autograd_cnn.ops.matmul.MatMul": _simple("MatMul"),
+    "autograd_cnn.ops.matmul.Linear": _linear_function,
     "autograd_cnn.ops.shape.Reshape": _reshape,
     "autograd_cnn.ops.shape.Transpose": _transpose,
     "autograd_cnn.ops.shape.Permute": _permute,

@@ -37,6 +37,8 @@ _EMPTY3 = {dt: np.empty((0, 0, 0), dt) for dt in KERNEL_DTYPES}
 
 def _ncl(shape, axis):
     """The (N, C, L) view of a tensor of ``shape`` with its channels on ``axis``."""
+    if axis == 1 and len(shape) == 3:  # already (N, C, L): the usual case of small networks
+        return shape
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
@@ -46,7 +48,12 @@ def _view(shape, axis):
 
 
 def _kernel_ok(dt, *arrays):
-    return dt in KERNEL_DTYPES and all(a is None or a.dtype == dt for a in arrays)
+    if dt not in KERNEL_DTYPES:
+        return False
+    for a in arrays:  # a loop: all() over a generator costs more than these few arrays
+        if a is not None and a.dtype != dt:
+            return False
+    return True
 
 
 def _vec(v, dt):

@@ -106,9 +106,11 @@ def _shape_arg(shape, fname):
         shape = shape[0]
     out = []
     for s in shape:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
-            raise TypeError(f"{fname}(): shape must be ints, got {s!r} ({type(s).__name__})")
-        out.append(int(s))
+        if type(s) is not int:  # (the usual case, plain ints, skips the slower checks)
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+                raise TypeError(f"{fname}(): shape must be ints, got {s!r} ({type(s).__name__})")
+            s = int(s)
+        out.append(s)
     return tuple(out)
 
 

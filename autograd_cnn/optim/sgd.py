@@ -45,7 +45,7 @@ class SGD(Optimizer):
                     buf = st["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
                 else:
                     buf *= mom
-                    buf += (1 - damp) * g
+                    buf += (1 - damp) * g if damp != 0 else g  # (1 - 0) * g is g: one pass less
                 g = g + mom * buf if nesterov else buf
             d -= lr * g
             _mark_updated(p)
