@@ -332,3 +332,31 @@ def test_buffers_of_loss_modules_and_ndarray_buffers():
         m.table = np.zeros(3)
     with pytest.raises(NotImplementedError):
         m(1)
+
+
+def test_registered_reads_what_the_attribute_reads():
+    # Module._registered (the small layers' fast read of parameters and buffers) returns what
+    # self.<name> returns: the registry's entry, or a subclass's property, or an AttributeError
+    conv = nn.Conv1d(2, 3, 3)
+    assert conv._registered("weight") is conv.weight
+    assert conv._registered("bias") is conv.bias
+    bn = nn.BatchNorm1d(3)
+    assert bn._registered("running_mean") is bn.running_mean
+    conv.bias = None
+    assert conv._registered("bias") is None
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        conv._registered("nothing")
+
+    class Standardized(nn.Conv1d):
+        @property
+        def weight(self):  # a property in place of the registered weight
+            w = self._parameters["raw"]
+            return (w - w.mean()) / (w.std() + 1e-5)
+
+    m = Standardized.__new__(Standardized)
+    nn.Module.__init__(m)
+    m.raw = nn.Parameter(np.random.default_rng(0).standard_normal((3, 2, 3)))
+    m._parameters["weight"] = nn.Parameter(np.zeros((3, 2, 3)))  # shadowed by the property
+    got = m._registered("weight").numpy()
+    np.testing.assert_allclose(got, m.weight.numpy())
+    assert np.abs(got).max() > 0

@@ -255,7 +255,12 @@ _SPEC_CACHE_SIZE = 256
 
 def _plain(v):
     t = type(v)
-    return t is int or t is str or (t is tuple and all(type(e) is int for e in v))
+    if t is tuple:
+        for e in v:  # a loop: all() over a generator costs more than these few entries
+            if type(e) is not int:
+                return False
+        return True
+    return t is int or t is str
 
 
 def _spec_key(fname, input, weight, bias, stride, padding, dilation, groups):

@@ -192,13 +192,16 @@ class _BatchNorm(Module):
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            as_array(self.num_batches_tracked)[...] += 1
+            tracked = as_array(self._registered("num_batches_tracked"))
+            tracked[...] += 1
             if self.momentum is None:
-                factor = 1.0 / float(as_array(self.num_batches_tracked))
-        use_batch_stats = self.training or self.running_mean is None
+                factor = 1.0 / float(tracked)
+        running_mean = self._registered("running_mean")
+        use_batch_stats = self.training or running_mean is None
         track = not use_batch_stats or self.track_running_stats
-        return batch_norm(x, self.running_mean if track else None,
-                          self.running_var if track else None, self.weight, self.bias,
+        return batch_norm(x, running_mean if track else None,
+                          self._registered("running_var") if track else None,
+                          self._registered("weight"), self._registered("bias"),
                           use_batch_stats, factor, self.eps)
 
     def extra_repr(self):

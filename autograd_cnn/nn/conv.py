@@ -94,7 +94,8 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+        return F.conv1d(x, self._registered("weight"), self._registered("bias"),
+                        stride=self.stride, padding=self.padding,
                         dilation=self.dilation, groups=self.groups)
 
 
@@ -103,5 +104,6 @@ class Conv2d(_ConvNd):
     _n = 2
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+        return F.conv2d(x, self._registered("weight"), self._registered("bias"),
+                        stride=self.stride, padding=self.padding,
                         dilation=self.dilation, groups=self.groups)

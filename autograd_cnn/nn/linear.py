@@ -49,7 +49,7 @@ class Linear(Module):
         self.register_parameter("bias", b)
 
     def forward(self, x):
-        return linear(x, self.weight, self.bias)
+        return linear(x, self._registered("weight"), self._registered("bias"))
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

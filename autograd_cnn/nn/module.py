@@ -23,6 +23,9 @@ from .parameter import Parameter
 
 __all__ = ["Module", "IncompatibleKeys", "RemovableHandle"]
 
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
+_ABSENT = object()
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -147,10 +150,23 @@ class Module:
     def __getattr__(self, name):
         # only called when normal lookup fails
         d = self.__dict__
-        for reg in ("_parameters", "_buffers", "_modules"):
+        for reg in _REGISTRIES:
             if reg in d and name in d[reg]:
                 return d[reg][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def _registered(self, name):
+        """``self.<name>`` of a parameter, buffer or submodule, for the forwards of small layers:
+        the attribute reaches ``__getattr__`` only after the normal lookup has failed, which costs
+        more than the rest of it (about 0.4 us, several times per call). The same value: an
+        instance or class attribute of that name (a property of a subclass) still wins."""
+        d = self.__dict__
+        if name not in d and getattr(type(self), name, _ABSENT) is _ABSENT:
+            for reg in _REGISTRIES:
+                r = d.get(reg)
+                if r is not None and name in r:
+                    return r[name]
+        return getattr(self, name)
 
     def __delattr__(self, name):
         d = self.__dict__
