@@ -173,6 +173,26 @@ def test_gradchecks():
         rng.standard_normal((3, 4)), requires_grad=True),))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_is_one_node_differentiable_twice(reduction):
+    # nll_loss / cross_entropy pick log p at the targets in one node (functional/loss.py
+    # _NllLoss); its gradient is a scatter that is differentiable again
+    rng = np.random.default_rng(7)
+    x = ac.tensor(rng.standard_normal((4, 3, 2)), requires_grad=True)
+    t = rng.integers(0, 3, (4, 2))
+    t[0, 0] = -1
+    w = rng.uniform(0.5, 2, 3)
+    out = F.nll_loss(x, t, weight=w, ignore_index=-1, reduction=reduction)
+    assert out.grad_fn.name() == "_NllLossBackward"
+    assert ac.gradcheck(lambda a: F.nll_loss(a, t, weight=w, ignore_index=-1,
+                                             reduction=reduction), (x,))
+    assert ac.gradgradcheck(lambda a: F.cross_entropy(a, t, weight=w, ignore_index=-1,
+                                                      reduction=reduction), (x,))
+    # every target ignored: 'mean' is 0 / 0 = NaN, as PyTorch
+    if reduction == "mean":
+        assert np.isnan(F.nll_loss(x, np.full((4, 2), -1), ignore_index=-1).item())
+
+
 def test_errors():
     x = ac.tensor(np.zeros((4, 3), np.float32))
     with pytest.raises(TypeError, match="integer class indices"):

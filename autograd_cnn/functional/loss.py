@@ -29,6 +29,7 @@ import numpy as np
 from ..autograd import Op, Tensor, as_array
 from ..ops.activation import Sigmoid, log_softmax
 from ..ops.elementwise import Log
+from ..ops.indexing import ScatterAlong
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss",
            "binary_cross_entropy_with_logits", "binary_cross_entropy"]
@@ -107,6 +108,34 @@ def _batched(input, target, fn):
 
 
 # -------------------------------------------------------------------------------- nll / CE
+class _NllLoss(Op):
+    """The negative log-likelihood at class targets, reduced, as one node: per_i = coef_i *
+    logp[i, t_i, ...] with coef = -w[t] (0 where ignored); 'none' gives per, 'sum' its sum,
+    'mean' its sum / denom. ``idx``: the targets with a class axis of 1. The gradient puts coef g
+    (g / denom for 'mean') at the targets (ScatterAlong, whose adjoint is GatherAlong), so it is
+    differentiable again."""
+
+    @staticmethod
+    def forward(ctx, logp, idx, coef, reduction, denom):
+        a = as_array(logp)
+        ctx.idx, ctx.coef, ctx.reduction, ctx.denom, ctx.shape = idx, coef, reduction, denom, a.shape
+        per = np.take_along_axis(a, idx, axis=1).reshape(coef.shape) * coef
+        if reduction == "none":
+            return per
+        if reduction == "sum":
+            return np.asarray(per.sum())
+        with np.errstate(divide="ignore", invalid="ignore"):  # no weight: 0 / 0, NaN as PyTorch
+            return np.asarray(per.sum() / denom)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.reduction == "mean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = g / ctx.denom
+        gper = (g * ctx.coef).reshape(ctx.idx.shape)
+        return ScatterAlong.apply(gper, ctx.idx, 1, ctx.shape), None, None, None, None
+
+
 def _nll(logp, t, w, ignore_index, reduction):
     """Negative log-likelihood of log-probabilities ``logp`` (N, C, d...) at targets ``t``."""
     dtype = logp.dtype
@@ -114,16 +143,9 @@ def _nll(logp, t, w, ignore_index, reduction):
     t_safe = np.where(valid, t, 0)
     wt = (w[t_safe] if w is not None else np.ones(t.shape, dtype)) * valid
     wt = wt.astype(dtype, copy=False)
-    # coef[i, c, ...] = w[t_i] at c == t_i, else 0: picking log p of the target as a product
-    coef = np.zeros(logp.shape, dtype=dtype)
-    np.put_along_axis(coef, np.expand_dims(t_safe, 1), np.expand_dims(wt, 1), axis=1)
-    per = -(logp * Tensor(coef)).sum(dim=1)
-    if reduction == "none":
-        return per, wt, valid
-    if reduction == "sum":
-        return per.sum(), wt, valid
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return per.sum() / Tensor(np.asarray(wt.sum(), dtype=dtype)), wt, valid
+    denom = np.asarray(wt.sum(), dtype=dtype) if reduction == "mean" else None
+    out = _NllLoss.apply(logp, np.expand_dims(t_safe, 1), -wt, reduction, denom)
+    return out, wt, valid
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
