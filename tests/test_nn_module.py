@@ -360,3 +360,13 @@ def test_registered_reads_what_the_attribute_reads():
     got = m._registered("weight").numpy()
     np.testing.assert_allclose(got, m.weight.numpy())
     assert np.abs(got).max() > 0
+
+    class Doubled(nn.Conv1d):
+        def __getattr__(self, name):  # a subclass's own lookup of registered names
+            value = super().__getattr__(name)
+            return value * 2.0 if name == "weight" else value
+
+    d = Doubled(2, 3, 3)
+    np.testing.assert_array_equal(d._registered("weight").numpy(),
+                                  d._parameters["weight"].numpy() * 2.0)
+    assert d._registered("bias") is d._parameters["bias"]

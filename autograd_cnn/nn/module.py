@@ -159,9 +159,12 @@ class Module:
         """``self.<name>`` of a parameter, buffer or submodule, for the forwards of small layers:
         the attribute reaches ``__getattr__`` only after the normal lookup has failed, which costs
         more than the rest of it (about 0.4 us, several times per call). The same value: an
-        instance or class attribute of that name (a property of a subclass) still wins."""
+        instance or class attribute of that name (a property of a subclass), or a subclass's own
+        ``__getattr__``, still decides."""
         d = self.__dict__
-        if name not in d and getattr(type(self), name, _ABSENT) is _ABSENT:
+        cls = type(self)
+        if (name not in d and cls.__getattr__ is Module.__getattr__
+                and getattr(cls, name, _ABSENT) is _ABSENT):
             for reg in _REGISTRIES:
                 r = d.get(reg)
                 if r is not None and name in r:
