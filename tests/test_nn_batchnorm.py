@@ -239,3 +239,22 @@ def test_matches_pytorch(shape, dtype, momentum):
             theirs.zero_grad()
     for k, v in theirs.state_dict().items():
         np.testing.assert_allclose(ours.state_dict()[k], v.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eval_without_a_graph_gives_the_same_bits(dtype):
+    # in eval, a weight no graph reaches is multiplied as an array (nn/batchnorm.py); the values
+    # must be those of the recorded path
+    layer = _layer(3, 4, dtype)
+    layer.running_mean.numpy()[...] = [0.5, -1, 2, 0]
+    layer.running_var.numpy()[...] = [1, 4, 0.25, 2]
+    layer.eval()
+    x = ac.tensor(_data((3, 4, 5), dtype))
+    recorded = layer(x)
+    assert recorded.requires_grad
+    with ac.no_grad():
+        plain = layer(x)
+    layer.weight.requires_grad_(False)
+    frozen = layer(x)
+    np.testing.assert_array_equal(plain.numpy(), recorded.numpy())
+    np.testing.assert_array_equal(frozen.numpy(), recorded.numpy())
