@@ -371,7 +371,8 @@ def step_memory(case, impl, dtype, threads):
     'torch'; None where it cannot be measured. Each library runs in a fresh Python process so that
     neither's allocations count for the other.
 
-    The baseline is taken before the warm-up so that memory a library keeps from one step to the
+    The baseline is taken before the warm-up (after a step on a batch of two, which sets up what a
+    library initialises once per process) so that memory a library keeps from one step to the
     next for the steps (a buffer cache, an allocator's free lists, workspaces) counts: measured
     from after the warm-up, only the pages a step touches anew would count, and that depends on
     whether the allocator returned the previous step's blocks to the system (PyTorch's figure then
@@ -394,15 +395,22 @@ def _step_memory_here(case_name, impl, dtype_name, threads):
     lib = ours() if impl == "autograd_cnn" else torch_library()
     with thread_count(int(threads), lib.module if impl == "torch" else None):
         model, twin = case.pair(dtype, with_twin=impl == "torch")
-        x, y = case.batch(case.train_batch, dtype, np.random.default_rng(0))
-        return held_peak_memory(network_step(lib, twin if impl == "torch" else model,
-                                             "train_step", x, y))
+        net = twin if impl == "torch" else model
+        rng = np.random.default_rng(0)
+        small = network_step(lib, net, "train_step", *case.batch(2, dtype, rng))
+        step = network_step(lib, net, "train_step", *case.batch(case.train_batch, dtype, rng))
+        return held_peak_memory(step, init=small)
 
 
-def held_peak_memory(step):
+def held_peak_memory(step, init=None):
     """step_memory's measure in this process: the largest resident memory while ``step()`` runs,
     MEMORY_STEPS times after one warm-up call, above the resident memory before the warm-up, in
-    bytes (None where it cannot be measured)."""
+    bytes (None where it cannot be measured). ``init()``, when given, runs before that resident
+    memory is read: step_memory passes a step on a batch of two, so that what a library sets up
+    once per process (modules imported on first use, thread pools, BLAS buffers) does not count
+    as the step's."""
+    if init is not None:
+        init()
     if not _reset_peak():
         return None
     start = _status_kib("VmRSS")
