@@ -2,7 +2,8 @@
 ``l1_loss`` and ``binary_cross_entropy_with_logits``.
 
 Each takes ``reduction='mean' | 'sum' | 'none'``. They are written with differentiable Tensor
-operations, so gradients (and gradients of gradients) come from autograd.
+operations, so gradients (and gradients of gradients) come from autograd; the likelihood at class
+targets is one Function (``_NllLoss``) whose gradient is itself differentiable.
 
 Numerical stability: ``cross_entropy`` never forms ``softmax`` and then takes its log; it uses
 ``log_softmax(x) = x - max(x) - log(sum(exp(x - max(x))))``, which cannot overflow and keeps the

@@ -4,6 +4,7 @@ dimensions broadcast.
 
 For ``C = A @ B`` the gradients are ``dA = dC @ B^T`` and ``dB = A^T @ dC`` (transposing the
 last two dimensions). Batch dimensions that were broadcast come back summed by the engine.
+``Linear`` is ``x @ w^T + b`` as one node, for ``nn.functional.linear``.
 """
 import math
 
