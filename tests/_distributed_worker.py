@@ -64,11 +64,37 @@ def unused_case(out, rank):
     model(x, rank == 0).sum().backward()
     out["unused_first"] = model.module.first.weight.grad.numpy()
     out["unused_second"] = model.module.second.weight.grad.numpy()
+    ac.manual_seed(1)
     strict = dist.DistributedDataParallel(TwoLayers())
-    try:
-        strict(x, False).sum().backward()
+    try:  # rank 1 alone leaves the second layer out: both ranks raise, neither waits forever
+        strict(x, rank == 0).sum().backward()
     except RuntimeError as exc:
         out["unused_error"] = np.array(str(exc))
+    strict.module.zero_grad()
+    strict(x, True).sum().backward()  # and the next backward averages as usual
+    out["after_error_second"] = strict.module.second.weight.grad.numpy()
+
+
+class FirstOrNothing(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(4, 3, dtype=np.float64)
+
+    def forward(self, x, use_first):
+        return self.first(x) if use_first else x * 2.0
+
+
+def no_parameter_case(out, rank):
+    """Rank 1's backward reaches no parameter at all: no hook fires there."""
+    x = ac.Tensor(np.full((2, 4), rank + 1.0), requires_grad=True)
+    for unused in (True, False):
+        ac.manual_seed(0)
+        model = dist.DistributedDataParallel(FirstOrNothing(), find_unused_parameters=unused)
+        try:
+            model(x, rank == 0).sum().backward()
+            out[f"noparam_{int(unused)}"] = model.module.first.weight.grad.numpy()
+        except RuntimeError as exc:
+            out[f"noparam_{int(unused)}"] = np.array(str(exc))
 
 
 def buffers_case(out, rank):
@@ -121,6 +147,7 @@ def main():
     ddp_case(np.float64, True, out, rank, world)
     ddp_case(np.float32, False, out, rank, world)
     unused_case(out, rank)
+    no_parameter_case(out, rank)
     buffers_case(out, rank)
     sampler_case(out, rank)
     syncbn_case(out, rank, world)

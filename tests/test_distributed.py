@@ -197,7 +197,38 @@ def test_unused_parameters(ranks):
         np.testing.assert_allclose(ranks[r]["unused_first"], first, rtol=1e-12)
         np.testing.assert_allclose(ranks[r]["unused_second"], second, rtol=1e-12)
         msg = str(ranks[r]["unused_error"])
-        assert "second.weight" in msg and "find_unused_parameters=True" in msg
+        assert "1 of 2 ranks received no gradient" in msg and "find_unused_parameters=True" in msg
+        # the next backward, with every parameter used on both ranks, averages as usual
+        np.testing.assert_allclose(ranks[r]["after_error_second"],
+                                   (_second_grad(w, 0) + _second_grad(w, 1)) / 2, rtol=1e-12)
+    mine = str(ranks[1]["unused_error"]).split("this rank's: ")[1].split(")")[0]
+    assert sorted(mine.split(", ")) == ["second.bias", "second.weight"]
+    assert "this rank had every gradient" in str(ranks[0]["unused_error"])
+
+
+def _second_grad(w, rank):
+    ac.manual_seed(1)
+    model = w.TwoLayers()
+    model(ac.Tensor(np.full((2, 4), rank + 1.0)), True).sum().backward()
+    return model.second.weight.grad.numpy()
+
+
+@requires_mpi
+def test_a_rank_whose_backward_reaches_no_parameter_does_not_hang(ranks):
+    # rank 1's output does not depend on the parameters: no hook fires there, but the output's
+    # sink still makes it send (zeros) -- averaged with find_unused_parameters, else an error on
+    # both ranks (a hang here would end the launch at its timeout)
+    w = _worker()
+    ac.manual_seed(0)
+    model = w.FirstOrNothing()
+    model(ac.Tensor(np.full((2, 4), 1.0)), True).sum().backward()
+    for r in range(WORLD):
+        np.testing.assert_allclose(ranks[r]["noparam_1"], model.first.weight.grad.numpy() / 2,
+                                   rtol=1e-12)
+        msg = str(ranks[r]["noparam_0"])
+        assert "1 of 2 ranks received no gradient" in msg, msg
+    mine = str(ranks[1]["noparam_0"]).split("this rank's: ")[1].split(")")[0]
+    assert sorted(mine.split(", ")) == ["first.bias", "first.weight"]
 
 
 @requires_mpi
