@@ -231,6 +231,40 @@ def test_a_rank_whose_backward_reaches_no_parameter_does_not_hang(ranks):
     assert sorted(mine.split(", ")) == ["first.bias", "first.weight"]
 
 
+def test_shard_sampler_slices_cover_the_set_once_in_order():
+    for n, replicas in ((11, 2), (3, 4), (0, 2), (10, 3)):
+        parts = [dist.DistributedShardSampler(range(n), num_replicas=replicas, rank=r)
+                 for r in range(replicas)]
+        assert np.concatenate([p.epoch_indices() for p in parts]).tolist() == list(range(n))
+        assert [len(p) for p in parts] == [len(p.epoch_indices()) for p in parts]
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    with pytest.raises(ValueError, match="DistributedShardSampler: invalid rank 2"):
+        dist.DistributedShardSampler(range(3), num_replicas=2, rank=2)
+
+
+@requires_mpi
+def test_validation_is_split_over_the_ranks_and_equals_one_process(ranks):
+    from autograd_cnn.training import evaluate
+    w = _worker()
+    xv, yv, xt, yt = w.eval_data()
+    ac.manual_seed(0)
+    model = w.make_model(np.float64)
+    loss, acc = evaluate(model, DataLoader(TensorDataset(xv, yv), batch_size=4),
+                         nn.CrossEntropyLoss())
+    one = w.eval_fit(model, DataLoader(TensorDataset(xt, yt), batch_size=4),
+                     DataLoader(TensorDataset(xv, yv), batch_size=4))
+    assert ranks[0]["eval_slice"].tolist() == list(range(5))  # 11 samples: 5 + 6
+    assert ranks[1]["eval_slice"].tolist() == list(range(5, 11))
+    for r in range(WORLD):
+        np.testing.assert_allclose(ranks[r]["eval"], [loss, acc], rtol=1e-13)
+        np.testing.assert_array_equal(ranks[r]["eval"], ranks[0]["eval"])
+        # fit's validation, epoch by epoch, and its early-stopping decision
+        np.testing.assert_allclose(ranks[r]["eval_fit_val"], [one.val_loss, one.val_acc],
+                                   rtol=1e-13)
+        np.testing.assert_array_equal(ranks[r]["eval_fit_val"], ranks[0]["eval_fit_val"])
+        assert int(ranks[r]["eval_fit_epochs"]) == one.epochs_run < 4  # stopped early
+
+
 @requires_mpi
 def test_wrap_broadcasts_rank0_parameters_and_buffers(ranks):
     for r in range(WORLD):
