@@ -1,6 +1,8 @@
-"""Data-parallel LeNet-5 training: autograd_cnn's DistributedDataParallel over MPI against
-PyTorch's DistributedDataParallel (gloo), same network (models.LeNet5 and its twin), same
-optimizer (SGD with momentum) and same *global* batch, split over the ranks.
+"""Data-parallel training of LeNet-5 (default) or ResNet-20 (``--network resnet20``, CIFAR
+shapes): autograd_cnn's DistributedDataParallel over MPI against PyTorch's
+DistributedDataParallel (gloo), same network (models and their twins), same optimizer (SGD with
+momentum) and same *global* batch, split over the ranks -- or, with ``--per-rank-batch B``, the
+same batch B on every rank (the global batch grows with the ranks).
 
 Two ways to run it:
 
@@ -17,7 +19,11 @@ Two ways to run it:
   ``auto`` is the cores divided by the ranks (``--cores``, default all of this machine's). Per
   configuration: the median step time on rank 0, images per second (global batch / step),
   scaling efficiency (images/s of N ranks / (N x images/s of 1 rank at the same threads per
-  rank)), and for ours the time backward waits for the gradient sums at its end with buckets
+  rank); with the same global batch a rank's share shrinks with N, and whatever a step costs
+  whatever its batch -- the per-op overhead of a small network -- caps the efficiency below 1
+  even with free communication; ``--per-rank-batch`` measures the other usual definition, each
+  rank keeping its batch, where the efficiency is the one-rank step over the N-rank step), and
+  for ours the time backward waits for the gradient sums at its end with buckets
   (``--bucket-cap-mb``, default 0.05 here: LeNet-5's 0.24 MB of gradients in several buckets, the
   sums overlapping backward) and with one bucket sent at the end (no overlap). The wait includes
   the ranks' imbalance: on a busy machine, the time a rank waits for a peer that lost its core.
@@ -188,15 +194,20 @@ def grid(ranks_list, threads_spec, cores):
 
 
 def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=True,
-          bucket_cap_mb=0.05, repeat=1, stat="median", network="lenet5", out=sys.stdout):
+          bucket_cap_mb=0.05, repeat=1, stat="median", network="lenet5", per_rank_batch=None,
+          out=sys.stdout):
     """Measure and print the scaling table (markdown); returns its rows. With ``repeat`` > 1
     each configuration runs that many times (the libraries in turn) and the fastest run counts:
     on a shared machine the slower ones measure the neighbours. ``stat``: each run's 'median'
-    step, or its fastest ('min': the step no neighbour disturbed, for busy machines)."""
+    step, or its fastest ('min': the step no neighbour disturbed, for busy machines).
+    ``per_rank_batch``: each rank's batch, the global batch being that times the ranks (else
+    ``global_batch`` split over the ranks)."""
     key = stat + "_s"
     rows, base = [], {}
     for ranks, threads in grid(ranks_list, threads_spec, cores):
         row = {"ranks": ranks, "threads": threads}
+        if per_rank_batch is not None:
+            global_batch = per_rank_batch * ranks
         runs = {"ours": [], "one": [], "torch": []}
         for _ in range(repeat):
             runs["ours"].append(launch("ours", ranks, threads, global_batch, steps, warmup,
@@ -211,6 +222,7 @@ def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=Tr
                    one_bucket_s=best["one"][key], one_bucket_wait=best["one"]["wait_s"])
         if torch:
             row["torch_s"] = best["torch"][key]
+        row["global_batch"] = global_batch
         for lib in ("ours", "torch"):
             if f"{lib}_s" in row:
                 rate = global_batch / row[f"{lib}_s"]
@@ -220,7 +232,7 @@ def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=Tr
                 one_rank = base.get((lib, threads))
                 row[f"{lib}_eff"] = rate / (ranks * one_rank) if one_rank else float("nan")
         rows.append(row)
-    cols = ["ranks x threads", "ours ms", "ours img/s", "ours eff.", "wait ms (buckets)",
+    cols = ["ranks x threads", "global batch", "ours ms", "ours img/s", "ours eff.", "wait ms (buckets)",
             "1 bucket ms", "wait ms (1 bucket)"]
     if torch:
         cols += ["PyTorch DDP ms", "PyTorch img/s", "PyTorch eff.", "ours / PyTorch speed"]
@@ -230,7 +242,8 @@ def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=Tr
         return "-" if value != value else f"{value:.2f}"
 
     for r in rows:
-        cells = [f"{r['ranks']} x {r['threads']}", f"{r['ours_s'] * 1e3:.2f}",
+        cells = [f"{r['ranks']} x {r['threads']}", str(r["global_batch"]),
+                 f"{r['ours_s'] * 1e3:.2f}",
                  f"{r['ours_ips']:,.0f}", eff(r['ours_eff']), f"{r['ours_wait'] * 1e3:.3f}",
                  f"{r['one_bucket_s'] * 1e3:.2f}", f"{r['one_bucket_wait'] * 1e3:.3f}"]
         if torch:
@@ -249,6 +262,8 @@ def main(argv=None):
     p.add_argument("--cores", type=int, default=os.cpu_count())
     p.add_argument("--network", choices=sorted(NETWORKS), default="lenet5")
     p.add_argument("--global-batch", type=int, default=GLOBAL_BATCH)
+    p.add_argument("--per-rank-batch", type=int, default=None, help="each rank's batch (the "
+                   "global batch grows with the ranks) instead of --global-batch split")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--bucket-cap-mb", type=float, default=None)
@@ -267,13 +282,20 @@ def main(argv=None):
     if _mpiexec() is None:
         sys.exit("bench_distributed: needs mpi4py and mpiexec (pip install mpi4py mpich)")
     import platform
-    sys.stdout.write(f"{args.network}, SGD, global batch {args.global_batch}, {args.stat} of "
+    batch = (f"batch {args.per_rank_batch} per rank" if args.per_rank_batch
+             else f"global batch {args.global_batch}")
+    sys.stdout.write(f"{args.network}, SGD, {batch}, {args.stat} of "
                      f"{args.steps} steps, best of {args.repeat} runs; "
                      f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     table([int(r) for r in args.ranks.split(",")], args.threads.split(","), args.cores,
           args.global_batch, args.steps, args.warmup, torch=not args.no_torch,
           bucket_cap_mb=0.05 if args.bucket_cap_mb is None else args.bucket_cap_mb,
-          repeat=args.repeat, stat=args.stat, network=args.network)
+          repeat=args.repeat, stat=args.stat, network=args.network,
+          per_rank_batch=args.per_rank_batch)
+    if hasattr(os, "getloadavg"):  # how busy the machine was: the figures' error bar
+        sys.stdout.write(f"load average (1 min) {load:.2f} before, {os.getloadavg()[0]:.2f} "
+                         "after\n")
 
 
 # --------------------------------------------------------------------- as a benchmark suite -
