@@ -279,17 +279,16 @@ class DistributedDataParallel(Module):
                 b.flag[...] = 0
 
     def _write_back(self, bucket):
-        """The averaged gradients out of the bucket, into the parameters' ``.grad``."""
-        np.divide(bucket.grads, self._world, out=bucket.grads)
+        """The averaged gradients out of the bucket, into the parameters' ``.grad`` (the sum
+        divided by the world size on its way: one pass over the gradients)."""
         for slot, p in enumerate(bucket.params):
             if bucket.used.size and bucket.used[slot] == 0:
                 continue  # no rank used it: .grad stays as it was
-            avg = bucket.views[slot]
             g = p.grad
             if g is None or g.shape != p.shape or not g._data.flags.writeable:
-                p.grad = Tensor(avg.copy())
+                p.grad = Tensor(np.divide(bucket.views[slot], self._world))
             else:
-                np.copyto(g._data, avg)
+                np.divide(bucket.views[slot], self._world, out=g._data)
                 g._version += 1
 
 
