@@ -29,6 +29,13 @@ Two ways to run it:
   the ranks' imbalance: on a busy machine, the time a rank waits for a peer that lost its core.
   ``--repeat N --stat min`` keeps the fastest step of N runs for machines shared with others.
   On 16 cores the default grid takes about two minutes.
+
+* ``--phases``: where ours spends a step, per rank (a job per rank count): forward, backward
+  (its computation), the gradient hooks (copies into the buckets, starting the sums), the wait
+  for the sums, the rest of the end of backward (averaging into ``.grad``) and the optimizer,
+  each the median over the steps and the mean over the fastest tenth of the steps (the steps no
+  neighbour disturbed). One rank runs no hooks and no wait: compare it at the same per-rank
+  batch (``--per-rank-batch``).
 """
 import argparse
 import json
@@ -117,10 +124,58 @@ def _launcher_rank():
     return 0, 1
 
 
+PHASES = ("step", "forward", "backward", "hooks", "wait", "write_back", "optimizer")
+
+
+def _phase_worker(args, rank, world, batches):
+    """One rank of ``--phases``: each step's phases; rank 0 prints every rank's as JSON."""
+    from autograd_cnn import distributed as dist
+    lib, model, opt, loss_fn = _ours_setup(args.threads, args.bucket_cap_mb, args.network)
+    spent = {"hooks": 0.0, "end": 0.0}
+
+    def timed(fn, key):
+        def run(*a):
+            t = time.perf_counter()
+            try:
+                fn(*a)
+            finally:
+                spent[key] += time.perf_counter() - t
+        return run
+
+    model._gradient_ready = timed(model._gradient_ready, "hooks")
+    model._finish_backward = timed(model._finish_backward, "end")
+    data = [(lib.tensor(x), lib.tensor(y)) for x, y in batches]
+    rows = []
+    for i in range(args.warmup + args.steps):
+        x, y = data[i % len(data)]
+        spent["hooks"] = spent["end"] = 0.0
+        waited = model.wait_seconds
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        opt.step()
+        t3 = time.perf_counter()
+        wait = model.wait_seconds - waited
+        if i >= args.warmup:
+            rows.append((t3 - t0, t1 - t0, t2 - t1 - spent["hooks"] - spent["end"],
+                         spent["hooks"], wait, spent["end"] - wait, t3 - t2))
+    fastest = sorted(rows)[:max(1, len(rows) // 10)]
+    mine = {"median": [statistics.median(c) for c in zip(*rows)],
+            "fast": [statistics.mean(c) for c in zip(*fastest)]}
+    every = dist.process_group.comm().gather(mine, root=0) if world > 1 else [mine]
+    if rank == 0:
+        print(json.dumps(every), flush=True)
+
+
 def worker(args):
     """One rank: time ``args.steps`` steps; rank 0 prints a JSON line."""
     rank, world = _launcher_rank()
     batches = _batches(args.global_batch, rank, world, network=args.network)
+    if args.phases:
+        return _phase_worker(args, rank, world, batches)
     if args.library == "ours":
         cap = 1e6 if args.one_bucket else args.bucket_cap_mb
         lib, model, opt, loss_fn = _ours_setup(args.threads, cap, args.network)
@@ -162,7 +217,7 @@ def _mpiexec():
 
 
 def launch(library, ranks, threads, global_batch, steps, warmup, one_bucket=False,
-           bucket_cap_mb=None, network="lenet5", timeout=300):
+           bucket_cap_mb=None, network="lenet5", timeout=300, phases=False):
     """Run one configuration as an ``mpiexec`` job; rank 0's measurements as a dict."""
     cmd = [_mpiexec(), "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker",
            library, "--threads", str(threads), "--global-batch", str(global_batch),
@@ -170,6 +225,8 @@ def launch(library, ranks, threads, global_batch, steps, warmup, one_bucket=Fals
            "--network", network]
     if one_bucket:
         cmd.append("--one-bucket")
+    if phases:
+        cmd.append("--phases")
     if bucket_cap_mb is not None:
         cmd += ["--bucket-cap-mb", str(bucket_cap_mb)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
@@ -254,6 +311,22 @@ def table(ranks_list, threads_spec, cores, global_batch, steps, warmup, torch=Tr
     return rows
 
 
+def phase_table(ranks_list, threads, global_batch, steps, warmup, bucket_cap_mb=0.05,
+                network="lenet5", per_rank_batch=None, out=sys.stdout):
+    """Measure and print ``--phases`` (markdown, ms): a row per rank of each rank count."""
+    out.write("| ranks: rank | batch per rank | statistic | "
+              + " | ".join(PHASES) + " |\n|" + "---|" * (len(PHASES) + 3) + "\n")
+    for ranks in ranks_list:
+        batch = per_rank_batch * ranks if per_rank_batch is not None else global_batch
+        every = launch("ours", ranks, threads, batch, steps, warmup,
+                       bucket_cap_mb=bucket_cap_mb, network=network, phases=True)
+        for rank, mine in enumerate(every):
+            for stat, label in (("median", "median"), ("fast", "fastest 10%")):
+                out.write(f"| {ranks}: {rank} | {batch // ranks} | {label} | "
+                          + " | ".join(f"{v * 1e3:.3f}" for v in mine[stat]) + " |\n")
+    out.flush()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--ranks", default="1,2", help="comma-separated rank counts")
@@ -272,6 +345,8 @@ def main(argv=None):
     p.add_argument("--stat", choices=("median", "min"), default="median",
                    help="each run's median step, or its fastest (for a busy machine)")
     p.add_argument("--no-torch", action="store_true", help="ours only")
+    p.add_argument("--phases", action="store_true", help="where ours spends a step, per rank "
+                   "(see the module's docstring)")
     p.add_argument("--worker", choices=("ours", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--one-bucket", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=29500, help=argparse.SUPPRESS)
@@ -284,15 +359,22 @@ def main(argv=None):
     import platform
     batch = (f"batch {args.per_rank_batch} per rank" if args.per_rank_batch
              else f"global batch {args.global_batch}")
-    sys.stdout.write(f"{args.network}, SGD, {batch}, {args.stat} of "
-                     f"{args.steps} steps, best of {args.repeat} runs; "
+    how = ("phases of ours (ms)" if args.phases
+           else f"{args.stat} of {args.steps} steps, best of {args.repeat} runs")
+    sys.stdout.write(f"{args.network}, SGD, {batch}, {how}; "
                      f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    table([int(r) for r in args.ranks.split(",")], args.threads.split(","), args.cores,
-          args.global_batch, args.steps, args.warmup, torch=not args.no_torch,
-          bucket_cap_mb=0.05 if args.bucket_cap_mb is None else args.bucket_cap_mb,
-          repeat=args.repeat, stat=args.stat, network=args.network,
-          per_rank_batch=args.per_rank_batch)
+    if args.phases:
+        phase_table([int(r) for r in args.ranks.split(",")], int(args.threads.split(",")[0]),
+                    args.global_batch, args.steps, args.warmup,
+                    bucket_cap_mb=0.05 if args.bucket_cap_mb is None else args.bucket_cap_mb,
+                    network=args.network, per_rank_batch=args.per_rank_batch)
+    else:
+        table([int(r) for r in args.ranks.split(",")], args.threads.split(","), args.cores,
+              args.global_batch, args.steps, args.warmup, torch=not args.no_torch,
+              bucket_cap_mb=0.05 if args.bucket_cap_mb is None else args.bucket_cap_mb,
+              repeat=args.repeat, stat=args.stat, network=args.network,
+              per_rank_batch=args.per_rank_batch)
     if hasattr(os, "getloadavg"):  # how busy the machine was: the figures' error bar
         sys.stdout.write(f"load average (1 min) {load:.2f} before, {os.getloadavg()[0]:.2f} "
                          "after\n")
@@ -340,6 +422,10 @@ def test_scaling_table_two_ranks_runs():
     rows = table([2], ["1"], 2, 32, steps=2, warmup=1, torch=False, out=out)
     assert [(r["ranks"], r["threads"]) for r in rows] == [(2, 1)]
     assert rows[0]["ours_s"] > 0 and "| 2 x 1 |" in out.getvalue()
+    out = io.StringIO()
+    phase_table([2], 1, 32, steps=2, warmup=1, out=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 + 2 * 2 and lines[2].startswith("| 2: 0 | 16 | median |")
 
 
 if __name__ == "__main__":
