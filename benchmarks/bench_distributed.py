@@ -30,6 +30,11 @@ Two ways to run it:
   ``--repeat N --stat min`` keeps the fastest step of N runs for machines shared with others.
   On 16 cores the default grid takes about two minutes.
 
+* ``--interleave``: the scaling efficiency of ours measured in one job, for machines shared with
+  others: rounds of ``--steps`` steps of all N ranks (the global batch split) alternate with as
+  many steps of rank 0 alone on the whole global batch (the others sleeping), so that the
+  neighbours' load falls on both alike; efficiency = median one-rank step / (N x median N-rank
+  step), per ``--rounds`` and overall.
 * ``--phases``: where ours spends a step, per rank (a job per rank count): forward, backward
   (its computation), the gradient hooks (copies into the buckets, starting the sums), the wait
   for the sums, the rest of the end of backward (averaging into ``.grad``) and the optimizer,
@@ -170,12 +175,50 @@ def _phase_worker(args, rank, world, batches):
         print(json.dumps(every), flush=True)
 
 
+def _interleave_worker(args, rank, world):
+    """One rank of ``--interleave``; rank 0 prints the step times of both kinds as JSON."""
+    from autograd_cnn import models
+    from autograd_cnn.distributed import ddp
+    lib, model, opt, loss_fn = _ours_setup(args.threads, args.bucket_cap_mb, args.network)
+    comm = ddp.process_group.comm()
+    together = _step_fn(lib, model, opt, loss_fn,
+                        _batches(args.global_batch, rank, world, network=args.network))
+    if rank == 0:  # the same network alone (a job of one: backward left alone)
+        alone_model = ddp.DistributedDataParallel(
+            NETWORKS[args.network][0](models),
+            process_group=ddp.process_group._mpi().COMM_SELF)
+        alone_opt = lib.optim.SGD(alone_model.parameters(), lr=LR, momentum=MOMENTUM)
+        alone = _step_fn(lib, alone_model, alone_opt, loss_fn,
+                         _batches(args.global_batch, 0, 1, network=args.network))
+        for _ in range(args.warmup):
+            alone()
+    for _ in range(args.warmup):
+        together()
+    times = {"together": [], "alone": []}
+    for _ in range(args.rounds):
+        comm.Barrier()
+        for _ in range(args.steps):
+            t0 = time.perf_counter()
+            together()
+            times["together"].append(time.perf_counter() - t0)
+        if rank == 0:
+            for _ in range(args.steps):
+                t0 = time.perf_counter()
+                alone()
+                times["alone"].append(time.perf_counter() - t0)
+        ddp._wait_politely([comm.Ibarrier()])  # the others wait without holding a core
+    if rank == 0:
+        print(json.dumps(times), flush=True)
+
+
 def worker(args):
     """One rank: time ``args.steps`` steps; rank 0 prints a JSON line."""
     rank, world = _launcher_rank()
     batches = _batches(args.global_batch, rank, world, network=args.network)
     if args.phases:
         return _phase_worker(args, rank, world, batches)
+    if args.interleave:
+        return _interleave_worker(args, rank, world)
     if args.library == "ours":
         cap = 1e6 if args.one_bucket else args.bucket_cap_mb
         lib, model, opt, loss_fn = _ours_setup(args.threads, cap, args.network)
@@ -217,7 +260,7 @@ def _mpiexec():
 
 
 def launch(library, ranks, threads, global_batch, steps, warmup, one_bucket=False,
-           bucket_cap_mb=None, network="lenet5", timeout=300, phases=False):
+           bucket_cap_mb=None, network="lenet5", timeout=300, phases=False, rounds=0):
     """Run one configuration as an ``mpiexec`` job; rank 0's measurements as a dict."""
     cmd = [_mpiexec(), "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker",
            library, "--threads", str(threads), "--global-batch", str(global_batch),
@@ -227,6 +270,8 @@ def launch(library, ranks, threads, global_batch, steps, warmup, one_bucket=Fals
         cmd.append("--one-bucket")
     if phases:
         cmd.append("--phases")
+    if rounds:
+        cmd += ["--interleave", "--rounds", str(rounds)]
     if bucket_cap_mb is not None:
         cmd += ["--bucket-cap-mb", str(bucket_cap_mb)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
@@ -327,6 +372,28 @@ def phase_table(ranks_list, threads, global_batch, steps, warmup, bucket_cap_mb=
     out.flush()
 
 
+def interleaved(ranks_list, threads, global_batch, steps, warmup, rounds, bucket_cap_mb=0.05,
+                network="lenet5", out=sys.stdout):
+    """Measure and print ``--interleave`` (markdown): per rank count N > 1, the median steps of
+    N ranks and of one, and the efficiency, over all rounds and the spread over the rounds."""
+    out.write("| ranks x threads | global batch | 1 rank ms | N ranks ms | efficiency | "
+              "efficiency per round (min - max) |\n|---|---|---|---|---|---|\n")
+    rows = []
+    for ranks in [r for r in ranks_list if r > 1]:
+        t = launch("ours", ranks, threads, global_batch, steps, warmup,
+                   bucket_cap_mb=bucket_cap_mb, network=network, rounds=rounds)
+        one, many = statistics.median(t["alone"]), statistics.median(t["together"])
+        per_round = [statistics.median(t["alone"][i:i + steps])
+                     / (ranks * statistics.median(t["together"][i:i + steps]))
+                     for i in range(0, len(t["alone"]), steps)]
+        rows.append({"ranks": ranks, "one_s": one, "many_s": many, "eff": one / (ranks * many),
+                     "per_round": per_round})
+        out.write(f"| {ranks} x {threads} | {global_batch} | {one * 1e3:.2f} | {many * 1e3:.2f} | "
+                  f"{one / (ranks * many):.2f} | {min(per_round):.2f} - {max(per_round):.2f} |\n")
+    out.flush()
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--ranks", default="1,2", help="comma-separated rank counts")
@@ -345,6 +412,10 @@ def main(argv=None):
     p.add_argument("--stat", choices=("median", "min"), default="median",
                    help="each run's median step, or its fastest (for a busy machine)")
     p.add_argument("--no-torch", action="store_true", help="ours only")
+    p.add_argument("--interleave", action="store_true", help="ours' efficiency with N ranks "
+                   "and one rank alternating in one job (see the module's docstring)")
+    p.add_argument("--rounds", type=int, default=10, help="--interleave: rounds of --steps "
+                   "steps of each kind")
     p.add_argument("--phases", action="store_true", help="where ours spends a step, per rank "
                    "(see the module's docstring)")
     p.add_argument("--worker", choices=("ours", "torch"), help=argparse.SUPPRESS)
@@ -360,11 +431,18 @@ def main(argv=None):
     batch = (f"batch {args.per_rank_batch} per rank" if args.per_rank_batch
              else f"global batch {args.global_batch}")
     how = ("phases of ours (ms)" if args.phases
+           else f"ours, {args.rounds} rounds of {args.steps} steps of each kind, medians"
+           if args.interleave
            else f"{args.stat} of {args.steps} steps, best of {args.repeat} runs")
     sys.stdout.write(f"{args.network}, SGD, {batch}, {how}; "
                      f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    if args.phases:
+    if args.interleave:
+        interleaved([int(r) for r in args.ranks.split(",")], int(args.threads.split(",")[0]),
+                    args.global_batch, args.steps, args.warmup, args.rounds,
+                    bucket_cap_mb=0.05 if args.bucket_cap_mb is None else args.bucket_cap_mb,
+                    network=args.network)
+    elif args.phases:
         phase_table([int(r) for r in args.ranks.split(",")], int(args.threads.split(",")[0]),
                     args.global_batch, args.steps, args.warmup,
                     bucket_cap_mb=0.05 if args.bucket_cap_mb is None else args.bucket_cap_mb,
@@ -426,6 +504,8 @@ def test_scaling_table_two_ranks_runs():
     phase_table([2], 1, 32, steps=2, warmup=1, out=out)
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 + 2 * 2 and lines[2].startswith("| 2: 0 | 16 | median |")
+    rows = interleaved([2], 1, 32, steps=2, warmup=1, rounds=2, out=io.StringIO())
+    assert rows[0]["one_s"] > 0 and len(rows[0]["per_round"]) == 2
 
 
 if __name__ == "__main__":
