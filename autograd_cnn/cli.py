@@ -350,8 +350,11 @@ def run_train(args, out=None):
         train_loader = DataLoader(TensorDataset(xtr, ytr), batch_size=args.batch_size,
                                   shuffle=True, seed=args.seed)
         trained = model
-    val_loader = DataLoader(TensorDataset(xva, yva), batch_size=1000) if len(yva) else None
-    test_loader = DataLoader(TensorDataset(xte, yte), batch_size=1000)
+    # under --distributed each rank evaluates its slice; evaluate sums the slices' figures
+    eval_loader = job.eval_loader if job is not None else (
+        lambda ds, batch_size: DataLoader(ds, batch_size=batch_size))
+    val_loader = eval_loader(TensorDataset(xva, yva), 1000) if len(yva) else None
+    test_loader = eval_loader(TensorDataset(xte, yte), 1000)
     early = EarlyStopping(patience=args.patience) if val_loader is not None else None
     scheduler = None
     if args.scheduler == "cosine" and args.epochs > 0:
@@ -373,7 +376,7 @@ def run_train(args, out=None):
                   scheduler=scheduler, early_stopping=early, checkpoint=checkpoint,
                   resume=args.resume is not None,
                   verbose=not args.quiet, stream=out, metadata=metadata)
-    test_loss, test_acc = evaluate(model, test_loader, loss_fn)
+    test_loss, test_acc = evaluate(model, test_loader, loss_fn, sum_over_ranks=job is not None)
     seconds = time.perf_counter() - t_start
     train_seconds = float(sum(history.train_time))
     images = int(sum(history.samples))

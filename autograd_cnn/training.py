@@ -21,7 +21,8 @@ weights as an uninterrupted one.  Ctrl-C (KeyboardInterrupt) stops training clea
 the end of the last completed epoch is saved and the History is returned (``interrupted=True``).
 
 As one rank of several (``autograd_cnn.distributed.init()`` under ``mpiexec``) ``fit`` keeps the
-ranks in step: see ``autograd_cnn/distributed/training.py``. A sampler with ``set_epoch`` (a
+ranks in step (validation figures summed over the ranks' slices of the validation set): see
+``autograd_cnn/distributed/training.py``. A sampler with ``set_epoch`` (a
 ``DistributedSampler``) is told each epoch's number.
 """
 import copy
@@ -77,11 +78,16 @@ def _is_training(model):
     return bool(getattr(model, "training", True))
 
 
-def evaluate(model, loader, loss_fn=None):
+def evaluate(model, loader, loss_fn=None, sum_over_ranks=False):
     """Mean loss (``loss_fn`` averaged over samples, None without a loss) and accuracy (the
     fraction of argmax predictions equal to integer targets; None when not a classifier) of
     ``model`` over ``loader``, in eval mode and without building graphs.  Returns
-    ``(loss, accuracy)``; the model's train/eval mode is restored afterwards."""
+    ``(loss, accuracy)``; the model's train/eval mode is restored afterwards.
+
+    ``sum_over_ranks=True``, as one rank of a data-parallel job (a collective: every rank calls
+    it): ``loader`` holds this rank's part of the data (a ``DistributedShardSampler``), and the
+    sample counts, loss sums and correct counts are summed over the ranks before the means, so
+    every rank returns the figures of the whole data set."""
     was_training = _is_training(model)
     _set_mode(model, False)
     total, loss_sum, correct, have_acc = 0, 0.0, 0, True
@@ -99,6 +105,10 @@ def evaluate(model, loader, loss_fn=None):
                     correct += c
     finally:
         _set_mode(model, was_training)
+    sync = _distributed.current() if sum_over_ranks else None
+    if sync is not None:  # a rank with an empty slice still takes part
+        total, loss_sum, correct, partial = sync.sum(total, loss_sum, correct, not have_acc)
+        total, correct, have_acc = int(total), int(correct), partial == 0
     if total == 0:
         raise ValueError("evaluate: the loader produced no samples")
     return (loss_sum / total if loss_fn is not None else None,
@@ -382,7 +392,8 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                    "val_loss": None, "val_acc": None,
                    "lr": float(optimizer.param_groups[0]["lr"])}
             if val_loader is not None:
-                rec["val_loss"], rec["val_acc"] = evaluate(model, val_loader, loss_fn)
+                rec["val_loss"], rec["val_acc"] = evaluate(model, val_loader, loss_fn,
+                                                           sum_over_ranks=sync is not None)
             rec["epoch_time"] = time.perf_counter() - t0
             rec["train_time"], rec["samples"] = train_time, seen
             rec["images_per_second"] = seen / train_time if train_time > 0 else 0.0

@@ -64,11 +64,37 @@ def unused_case(out, rank):
     model(x, rank == 0).sum().backward()
     out["unused_first"] = model.module.first.weight.grad.numpy()
     out["unused_second"] = model.module.second.weight.grad.numpy()
+    ac.manual_seed(1)
     strict = dist.DistributedDataParallel(TwoLayers())
-    try:
-        strict(x, False).sum().backward()
+    try:  # rank 1 alone leaves the second layer out: both ranks raise, neither waits forever
+        strict(x, rank == 0).sum().backward()
     except RuntimeError as exc:
         out["unused_error"] = np.array(str(exc))
+    strict.module.zero_grad()
+    strict(x, True).sum().backward()  # and the next backward averages as usual
+    out["after_error_second"] = strict.module.second.weight.grad.numpy()
+
+
+class FirstOrNothing(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(4, 3, dtype=np.float64)
+
+    def forward(self, x, use_first):
+        return self.first(x) if use_first else x * 2.0
+
+
+def no_parameter_case(out, rank):
+    """Rank 1's backward reaches no parameter at all: no hook fires there."""
+    x = ac.Tensor(np.full((2, 4), rank + 1.0), requires_grad=True)
+    for unused in (True, False):
+        ac.manual_seed(0)
+        model = dist.DistributedDataParallel(FirstOrNothing(), find_unused_parameters=unused)
+        try:
+            model(x, rank == 0).sum().backward()
+            out[f"noparam_{int(unused)}"] = model.module.first.weight.grad.numpy()
+        except RuntimeError as exc:
+            out[f"noparam_{int(unused)}"] = np.array(str(exc))
 
 
 def buffers_case(out, rank):
@@ -109,6 +135,42 @@ def syncbn_case(out, rank, world):
     out["sbn_rm"], out["sbn_rv"] = bn.running_mean.numpy(), bn.running_var.numpy()
 
 
+EVAL_N = 11  # validation samples: the two ranks' slices differ in size
+
+
+def eval_data():
+    rng = np.random.default_rng(4)
+    return (rng.standard_normal((EVAL_N, 1, 6, 6)), rng.integers(0, 5, EVAL_N),
+            rng.standard_normal((8, 1, 6, 6)), rng.integers(0, 5, 8))
+
+
+def eval_fit(model, train_loader, val_loader):
+    """fit with lr 0 (the model stays as it is) and early stopping: the validation figures of
+    every epoch are the model's, and early stopping ends training before epoch 4."""
+    from autograd_cnn.training import EarlyStopping, fit
+    opt = ac.optim.SGD(model.parameters(), lr=0.0)
+    return fit(model, nn.CrossEntropyLoss(), opt, train_loader, val_loader, epochs=4,
+               early_stopping=EarlyStopping(patience=1), verbose=False)
+
+
+def eval_case(out, rank):
+    """Validation split over the ranks: each evaluates its slice, the sums are reduced."""
+    from autograd_cnn.training import evaluate
+    xv, yv, xt, yt = eval_data()
+    ac.manual_seed(0)
+    model = dist.DistributedDataParallel(make_model(np.float64))
+    val = TensorDataset(xv, yv)
+    val_loader = DataLoader(val, batch_size=4, sampler=dist.DistributedShardSampler(val))
+    out["eval_slice"] = np.asarray(val_loader.sampler.epoch_indices())
+    out["eval"] = np.array(evaluate(model.module, val_loader, nn.CrossEntropyLoss(),
+                                    sum_over_ranks=True))
+    train = TensorDataset(xt, yt)
+    history = eval_fit(model, DataLoader(train, batch_size=2,
+                                         sampler=dist.DistributedSampler(train)), val_loader)
+    out["eval_fit_val"] = np.array([history.val_loss, history.val_acc])
+    out["eval_fit_epochs"] = np.array(history.epochs_run)
+
+
 def main():
     dist.init()
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -121,6 +183,8 @@ def main():
     ddp_case(np.float64, True, out, rank, world)
     ddp_case(np.float32, False, out, rank, world)
     unused_case(out, rank)
+    no_parameter_case(out, rank)
+    eval_case(out, rank)
     buffers_case(out, rank)
     sampler_case(out, rank)
     syncbn_case(out, rank, world)

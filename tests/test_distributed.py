@@ -197,7 +197,72 @@ def test_unused_parameters(ranks):
         np.testing.assert_allclose(ranks[r]["unused_first"], first, rtol=1e-12)
         np.testing.assert_allclose(ranks[r]["unused_second"], second, rtol=1e-12)
         msg = str(ranks[r]["unused_error"])
-        assert "second.weight" in msg and "find_unused_parameters=True" in msg
+        assert "1 of 2 ranks received no gradient" in msg and "find_unused_parameters=True" in msg
+        # the next backward, with every parameter used on both ranks, averages as usual
+        np.testing.assert_allclose(ranks[r]["after_error_second"],
+                                   (_second_grad(w, 0) + _second_grad(w, 1)) / 2, rtol=1e-12)
+    mine = str(ranks[1]["unused_error"]).split("this rank's: ")[1].split(")")[0]
+    assert sorted(mine.split(", ")) == ["second.bias", "second.weight"]
+    assert "this rank had every gradient" in str(ranks[0]["unused_error"])
+
+
+def _second_grad(w, rank):
+    ac.manual_seed(1)
+    model = w.TwoLayers()
+    model(ac.Tensor(np.full((2, 4), rank + 1.0)), True).sum().backward()
+    return model.second.weight.grad.numpy()
+
+
+@requires_mpi
+def test_a_rank_whose_backward_reaches_no_parameter_does_not_hang(ranks):
+    # rank 1's output does not depend on the parameters: no hook fires there, but the output's
+    # sink still makes it send (zeros) -- averaged with find_unused_parameters, else an error on
+    # both ranks (a hang here would end the launch at its timeout)
+    w = _worker()
+    ac.manual_seed(0)
+    model = w.FirstOrNothing()
+    model(ac.Tensor(np.full((2, 4), 1.0)), True).sum().backward()
+    for r in range(WORLD):
+        np.testing.assert_allclose(ranks[r]["noparam_1"], model.first.weight.grad.numpy() / 2,
+                                   rtol=1e-12)
+        msg = str(ranks[r]["noparam_0"])
+        assert "1 of 2 ranks received no gradient" in msg, msg
+    mine = str(ranks[1]["noparam_0"]).split("this rank's: ")[1].split(")")[0]
+    assert sorted(mine.split(", ")) == ["first.bias", "first.weight"]
+
+
+def test_shard_sampler_slices_cover_the_set_once_in_order():
+    for n, replicas in ((11, 2), (3, 4), (0, 2), (10, 3)):
+        parts = [dist.DistributedShardSampler(range(n), num_replicas=replicas, rank=r)
+                 for r in range(replicas)]
+        assert np.concatenate([p.epoch_indices() for p in parts]).tolist() == list(range(n))
+        assert [len(p) for p in parts] == [len(p.epoch_indices()) for p in parts]
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    with pytest.raises(ValueError, match="DistributedShardSampler: invalid rank 2"):
+        dist.DistributedShardSampler(range(3), num_replicas=2, rank=2)
+
+
+@requires_mpi
+def test_validation_is_split_over_the_ranks_and_equals_one_process(ranks):
+    from autograd_cnn.training import evaluate
+    w = _worker()
+    xv, yv, xt, yt = w.eval_data()
+    ac.manual_seed(0)
+    model = w.make_model(np.float64)
+    loss, acc = evaluate(model, DataLoader(TensorDataset(xv, yv), batch_size=4),
+                         nn.CrossEntropyLoss())
+    one = w.eval_fit(model, DataLoader(TensorDataset(xt, yt), batch_size=4),
+                     DataLoader(TensorDataset(xv, yv), batch_size=4))
+    assert ranks[0]["eval_slice"].tolist() == list(range(5))  # 11 samples: 5 + 6
+    assert ranks[1]["eval_slice"].tolist() == list(range(5, 11))
+    for r in range(WORLD):
+        np.testing.assert_allclose(ranks[r]["eval"], [loss, acc], rtol=1e-13)
+        np.testing.assert_array_equal(ranks[r]["eval"], ranks[0]["eval"])
+        # fit's validation, epoch by epoch, and its early-stopping decision
+        np.testing.assert_allclose(ranks[r]["eval_fit_val"], [one.val_loss, one.val_acc],
+                                   rtol=1e-13)
+        np.testing.assert_array_equal(ranks[r]["eval_fit_val"], ranks[0]["eval_fit_val"])
+        assert int(ranks[r]["eval_fit_epochs"]) == one.epochs_run < 4  # stopped early
 
 
 @requires_mpi

@@ -9,6 +9,7 @@ MPICH). ``mpi4py`` is imported by ``init()``, not by ``import autograd_cnn``.
 
 and run the script with ``mpiexec -n 4 python train.py``. See ``process_group`` (ranks and
 collectives), ``ddp`` (gradient averaging), ``sampler`` (each rank's share of an epoch),
+``DistributedShardSampler`` (each rank's slice of an evaluation set),
 ``sync_batchnorm`` (batch statistics over all ranks) and ``training`` (what ``fit`` and the
 ``train --distributed`` command do under MPI).
 
@@ -20,10 +21,11 @@ arrays in place; ``get_local_size()`` (ranks sharing this machine) has no PyTorc
 from .process_group import (init, is_initialized, is_available, get_rank, get_world_size,
                             get_local_size, barrier, broadcast, all_reduce, broadcast_object)
 from .ddp import DistributedDataParallel
-from .sampler import DistributedSampler
+from .sampler import DistributedSampler, DistributedShardSampler
 from .sync_batchnorm import SyncBatchNorm, all_reduce_sum, convert_sync_batchnorm
 
 __all__ = ["init", "is_initialized", "is_available", "get_rank", "get_world_size",
            "get_local_size", "barrier", "broadcast", "all_reduce", "broadcast_object",
-           "DistributedDataParallel", "DistributedSampler", "SyncBatchNorm",
+           "DistributedDataParallel", "DistributedSampler", "DistributedShardSampler",
+           "SyncBatchNorm",
            "all_reduce_sum", "convert_sync_batchnorm"]

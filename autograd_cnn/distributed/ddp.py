@@ -17,26 +17,35 @@ requests are waited for, each sum is divided by the world size and copied back i
 ``.grad`` of its parameters: every rank ends backward with the same, averaged gradient, and
 equal optimizer steps keep the replicas equal.
 
-``no_sync()`` skips the averaging for the backwards of forwards run inside it (gradient
-accumulation: the gradients add up locally and the first synchronised backward averages the
-sum). Parameters that get no gradient in a backward make it raise, naming them, unless
-``find_unused_parameters=True``: then they count as zero, and a parameter no rank used keeps
-``.grad`` as it was. A job of one rank has nothing to average: the wrapper then leaves backward
-alone (no copies, no checks).
+Each training forward also passes the module's output Tensors through an identity Function
+(PyTorch's ``_DDPSink`` idea) whose backward queues that callback: a backward that flows through
+the output always ends with the averaging, even on a rank where it reaches no parameter at all
+(no hook fires there, yet its peers wait for its buckets). Parameters that get no gradient in a
+backward are sent as zeros and, unless ``find_unused_parameters=True``, make the backward raise on
+*every* rank (one more number in the last bucket counts the ranks that missed some; that rank's
+error names them): no rank is left waiting in the collective. With
+``find_unused_parameters=True`` they count as zero, and a parameter no rank used keeps ``.grad``
+as it was. ``no_sync()`` skips the averaging for the backwards of forwards run inside it
+(gradient accumulation: the gradients add up locally and the first synchronised backward
+averages the sum). A job of one rank has nothing to average: the wrapper then leaves backward
+alone (no copies, no checks, no sink).
 
 Differences from PyTorch: no ``device_ids`` / ``output_device`` (CPU processes only); the
 gradients are copied out of the buckets (PyTorch's default, ``gradient_as_bucket_view=False``);
 unused parameters are found at the end of backward instead of by a walk of the graph after each
+forward, and a missing gradient raises on every rank instead of hanging or failing at the next
 forward.
 """
 import contextlib
+import os
 import time
 
 import numpy as np
 
 from ..autograd import engine
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, as_array
 from ..nn.module import Module
 from . import process_group
 
@@ -81,14 +90,21 @@ def _group(named, cap):
 class _Bucket:
     """Parameters whose gradients travel together, and where each sits in the flat buffer."""
 
-    def __init__(self, params, names, dtype, count_slots):
+    def __init__(self, params, names, dtype, count_slots, flag_slot):
         self.params, self.names = params, names
         self.offsets = np.cumsum([0] + [p.numel() for p in params]).tolist()
         size = self.offsets[-1]
         # with find_unused_parameters each parameter also gets a slot that counts the ranks
-        # that used it, summed by the same all-reduce
-        self.buffer = np.zeros(size + (len(params) if count_slots else 0), dtype=dtype)
-        self.used = self.buffer[size:]
+        # that used it; the last bucket sent has one more, counting the ranks that missed a
+        # gradient: both summed by the same all-reduce
+        used = len(params) if count_slots else 0
+        self.buffer = np.zeros(size + used + int(flag_slot), dtype=dtype)
+        self.grads = self.buffer[:size]
+        self.used = self.buffer[size:size + used]
+        self.flag = self.buffer[size + used:]
+        #: each parameter's place in the buffer, shaped like it (the hooks copy into these)
+        self.views = [self.buffer[lo:hi].reshape(p.shape)
+                      for p, lo, hi in zip(params, self.offsets, self.offsets[1:])]
         self.ready = [False] * len(params)
         self.pending = len(params)
 
@@ -131,8 +147,10 @@ class DistributedDataParallel(Module):
         if self._world > 1:
             broadcast_arrays(self._comm, [p.numpy() for _, p in module.named_parameters()]
                              + self._buffer_arrays())
-        self._buckets = [_Bucket(params, names, dtype, self.find_unused_parameters)
-                         for params, names, dtype in _group(named[::-1], bucket_cap_mb * (1 << 20))]
+        groups = _group(named[::-1], bucket_cap_mb * (1 << 20))
+        self._buckets = [_Bucket(params, names, dtype, self.find_unused_parameters,
+                                 i == len(groups) - 1)
+                         for i, (params, names, dtype) in enumerate(groups)]
         self._handles = []
         for bucket in self._buckets:
             for slot, p in enumerate(bucket.params):
@@ -150,11 +168,25 @@ class DistributedDataParallel(Module):
     def forward(self, *args, **kwargs):
         # (one rank has nothing to average: its backward is left alone)
         self._syncing = is_grad_enabled() and self.require_backward_grad_sync and self._world > 1
-        if self._syncing and self.broadcast_buffers:
+        if not self._syncing:
+            return self.module(*args, **kwargs)
+        if self.broadcast_buffers:
             buffers = self._buffer_arrays()
             if buffers:
                 broadcast_arrays(self._comm, buffers)
-        return self.module(*args, **kwargs)
+        return self._sink(self.module(*args, **kwargs))
+
+    def _sink(self, out):
+        """``out`` with each Tensor that requires grad passed through ``_OutputSink``."""
+        if isinstance(out, Tensor):
+            return _OutputSink.apply(out, self) if out.requires_grad else out
+        if isinstance(out, tuple) and hasattr(out, "_fields"):  # a namedtuple
+            return type(out)(*[self._sink(o) for o in out])
+        if isinstance(out, (tuple, list)):
+            return type(out)(self._sink(o) for o in out)
+        if isinstance(out, dict):
+            return type(out)((k, self._sink(v)) for k, v in out.items())
+        return out
 
     def _buffer_arrays(self):
         return [b.numpy() for b in self.module.buffers() if b is not None]
@@ -177,17 +209,22 @@ class DistributedDataParallel(Module):
                 self._gradient_ready(bucket, slot, param)
         return hook
 
-    def _gradient_ready(self, bucket, slot, param):
+    def _backward_reached(self):
+        """Queue the end-of-backward averaging (once per backward): called by the output sink
+        and, for a backward that did not come through the output, by the first hook."""
         if not self._queued:
             engine.queue_callback(self._finish_backward)
             self._queued = True
+
+    def _gradient_ready(self, bucket, slot, param):
+        if not self._queued:
+            self._backward_reached()
         if bucket.ready[slot]:
             raise RuntimeError(
                 f"DistributedDataParallel: parameter {bucket.names[slot]} received its gradient "
                 "twice in one backward (a forward called twice before one backward?); run "
                 "forward and backward in turns")
-        lo, hi = bucket.offsets[slot], bucket.offsets[slot + 1]
-        bucket.buffer[lo:hi] = param.grad.numpy().reshape(-1)
+        np.copyto(bucket.views[slot], param.grad._data)
         if bucket.used.size:
             bucket.used[slot] = 1
         bucket.ready[slot] = True
@@ -209,25 +246,28 @@ class DistributedDataParallel(Module):
         self._queued = False
         try:
             missing = [name for b in self._buckets for name, r in zip(b.names, b.ready) if not r]
-            if missing and not self.find_unused_parameters:
-                if self._requests:  # the buckets already sent still finish on every rank
-                    self._requests[0].Waitall(self._requests)
-                raise RuntimeError(
-                    "DistributedDataParallel: these parameters received no gradient in this "
-                    f"backward: {', '.join(missing)}. Every parameter must take part in the loss, "
-                    "or wrap the model with find_unused_parameters=True")
-            if missing:
+            if missing:  # sent as zeros, so that every rank's sums complete
                 for b in self._buckets:
                     for slot, r in enumerate(b.ready):
                         if not r:
-                            b.buffer[b.offsets[slot]:b.offsets[slot + 1]] = 0
-                            b.used[slot] = 0
+                            b.views[slot][...] = 0
                     b.pending = 0
+                if not self.find_unused_parameters:
+                    self._buckets[-1].flag[0] = 1
                 self._start_ready_buckets()
             t0 = time.perf_counter()
             if self._requests:
                 _wait_politely(self._requests)
             self.wait_seconds += time.perf_counter() - t0
+            ranks_missing = int(self._buckets[-1].flag[0]) if self._buckets else 0
+            if ranks_missing:
+                here = (f"this rank's: {', '.join(missing)}" if missing
+                        else "this rank had every gradient")
+                raise RuntimeError(
+                    f"DistributedDataParallel: {ranks_missing} of {self._world} ranks received no "
+                    f"gradient for some parameters in this backward ({here}). Every parameter "
+                    "must take part in the loss on every rank, or wrap the model with "
+                    "find_unused_parameters=True")
             for b in self._buckets:
                 self._write_back(b)
         finally:
@@ -235,34 +275,65 @@ class DistributedDataParallel(Module):
             self._next_bucket = 0
             for b in self._buckets:
                 b.reset()
+                b.used[...] = 0
+                b.flag[...] = 0
 
     def _write_back(self, bucket):
-        """The averaged gradients out of the bucket, into the parameters' ``.grad``."""
-        buf = bucket.buffer
-        size = bucket.offsets[-1]
-        np.divide(buf[:size], self._world, out=buf[:size])
+        """The averaged gradients out of the bucket, into the parameters' ``.grad`` (the sum
+        divided by the world size on its way: one pass over the gradients)."""
         for slot, p in enumerate(bucket.params):
             if bucket.used.size and bucket.used[slot] == 0:
                 continue  # no rank used it: .grad stays as it was
-            avg = buf[bucket.offsets[slot]:bucket.offsets[slot + 1]].reshape(p.shape)
             g = p.grad
-            if g is None or g.shape != p.shape or not g.numpy().flags.writeable:
-                p.grad = Tensor(avg.copy())
+            if g is None or g.shape != p.shape or not g._data.flags.writeable:
+                p.grad = Tensor(np.divide(bucket.views[slot], self._world))
             else:
-                np.copyto(g.numpy(), avg)
+                np.divide(bucket.views[slot], self._world, out=g._data)
                 g._version += 1
 
 
+class _OutputSink(Op):
+    """The identity on a DDP output; its backward (the first of the backward pass) makes sure
+    the averaging runs at the end of it, even if no parameter's hook fires on this rank."""
+
+    @staticmethod
+    def forward(ctx, x, ddp):
+        ctx.ddp = ddp
+        return as_array(x).view()
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.ddp._backward_reached()
+        return grad, None
+
+
+#: how long ``_wait_politely`` yields the core between tests before it sleeps between them
+_YIELD_SECONDS = 2e-3
+
+
 def _wait_politely(requests):
-    """Wait for ``requests`` without spinning a core for long: ``MPI_Waitall`` busy-polls, which
-    on a machine with more runnable processes than cores takes the core from the very rank being
-    waited for (measured: 2 ranks on 2 busy cores waited 11 ms per LeNet-5 step). Poll for about
-    50 us, then test between short sleeps."""
+    """Wait for ``requests`` without taking the core from a rank that needs it. MPI_Waitall
+    busy-polls, which on a machine with more runnable processes than cores takes the core from
+    the very rank being waited for (measured: 2 ranks on 2 busy cores waited 11 ms per LeNet-5
+    step). Sleeping between tests is no better when the cores are free: each stage of the
+    all-reduce's protocol needs both ranks to poll, so two ranks taking turns to sleep pay a
+    sleep (~85 us on Linux, whatever the request) per stage (measured: 0.44 ms per LeNet-5 step,
+    against 0.03 ms spinning). So: test, and between tests ``sched_yield`` -- the core goes to
+    any process waiting for it, else the test comes straight back -- and only after a couple of
+    scheduler ticks (the peer has surely lost its core) sleep between tests, which lets the
+    kernel move a waiting process onto this core."""
     test = requests[0].Testall
-    deadline = time.perf_counter() + 50e-6
+    if test(requests):
+        return
+    yield_until = time.perf_counter() + _YIELD_SECONDS
     while not test(requests):
-        if time.perf_counter() > deadline:
+        if time.perf_counter() < yield_until:
+            _yield()
+        else:
             time.sleep(20e-6)
+
+
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
 def _default_comm():

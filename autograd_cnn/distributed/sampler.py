@@ -11,6 +11,11 @@ the padding's few repeats). Call ``set_epoch(epoch)`` before each epoch for a ne
 
 Difference from PyTorch: the permutation comes from NumPy's generator
 (``np.random.default_rng(seed + epoch)``), not from ``torch.randperm``, so the orders differ.
+
+``DistributedShardSampler`` (no PyTorch twin) is for evaluation, where padding would count some
+samples twice: rank r gets the r-th contiguous slice of the dataset, in order, unpadded (the
+slices' sizes differ by at most one; evaluation runs no collective per batch, so the ranks need
+not take equally many). ``evaluate(..., sum_over_ranks=True)`` adds up the ranks' slices.
 """
 import math
 import numbers
@@ -20,13 +25,27 @@ import numpy as np
 from ..data import Sampler
 from . import process_group
 
-__all__ = ["DistributedSampler"]
+__all__ = ["DistributedSampler", "DistributedShardSampler"]
 
 
-def _check_int(value, name, low):
+def _check_int(value, name, low, owner="DistributedSampler"):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"DistributedSampler: {name} must be an int >= {low}, got {value!r}")
+        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
     return int(value)
+
+
+def _replicas_and_rank(num_replicas, rank, owner):
+    """``(num_replicas, rank)``, defaulting to the job's, checked."""
+    if num_replicas is None:
+        num_replicas = process_group.get_world_size()
+    if rank is None:
+        rank = process_group.get_rank()
+    num_replicas = _check_int(num_replicas, "num_replicas", 1, owner)
+    rank = _check_int(rank, "rank", 0, owner)
+    if rank >= num_replicas:
+        raise ValueError(f"{owner}: invalid rank {rank}, rank should be in the interval "
+                         f"[0, {num_replicas - 1}]")
+    return num_replicas, rank
 
 
 class DistributedSampler(Sampler):
@@ -35,15 +54,7 @@ class DistributedSampler(Sampler):
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
                  drop_last=False):
-        if num_replicas is None:
-            num_replicas = process_group.get_world_size()
-        if rank is None:
-            rank = process_group.get_rank()
-        self.num_replicas = _check_int(num_replicas, "num_replicas", 1)
-        rank = _check_int(rank, "rank", 0)
-        if rank >= self.num_replicas:
-            raise ValueError(f"DistributedSampler: invalid rank {rank}, rank should be in the "
-                             f"interval [0, {self.num_replicas - 1}]")
+        self.num_replicas, rank = _replicas_and_rank(num_replicas, rank, "DistributedSampler")
         if not isinstance(shuffle, bool) or not isinstance(drop_last, bool):
             raise TypeError(f"DistributedSampler: shuffle and drop_last must be bools, got "
                             f"{shuffle!r} and {drop_last!r}")
@@ -80,3 +91,24 @@ class DistributedSampler(Sampler):
     def load_state_dict(self, state):
         if "epoch" in state:
             self.set_epoch(int(np.asarray(state["epoch"])))
+
+
+class DistributedShardSampler(Sampler):
+    """This rank's contiguous, unpadded slice of ``dataset``, in order (for evaluation: over the
+    ranks every sample counts exactly once). ``num_replicas`` / ``rank`` as DistributedSampler's."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None):
+        self.num_replicas, self.rank = _replicas_and_rank(num_replicas, rank,
+                                                          "DistributedShardSampler")
+        self.dataset = dataset
+
+    def _bounds(self):
+        n = len(self.dataset)
+        return n * self.rank // self.num_replicas, n * (self.rank + 1) // self.num_replicas
+
+    def __len__(self):
+        lo, hi = self._bounds()
+        return hi - lo
+
+    def epoch_indices(self):
+        return np.arange(*self._bounds(), dtype=np.int64)

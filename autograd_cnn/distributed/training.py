@@ -7,6 +7,11 @@ Under ``fit`` every rank trains on its part of each epoch (a ``DistributedSample
 
 * the epoch's training loss and accuracy are summed over the ranks (every rank reports the
   global figures);
+* validation is split too: each rank evaluates the validation loader it was given -- its slice
+  of the set (a ``DistributedShardSampler``; ``train --distributed`` does that) -- and the sample
+  counts, loss sums and correct counts are summed over the ranks (``evaluate(...,
+  sum_over_ranks=True)``), which gives the one-process figures to round-off (a loader of the
+  whole set on every rank gives them too, with no work saved);
 * the epoch's record (validation loss and accuracy included) is rank 0's, broadcast, so the
   scheduler, early stopping and callbacks see the same numbers on every rank, and whether to stop
   is rank 0's decision, broadcast: no rank can leave the loop while the others train on;
@@ -22,7 +27,7 @@ import sys
 from .. import backend
 from ..data import DataLoader
 from .ddp import DistributedDataParallel
-from .sampler import DistributedSampler
+from .sampler import DistributedSampler, DistributedShardSampler
 from . import process_group as pg
 
 __all__ = ["TrainingSync", "current", "unwrap", "start_cli_job"]
@@ -79,6 +84,8 @@ class CliJob:
         if not self.is_main:  # one voice: rank 0 prints and writes the files
             self.out = io.StringIO()
             args.save, args.plot = None, None
+            if getattr(args, "report", None):
+                args.report = None
         elif self.world_size == 1:
             sys.stderr.write("autograd_cnn: --distributed, but this process was started alone "
                              "(world size 1); start the ranks with `mpiexec -n N python -m "
@@ -93,6 +100,12 @@ class CliJob:
     def train_loader(self, dataset, seed):
         sampler = DistributedSampler(dataset, shuffle=True, seed=seed)
         return DataLoader(dataset, batch_size=self.local_batch, sampler=sampler)
+
+    @staticmethod
+    def eval_loader(dataset, batch_size):
+        """This rank's slice of an evaluation set (to evaluate with ``sum_over_ranks=True``)."""
+        return DataLoader(dataset, batch_size=batch_size,
+                          sampler=DistributedShardSampler(dataset))
 
 
 def start_cli_job(args, out):
