@@ -7,7 +7,9 @@
 #   bash benchmarks/distributed_scaling.sh                  # CORES defaults to nproc
 #   CORES=16 bash benchmarks/distributed_scaling.sh --repeat 3
 #
-# Extra arguments go to benchmarks/bench_distributed.py (see its --help).
+# Extra arguments go to benchmarks/bench_distributed.py (see its --help): --network resnet20 for
+# ResNet-20, --per-rank-batch 32 to keep each rank's batch; on a shared machine, --stat min
+# --repeat 3, or run the script with --interleave (ours only) instead of this grid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cores="${CORES:-$(nproc)}"
