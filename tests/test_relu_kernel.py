@@ -46,6 +46,11 @@ def test_matches_numpy_on_every_isa_and_thread_count(dtype, n, restore_backend):
             # a masked-out NaN / Inf gradient is exactly +0, as np.where (and PyTorch) give
             assert not np.signbit(dx[~rpos]).any()
             assert np.isnan(y[np.isnan(x)]).all()
+            # an inference forward writes no mask, and the same values
+            y_only, none = _relu_np(x, with_mask=False)
+            assert none is None
+            np.testing.assert_array_equal(y_only, ry, err_msg=f"{isa}/{threads}")
+            np.testing.assert_array_equal(np.signbit(y_only), np.signbit(ry))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -61,6 +66,23 @@ def test_non_contiguous_and_shaped_inputs(dtype):
     assert y0.shape == () and y0 == 0 and not p0
     ye, pe = _relu_np(np.empty((0, 3), dtype))
     assert ye.shape == (0, 3) and _relu_grad_np(pe, np.empty((0, 3), dtype)).shape == (0, 3)
+
+
+def test_relu_keeps_its_mask_only_when_a_backward_needs_it():
+    x = ac.tensor([[-1.0, 2.0], [3.0, -4.0]], requires_grad=True)
+    with ac.no_grad():
+        y = ac.relu(x)
+    assert not y.requires_grad and y.tolist() == [[0.0, 2.0], [3.0, 0.0]]
+    y = ac.relu(x)
+    y.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    # create_graph: the backward's own graph still reads the mask
+    x.grad = None
+    # d/dx sum(relu(x) * x) = 2x where x > 0, else 0; its own derivative 2 where x > 0
+    (g,) = ac.autograd.grad((ac.relu(x) * x).sum(), x, create_graph=True)
+    assert g.tolist() == [[0.0, 4.0], [6.0, 0.0]]
+    g.sum().backward()
+    assert x.grad.tolist() == [[0.0, 2.0], [2.0, 0.0]]
 
 
 def test_other_dtypes_fall_back_to_numpy():

@@ -6,17 +6,20 @@ cdef extern from "activation/relu.h" namespace "acnn" nogil:
     void relu_backward_c "acnn::relu_backward"[T](const T* g, const uint8_t* mask, T* dx, int64_t n)
 
 
-def relu_forward_kernel(const real[::1] x, real[::1] y, uint8_t[::1] mask):
-    """y = relu(x) (NaN and -0.0 kept, as PyTorch) and mask = x > 0, on contiguous 1-D arrays of
-    one length."""
+def relu_forward_kernel(const real[::1] x, real[::1] y, uint8_t[::1] mask=None):
+    """y = relu(x) (NaN and -0.0 kept, as PyTorch) and mask = x > 0 (none written when mask is
+    None: an inference forward), on contiguous 1-D arrays of one length."""
     cdef int64_t n = x.shape[0]
-    if y.shape[0] != n or mask.shape[0] != n:
+    cdef uint8_t* m = NULL
+    if y.shape[0] != n or (mask is not None and mask.shape[0] != n):
         raise ValueError(f"relu_forward_kernel: x, y and mask must have one length, got "
-                         f"{n}, {y.shape[0]}, {mask.shape[0]}")
+                         f"{n}, {y.shape[0]}, {None if mask is None else mask.shape[0]}")
     if n == 0:
         return
+    if mask is not None:
+        m = &mask[0]
     with nogil:
-        relu_forward_c(&x[0], &y[0], &mask[0], n)
+        relu_forward_c(&x[0], &y[0], m, n)
 
 
 def relu_backward_kernel(const real[::1] g, const uint8_t[::1] mask, real[::1] dx):

@@ -18,17 +18,18 @@ from ._util import norm_dim, check_tensor, dim_aliases
 from .elementwise import Exp, Where
 
 
-def _relu_np(x):
-    """(relu(x), x > 0). Floating arrays go through the compiled kernel (csrc/activation), which
-    keeps NaN and -0.0 as PyTorch does; NumPy needed about 0.1 ms for np.maximum and 1 ms for the
-    backward's np.where on a LeNet activation."""
+def _relu_np(x, with_mask=True):
+    """(relu(x), x > 0), the mask None unless ``with_mask`` (an inference forward needs none).
+    Floating arrays go through the compiled kernel (csrc/activation), which keeps NaN and -0.0
+    as PyTorch does; NumPy needed about 0.1 ms for np.maximum and 1 ms for the backward's
+    np.where on a LeNet activation."""
     if x.dtype not in _KERNEL_DTYPES:
-        return np.maximum(x, 0), x > 0
+        return np.maximum(x, 0), (x > 0 if with_mask else None)
     shape = x.shape  # (np.ascontiguousarray makes a 0-d array 1-d)
     y = _C.cached_empty(shape, x.dtype)
-    pos = np.empty(shape, np.bool_)
+    pos = np.empty(shape, np.bool_) if with_mask else None
     _C.relu_forward_kernel(np.ascontiguousarray(x).reshape(-1), y.reshape(-1),
-                           pos.reshape(-1).view(np.uint8))
+                           None if pos is None else pos.reshape(-1).view(np.uint8))
     return y, pos
 
 
@@ -45,7 +46,7 @@ def _relu_grad_np(pos, g):
 class Relu(Op):
     @staticmethod
     def forward(ctx, a):
-        y, ctx.pos = _relu_np(a._data)
+        y, ctx.pos = _relu_np(a._data, ctx.needs_input_grad[0])
         return y
 
     @staticmethod

@@ -1,7 +1,7 @@
 // Public entry of the ReLU family (called from autograd_cnn/_bindings/activation.pxi).
 //
 //   relu_forward   y[i] = x[i] < 0 ? 0 : x[i] (NaN stays NaN, -0.0 stays -0.0, as in PyTorch),
-//                  mask[i] = x[i] > 0
+//                  mask[i] = x[i] > 0 (unless mask is null: no backward will read it)
 //   relu_backward  dx[i] = mask[i] ? g[i] : 0        (a NaN or Inf gradient where the mask is 0
 //                                                     gives 0, as PyTorch's threshold backward)
 // on contiguous arrays of n elements; mask is one byte (0 or 1) per element, NumPy's bool.

@@ -8,8 +8,8 @@
 
 constexpr std::int64_t kReluChunk = 1 << 15;
 
-template <typename T>
-void relu_forward(const T* x, T* y, std::uint8_t* mask, std::int64_t n) {
+template <typename T, bool kMask>
+void relu_forward_chunks(const T* x, T* y, std::uint8_t* mask, std::int64_t n) {
   using V = Vec<T>;
   constexpr int W = V::width;
   typedef std::int8_t Bytes __attribute__((vector_size(W)));  // one mask byte per lane
@@ -20,18 +20,29 @@ void relu_forward(const T* x, T* y, std::uint8_t* mask, std::int64_t n) {
     std::int64_t i = lo;
     for (; i + W <= hi; i += W) {
       const V v = V::load(x + i);
-      const auto pos = v.v > zero.v;  // lanes of -1 (true) or 0, of T's width
       V r;
       r.v = v.v < zero.v ? zero.v : v.v;  // NaN compares false: stays NaN
       r.store(y + i);
-      const Bytes b = __builtin_convertvector(pos, Bytes) & 1;
-      std::memcpy(mask + i, &b, sizeof(b));
+      if constexpr (kMask) {
+        const auto pos = v.v > zero.v;  // lanes of -1 (true) or 0, of T's width
+        const Bytes b = __builtin_convertvector(pos, Bytes) & 1;
+        std::memcpy(mask + i, &b, sizeof(b));
+      }
     }
     for (; i < hi; ++i) {
       y[i] = x[i] < T(0) ? T(0) : x[i];
-      mask[i] = x[i] > T(0);
+      if constexpr (kMask) mask[i] = x[i] > T(0);
     }
   });
+}
+
+// mask may be null: an inference forward, whose backward never runs, writes no mask.
+template <typename T>
+void relu_forward(const T* x, T* y, std::uint8_t* mask, std::int64_t n) {
+  if (mask)
+    relu_forward_chunks<T, true>(x, y, mask, n);
+  else
+    relu_forward_chunks<T, false>(x, y, nullptr, n);
 }
 
 template <typename T>
