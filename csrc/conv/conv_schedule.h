@@ -238,16 +238,21 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
 // of channels (cog > W) each broadcast input value feeds several multiply-adds, and the blocks
 // cost about 0.9 of the wide rows (whose dot products restart every sample, every few vectors on
 // narrow images, and end in a reduction across lanes); with one vector every multiply-add needs
-// its own broadcast and the block is bound by its loads, about 1.25.
+// its own broadcast and the block is bound by its loads, about 1.25. The channel path also
+// transposes dy (pack_output_gradient_channels) where the wide rows copy it: about 0.375 of a
+// vector multiply-add more per dy element, which matters where few (input channel, tap) columns
+// share each dy element (3x3 on 3 input channels, 1x1 on 16).
 constexpr double kChannelWeightCostPaired = 0.9;
 constexpr double kChannelWeightCostSingle = 1.25;
+constexpr double kChannelWeightPackCost = 0.375;
 
 template <typename T>
 inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
   const std::int64_t cog = g.C_out / g.G, pixels = g.OH * g.OW;
   if (cog <= 0 || pixels <= 0) return false;
-  const double cost = cog > W ? kChannelWeightCostPaired : kChannelWeightCostSingle;
+  const double cost = (cog > W ? kChannelWeightCostPaired : kChannelWeightCostSingle) +
+                      kChannelWeightPackCost * W / double(g.C_in / g.G * p.taps);
   const double chan = double(ceil_div(cog, W) * W) / double(cog);
   const double wide = double(ceil_div(p.wide_outputs, W) * W) / double(pixels);
   return cost * chan < wide;
