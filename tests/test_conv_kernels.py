@@ -151,6 +151,8 @@ def test_every_isa_path(isa):
             run_case(2, 8, 72, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2, dtype)
             run_case(2, 64, 40, (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
             run_case(2, 5, 33, (1, 20), (1, 5), (1, 1), ((0, 0), (2, 2)), (1, 2), 1, dtype)
+            # a sample larger than a chunk: runs of pixels that start and end mid-row
+            run_case(1, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             # at the cost model's boundary, where the path depends on the vector width: 12
             # channels on 8x8 and 16 on 32x32 (ResNet-20 stage 1) take the wide rows with the
             # widest vectors (16 lanes; 8 too for the 12) and the channel blocks with narrower ones
@@ -202,7 +204,8 @@ def test_cifar_shapes_do_not_depend_on_thread_count():
              # dilation with groups (float32 and float64)
              (8, 32, 48, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
              (16, 64, 40, (9, 10), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),
-             (12, 32, 64, (7, 7), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2)]
+             (12, 32, 64, (7, 7), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2),
+             (2, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)]
     try:
         for case in cases:
             for dtype in ((np.float32, np.float64) if case[2] in (48, 64) else (np.float32,)):

@@ -219,15 +219,20 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
     };
     const T* x0 = xq + grp * cig * p.phase_channel_size;
     const T* dy0 = dyc + grp * pixels * cogp;
+    // chunks of whole samples, or runs of one sample's pixels, in (sample, pixel) order
     for (std::int64_t n0 = 0; n0 < g.N; n0 += s.chunk_samples) {
       const std::int64_t ns = std::min(s.chunk_samples, g.N - n0);
-      for (std::int64_t cb = cb0; cb < cb1; ++cb)
-        for (std::int64_t t = t0; t < t1; ++t)
-          with_block(t, cb, [&](auto OVc, auto Kc, V* acc, std::int64_t oc0, std::int64_t c0) {
-            constexpr int OV = decltype(OVc)::value, K = decltype(Kc)::value;
-            weight_chan_pass<T, OV, K>(dy0 + n0 * dy_ns + oc0, cogp, dy_ns, x0 + n0 * x_ns, x_ns,
-                                       col_off.data() + c0, g.OH, g.OW, p.plane_w, ns, acc);
-          });
+      for (std::int64_t p0 = 0; p0 < pixels; p0 += s.chunk_pixels) {
+        const std::int64_t np = std::min(s.chunk_pixels, pixels - p0);
+        for (std::int64_t cb = cb0; cb < cb1; ++cb)
+          for (std::int64_t t = t0; t < t1; ++t)
+            with_block(t, cb, [&](auto OVc, auto Kc, V* acc, std::int64_t oc0, std::int64_t c0) {
+              constexpr int OV = decltype(OVc)::value, K = decltype(Kc)::value;
+              weight_chan_pass<T, OV, K>(dy0 + n0 * dy_ns + oc0, cogp, dy_ns, x0 + n0 * x_ns,
+                                         x_ns, col_off.data() + c0, p0, np, g.OW, p.plane_w, ns,
+                                         acc);
+            });
+      }
     }
     for (std::int64_t t = t0; t < t1; ++t)
       for (std::int64_t cb = cb0; cb < cb1; ++cb)

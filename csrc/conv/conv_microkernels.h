@@ -357,30 +357,31 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
 // of W channels, and each of K columns ((input channel, tap) pairs, column k reading the input at
 // xp + offs[k]) one broadcast input value:
 //   acc[v][k][lane] += dy[n][pixel][v*W + lane] * x[n][offs[k] + oh*plane_w + ow]
-// over `samples` samples (strides dy_ns, x_ns) of rows x cols output pixels, in order. Per pixel:
-// OV vector loads and K broadcasts for OV*K fused multiply-adds, and no lane is spent on a
-// discarded column; each lane is one dw element, so no reduction across lanes follows. The sums
-// are loaded from and stored back to acc_mem, so several blocks can sweep one L1-sized chunk of
-// samples in turn. Not inlined, like weight_pass.
+// over `samples` samples (strides dy_ns, x_ns), in each the output pixels [first, first + count)
+// (pixel = oh*cols + ow; dyp and xp point at pixel 0), in order. Per pixel: OV vector loads and K
+// broadcasts for OV*K fused multiply-adds, and no lane is spent on a discarded column; each lane
+// is one dw element, so no reduction across lanes follows. The sums are loaded from and stored
+// back to acc_mem, so several blocks can sweep one cache-sized chunk in turn. Not inlined, like
+// weight_pass.
 template <typename T, int OV, int K>
 __attribute__((noinline)) void weight_chan_pass(const T* dyp, std::int64_t dy_ld,
                                                 std::int64_t dy_ns, const T* xp,
                                                 std::int64_t x_ns, const std::int64_t* offs,
-                                                std::int64_t rows, std::int64_t cols,
-                                                std::int64_t plane_w, std::int64_t samples,
-                                                Vec<T>* acc_mem) {
+                                                std::int64_t first, std::int64_t count,
+                                                std::int64_t cols, std::int64_t plane_w,
+                                                std::int64_t samples, Vec<T>* acc_mem) {
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[OV][K];
   load_sums(acc, acc_mem);
-  // one loop over a sample's pixels (an 8x8 image's rows are too short to set up per row); the
-  // input pointer skips the plane's padding columns at the end of each row
-  const std::int64_t pixels = rows * cols, skip = plane_w - cols;
+  // one loop over the pixels (an 8x8 image's rows are too short to set up per row); the input
+  // pointer skips the plane's padding columns at the end of each row
+  const std::int64_t skip = plane_w - cols, oh0 = first / cols, ow0 = first % cols;
   for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
-    const T* d = dyp;
-    const T* xr = xp;
-    std::int64_t ow = 0;
-    for (std::int64_t i = 0; i < pixels; ++i, d += dy_ld) {
+    const T* d = dyp + first * dy_ld;
+    const T* xr = xp + oh0 * plane_w + ow0;
+    std::int64_t ow = ow0;
+    for (std::int64_t i = 0; i < count; ++i, d += dy_ld) {
       V dv[OV];
 #pragma GCC unroll 4
       for (int v = 0; v < OV; ++v) {

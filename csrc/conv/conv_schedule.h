@@ -268,7 +268,8 @@ inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
 // vectors make out_tiles tiles, the last one possibly narrower.
 //
 // Work item: (group, group of output tiles, group of column blocks). An item sweeps the samples in
-// chunks of chunk_samples (an output tile's dy for a chunk is about kWgradChannelChunkBytes):
+// chunks of chunk_samples samples, or of chunk_pixels pixels of one sample for large images (an
+// output tile's dy for a chunk is about kWgradChannelChunkBytes):
 // per chunk, each of its column blocks runs over each of its tiles in turn, so the block's few
 // input rows stay in L1 while dy streams; the sums stay in memory between chunks (at most
 // kWgradChannelItemBytes of them per item). The split is split_weight_items', as for the wide
@@ -283,6 +284,7 @@ struct WeightChanSchedule {
   std::int64_t tiles_per_item = 1;
   std::int64_t column_groups = 1;      // column blocks are split into this many groups of items
   std::int64_t chunk_samples = 1;      // samples per chunk
+  std::int64_t chunk_pixels = 0;       // pixels per chunk (all of a sample's, or part of one)
 };
 
 template <typename T>
@@ -299,6 +301,10 @@ WeightChanSchedule plan_weight_gradient_channels(const ConvGeom& g, const ConvPl
   s.column_blocks = ceil_div(cols, s.columns);
   const std::int64_t tile_bytes = g.OH * g.OW * s.vectors * W * std::int64_t(sizeof(T));
   s.chunk_samples = std::max<std::int64_t>(1, kWgradChannelChunkBytes / tile_bytes);
+  // a sample larger than a chunk (56x56, 224x224) is cut into balanced runs of pixels, so the
+  // column blocks do not stream its whole dy tile from memory each
+  const std::int64_t pixels = g.OH * g.OW;
+  s.chunk_pixels = ceil_div(pixels, ceil_div(tile_bytes, kWgradChannelChunkBytes));
   const std::int64_t nt = s.out_tiles, ncb = s.column_blocks;
   const std::int64_t block_bytes = kAccumulators * sizeof(Vec<T>);
   const WeightItemSplit split =
