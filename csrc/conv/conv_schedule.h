@@ -251,6 +251,9 @@ inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
   const std::int64_t cog = g.C_out / g.G, pixels = g.OH * g.OW;
   if (cog <= 0 || pixels <= 0) return false;
+  // its copy of dy must fit the scratch conv.cpp sizes: at most twice the wide layout (which the
+  // cost model below implies anyway, up to rounding)
+  if (g.G * ceil_div(cog, W) * W * pixels > 2 * g.C_out * p.wide_channel_size) return false;
   const double cost = (cog > W ? kChannelWeightCostPaired : kChannelWeightCostSingle) +
                       kChannelWeightPackCost * W / double(g.C_in / g.G * p.taps);
   const double chan = double(ceil_div(cog, W) * W) / double(cog);
