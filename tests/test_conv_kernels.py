@@ -141,6 +141,23 @@ def test_every_isa_path(isa):
             run_case(1, 32, 8, (9, 8), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2, dtype)
             run_case(2, 20, 8, (6, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             run_case(2, 20, 24, (8, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+            # narrow images with more output channels than a vector (W <= 16 lanes): the
+            # channel-vectorised weight gradient on every ISA and dtype (blocks of 2-4 channel
+            # vectors and a remainder vector, lanes past the last channel, balanced column
+            # blocks), with stride 2, dilation, groups, 1x1 and a 1-D row
+            run_case(2, 5, 40, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(3, 8, 32, (9, 10), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(2, 4, 34, (9, 9), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 1, dtype)
+            run_case(2, 8, 72, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2, dtype)
+            run_case(2, 64, 40, (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+            run_case(2, 5, 33, (1, 20), (1, 5), (1, 1), ((0, 0), (2, 2)), (1, 2), 1, dtype)
+            # a sample larger than a chunk: runs of pixels that start and end mid-row
+            run_case(1, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            # at the cost model's boundary, where the path depends on the vector width: 12
+            # channels on 8x8 and 16 on 32x32 (ResNet-20 stage 1) take the wide rows with the
+            # widest vectors (16 lanes; 8 too for the 12) and the channel blocks with narrower ones
+            run_case(2, 6, 12, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(1, 3, 16, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
     finally:
         ac.set_isa(before)
 
@@ -182,16 +199,23 @@ def test_cifar_shapes_do_not_depend_on_thread_count():
     cases = [(8, 32, 32, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
              (8, 16, 32, (16, 16), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),
              (32, 32, 64, (16, 16), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),
-             (8, 24, 40, (16, 16), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)]
+             (8, 24, 40, (16, 16), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+             # the channel-vectorised weight gradient: a remainder channel vector, stride 2,
+             # dilation with groups (float32 and float64)
+             (8, 32, 48, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+             (16, 64, 40, (9, 10), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),
+             (12, 32, 64, (7, 7), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2),
+             (2, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)]
     try:
         for case in cases:
-            results = []
-            for threads in (1, 2, 3, 7):
-                ac.set_num_threads(threads)
-                results.append(run_case(*case, np.float32))
-            for other in results[1:]:
-                for a, b in zip(results[0], other):
-                    assert np.array_equal(a, b), case
+            for dtype in ((np.float32, np.float64) if case[2] in (48, 64) else (np.float32,)):
+                results = []
+                for threads in (1, 2, 3, 7):
+                    ac.set_num_threads(threads)
+                    results.append(run_case(*case, dtype))
+                for other in results[1:]:
+                    for a, b in zip(results[0], other):
+                        assert np.array_equal(a, b), (case, dtype)
     finally:
         ac.set_num_threads(before)
 
@@ -252,6 +276,7 @@ def test_nan_and_inf_propagate():
     (3, 2, 4, (6, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),     # small-plane path
     (2, 4, 4, (9, 11), (3, 2), (2, 2), ((1, 1), (0, 1)), (1, 2), 2),
     (2, 3, 5, (40, 36), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),   # large planes
+    (2, 3, 40, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),    # channel weight gradient
 ])
 def test_non_finite_values_never_meet_structural_zeros(case, isa):
     """The backward kernels' wide layouts hold zeros (padding margins, discarded columns) that the
@@ -355,6 +380,9 @@ def _ref_weight_grad_real_terms(x, dy, khs, kws, stride, pads, dilation):
     ((2, 3, 6, 7), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
     ((2, 4, 20, 20), (8, 4, 5, 5), (2, 2), ((2, 2), (2, 2)), (1, 1)),
     ((1, 2, 12, 13), (3, 2, 3, 3), (1, 2), ((2, 1), (0, 3)), (2, 1)),
+    # the channel-vectorised weight gradient (which multiplies the input's padding: its NaN
+    # result sends the call to the exact wide-row pass)
+    ((2, 3, 8, 8), (40, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
 ])
 def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa):
     xs, wsh, stride, pads, dilation = cfg

@@ -114,6 +114,15 @@ std::int64_t packed_transpose_weights(const ConvGeom& g, const ConvPlan& p) {
   return g.G * ((cig + 15) / 16 * 16) * (g.C_out / g.G) * p.taps;
 }
 
+// The output gradient pixel-major with each group's channels in whole vectors (the channel-
+// vectorised weight gradient): a bound that holds for every ISA's width (<= 16 lanes), capped at
+// twice the wide layout (wide_elements), beyond which the kernels keep the wide rows
+// (use_channel_weight_gradient), so a depthwise layer never allocates 16 copies of its dy.
+std::int64_t channel_major_output_gradient(const ConvGeom& g, std::int64_t wide_elements) {
+  const std::int64_t cog = g.C_out / g.G;
+  return std::min(g.N * g.G * ((cog + 15) / 16 * 16) * g.OH * g.OW, 2 * wide_elements);
+}
+
 // The kernels multiply structural zeros (the input's padding in the forward; the padding margins
 // and discarded columns of the backward kernels' wide layouts) by weights or input pixels, and
 // v * 0 is 0 only for finite v. So a non-finite weight (forward, backward_input: checked first,
@@ -170,7 +179,8 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
   T* xq = scratch_of<T>(0, g.N * g.C_in * p.phase_channel_size);
-  T* dyw = scratch_of<T>(1, g.N * g.C_out * p.wide_channel_size);
+  const std::int64_t wide = g.N * g.C_out * p.wide_channel_size;
+  T* dyw = scratch_of<T>(1, std::max(wide, channel_major_output_gradient(g, wide)));
   ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, false);
   if (has_nan(dw, g.C_out * (g.C_in / g.G) * p.taps)) {  // (Inf * 0 is NaN, and NaN stays)
     ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, true);

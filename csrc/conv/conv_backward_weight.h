@@ -11,6 +11,10 @@
 // Each dw element is reduced by exactly one work item, lane by lane over (n, q) in order, then
 // across lanes, whatever the thread count or grouping: the result is the same on any number of
 // threads.
+//
+// Narrow images with more output channels than a vector (CIFAR's 16x16 and 8x8 layers) take
+// conv_backward_weight_channels below instead, which vectorises over output channels (chosen by
+// use_channel_weight_gradient, conv_schedule.h).
 
 // Stores one block's vector partial sums (WO output channels x WT columns), each summed across its
 // lanes, into dw (at output channel 0, input channel 0 of the item's input-channel block); column
@@ -137,11 +141,123 @@ void conv_backward_weight_blocks(const ConvGeom& g, const ConvPlan& p, T* dw, co
   });
 }
 
-// dw from x and dy. xq, dyw: scratch for the two layouts. The one choice of path is the mode.
+// ---- The weight gradient with vectors of output channels (narrow images) ----
+//
+// dw[o][c][t] = sum_n sum_pixel dy[n][o][pixel] * x[n][c][q(pixel) + tap_offset[t]], with x in
+// the phase layout (xq) and dy pixel-major with the group's output channels innermost (dyc, from
+// pack_output_gradient_channels): weight_chan_pass (conv_microkernels.h) keeps blocks of OV
+// vectors of output channels x K (input channel, tap) columns of sums, one dw element per lane,
+// and adds one dy vector times one broadcast input value per pixel; the blocks and work items are
+// plan_weight_gradient_channels' (conv_schedule.h). Each dw element is summed by one item, in
+// one lane, over (sample, pixel) in order: the same on any number of threads.
+//
+// Stores the sums of one block (OV vectors x K columns, acc[v * K + k]) into dw: lane l of vector
+// v is output channel oc0 + v*W + l (those below the group's cog), column k is (input channel
+// col_ic[k], tap col_tap[k]); dw points at the group's first output and input channel. Not hot.
+template <typename T, int OV, int K>
+__attribute__((noinline)) void store_weight_channel_block(const Vec<T>* acc, std::int64_t oc0,
+                                                          std::int64_t cog, std::int64_t cig,
+                                                          std::int64_t taps,
+                                                          const std::int64_t* col_ic,
+                                                          const std::int64_t* col_tap, T* dw) {
+  constexpr int W = Vec<T>::width;
+  for (int v = 0; v < OV; ++v)
+    for (int k = 0; k < K; ++k)
+      for (int l = 0; l < W; ++l) {
+        const std::int64_t oc = oc0 + v * W + l;
+        if (oc < cog) dw[(oc * cig + col_ic[k]) * taps + col_tap[k]] = acc[v * K + k].v[l];
+      }
+}
+
+template <typename T>
+void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, const T* xq,
+                                   const T* dyc) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
+  const std::int64_t pixels = g.OH * g.OW, ncols = cig * taps;
+  const double fmas = double(g.N) * g.C_out * pixels * ncols;
+  // split for the threads the work keeps busy (parallel_threads), not for idle ones
+  const WeightChanSchedule s = plan_weight_gradient_channels<T>(
+      g, p, parallel_threads(INT64_MAX, fmas, num_threads()));
+  const int ov = s.vectors;
+  const std::int64_t cogp = s.channels_padded, nt = s.out_tiles, ncb = s.column_blocks;
+  const std::int64_t gs = s.tiles_per_item, ncg = s.column_groups, ntg = ceil_div(nt, gs);
+  // column c = (input channel col_ic[c], tap col_tap[c]) reads x at col_off[c] from the group's
+  // first input channel; taps in phase-plane order, so a block reads few planes
+  std::vector<std::int64_t> col_ic(ncols), col_tap(ncols), col_off(ncols);
+  for (std::int64_t c = 0; c < ncols; ++c) {
+    col_ic[c] = c / taps;
+    col_tap[c] = p.plane_taps[c % taps];
+    col_off[c] = col_ic[c] * p.phase_channel_size + p.tap_offset[col_tap[c]];
+  }
+  const std::int64_t dy_ns = g.G * pixels * cogp, x_ns = g.C_in * p.phase_channel_size;
+  parallel_for(g.G * ntg * ncg, fmas, [&](std::int64_t it) {
+    const std::int64_t cg = it % ncg;
+    const std::int64_t tg = (it / ncg) % ntg, grp = it / (ncg * ntg);
+    const std::int64_t t0 = tg * gs, t1 = std::min(nt, t0 + gs);
+    const std::int64_t cb0 = cg * ncb / ncg, cb1 = (cg + 1) * ncb / ncg;
+    if (cb0 >= cb1) return;
+    // the item's sums, [output tile][column block][kAccumulators]; kept per thread
+    thread_local std::vector<V> acc_store;
+    const std::size_t nacc = static_cast<std::size_t>((t1 - t0) * (cb1 - cb0) * kAccumulators);
+    if (acc_store.size() < nacc) acc_store.resize(nacc);
+    std::fill(acc_store.begin(), acc_store.begin() + nacc, V::zero());
+    // runs fn(IntC<OV>, IntC<K>, acc, first output channel, first column) for tile t, block cb
+    auto with_block = [&](std::int64_t t, std::int64_t cb, auto&& fn) {
+      const int vt = static_cast<int>(std::min<std::int64_t>(ov, ceil_div(cog, W) - t * ov));
+      const std::int64_t c0 = cb * ncols / ncb, c1 = (cb + 1) * ncols / ncb;
+      V* acc = acc_store.data() + ((t - t0) * (cb1 - cb0) + (cb - cb0)) * kAccumulators;
+      with_count<kWgradChannelVectors>(vt, [&](auto OVc) {
+        with_count<kAccumulators>(static_cast<int>(c1 - c0), [&](auto Kc) {
+          // only blocks within the registers are instantiated; no other occurs, as
+          // vt <= vectors and c1 - c0 <= columns = kAccumulators / vectors
+          constexpr int OV = decltype(OVc)::value, K = decltype(Kc)::value;
+          if constexpr (OV * K <= kAccumulators) fn(OVc, Kc, acc, t * ov * W, c0);
+        });
+      });
+    };
+    const T* x0 = xq + grp * cig * p.phase_channel_size;
+    const T* dy0 = dyc + grp * pixels * cogp;
+    // chunks of whole samples, or runs of one sample's pixels, in (sample, pixel) order
+    for (std::int64_t n0 = 0; n0 < g.N; n0 += s.chunk_samples) {
+      const std::int64_t ns = std::min(s.chunk_samples, g.N - n0);
+      for (std::int64_t p0 = 0; p0 < pixels; p0 += s.chunk_pixels) {
+        const std::int64_t np = std::min(s.chunk_pixels, pixels - p0);
+        for (std::int64_t cb = cb0; cb < cb1; ++cb)
+          for (std::int64_t t = t0; t < t1; ++t)
+            with_block(t, cb, [&](auto OVc, auto Kc, V* acc, std::int64_t oc0, std::int64_t c0) {
+              constexpr int OV = decltype(OVc)::value, K = decltype(Kc)::value;
+              weight_chan_pass<T, OV, K>(dy0 + n0 * dy_ns + oc0, cogp, dy_ns, x0 + n0 * x_ns,
+                                         x_ns, col_off.data() + c0, p0, np, g.OW, p.plane_w, ns,
+                                         acc);
+            });
+      }
+    }
+    for (std::int64_t t = t0; t < t1; ++t)
+      for (std::int64_t cb = cb0; cb < cb1; ++cb)
+        with_block(t, cb, [&](auto OVc, auto Kc, V* acc, std::int64_t oc0, std::int64_t c0) {
+          constexpr int OV = decltype(OVc)::value, K = decltype(Kc)::value;
+          store_weight_channel_block<T, OV, K>(acc, oc0, cog, cig, taps, col_ic.data() + c0,
+                                               col_tap.data() + c0,
+                                               dw + grp * cog * cig * taps);
+        });
+  });
+}
+
+// dw from x and dy. xq, dyw: scratch for the two layouts (dyw holds dy pixel-major on the channel
+// path). The exact mode always takes the wide rows, which have a mode that leaves out the products
+// with structural zeros; otherwise the cost model chooses (use_channel_weight_gradient).
 template <typename T>
 void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, const T* dy, T* dw,
                           T* xq, T* dyw, bool exact) {
   conv_pack_input(g, p, x, xq);
+  if (!exact && use_channel_weight_gradient<T>(g, p)) {  // narrow images: vectors of channels
+    pack_output_gradient_channels(g, ceil_div(g.C_out / g.G, Vec<T>::width) * Vec<T>::width, dy,
+                                  dyw);
+    conv_backward_weight_channels(g, p, dw, xq, dyw);
+    return;
+  }
   conv_pack_wide(g, p, dy, dyw, false);
   if (exact) {
     conv_backward_weight_blocks<T, true>(g, p, dw, xq, dyw);

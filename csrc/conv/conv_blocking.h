@@ -34,6 +34,14 @@ constexpr std::int64_t kImagesPerItem = 8;
 constexpr int kWgradInputChannels = 16;
 constexpr int kWgradBlocksPerItem = 4;
 constexpr std::int64_t kWgradChunkPositions = 1024;
+// The channel-vectorised weight gradient: vectors of output channels per block, at most (each
+// broadcast input value feeds this many multiply-adds; the block's dy vectors stay in registers
+// beside its kAccumulators sums and a broadcast); bytes of one output tile's dy for a chunk of
+// samples (streamed from L2 by every column block of a work item in turn, while each block's few
+// input rows stay in L1); bytes of a work item's sums.
+constexpr int kWgradChannelVectors = ACNN_VECTOR_BYTES == 64 ? 4 : 2;
+constexpr std::int64_t kWgradChannelChunkBytes = 64 * 1024;
+constexpr std::int64_t kWgradChannelItemBytes = 64 * 1024;
 
 template <int N>
 struct IntC {

@@ -10,6 +10,8 @@
 //   chan_tile_any     discard many columns); chan_tile_any picks the tile for a row count.
 //   weight_pass       WO output channels x WT columns ((input channel, tap) pairs) of vector
 //                     partial sums of the weight gradient.
+//   weight_chan_pass  the weight gradient with OV vectors of output channels x K columns, one dw
+//                     element per lane (narrow images).
 //
 // How GCC is steered: weights come as broadcast loads (splat); vectors that several FMAs share are
 // pinned in registers (in_register), since GCC otherwise folds them back into every FMA as a
@@ -281,6 +283,24 @@ __attribute__((always_inline)) inline void corr_tile_images(const T* in, std::in
   store_block(acc, out);
 }
 
+// The weight-gradient passes' sums, A x B vectors, copied between registers and their memory
+// (block row a, vector b at mem[a * B + b]) at the start and end of a pass.
+template <typename V, int A, int B>
+__attribute__((always_inline)) inline void load_sums(V (&acc)[A][B], const V* mem) {
+#pragma GCC unroll 8
+  for (int a = 0; a < A; ++a)
+#pragma GCC unroll 24
+    for (int b = 0; b < B; ++b) acc[a][b] = mem[a * B + b];
+}
+
+template <typename V, int A, int B>
+__attribute__((always_inline)) inline void store_sums(const V (&acc)[A][B], V* mem) {
+#pragma GCC unroll 8
+  for (int a = 0; a < A; ++a)
+#pragma GCC unroll 24
+    for (int b = 0; b < B; ++b) mem[a * B + b] = acc[a][b];
+}
+
 // One pass of the weight-gradient block over positions [q0, q1) of `samples` samples: WO output
 // channels x WT columns of vector partial sums, column t reading the input at xp + offs[t] (its
 // input channel and tap), loaded from and stored back to `acc` (so a position chunk can stay in
@@ -300,10 +320,7 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[WO][WT];
-#pragma GCC unroll 8
-  for (int o = 0; o < WO; ++o)
-#pragma GCC unroll 8
-    for (int t = 0; t < WT; ++t) acc[o][t] = acc_mem[o * WT + t];
+  load_sums(acc, acc_mem);
   for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
     const T* xs[WT];
 #pragma GCC unroll 8
@@ -331,8 +348,59 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
       }
     }
   }
-#pragma GCC unroll 8
-  for (int o = 0; o < WO; ++o)
-#pragma GCC unroll 8
-    for (int t = 0; t < WT; ++t) acc_mem[o * WT + t] = acc[o][t];
+  store_sums(acc, acc_mem);
+}
+
+// The weight gradient for narrow images (conv_backward_weight_channels), with vectors of W output
+// channels instead of positions: dy comes pixel-major with its output channels innermost
+// (pack_output_gradient_channels), so each output pixel contributes one dy vector per OV blocks
+// of W channels, and each of K columns ((input channel, tap) pairs, column k reading the input at
+// xp + offs[k]) one broadcast input value:
+//   acc[v][k][lane] += dy[n][pixel][v*W + lane] * x[n][offs[k] + oh*plane_w + ow]
+// over `samples` samples (strides dy_ns, x_ns), in each the output pixels [first, first + count)
+// (pixel = oh*cols + ow; dyp and xp point at pixel 0), in order. Per pixel: OV vector loads and K
+// broadcasts for OV*K fused multiply-adds, and no lane is spent on a discarded column; each lane
+// is one dw element, so no reduction across lanes follows. The sums are loaded from and stored
+// back to acc_mem, so several blocks can sweep one cache-sized chunk in turn. Not inlined, like
+// weight_pass.
+template <typename T, int OV, int K>
+__attribute__((noinline)) void weight_chan_pass(const T* dyp, std::int64_t dy_ld,
+                                                std::int64_t dy_ns, const T* xp,
+                                                std::int64_t x_ns, const std::int64_t* offs,
+                                                std::int64_t first, std::int64_t count,
+                                                std::int64_t cols, std::int64_t plane_w,
+                                                std::int64_t samples, Vec<T>* acc_mem) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[OV][K];
+  load_sums(acc, acc_mem);
+  // one loop over the pixels (an 8x8 image's rows are too short to set up per row); the input
+  // pointer skips the plane's padding columns at the end of each row
+  const std::int64_t skip = plane_w - cols, oh0 = first / cols, ow0 = first % cols;
+  for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
+    const T* d = dyp + first * dy_ld;
+    const T* xr = xp + oh0 * plane_w + ow0;
+    std::int64_t ow = ow0;
+    for (std::int64_t i = 0; i < count; ++i, d += dy_ld) {
+      V dv[OV];
+#pragma GCC unroll 4
+      for (int v = 0; v < OV; ++v) {
+        dv[v] = V::load(d + v * W);
+        in_register(dv[v]);
+      }
+#pragma GCC unroll 24
+      for (int k = 0; k < K; ++k) {
+        V b = splat(xr + offs[k]);
+        if constexpr (OV > 1) in_register(b);
+#pragma GCC unroll 4
+        for (int v = 0; v < OV; ++v) acc[v][k] = V::fma(dv[v], b, acc[v][k]);
+      }
+      ++xr;
+      if (++ow == cols) {
+        ow = 0;
+        xr += skip;
+      }
+    }
+  }
+  store_sums(acc, acc_mem);
 }

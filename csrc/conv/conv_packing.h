@@ -4,6 +4,8 @@
 //
 //   conv_pack_input      x -> phase layout (padded, stride-phase planes): forward, weight gradient
 //   conv_pack_wide       dy -> wide layout (rows widened to plane_w, margins): backward kernels
+//   pack_output_gradient_channels  dy -> pixel-major, output channels innermost: the
+//                        channel-vectorised weight gradient
 //   pack_weight_blocks   w -> blocks of output channels, in broadcast order: forward
 //   pack_transposed_weight_blocks  w -> blocks of input channels per plane: backward_input
 //   store_wide_tile      a forward tile -> y (dense rows, plus the bias)
@@ -265,6 +267,27 @@ void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, b
         margins ? p.wide_channel_size
                 : std::min(p.wide_channel_size, p.wide_front + ceil_div(p.wide_outputs, W) * W + W);
     std::fill(dst + p.wide_front + p.wide_outputs, dst + tail, T(0));
+  });
+}
+
+// dy (N, C_out, OH, OW) -> pixel-major with output channels innermost, for the channel-vectorised
+// weight gradient: dyc[n][grp][pixel][cogp], pixel = oh*OW + ow, the group's cog channels
+// zero-padded to cogp (whole vectors). Transposed in tiles of kTransposePixels pixels, whose
+// destination rows stay in L1 while every channel's source row segment is read once.
+template <typename T>
+void pack_output_gradient_channels(const ConvGeom& g, std::int64_t cogp, const T* dy, T* dyc) {
+  constexpr std::int64_t kTransposePixels = 16;
+  const std::int64_t cog = g.C_out / g.G, pixels = g.OH * g.OW;
+  parallel_for(g.N * g.G, double(g.N) * g.G * cogp * pixels, [&](std::int64_t ng) {
+    const T* src = dy + ng * cog * pixels;  // (n, grp) -> channels grp*cog .. of sample n
+    T* dst = dyc + ng * pixels * cogp;
+    for (std::int64_t p0 = 0; p0 < pixels; p0 += kTransposePixels) {
+      const std::int64_t p1 = std::min(pixels, p0 + kTransposePixels);
+      for (std::int64_t oc = 0; oc < cog; ++oc)
+        for (std::int64_t p = p0; p < p1; ++p) dst[p * cogp + oc] = src[oc * pixels + p];
+      for (std::int64_t p = p0; p < p1; ++p)
+        for (std::int64_t oc = cog; oc < cogp; ++oc) dst[p * cogp + oc] = T(0);
+    }
   });
 }
 

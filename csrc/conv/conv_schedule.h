@@ -154,6 +154,39 @@ inline void column_block(std::int64_t nic, std::int64_t taps, int bt, std::int64
   }
 }
 
+// The split of a weight gradient's blocks into work items, shared by both paths: groups of
+// rows_per_item of the `rows` blocks of output channels (at most max_rows per item) x
+// column_groups groups of the ncb column blocks, times `others` items for each such pair. Chosen
+// so that the busiest of `threads` threads (items go to threads in equal contiguous runs) has the
+// fewest blocks, then the fewest items; an item's sums (rows_per_item * ceil(ncb / column_groups)
+// blocks of block_bytes) stay within `budget` unless no split does (one block per item).
+struct WeightItemSplit {
+  std::int64_t rows_per_item = 1, column_groups = 1;
+};
+
+inline WeightItemSplit split_weight_items(std::int64_t rows, std::int64_t max_rows,
+                                          std::int64_t ncb, std::int64_t others,
+                                          std::int64_t threads, std::int64_t block_bytes,
+                                          std::int64_t budget) {
+  WeightItemSplit best;
+  best.column_groups = ncb;
+  std::int64_t best_span = -1, best_items = 0;
+  for (std::int64_t gs = 1; gs <= std::min(max_rows, rows); ++gs) {
+    for (std::int64_t cg = 1; cg <= ncb; ++cg) {
+      if (gs * ceil_div(ncb, cg) * block_bytes > budget && !(gs == 1 && cg == ncb)) continue;
+      const std::int64_t items = others * ceil_div(rows, gs) * cg;
+      const std::int64_t span = ceil_div(items, threads) * gs * ceil_div(ncb, cg);
+      if (best_span < 0 || span < best_span || (span == best_span && items < best_items)) {
+        best_span = span;
+        best_items = items;
+        best.rows_per_item = gs;
+        best.column_groups = cg;
+      }
+    }
+  }
+  return best;
+}
+
 struct WeightGradSchedule {
   int block_channels = 0;               // output channels per block
   int block_taps = 0;                   // columns per block, at most
@@ -186,20 +219,100 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
   s.chunk_samples = std::max<std::int64_t>(1, kWgradChunkPositions / qn);
   const std::int64_t nob = s.out_blocks, ncb = s.column_blocks;
   const std::int64_t block_bytes = kWgradAccumulators * sizeof(Vec<T>);
-  s.column_groups = ncb;
-  std::int64_t best_span = -1, best_items = 0;
-  for (std::int64_t gs = 1; gs <= std::min<std::int64_t>(kWgradBlocksPerItem, nob); ++gs) {
-    for (std::int64_t cg = 1; cg <= ncb; ++cg) {
-      if (gs * ceil_div(ncb, cg) * block_bytes > (1 << 20) && !(gs == 1 && cg == ncb)) continue;
-      const std::int64_t items = g.G * ceil_div(nob, gs) * s.in_channel_blocks * cg;
-      const std::int64_t span = ceil_div(items, threads) * gs * ceil_div(ncb, cg);
-      if (best_span < 0 || span < best_span || (span == best_span && items < best_items)) {
-        best_span = span;
-        best_items = items;
-        s.out_blocks_per_item = gs;
-        s.column_groups = cg;
-      }
-    }
-  }
+  const WeightItemSplit split = split_weight_items(nob, kWgradBlocksPerItem, ncb,
+                                                   g.G * s.in_channel_blocks, threads,
+                                                   block_bytes, 1 << 20);
+  s.out_blocks_per_item = split.rows_per_item;
+  s.column_groups = split.column_groups;
+  return s;
+}
+
+// ---- The channel-vectorised weight gradient (conv_backward_weight_channels) ----
+//
+// Path choice, by the cost model above: the wide rows of the weight gradient (weight_pass) compute
+// each sample's wide output positions rounded up to whole vectors, ceil(OH*plane_w / W) * W lanes
+// for OH*OW useful ones; the channel blocks (weight_chan_pass) compute whole vectors of the
+// group's output channels for exactly the output pixels, ceil(cog / W) * W lanes for cog useful
+// ones. Their cost per vector multiply-add relative to the wide rows' depends on the block
+// (measured on Zen 5 against the wide rows, benchmarks/PERFORMANCE.md): with two or more vectors
+// of channels (cog > W) each broadcast input value feeds several multiply-adds, and the blocks
+// cost about 0.9 of the wide rows (whose dot products restart every sample, every few vectors on
+// narrow images, and end in a reduction across lanes); with one vector every multiply-add needs
+// its own broadcast and the block is bound by its loads, about 1.25. The channel path also
+// transposes dy (pack_output_gradient_channels) where the wide rows copy it: about 0.375 of a
+// vector multiply-add more per dy element, which matters where few (input channel, tap) columns
+// share each dy element (3x3 on 3 input channels, 1x1 on 16).
+constexpr double kChannelWeightCostPaired = 0.9;
+constexpr double kChannelWeightCostSingle = 1.25;
+constexpr double kChannelWeightPackCost = 0.375;
+
+template <typename T>
+inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cog = g.C_out / g.G, pixels = g.OH * g.OW;
+  if (cog <= 0 || pixels <= 0) return false;
+  // its copy of dy must fit the scratch conv.cpp sizes: at most twice the wide layout (which the
+  // cost model below implies anyway, up to rounding)
+  if (g.G * ceil_div(cog, W) * W * pixels > 2 * g.C_out * p.wide_channel_size) return false;
+  const double cost = (cog > W ? kChannelWeightCostPaired : kChannelWeightCostSingle) +
+                      kChannelWeightPackCost * W / double(g.C_in / g.G * p.taps);
+  const double chan = double(ceil_div(cog, W) * W) / double(cog);
+  const double wide = double(ceil_div(p.wide_outputs, W) * W) / double(pixels);
+  return cost * chan < wide;
+}
+
+// Blocks and work items of the channel-vectorised weight gradient.
+//
+// Columns: the group's (input channel, tap) pairs, input channel major, taps in phase-plane order
+// (as the wide rows' columns). Block: OV vectors of W output channels (`vectors`, at most
+// kWgradChannelVectors) x at most K = kAccumulators / OV consecutive columns (`columns`), so the
+// sums fill the registers; the column blocks are balanced (cig*taps columns in ceil(cig*taps / K)
+// blocks of K or K - 1). An output tile is one block's OV vectors; the group's ceil(cog / W)
+// vectors make out_tiles tiles, the last one possibly narrower.
+//
+// Work item: (group, group of output tiles, group of column blocks). An item sweeps the samples in
+// chunks of chunk_samples samples, or of chunk_pixels pixels of one sample for large images (an
+// output tile's dy for a chunk is about kWgradChannelChunkBytes):
+// per chunk, each of its column blocks runs over each of its tiles in turn, so the block's few
+// input rows stay in L1 while dy streams; the sums stay in memory between chunks (at most
+// kWgradChannelItemBytes of them per item). The split is split_weight_items', as for the wide
+// rows. It changes only which item sums a dw element, never how: over (sample, pixel) in order,
+// in one lane.
+struct WeightChanSchedule {
+  int vectors = 1;                     // OV: output-channel vectors per block
+  int columns = 1;                     // K: columns per block, at most
+  std::int64_t channels_padded = 0;    // cogp: the group's output channels in whole vectors
+  std::int64_t out_tiles = 0;          // output tiles per group
+  std::int64_t column_blocks = 0;      // column blocks per group
+  std::int64_t tiles_per_item = 1;
+  std::int64_t column_groups = 1;      // column blocks are split into this many groups of items
+  std::int64_t chunk_samples = 1;      // samples per chunk
+  std::int64_t chunk_pixels = 0;       // pixels per chunk (all of a sample's, or part of one)
+};
+
+template <typename T>
+WeightChanSchedule plan_weight_gradient_channels(const ConvGeom& g, const ConvPlan& p,
+                                                 std::int64_t threads) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, cols = cig * p.taps;
+  WeightChanSchedule s;
+  const std::int64_t nvec = ceil_div(cog, W);
+  s.vectors = static_cast<int>(std::min<std::int64_t>(kWgradChannelVectors, nvec));
+  s.columns = kAccumulators / s.vectors;
+  s.channels_padded = nvec * W;
+  s.out_tiles = ceil_div(nvec, s.vectors);
+  s.column_blocks = ceil_div(cols, s.columns);
+  const std::int64_t tile_bytes = g.OH * g.OW * s.vectors * W * std::int64_t(sizeof(T));
+  s.chunk_samples = std::max<std::int64_t>(1, kWgradChannelChunkBytes / tile_bytes);
+  // a sample larger than a chunk (56x56, 224x224) is cut into balanced runs of pixels, so the
+  // column blocks do not stream its whole dy tile from memory each
+  const std::int64_t pixels = g.OH * g.OW;
+  s.chunk_pixels = ceil_div(pixels, ceil_div(tile_bytes, kWgradChannelChunkBytes));
+  const std::int64_t nt = s.out_tiles, ncb = s.column_blocks;
+  const std::int64_t block_bytes = kAccumulators * sizeof(Vec<T>);
+  const WeightItemSplit split =
+      split_weight_items(nt, nt, ncb, g.G, threads, block_bytes, kWgradChannelItemBytes);
+  s.tiles_per_item = split.rows_per_item;
+  s.column_groups = split.column_groups;
   return s;
 }
