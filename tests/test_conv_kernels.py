@@ -149,8 +149,9 @@ def test_every_isa_path(isa):
 # chosen by use_fold_layout in conv_schedule.h): n, cin, cout, length, kernel, stride, padding,
 # dilation, groups. Rows of 10-40 (conv1dnet's) and odd ones, strides 1-4 (the stride-2 and -4
 # de-interleaving and the scalar one), dilation, groups, uneven padding, a kernel wider than the
-# padded segment's tail, and rows whose length is a multiple of every vector width (16: the wide
-# rows waste nothing, so the decision keeps them unfolded) beside ones just past it (15, 17).
+# padded segment's tail, and rows about the decision's boundary: 16, a multiple of every vector
+# width (the wide rows waste nothing: unfolded), 15 (too little saved: unfolded on the wider
+# vectors), 17 (folded).
 FOLD_CASES = [
     (6, 4, 8, 19, 3, 2, (1, 1), 1, 1),
     (5, 3, 7, 10, 3, 2, (1, 1), 1, 1),
