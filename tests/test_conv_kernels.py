@@ -165,6 +165,8 @@ FOLD_CASES = [
     (3, 24, 16, 16, 1, 1, (0, 0), 1, 1),
     (3, 24, 16, 15, 1, 1, (0, 0), 1, 1),
     (3, 24, 16, 17, 1, 1, (0, 0), 1, 1),
+    (5, 4, 6, 3, 3, 1, (0, 0), 1, 1),   # one output of three positions: folded even with
+    (5, 4, 6, 5, 3, 2, (0, 0), 1, 1),   # 2-lane vectors (float64 baseline), all directions
     (1, 4, 4, 19, 3, 2, (1, 1), 1, 1),  # batch 1: nothing to fold
 ]
 
