@@ -162,6 +162,69 @@ def test_every_isa_path(isa):
         ac.set_isa(before)
 
 
+# 1-D convolutions (one-row images) with the batch folded into one row (csrc/conv/conv_fold.h,
+# chosen by use_fold_layout in conv_schedule.h): n, cin, cout, length, kernel, stride, padding,
+# dilation, groups. Rows of 10-40 (conv1dnet's) and odd ones, strides 1-4 (the stride-2 and -4
+# de-interleaving and the scalar one), dilation, groups, uneven padding, a kernel wider than the
+# padded segment's tail, and rows about the decision's boundary: 16, a multiple of every vector
+# width (the wide rows waste nothing: unfolded), 15 (too little saved: unfolded on the wider
+# vectors), 17 (folded).
+FOLD_CASES = [
+    (6, 4, 8, 19, 3, 2, (1, 1), 1, 1),
+    (5, 3, 7, 10, 3, 2, (1, 1), 1, 1),
+    (4, 1, 8, 40, 5, 2, (1, 1), 1, 1),
+    (3, 6, 9, 23, 3, 3, (2, 2), 2, 3),
+    (7, 8, 8, 12, 5, 1, (3, 1), 1, 2),
+    (2, 3, 5, 9, 2, 1, (0, 0), 3, 1),
+    (9, 16, 20, 31, 4, 4, (2, 1), 1, 4),
+    (6, 2, 3, 40, 7, 5, (3, 3), 2, 1),
+    (3, 5, 5, 6, 5, 1, (2, 2), 1, 1),
+    (3, 24, 16, 16, 1, 1, (0, 0), 1, 1),
+    (3, 24, 16, 15, 1, 1, (0, 0), 1, 1),
+    (3, 24, 16, 17, 1, 1, (0, 0), 1, 1),
+    (5, 4, 6, 3, 3, 1, (0, 0), 1, 1),   # one output of three positions: folded even with
+    (5, 4, 6, 5, 3, 2, (0, 0), 1, 1),   # 2-lane vectors (float64 baseline), all directions
+    (1, 4, 4, 19, 3, 2, (1, 1), 1, 1),  # batch 1: nothing to fold
+]
+
+
+def run_case_1d(n, cin, cout, length, k, stride, pads, dilation, groups, dtype, seed=0):
+    return run_case(n, cin, cout, (1, length), (1, k), (1, stride), ((0, 0), pads), (1, dilation),
+                    groups, dtype, seed=seed)
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_folded_1d_convolutions_every_isa(isa, dtype):
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        for case in FOLD_CASES:
+            run_case_1d(*case, dtype)
+    finally:
+        ac.set_isa(before)
+
+
+def test_folded_1d_convolutions_do_not_depend_on_thread_count():
+    # conv1dnet's layers at batch 64 (> 1M multiply-adds: the parallel loops run), and a strided,
+    # dilated, grouped one; each result bitwise the same on 1, 2, 3 and 7 threads
+    before = ac.get_num_threads()
+    cases = [(64, 1, 32, 40, 5, 2, (1, 1), 1, 1), (64, 32, 32, 19, 3, 2, (1, 1), 1, 1),
+             (64, 32, 32, 10, 3, 2, (1, 1), 1, 1), (48, 24, 36, 29, 5, 3, (2, 1), 2, 3)]
+    try:
+        for case in cases:
+            for dtype in (np.float32, np.float64):
+                results = []
+                for threads in (1, 2, 3, 7):
+                    ac.set_num_threads(threads)
+                    results.append(run_case_1d(*case, dtype))
+                for other in results[1:]:
+                    for a, b in zip(results[0], other):
+                        assert np.array_equal(a, b), case
+    finally:
+        ac.set_num_threads(before)
+
+
 def test_results_do_not_depend_on_thread_count():
     before = ac.get_num_threads()
     results = []
@@ -277,6 +340,7 @@ def test_nan_and_inf_propagate():
     (2, 4, 4, (9, 11), (3, 2), (2, 2), ((1, 1), (0, 1)), (1, 2), 2),
     (2, 3, 5, (40, 36), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),   # large planes
     (2, 3, 40, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),    # channel weight gradient
+    (4, 3, 5, (1, 19), (1, 3), (1, 2), ((0, 0), (1, 1)), (1, 1), 1),    # 1-D: the folded layout
 ])
 def test_non_finite_values_never_meet_structural_zeros(case, isa):
     """The backward kernels' wide layouts hold zeros (padding margins, discarded columns) that the
@@ -334,6 +398,7 @@ def _ref_forward_real_terms(x, w, stride, pads, dilation):
     ((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
     ((2, 2, 9, 11), (16, 2, 5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1)),  # channel-path shape
     ((1, 2, 12, 13), (3, 2, 3, 3), (2, 2), ((1, 2), (0, 1)), (1, 2)),
+    ((4, 3, 1, 19), (5, 3, 1, 3), (1, 2), ((0, 0), (1, 1)), (1, 1)),  # 1-D: the folded layout
 ])
 def test_forward_non_finite_weights_never_meet_padding(cfg, isa):
     xs, wsh, stride, pads, dilation = cfg
@@ -383,6 +448,7 @@ def _ref_weight_grad_real_terms(x, dy, khs, kws, stride, pads, dilation):
     # the channel-vectorised weight gradient (which multiplies the input's padding: its NaN
     # result sends the call to the exact wide-row pass)
     ((2, 3, 8, 8), (40, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+    ((4, 3, 1, 19), (5, 3, 1, 3), (1, 2), ((0, 0), (1, 1)), (1, 1)),  # 1-D: the folded layout
 ])
 def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa):
     xs, wsh, stride, pads, dilation = cfg

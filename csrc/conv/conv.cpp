@@ -52,6 +52,18 @@ ConvPlan make_conv_plan(const ConvGeom& g) {
   return p;
 }
 
+ConvGeom fold_geometry(const ConvGeom& g) {
+  const std::int64_t seg = (g.W + g.PW0 + g.PW1 + g.SW - 1) / g.SW * g.SW;  // plane_w * SW
+  ConvGeom f = g;
+  f.N = 1;
+  f.H = f.OH = 1;
+  f.SH = f.DH = 1;
+  f.W = g.N * seg;
+  f.PW0 = f.PW1 = 0;
+  f.OW = (f.W - g.DW * (g.KW - 1) - 1) / g.SW + 1;
+  return f;
+}
+
 namespace {
 
 // A 64-byte aligned scratch buffer that grows as calls need. Each calling thread keeps its own
@@ -154,13 +166,31 @@ bool all_finite(const T* a, std::int64_t n) {
 
 }  // namespace
 
+// Whether the call runs in the folded layout of one-row images (conv_fold.h); the choice is the
+// ISA's (use_fold_layout, conv_schedule.h: it depends on the vector width).
+template <typename T>
+bool fold_chosen(const ConvGeom& g, const ConvPlan& p, int direction) {
+  bool fold = false;
+  ACNN_DISPATCH(conv_fold_choice<T>, g, p, direction, &fold);
+  return fold;
+}
+
 template <typename T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
+  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
+  if (!exact && fold_chosen<T>(g, p, 0)) {
+    const ConvGeom f = fold_geometry(g);
+    const ConvPlan fp = make_conv_plan(f);
+    T* xf = scratch_of<T>(0, g.C_in * fp.phase_channel_size);
+    T* wp = scratch_of<T>(1, packed_forward_weights(g, p));
+    T* yf = scratch_of<T>(2, g.C_out * f.OW);
+    ACNN_DISPATCH(conv_fold_forward<T>, g, f, p, fp, x, w, bias, y, xf, wp, yf);
+    return;
+  }
   T* xq = scratch_of<T>(0, g.N * g.C_in * p.phase_channel_size);
   T* wp = scratch_of<T>(1, packed_forward_weights(g, p));
-  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
   ACNN_DISPATCH(conv_forward<T>, g, p, x, w, bias, y, xq, wp, exact);
 }
 
@@ -168,9 +198,18 @@ template <typename T>
 void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
+  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
+  if (!exact && fold_chosen<T>(g, p, 1)) {
+    const ConvGeom f = fold_geometry(g);
+    const ConvPlan fp = make_conv_plan(f);
+    T* dyf = scratch_of<T>(0, g.C_out * fp.wide_channel_size);
+    T* wp = scratch_of<T>(1, packed_transpose_weights(g, p));
+    T* dxf = scratch_of<T>(2, g.C_in * f.W);
+    ACNN_DISPATCH(conv_fold_backward_input<T>, g, f, p, fp, dy, w, dx, dyf, wp, dxf);
+    return;
+  }
   T* dyw = scratch_of<T>(0, g.N * g.C_out * p.wide_channel_size);
   T* wp = scratch_of<T>(1, packed_transpose_weights(g, p));
-  const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
   ACNN_DISPATCH(conv_backward_input<T>, g, p, dy, w, dx, dyw, wp, exact);
 }
 
@@ -178,13 +217,27 @@ template <typename T>
 void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
+  const std::int64_t dw_size = g.C_out * (g.C_in / g.G) * p.taps;
+  bool nan = false;
+  if (fold_chosen<T>(g, p, 2)) {
+    const ConvGeom f = fold_geometry(g);
+    const ConvPlan fp = make_conv_plan(f);
+    T* xf = scratch_of<T>(0, g.C_in * fp.phase_channel_size);
+    T* dyf = scratch_of<T>(1, g.C_out * fp.wide_channel_size);
+    ACNN_DISPATCH(conv_fold_backward_weight<T>, g, f, p, fp, x, dy, dw, xf, dyf);
+    nan = has_nan(dw, dw_size);
+    if (!nan) return;
+  }
+  // (the folded layout has no exact mode: its padding is data to the kernels; so a NaN there
+  // reruns unfolded, in the exact mode)
   T* xq = scratch_of<T>(0, g.N * g.C_in * p.phase_channel_size);
   const std::int64_t wide = g.N * g.C_out * p.wide_channel_size;
   T* dyw = scratch_of<T>(1, std::max(wide, channel_major_output_gradient(g, wide)));
-  ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, false);
-  if (has_nan(dw, g.C_out * (g.C_in / g.G) * p.taps)) {  // (Inf * 0 is NaN, and NaN stays)
-    ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, true);
+  if (!nan) {
+    ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, false);
+    nan = has_nan(dw, dw_size);  // (Inf * 0 is NaN, and NaN stays)
   }
+  if (nan) ACNN_DISPATCH(conv_backward_weight<T>, g, p, x, dy, dw, xq, dyw, true);
 }
 
 #define ACNN_CONV_INSTANTIATE(T)                                                           \

@@ -65,6 +65,10 @@ struct ConvPlan {
 
 ConvPlan make_conv_plan(const ConvGeom& g);
 
+// The folded geometry of a convolution of one-row images (conv_fold.h): the batch's N padded rows,
+// each widened to a multiple of the column stride, side by side as ONE unpadded row.
+ConvGeom fold_geometry(const ConvGeom& g);
+
 // The per-ISA kernels (conv_kernels.h). `exact`: leave out the products with structural zeros
 // (padding, discarded columns), for non-finite values; see conv.cpp.
 #define ACNN_CONV_DECLARE(NS)                                                                  \
@@ -78,6 +82,17 @@ ConvPlan make_conv_plan(const ConvGeom& g);
   template <typename T>                                                                        \
   void conv_backward_weight(const ConvGeom&, const ConvPlan&, const T*, const T*, T*, T*, T*,  \
                             bool exact);                                                       \
+  template <typename T>                                                                        \
+  void conv_fold_choice(const ConvGeom&, const ConvPlan&, int direction, bool* fold);          \
+  template <typename T>                                                                        \
+  void conv_fold_forward(const ConvGeom&, const ConvGeom&, const ConvPlan&, const ConvPlan&,   \
+                         const T*, const T*, const T*, T*, T*, T*, T*);                        \
+  template <typename T>                                                                        \
+  void conv_fold_backward_input(const ConvGeom&, const ConvGeom&, const ConvPlan&,             \
+                                const ConvPlan&, const T*, const T*, T*, T*, T*, T*);          \
+  template <typename T>                                                                        \
+  void conv_fold_backward_weight(const ConvGeom&, const ConvGeom&, const ConvPlan&,            \
+                                 const ConvPlan&, const T*, const T*, T*, T*, T*);             \
   }
 ACNN_CONV_DECLARE(avx512)
 ACNN_CONV_DECLARE(avx2)

@@ -208,15 +208,14 @@ void conv_backward_input_planes(const ConvGeom& g, const ConvPlan& p, const T* d
   });
 }
 
-// dx = conv_transpose(dy, w). dyw: scratch for the wide layout of dy; wp: for the transposed
-// weight blocks. The choice of path: the exact mode (non-finite weights) always takes the
-// per-plane kernel, which has a mode that leaves out the products with structural zeros;
+// dx = conv_transpose(dy, w) on dy already in the wide layout (dyw, with its margins); wp: scratch
+// for the transposed weight blocks. The choice of path: the exact mode (non-finite weights) always
+// takes the per-plane kernel, which has a mode that leaves out the products with structural zeros;
 // otherwise the channel-vectorised kernel where it computes less (use_channel_backward_input),
 // else small planes take the across-images kernel (use_images_backward_input, conv_schedule.h).
 template <typename T>
-void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
-                         T* dyw, T* wp, bool exact) {
-  conv_pack_wide(g, p, dy, dyw, true);
+void conv_backward_input_packed(const ConvGeom& g, const ConvPlan& p, const T* w, T* dx,
+                                const T* dyw, T* wp, bool exact) {
   const std::int64_t max_rows = max_image_rows_per_plane(g, p);
   if (!exact && use_channel_backward_input<T>(g, p)) {
     const PlaneTapOrder order = plane_taps_by_offset(p);
@@ -232,4 +231,12 @@ void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, cons
   } else {
     conv_backward_input_planes<T, false>(g, p, dyw, wp, dx, max_rows);
   }
+}
+
+// dx = conv_transpose(dy, w). dyw: scratch for the wide layout of dy.
+template <typename T>
+void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
+                         T* dyw, T* wp, bool exact) {
+  conv_pack_wide(g, p, dy, dyw, true);
+  conv_backward_input_packed(g, p, w, dx, dyw, wp, exact);
 }

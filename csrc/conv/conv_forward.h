@@ -115,15 +115,13 @@ void conv_forward_wide(const ConvGeom& g, const ConvPlan& p, const T* w, const T
   });
 }
 
-// y = conv(x, w) + bias (bias may be null). xq: scratch for the phase layout of x; wp: for the
-// packed weights. The one choice of path: the exact mode (non-finite weights) always takes the
-// wide-row kernel, which has a mode that leaves out the products with structural zeros; otherwise
-// narrow outputs take the channel kernel (use_channel_forward, conv_schedule.h).
+// y = conv(x, w) + bias on the input already in the phase layout (xq); wp: scratch for the packed
+// weights. The one choice of path: the exact mode (non-finite weights) always takes the wide-row
+// kernel, which has a mode that leaves out the products with structural zeros; otherwise narrow
+// outputs take the channel kernel (use_channel_forward, conv_schedule.h).
 template <typename T>
-void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, const T* bias,
-                  T* y, T* xq, T* wp, bool exact) {
-  static_assert(8 * Vec<T>::width <= kConvSlack, "tile longer than the layout slack");
-  conv_pack_input(g, p, x, xq);
+void conv_forward_packed(const ConvGeom& g, const ConvPlan& p, const T* w, const T* bias, T* y,
+                         const T* xq, T* wp, bool exact) {
   if (exact) {
     conv_forward_wide<T, true>(g, p, w, bias, y, xq, wp);
   } else if (use_channel_forward<T>(g, p)) {
@@ -131,4 +129,13 @@ void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, 
   } else {
     conv_forward_wide<T, false>(g, p, w, bias, y, xq, wp);
   }
+}
+
+// y = conv(x, w) + bias (bias may be null). xq: scratch for the phase layout of x.
+template <typename T>
+void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, const T* bias,
+                  T* y, T* xq, T* wp, bool exact) {
+  static_assert(8 * Vec<T>::width <= kConvSlack, "tile longer than the layout slack");
+  conv_pack_input(g, p, x, xq);
+  conv_forward_packed(g, p, w, bias, y, xq, wp, exact);
 }

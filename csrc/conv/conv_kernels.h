@@ -10,6 +10,7 @@
 //   conv_forward.h           y  = conv(x, w) + b
 //   conv_backward_input.h    dx = conv_transpose(dy, w)
 //   conv_backward_weight.h   dw = correlate(x, dy)
+//   conv_fold.h              1-D convolutions with the batch folded into the rows of one image
 //
 // How they work. All three kernels run on the phase layout of ConvPlan (conv.h): the padded input
 // of one channel is split into SH*SW stride-phase planes, so that every tap of every output pixel
@@ -56,3 +57,4 @@
 #include "conv/conv_forward.h"
 #include "conv/conv_backward_input.h"
 #include "conv/conv_backward_weight.h"
+#include "conv/conv_fold.h"

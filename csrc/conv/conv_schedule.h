@@ -316,3 +316,28 @@ WeightChanSchedule plan_weight_gradient_channels(const ConvGeom& g, const ConvPl
   s.column_groups = split.column_groups;
   return s;
 }
+
+// Whether a convolution of one-row images (conv1d; any 2-D one whose image and kernel are one row
+// high, unpadded in height) runs folded (conv_fold.h): the batch's N rows side by side as one row,
+// so the wide rows' vectors run on across the ends of the samples' rows instead of ending, part
+// empty, at each. By the cost model, in vector multiply-adds per useful output: unfolded,
+// macs * wide_overhead over one row; folded, macs * wide_overhead over N rows times
+// kFoldCost, plus, for the forward and input gradient, a load and a store per vector of results
+// (they are computed in the folded order, channel by sample, and copied back). macs: multiply-adds
+// per output (forward: input channels x taps; input gradient: output channels x taps per phase
+// plane). kFoldCost: the folded copies work row by short row and the fold loses the per-sample
+// structure of the work; so a fold must save more than 1/16 of the lanes (not the 1% of rows of
+// 1024, measured in benchmarks/PERFORMANCE.md). Direction: 0 forward, 1 input gradient, 2 weight
+// gradient.
+constexpr double kFoldCost = 1.0625;
+
+template <typename T>
+inline bool use_fold_layout(const ConvGeom& g, const ConvPlan& p, int direction) {
+  constexpr int W = Vec<T>::width;
+  if (g.H != 1 || g.KH != 1 || g.PH0 != 0 || g.PH1 != 0 || g.N < 2) return false;
+  const double macs = direction == 0 ? double(g.C_in / g.G) * p.taps
+                                     : double(g.C_out / g.G) * p.taps / p.planes;
+  const double copy = direction == 2 ? 0.0 : 2.0 / macs;
+  return kFoldCost * wide_overhead(g.N, p.plane_w, g.OW, W) + copy <
+         wide_overhead(1, p.plane_w, g.OW, W);
+}
