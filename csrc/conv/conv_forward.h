@@ -15,7 +15,7 @@ template <typename T>
 void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w,
                            const T* bias, T* y, T* xq, T* wp) {
   constexpr int W = Vec<T>::width;
-  constexpr int kChannelTileElements = 2 * kChannelTileColumns * W;
+  constexpr int kChannelTileElements = kAccumulators * W;
   const std::int64_t cs = channel_forward_stride<T>(p);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
   // rows of 3 or 5 adjacent taps take chan_tile_rows (adjacent_tap_run, conv_schedule.h); the
@@ -27,7 +27,8 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
   // wp[grp][block][ic][tap][lanes]: the weight vectors of one (input channel, tap)
   pack_weight_blocks(g, taps, lanes, w, wp);
   const int rc = vectors == 1 ? channel_tile_columns(g.OW) : pair_tile_columns(g.OW);
-  const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
+  const int tile_rows = channel_forward_tile_rows(row_taps, rc);
+  const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, tile_rows);
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * out_cs * cig * taps;
   auto item = [&](std::int64_t it) {
@@ -36,41 +37,56 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     const std::int64_t b = r % nob;
     r /= nob;
     const std::int64_t grp = r % g.G, n = r / g.G;
-    const std::int64_t oh0 = 2 * rp, oc0 = grp * cog + b * lanes;
-    const int nr = static_cast<int>(std::min<std::int64_t>(2, g.OH - oh0));
+    const std::int64_t oh0 = tile_rows * rp, oc0 = grp * cog + b * lanes;
+    const int nr = static_cast<int>(std::min<std::int64_t>(tile_rows, g.OH - oh0));
     const int ob = static_cast<int>(std::min<std::int64_t>(lanes, cog - b * lanes));
     const T* in = xq + (n * g.C_in + grp * cig) * cs + oh0 * p.plane_w;
     const T* wb = wp + (grp * nob + b) * cig * taps * lanes;
     T* out = y + (n * g.C_out + oc0) * out_cs + oh0 * g.OW;
     const T* bb = bias ? bias + oc0 : nullptr;
-    alignas(64) T tbuf[kChannelTileElements];  // (either tile: 2 x kChannelTileColumns vectors)
+    alignas(64) T tbuf[kChannelTileElements];  // (every tile: at most kAccumulators vectors)
     if (vectors == 1) {
       with_count<kChannelTileColumns>(rc, [&](auto RCc) {
         constexpr int RC = decltype(RCc)::value;
         for (std::int64_t sg = 0; sg < nseg; ++sg) {
           const std::int64_t ow0 = sg * RC;
-          chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
-                               p.plane_w, wb, tbuf);
-          store_channel_tile(tbuf, lanes, RC, nr, std::min<std::int64_t>(RC, g.OW - ow0), ob,
-                             out + ow0, out_cs, g.OW, bb);
-        }
-      });
-    } else {
-      with_count<kChannelTileColumns / 2>(rc, [&](auto RCc) {
-        constexpr int RC = decltype(RCc)::value;
-        for (std::int64_t sg = 0; sg < nseg; ++sg) {
-          const std::int64_t ow0 = sg * RC;
-          if (nr == 2) {
-            chan_tile_pair<T, 2, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
-                                     tbuf);
+          if constexpr (3 * RC <= kAccumulators) {
+            if (nr == 3) {
+              chan_tile_rows3<T, RC>(row_taps, in + ow0, cs, cig, p.tap_offset.data(), taps,
+                                     p.plane_w, wb, tbuf);
+            } else {
+              chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
+                                   p.plane_w, wb, tbuf);
+            }
           } else {
-            chan_tile_pair<T, 1, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
-                                     tbuf);
+            chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
+                                 p.plane_w, wb, tbuf);
           }
           store_channel_tile(tbuf, lanes, RC, nr, std::min<std::int64_t>(RC, g.OW - ow0), ob,
                              out + ow0, out_cs, g.OW, bb);
         }
       });
+    } else {
+      // segments of rc columns, then the rest in a narrower tile: no column computed and dropped
+      const std::int64_t full = g.OW / rc;
+      auto pair_segment = [&](auto RCc, std::int64_t ow0) {
+        constexpr int RC = decltype(RCc)::value;
+        if (nr == 2) {
+          chan_tile_pair<T, 2, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
+                                   tbuf);
+        } else {
+          chan_tile_pair<T, 1, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
+                                   tbuf);
+        }
+        store_channel_tile(tbuf, lanes, RC, nr, RC, ob, out + ow0, out_cs, g.OW, bb);
+      };
+      with_count<kChannelTileColumns / 2>(rc, [&](auto RCc) {
+        for (std::int64_t sg = 0; sg < full; ++sg) pair_segment(RCc, sg * rc);
+      });
+      if (full * rc < g.OW)
+        with_count<kChannelTileColumns / 2>(static_cast<int>(g.OW - full * rc), [&](auto RCc) {
+          pair_segment(RCc, full * rc);
+        });
     }
   };
   std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns

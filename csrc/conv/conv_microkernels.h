@@ -254,6 +254,22 @@ __attribute__((always_inline)) inline void chan_tile_any(int row_taps, int nr, c
   }
 }
 
+// chan_tile_rows on three rows (the forward's tiles of at most kAccumulators / 3 columns, row_taps
+// 3 or 5): an accumulator then meets its next multiply-add nine, not six, multiply-adds later,
+// longer than an FMA's latency at two per cycle.
+template <typename T, int RC>
+__attribute__((always_inline)) inline void chan_tile_rows3(int row_taps, const T* in,
+                                                           std::int64_t cs, std::int64_t nch,
+                                                           const std::int64_t* offs,
+                                                           std::int64_t ntaps, std::int64_t wq,
+                                                           const T* w, T* out) {
+  if (row_taps == 5) {
+    chan_tile_rows<T, 3, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, w, out);
+  } else {
+    chan_tile_rows<T, 3, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, w, out);
+  }
+}
+
 // chan_tile with two vectors of output channels (2W channels, w packed [c][t][2W]) per pixel: each
 // broadcast input pixel meets two weight vectors, half the broadcasts per multiply-add of
 // chan_tile, for the taps chan_tile_rows cannot share (stride 2, 1x1, dilation), where chan_tile's

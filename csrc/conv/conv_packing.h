@@ -399,9 +399,9 @@ inline void copy_row_vectors(T* d, const T* s, std::int64_t n) {
 
 // Channel nc of x (N, C, H, W), at src, -> its planes at dst, for conv_forward_channels. jrange:
 // per column phase, the first and end column of image pixels (valid_range); readable: the
-// elements of x from src on. Rows are written in increasing address order, each row's padding
-// columns after its data, so an element a vector store ran into is always written again
-// afterwards.
+// elements of x from src on. Rows are written in increasing address order, and each row writes
+// all its elements (zeros, data, zeros) in whole vectors starting inside it, so an element a
+// vector store ran into is always written again afterwards by the row it belongs to.
 template <typename T>
 inline void pack_channel_planes(const ConvGeom& g, const ConvPlan& p, const std::int64_t* jrange,
                                 const T* src, std::int64_t readable, T* dst) {
@@ -418,6 +418,8 @@ inline void pack_channel_planes(const ConvGeom& g, const ConvPlan& p, const std:
         for (std::int64_t k = 0; k < p.plane_w; k += W) Vec<T>::zero().store(row + k);
         continue;
       }
+      // the padding before the data: whole vectors of zeros, which the data then overwrites
+      for (std::int64_t k = 0; k < jlo; k += W) Vec<T>::zero().store(row + k);
       const std::int64_t at = h * g.W + jlo * g.SW + pw - g.PW0;
       const bool inside = at + span <= readable;  // the whole vectors stay inside x
       if (g.SW == 1 && inside) {
@@ -427,8 +429,7 @@ inline void pack_channel_planes(const ConvGeom& g, const ConvPlan& p, const std:
       } else {
         for (std::int64_t j = jlo; j < jhi; ++j) row[j] = src[at + (j - jlo) * g.SW];
       }
-      for (std::int64_t j = 0; j < jlo; ++j) row[j] = T(0);
-      for (std::int64_t j = jhi; j < p.plane_w; ++j) row[j] = T(0);
+      for (std::int64_t k = jhi; k < p.plane_w; k += W) Vec<T>::zero().store(row + k);
     }
   }
 }

@@ -22,10 +22,17 @@ inline int channel_tile_columns(std::int64_t cols) {
 }
 
 // Columns of one chan_tile_pair (two vectors of channels per pixel, so half the columns): the
-// fewest segments of at most kChannelTileColumns / 2, balanced.
+// fewest segments of at most kChannelTileColumns / 2, balanced; the forward runs the columns past
+// the last whole segment in a narrower tile, so it computes no column it drops (16: 6 + 6 + 4).
 inline int pair_tile_columns(std::int64_t cols) {
   const std::int64_t segments = ceil_div(cols, kChannelTileColumns / 2);
   return static_cast<int>(ceil_div(cols, segments));
+}
+
+// The channel forward's output rows per tile: three for chan_tile_rows (row_taps 3 or 5) when
+// three rows of rc columns fit in the accumulators (chan_tile_rows3), else two.
+inline int channel_forward_tile_rows(int row_taps, int rc) {
+  return row_taps != 0 && 3 * rc <= kAccumulators ? 3 : 2;
 }
 
 // The channel forward's vectors of output channels per pixel: two (chan_tile_pair) for the taps
@@ -69,13 +76,13 @@ inline int adjacent_tap_run(const std::int64_t* offs, std::int64_t n) {
 // Forward: whether the channel-vectorised kernel (conv_forward_channels) costs less than the wide
 // rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the 8x8
 // and 16x16 images of CIFAR networks with 32-256 channels). Costs in lane-multiply-adds per useful
-// one, per image: the lanes each path computes (the channel tiles' waste is in their columns:
-// channel_tile_columns or pair_tile_columns), plus what each copies, one lane per element as a
-// vector copy moves them: the input layout each writes (the wide rows' phase_channel_size with its
-// slack, the channel path's read planes), and the channel tiles' outputs, which are transposed
-// out of the tile by scalar moves, each counted as half a vector instruction (W / 2 lanes). So
-// the channel tiles lose where an output sums few products (few input channels and taps: VGG's
-// 3 -> 32 conv1, 1x1 convolutions), the wide rows where they discard columns.
+// one, per image: the lanes each path computes (the channel tiles' waste: lanes past the last
+// channel, rows and columns, channel_tile_columns), plus what each copies, one lane per element
+// as a vector copy moves them: the input layout each writes (the wide rows' phase_channel_size
+// with its slack, the channel path's read planes), and the channel tiles' outputs, which are
+// transposed out of the tile by scalar moves, each counted as half a vector instruction (W / 2
+// lanes). So the channel tiles lose where an output sums few products (few input channels and
+// taps: VGG's 3 -> 32 conv1, 1x1 convolutions), the wide rows where they discard columns.
 template <typename T>
 inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
@@ -86,7 +93,8 @@ inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
   const int row_taps = adjacent_tap_run(p.tap_offset.data(), p.taps);
   const int vectors = channel_forward_vectors<T>(g, row_taps);
   const std::int64_t lanes = vectors * W;
-  const std::int64_t rc = vectors == 1 ? channel_tile_columns(g.OW) : pair_tile_columns(g.OW);
+  // (the pair tiles compute no dropped column: pair_tile_columns)
+  const std::int64_t rc = vectors == 1 ? channel_tile_columns(g.OW) : g.OW;
   std::int64_t read_planes = 0;
   for (std::int64_t pl = 0; pl < p.planes; ++pl)
     read_planes += p.plane_begin[pl + 1] > p.plane_begin[pl];
