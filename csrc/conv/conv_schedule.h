@@ -75,14 +75,15 @@ inline int adjacent_tap_run(const std::int64_t* offs, std::int64_t n) {
 
 // Forward: whether the channel-vectorised kernel (conv_forward_channels) costs less than the wide
 // rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the 8x8
-// and 16x16 images of CIFAR networks with 32-256 channels). Costs in lane-multiply-adds per useful
-// one, per image: the lanes each path computes (the channel tiles' waste: lanes past the last
-// channel, rows and columns, channel_tile_columns), plus what each copies, one lane per element
-// as a vector copy moves them: the input layout each writes (the wide rows' phase_channel_size
-// with its slack, the channel path's read planes), and the channel tiles' outputs, which are
-// transposed out of the tile by scalar moves, each counted as half a vector instruction (W / 2
-// lanes). So the channel tiles lose where an output sums few products (few input channels and
-// taps: VGG's 3 -> 32 conv1, 1x1 convolutions), the wide rows where they discard columns.
+// and 16x16 images of CIFAR networks with 32-256 channels, 1x1 and stride-2 layers on them).
+// Costs in lane-multiply-adds per useful one, per image: the lanes each path computes (the channel
+// tiles' waste: lanes past the last channel, rows and columns, channel_tile_columns), plus the
+// elements each moves outside its micro-kernel, each counted as half a vector instruction (W / 2
+// lanes: rows of a few vectors and scalar moves, not streaming copies): the input layout each
+// writes (the wide rows' phase_channel_size with its slack, the channel path's read planes) and,
+// for the channel tiles, their outputs, transposed out of the tile by scalar moves. So the channel
+// tiles lose where an output sums few products on wide rows that waste little (VGG's 3 -> 32
+// conv1, 3x3 16 -> 16 on 32x32), the wide rows where they discard columns or copy much slack.
 template <typename T>
 inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
@@ -101,9 +102,9 @@ inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
   const double chan =
       double(ceil_div(cog, lanes) * lanes) / double(cog) * double(ceil_div(g.OW, rc) * rc) /
           double(g.OW) * double(ceil_div(g.OH, 2) * 2) / double(g.OH) +
-      (double(g.C_in) * double(read_planes * p.plane_size) + W / 2 * outputs) / work;
+      W / 2 * (double(g.C_in) * double(read_planes * p.plane_size) + outputs) / work;
   const double wide = wide_overhead(g.OH, p.plane_w, g.OW, W) +
-                      double(g.C_in) * double(p.phase_channel_size) / work;
+                      W / 2 * double(g.C_in) * double(p.phase_channel_size) / work;
   return chan < wide;
 }
 
