@@ -1,9 +1,11 @@
-// The forward convolution driver, y = conv(x, w) + bias: the input is copied into the phase layout
-// once, then one of two micro-kernel paths runs (conv_microkernels.h):
+// The forward convolution driver, y = conv(x, w) + bias: one of two micro-kernel paths
+// (conv_microkernels.h), each on its own copy of the input:
 //   wide rows  (corr_tile): vectors of output positions along wide rows x blocks of output
-//              channels;
-//   channels   (chan_tile): vectors of output channels, for narrow outputs, where wide rows would
-//              discard much of their work (LeNet's 5x5 on 14x14 keeps 10 of 14 columns).
+//              channels, on the phase layout (conv_pack_input);
+//   channels   (chan_tile, chan_tile_rows, chan_tile_pair): vectors of output channels, for narrow
+//              outputs, where wide rows would discard much of their work (LeNet's 5x5 on 14x14
+//              keeps 10 of 14 columns; 3x3 on 8x8 keeps 8 of 10), on the bare phase planes
+//              (pack_channel_planes).
 // Included by conv_kernels.h inside the ISA namespace.
 
 // The forward for narrow outputs, through chan_tile / chan_tile_rows (chan_tile_any) or

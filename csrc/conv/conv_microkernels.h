@@ -8,6 +8,7 @@
 //   chan_tile,        a vector of W channels per output pixel: output channels in the forward,
 //   chan_tile_rows,   input channels in backward_input (narrow images, where wide rows would
 //   chan_tile_any     discard many columns); chan_tile_any picks the tile for a row count.
+//   chan_tile_rows3   chan_tile_rows on three rows (the forward's narrow tiles)
 //   chan_tile_pair    chan_tile with two vectors of output channels (the forward's other taps).
 //   weight_pass       WO output channels x WT columns ((input channel, tap) pairs) of vector
 //                     partial sums of the weight gradient.

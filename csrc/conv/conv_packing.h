@@ -3,10 +3,12 @@
 // inside the ISA namespace.
 //
 //   conv_pack_input      x -> phase layout (padded, stride-phase planes): forward, weight gradient
+//   pack_channel_planes  x -> the phase planes alone (no slack): the channel-vectorised forward
 //   conv_pack_wide       dy -> wide layout (rows widened to plane_w, margins): backward kernels
 //   pack_weight_blocks   w -> blocks of output channels, in broadcast order: forward
 //   pack_transposed_weight_blocks  w -> blocks of input channels per plane: backward_input
 //   store_wide_tile      a forward tile -> y (dense rows, plus the bias)
+//   store_channel_tile   a channel-vectorised forward tile -> y (transposed, plus the bias)
 //   scatter_plane_tile   a backward_input tile of one phase plane -> dx
 //   *_validity           the masks of the exact mode (1 = data, 0 = structural zero)
 //
