@@ -408,6 +408,27 @@ template <typename T>
 inline void pack_channel_planes(const ConvGeom& g, const ConvPlan& p, const std::int64_t* jrange,
                                 const T* src, std::int64_t readable, T* dst) {
   constexpr int W = Vec<T>::width;
+  if (g.SH == 1 && g.SW == 1) {  // one plane: rows of zeros, the image's rows, rows of zeros
+    const std::int64_t jlo = jrange[0], jhi = jrange[1], n = jhi - jlo;
+    const std::int64_t span = ceil_div(n, W) * W, top = std::min(g.PH0, p.plane_h);
+    const std::int64_t end = std::min(p.plane_h, g.PH0 + g.H);
+    for (std::int64_t k = 0; k < top * p.plane_w; k += W) Vec<T>::zero().store(dst + k);
+    for (std::int64_t i = top; i < end && n > 0; ++i) {
+      T* row = dst + i * p.plane_w;
+      const std::int64_t at = (i - g.PH0) * g.W + jlo - g.PW0;
+      for (std::int64_t k = 0; k < jlo; k += W) Vec<T>::zero().store(row + k);
+      if (at + span <= readable) {
+        copy_row_vectors<T, 1>(row + jlo, src + at, n);
+      } else {
+        for (std::int64_t j = 0; j < n; ++j) row[jlo + j] = src[at + j];
+      }
+      for (std::int64_t k = jhi; k < p.plane_w; k += W) Vec<T>::zero().store(row + k);
+    }
+    const std::int64_t rest = n > 0 ? end : top;  // the first row left to zero
+    for (std::int64_t k = rest * p.plane_w; k < p.plane_size; k += W)
+      Vec<T>::zero().store(dst + k);
+    return;
+  }
   for (std::int64_t plane = 0; plane < p.planes; ++plane) {
     if (p.plane_begin[plane] == p.plane_begin[plane + 1]) continue;  // no tap reads it
     const std::int64_t ph = plane / g.SW, pw = plane % g.SW;
