@@ -158,6 +158,7 @@ def test_every_isa_path(isa):
             # widest vectors (16 lanes; 8 too for the 12) and the channel blocks with narrower ones
             run_case(2, 6, 12, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             run_case(1, 3, 16, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            channel_forward_cases(dtype)
     finally:
         ac.set_isa(before)
 
@@ -225,6 +226,35 @@ def test_folded_1d_convolutions_do_not_depend_on_thread_count():
         ac.set_num_threads(before)
 
 
+def channel_forward_cases(dtype):
+    """Shapes the channel-vectorised forward takes on every ISA and dtype (its cost model,
+    use_channel_forward, picks it for each vector width: 16, 8, 4 and 2 lanes), one per tile and
+    layout copy: its own plane copy (pack_channel_planes: strides 1, 2 and 3, asymmetric padding,
+    rows shorter and longer than a vector, planes no tap reads), chan_tile_rows on rows of 5 and 3
+    taps, chan_tile, and chan_tile_pair (two vectors of output channels: stride 2, dilation, 1x1)
+    with one and two rows per tile, several column segments, groups, with and without a bias."""
+    # rows of 5 adjacent taps, two column segments; with groups
+    run_case(1, 16, 16, (8, 17), (3, 5), (1, 1), ((1, 1), (0, 0)), (1, 1), 1, dtype)
+    run_case(1, 32, 32, (11, 13), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 1), 2, dtype)
+    # rows of 3 adjacent taps: an odd output height; a row stride and dilation
+    run_case(2, 16, 16, (7, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype, bias=False)
+    run_case(2, 16, 16, (9, 14), (3, 3), (2, 1), ((1, 1), (0, 0)), (2, 1), 1, dtype)
+    # stride 2, 5 output rows of 2 columns, with 16, 24, 12, 6, 32 output channels: chan_tile
+    # where the channels fill an odd number of vectors, chan_tile_pair where an even one
+    for cout in (16, 24, 12, 6, 32):
+        run_case(2, 16, cout, (9, 4), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+    # chan_tile_pair: groups; dilation 2 with several column segments; 1x1 stride 2 (one plane of
+    # four read); stride 3 (the copy's element-by-element rows) with asymmetric padding; 5x3
+    # stride 2
+    run_case(2, 32, 64, (9, 4), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 2, dtype)
+    run_case(2, 16, 32, (8, 13), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 1, dtype)
+    run_case(2, 64, 32, (6, 6), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, dtype, bias=False)
+    run_case(2, 12, 32, (10, 11), (3, 3), (3, 3), ((2, 1), (1, 2)), (1, 1), 1, dtype)
+    run_case(2, 24, 32, (11, 9), (5, 3), (2, 2), ((2, 2), (1, 1)), (1, 1), 1, dtype)
+    # stride 1 with asymmetric padding (no padding above, two rows below)
+    run_case(2, 16, 16, (6, 6), (3, 3), (1, 1), ((0, 2), (2, 1)), (1, 1), 1, dtype)
+
+
 def test_results_do_not_depend_on_thread_count():
     before = ac.get_num_threads()
     results = []
@@ -268,7 +298,9 @@ def test_cifar_shapes_do_not_depend_on_thread_count():
              (8, 32, 48, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
              (16, 64, 40, (9, 10), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),
              (12, 32, 64, (7, 7), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2),
-             (2, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)]
+             (2, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+             # ResNet-20's stride-2 3x3: the channel forward's pairs of vectors (chan_tile_pair)
+             (16, 32, 64, (16, 16), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1)]
     try:
         for case in cases:
             for dtype in ((np.float32, np.float64) if case[2] in (48, 64) else (np.float32,)):

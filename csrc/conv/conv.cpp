@@ -115,10 +115,11 @@ struct ScratchTrim {
   }
 };
 
-// Packed-weight sizes: generous bounds that hold for every ISA's block size (<= 16 channels).
+// Packed-weight sizes: generous bounds that hold for every ISA's block size (<= 16 channels; the
+// channel forward's pairs of vectors, <= 32).
 std::int64_t packed_forward_weights(const ConvGeom& g, const ConvPlan& p) {
   const std::int64_t cog = g.C_out / g.G;
-  return g.G * ((cog + 15) / 16 * 16) * (g.C_in / g.G) * p.taps;
+  return g.G * ((cog + 31) / 32 * 32) * (g.C_in / g.G) * p.taps;
 }
 
 std::int64_t packed_transpose_weights(const ConvGeom& g, const ConvPlan& p) {

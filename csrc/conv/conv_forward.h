@@ -1,58 +1,106 @@
-// The forward convolution driver, y = conv(x, w) + bias: the input is copied into the phase layout
-// once, then one of two micro-kernel paths runs (conv_microkernels.h):
+// The forward convolution driver, y = conv(x, w) + bias: one of two micro-kernel paths
+// (conv_microkernels.h), each on its own copy of the input:
 //   wide rows  (corr_tile): vectors of output positions along wide rows x blocks of output
-//              channels;
-//   channels   (chan_tile): vectors of output channels, for narrow outputs, where wide rows would
-//              discard much of their work (LeNet's 5x5 on 14x14 keeps 10 of 14 columns).
+//              channels, on the phase layout (conv_pack_input);
+//   channels   (chan_tile, chan_tile_rows, chan_tile_pair): vectors of output channels, for narrow
+//              outputs, where wide rows would discard much of their work (LeNet's 5x5 on 14x14
+//              keeps 10 of 14 columns; 3x3 on 8x8 keeps 8 of 10), on the bare phase planes
+//              (pack_channel_planes).
 // Included by conv_kernels.h inside the ISA namespace.
 
-// The forward for narrow outputs, through chan_tile / chan_tile_rows (conv_microkernels.h): work
-// item = (image, group, block of W output channels, pair of output rows). xq holds the input in
-// the phase layout already.
+// The forward for narrow outputs, through chan_tile / chan_tile_rows (chan_tile_any) or
+// chan_tile_pair (conv_microkernels.h): work item = (image, group, block of `lanes` output
+// channels, pair of output rows), after x is copied into its own plane layout in xq
+// (pack_channel_planes, conv_packing.h). (Copying image by image inside the items, while the
+// copy is still in cache, measured no faster.)
 template <typename T>
-void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* w, const T* bias, T* y,
-                           const T* xq, T* wp) {
+void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w,
+                           const T* bias, T* y, T* xq, T* wp) {
   constexpr int W = Vec<T>::width;
+  constexpr int kChannelTileElements = kAccumulators * W;
+  const std::int64_t cs = channel_forward_stride<T>(p);
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
-  const std::int64_t nob = ceil_div(cog, W);
-  // wp[grp][block][ic][tap][W]: one weight vector per (input channel, tap)
-  pack_weight_blocks(g, taps, W, w, wp);
-  const int rc = channel_tile_columns(g.OW);
-  const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, 2);
-  // rows of 3 or 5 adjacent taps take chan_tile_rows (adjacent_tap_run, conv_schedule.h)
+  // rows of 3 or 5 adjacent taps take chan_tile_rows (adjacent_tap_run, conv_schedule.h); the
+  // other taps two vectors of channels where they fit (channel_forward_vectors)
   const int row_taps = adjacent_tap_run(p.tap_offset.data(), taps);
+  const int vectors = channel_forward_vectors<T>(g, row_taps);
+  const int lanes = vectors * W;
+  const std::int64_t nob = ceil_div(cog, lanes);
+  // wp[grp][block][ic][tap][lanes]: the weight vectors of one (input channel, tap)
+  pack_weight_blocks(g, taps, lanes, w, wp);
+  const int rc = vectors == 1 ? channel_tile_columns(g.OW) : pair_tile_columns(g.OW);
+  const int tile_rows = channel_forward_tile_rows(row_taps, rc);
+  const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, tile_rows);
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * out_cs * cig * taps;
-  parallel_for(g.N * g.G * nob * nrp, fmas, [&](std::int64_t it) {
+  auto item = [&](std::int64_t it) {
     const std::int64_t rp = it % nrp;
     std::int64_t r = it / nrp;
     const std::int64_t b = r % nob;
     r /= nob;
     const std::int64_t grp = r % g.G, n = r / g.G;
-    const std::int64_t oh0 = 2 * rp, oc0 = grp * cog + b * W;
-    const int nr = static_cast<int>(std::min<std::int64_t>(2, g.OH - oh0));
-    const int ob = static_cast<int>(std::min<std::int64_t>(W, cog - b * W));
-    const T* in = xq + (n * g.C_in + grp * cig) * p.phase_channel_size + oh0 * p.plane_w;
-    const T* wb = wp + (grp * nob + b) * cig * taps * W;
+    const std::int64_t oh0 = tile_rows * rp, oc0 = grp * cog + b * lanes;
+    const int nr = static_cast<int>(std::min<std::int64_t>(tile_rows, g.OH - oh0));
+    const int ob = static_cast<int>(std::min<std::int64_t>(lanes, cog - b * lanes));
+    const T* in = xq + (n * g.C_in + grp * cig) * cs + oh0 * p.plane_w;
+    const T* wb = wp + (grp * nob + b) * cig * taps * lanes;
     T* out = y + (n * g.C_out + oc0) * out_cs + oh0 * g.OW;
-    alignas(64) T tbuf[2 * kChannelTileColumns * W];
-    with_count<kChannelTileColumns>(rc, [&](auto RCc) {
-      constexpr int RC = decltype(RCc)::value;
-      for (std::int64_t sg = 0; sg < nseg; ++sg) {
-        const std::int64_t ow0 = sg * RC;
-        chan_tile_any<T, RC>(row_taps, nr, in + ow0, p.phase_channel_size, cig,
-                             p.tap_offset.data(), taps, p.plane_w, wb, tbuf);
-        const int nc = static_cast<int>(std::min<std::int64_t>(RC, g.OW - ow0));
-        for (int o = 0; o < ob; ++o) {
-          const T bo = bias ? bias[oc0 + o] : T(0);
-          for (int rr = 0; rr < nr; ++rr) {
-            T* d = out + o * out_cs + rr * g.OW + ow0;
-            for (int j = 0; j < nc; ++j) d[j] = tbuf[(rr * RC + j) * W + o] + bo;
+    const T* bb = bias ? bias + oc0 : nullptr;
+    alignas(64) T tbuf[kChannelTileElements];  // (every tile: at most kAccumulators vectors)
+    if (vectors == 1) {
+      with_count<kChannelTileColumns>(rc, [&](auto RCc) {
+        constexpr int RC = decltype(RCc)::value;
+        for (std::int64_t sg = 0; sg < nseg; ++sg) {
+          const std::int64_t ow0 = sg * RC;
+          if constexpr (3 * RC <= kAccumulators) {
+            if (nr == 3) {
+              chan_tile_rows3<T, RC>(row_taps, in + ow0, cs, cig, p.tap_offset.data(), taps,
+                                     p.plane_w, wb, tbuf);
+            } else {
+              chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
+                                   p.plane_w, wb, tbuf);
+            }
+          } else {
+            chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
+                                 p.plane_w, wb, tbuf);
           }
+          store_channel_tile(tbuf, lanes, RC, nr, std::min<std::int64_t>(RC, g.OW - ow0), ob,
+                             out + ow0, out_cs, g.OW, bb);
         }
-      }
-    });
-  });
+      });
+    } else {
+      // segments of rc columns, then the rest in a narrower tile: no column computed and dropped
+      const std::int64_t full = g.OW / rc;
+      auto pair_segment = [&](auto RCc, std::int64_t ow0) {
+        constexpr int RC = decltype(RCc)::value;
+        if (nr == 2) {
+          chan_tile_pair<T, 2, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
+                                   tbuf);
+        } else {
+          chan_tile_pair<T, 1, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
+                                   tbuf);
+        }
+        store_channel_tile(tbuf, lanes, RC, nr, RC, ob, out + ow0, out_cs, g.OW, bb);
+      };
+      with_count<kChannelTileColumns / 2>(rc, [&](auto RCc) {
+        for (std::int64_t sg = 0; sg < full; ++sg) pair_segment(RCc, sg * rc);
+      });
+      if (full * rc < g.OW)
+        with_count<kChannelTileColumns / 2>(static_cast<int>(g.OW - full * rc), [&](auto RCc) {
+          pair_segment(RCc, full * rc);
+        });
+    }
+  };
+  std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
+  for (std::int64_t pw = 0; pw < g.SW; ++pw)
+    valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jrange[2 * pw], &jrange[2 * pw + 1]);
+  const std::int64_t x_size = g.N * g.C_in * g.H * g.W;
+  auto pack = [&](std::int64_t nc) {
+    pack_channel_planes(g, p, jrange.data(), x + nc * g.H * g.W, x_size - nc * g.H * g.W,
+                        xq + nc * cs);
+  };
+  parallel_for(g.N * g.C_in, double(g.N) * g.C_in * cs, pack);
+  parallel_for(g.N * g.G * nob * nrp, fmas, item);
 }
 
 
@@ -115,27 +163,31 @@ void conv_forward_wide(const ConvGeom& g, const ConvPlan& p, const T* w, const T
   });
 }
 
-// y = conv(x, w) + bias on the input already in the phase layout (xq); wp: scratch for the packed
-// weights. The one choice of path: the exact mode (non-finite weights) always takes the wide-row
-// kernel, which has a mode that leaves out the products with structural zeros; otherwise narrow
-// outputs take the channel kernel (use_channel_forward, conv_schedule.h).
+// y = conv(x, w) + bias on the input already in the wide rows' phase layout (xq; the batch fold,
+// conv_fold.h, packs its own); wp: scratch for the packed weights. The exact mode (non-finite
+// weights) leaves out the products with structural zeros.
 template <typename T>
 void conv_forward_packed(const ConvGeom& g, const ConvPlan& p, const T* w, const T* bias, T* y,
                          const T* xq, T* wp, bool exact) {
   if (exact) {
     conv_forward_wide<T, true>(g, p, w, bias, y, xq, wp);
-  } else if (use_channel_forward<T>(g, p)) {
-    conv_forward_channels(g, p, w, bias, y, xq, wp);
   } else {
     conv_forward_wide<T, false>(g, p, w, bias, y, xq, wp);
   }
 }
 
-// y = conv(x, w) + bias (bias may be null). xq: scratch for the phase layout of x.
+// y = conv(x, w) + bias (bias may be null). xq: scratch for the input's copy; wp: for the packed
+// weights. The one choice of path: the exact mode always takes the wide rows; otherwise narrow
+// outputs take the channel kernel (use_channel_forward, conv_schedule.h), which copies the input
+// into its own slack-free planes.
 template <typename T>
 void conv_forward(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w, const T* bias,
                   T* y, T* xq, T* wp, bool exact) {
   static_assert(8 * Vec<T>::width <= kConvSlack, "tile longer than the layout slack");
+  if (!exact && use_channel_forward<T>(g, p)) {
+    conv_forward_channels(g, p, x, w, bias, y, xq, wp);
+    return;
+  }
   conv_pack_input(g, p, x, xq);
   conv_forward_packed(g, p, w, bias, y, xq, wp, exact);
 }

@@ -8,6 +8,8 @@
 //   chan_tile,        a vector of W channels per output pixel: output channels in the forward,
 //   chan_tile_rows,   input channels in backward_input (narrow images, where wide rows would
 //   chan_tile_any     discard many columns); chan_tile_any picks the tile for a row count.
+//   chan_tile_rows3   chan_tile_rows on three rows (the forward's narrow tiles)
+//   chan_tile_pair    chan_tile with two vectors of output channels (the forward's other taps).
 //   weight_pass       WO output channels x WT columns ((input channel, tap) pairs) of vector
 //                     partial sums of the weight gradient.
 //   weight_chan_pass  the weight gradient with OV vectors of output channels x K columns, one dw
@@ -253,6 +255,64 @@ __attribute__((always_inline)) inline void chan_tile_any(int row_taps, int nr, c
   } else {
     chan_tile<T, 1, RC>(in, cs, nch, offs, ntaps, wq, w, out);
   }
+}
+
+// chan_tile_rows on three rows (the forward's tiles of at most kAccumulators / 3 columns, row_taps
+// 3 or 5): an accumulator then meets its next multiply-add nine, not six, multiply-adds later,
+// longer than an FMA's latency at two per cycle.
+template <typename T, int RC>
+__attribute__((always_inline)) inline void chan_tile_rows3(int row_taps, const T* in,
+                                                           std::int64_t cs, std::int64_t nch,
+                                                           const std::int64_t* offs,
+                                                           std::int64_t ntaps, std::int64_t wq,
+                                                           const T* w, T* out) {
+  if (row_taps == 5) {
+    chan_tile_rows<T, 3, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, w, out);
+  } else {
+    chan_tile_rows<T, 3, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, w, out);
+  }
+}
+
+// chan_tile with two vectors of output channels (2W channels, w packed [c][t][2W]) per pixel: each
+// broadcast input pixel meets two weight vectors, half the broadcasts per multiply-add of
+// chan_tile, for the taps chan_tile_rows cannot share (stride 2, 1x1, dilation), where chan_tile's
+// one broadcast per multiply-add made it load-bound. NR x RC pixels x 2 vectors of accumulators;
+// out[((r*RC + j)*2 + v)*W + lane]: pixel-major, channel v*W + lane. The same sums in the same
+// order as chan_tile.
+template <typename T, int NR, int RC>
+__attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int64_t cs,
+                                                          std::int64_t nch,
+                                                          const std::int64_t* offs,
+                                                          std::int64_t ntaps, std::int64_t wq,
+                                                          const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[NR * RC][2];
+  zero_block(acc);
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * ntaps * 2 * W;
+    for (std::int64_t t = 0; t < ntaps; ++t) {
+      const T* rows[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        rows[r] = src + offs[t] + r * wq;
+        asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
+      }
+      V w0 = V::load(wc + t * 2 * W), w1 = V::load(wc + t * 2 * W + W);
+      in_register(w0);
+      in_register(w1);
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r)
+#pragma GCC unroll 16
+        for (int j = 0; j < RC; ++j) {
+          const V b = splat(rows[r] + j);
+          acc[r * RC + j][0] = V::fma(b, w0, acc[r * RC + j][0]);
+          acc[r * RC + j][1] = V::fma(b, w1, acc[r * RC + j][1]);
+        }
+    }
+  }
+  store_block(acc, out);
 }
 
 // corr_tile across images: one vector of positions in each of RB images (image stride `img`),

@@ -21,6 +21,31 @@ inline int channel_tile_columns(std::int64_t cols) {
   return static_cast<int>(ceil_div(cols, segments));
 }
 
+// Columns of one chan_tile_pair (two vectors of channels per pixel, so half the columns): the
+// fewest segments of at most kChannelTileColumns / 2, balanced; the forward runs the columns past
+// the last whole segment in a narrower tile, so it computes no column it drops (16: 6 + 6 + 4).
+inline int pair_tile_columns(std::int64_t cols) {
+  const std::int64_t segments = ceil_div(cols, kChannelTileColumns / 2);
+  return static_cast<int>(ceil_div(cols, segments));
+}
+
+// The channel forward's output rows per tile: three for chan_tile_rows (row_taps 3 or 5) when
+// three rows of rc columns fit in the accumulators (chan_tile_rows3), else two.
+inline int channel_forward_tile_rows(int row_taps, int rc) {
+  return row_taps != 0 && 3 * rc <= kAccumulators ? 3 : 2;
+}
+
+// The channel forward's vectors of output channels per pixel: two (chan_tile_pair) for the taps
+// chan_tile_rows does not take (row_taps 0: stride 2, 1x1, dilation) when a group's output
+// channels fill an even number of vectors, so the pairs compute no lane more than single vectors;
+// otherwise one.
+template <typename T>
+inline int channel_forward_vectors(const ConvGeom& g, int row_taps) {
+  const std::int64_t vectors = ceil_div(g.C_out / g.G, Vec<T>::width);
+  return row_taps == 0 && vectors % 2 == 0 ? 2 : 1;
+}
+
+
 // (A tile holds 2 rows x up to kChannelTileColumns columns of accumulators; an image of one row,
 // conv1d's, fills half of them, which counts as computing the empty row.)
 inline double channel_overhead(std::int64_t channels, std::int64_t rows, std::int64_t cols,
@@ -30,22 +55,6 @@ inline double channel_overhead(std::int64_t channels, std::int64_t rows, std::in
   return double(ceil_div(channels, w) * w) / double(channels) *
          double(ceil_div(cols, rc) * rc) / double(cols) * double(ceil_div(rows, 2) * 2) /
          double(rows);
-}
-
-// Forward: whether the channel-vectorised kernel (conv_forward_channels) computes less than the
-// wide rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the
-// 8x8 and 16x16 images of CIFAR networks with 32-256 channels).
-// The forward's channel tiles cost about 1/8 more per vector multiply-add than its wide rows
-// (their input loop restarts per pixel pair and their outputs are transposed on the way out; the
-// measurements are in benchmarks/PERFORMANCE.md), so the forward takes them only where the wide
-// rows waste more than that.
-constexpr double kChannelForwardCost = 1.125;
-
-template <typename T>
-inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
-  constexpr int W = Vec<T>::width;
-  return kChannelForwardCost * channel_overhead(g.C_out / g.G, g.OH, g.OW, W) <
-         wide_overhead(g.OH, p.plane_w, g.OW, W);
 }
 
 // The width of the runs of adjacent taps that chan_tile_rows shares broadcasts over: 5 or 3 when
@@ -62,6 +71,41 @@ inline int adjacent_tap_run(const std::int64_t* offs, std::int64_t n) {
     if (adjacent) return run;
   }
   return 0;
+}
+
+// Forward: whether the channel-vectorised kernel (conv_forward_channels) costs less than the wide
+// rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the 8x8
+// and 16x16 images of CIFAR networks with 32-256 channels, 1x1 and stride-2 layers on them).
+// Costs in lane-multiply-adds per useful one, per image: the lanes each path computes (the channel
+// tiles' waste: lanes past the last channel, rows and columns, channel_tile_columns), plus the
+// elements each moves outside its micro-kernel, each counted as half a vector instruction (W / 2
+// lanes: rows of a few vectors and scalar moves, not streaming copies): the input layout each
+// writes (the wide rows' phase_channel_size with its slack, the channel path's read planes) and,
+// for the channel tiles, their outputs, transposed out of the tile by scalar moves. So the channel
+// tiles lose where an output sums few products on wide rows that waste little (VGG's 3 -> 32
+// conv1, 3x3 16 -> 16 on 32x32), the wide rows where they discard columns or copy much slack.
+template <typename T>
+inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
+  constexpr int W = Vec<T>::width;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G;
+  const double outputs = double(g.C_out) * g.OH * g.OW;
+  const double work = outputs * double(cig) * double(p.taps);
+  if (!(work > 0)) return false;
+  const int row_taps = adjacent_tap_run(p.tap_offset.data(), p.taps);
+  const int vectors = channel_forward_vectors<T>(g, row_taps);
+  const std::int64_t lanes = vectors * W;
+  // (the pair tiles compute no dropped column: pair_tile_columns)
+  const std::int64_t rc = vectors == 1 ? channel_tile_columns(g.OW) : g.OW;
+  std::int64_t read_planes = 0;
+  for (std::int64_t pl = 0; pl < p.planes; ++pl)
+    read_planes += p.plane_begin[pl + 1] > p.plane_begin[pl];
+  const double chan =
+      double(ceil_div(cog, lanes) * lanes) / double(cog) * double(ceil_div(g.OW, rc) * rc) /
+          double(g.OW) * double(ceil_div(g.OH, 2) * 2) / double(g.OH) +
+      W / 2 * (double(g.C_in) * double(read_planes * p.plane_size) + outputs) / work;
+  const double wide = wide_overhead(g.OH, p.plane_w, g.OW, W) +
+                      W / 2 * double(g.C_in) * double(p.phase_channel_size) / work;
+  return chan < wide;
 }
 
 // Backward-input: the most rows of any phase plane that hold image pixels (the rest is padding and
