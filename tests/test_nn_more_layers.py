@@ -76,8 +76,16 @@ def test_device_argument_is_the_cpu():
     assert nn.GroupNorm(1, 2, device="cpu:0", bias=False).bias is None
     assert nn.ConvTranspose1d(1, 1, 1, device="cpu").weight.shape == (1, 1, 1)
     assert nn.LazyBatchNorm2d(device="cpu", bias=False).bias is None
+    # PyTorch's factory arguments of the everyday layers: device before dtype, positionally too
+    assert nn.Linear(3, 2, True, "cpu", np.float64).weight.dtype == np.float64
+    assert nn.Conv2d(1, 2, 3, device=ac.device("cpu")).weight.shape == (2, 1, 3, 3)
+    assert nn.Conv1d(1, 2, 3, 1, 0, 1, 1, True, "zeros", "cpu", np.float64).bias.dtype == np.float64
+    assert nn.BatchNorm2d(4, 1e-5, 0.1, True, True, "cpu", np.float64).running_var.dtype == np.float64
+    assert nn.BatchNorm1d(4, device="cpu:0").weight.shape == (4,)
     for make in (lambda: nn.LayerNorm(3, device="cuda"), lambda: nn.LazyLinear(2, device="mps"),
-                 lambda: nn.ConvTranspose2d(1, 1, 1, device="cuda:0")):
+                 lambda: nn.ConvTranspose2d(1, 1, 1, device="cuda:0"),
+                 lambda: nn.Linear(2, 2, device="cuda"), lambda: nn.Conv2d(1, 1, 1, device="mps"),
+                 lambda: nn.BatchNorm2d(2, device="cuda:1")):
         with pytest.raises(RuntimeError, match="CPUs"):
             make()
 

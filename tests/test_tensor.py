@@ -99,6 +99,79 @@ def test_inplace_helpers_bump_version_and_respect_grad_mode():
     np.testing.assert_allclose(g.numpy(), [0.5, 0.5])
 
 
+def test_inplace_operators_change_the_tensor_itself():
+    # the manual SGD step of PyTorch tutorials: the parameters themselves must change
+    w = ac.tensor([1.0, 2.0], requires_grad=True)
+    (w * ac.tensor([3.0, 4.0])).sum().backward()
+    alias, v = w, w._version
+    with ac.no_grad():
+        w -= 0.5 * w.grad
+    assert w is alias and w._version == v + 1
+    np.testing.assert_allclose(w.numpy(), [1.0 - 1.5, 2.0 - 2.0])
+    x = ac.tensor([1.0, 2.0, 4.0])
+    data = x.numpy()
+    x += 1
+    x *= ac.tensor([2.0, 2.0, 0.5])
+    x -= np.array([1.0, 1.0, 1.0], np.float32)
+    x /= 2
+    x **= 2
+    assert x.numpy() is data and x.dtype == np.float32
+    np.testing.assert_allclose(data, (((np.array([1, 2, 4]) + 1) * [2, 2, 0.5] - 1) / 2) ** 2)
+    x += ac.tensor([1.0], dtype=np.float64)  # broadcast other; the result is cast back
+    assert x.dtype == np.float32 and x.numpy() is data
+    i = ac.tensor([1, 2])
+    i *= 3
+    np.testing.assert_array_equal(i.numpy(), [3, 6])
+    b = ac.tensor([True, False])
+    b |= ac.tensor([False, True])
+    b &= ac.tensor([True, False])
+    np.testing.assert_array_equal(b.numpy(), [True, False])
+
+
+def test_inplace_operators_follow_pytorch_rules():
+    i = ac.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i += 0.5  # a float result does not go into an integer tensor
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i /= 2
+    with pytest.raises(RuntimeError, match=r"shape \[2\] doesn't match the broadcast shape"):
+        i += ac.tensor([[1], [2], [3]])
+    np.testing.assert_array_equal(i.numpy(), [1, 2])  # nothing was written
+    leaf = ac.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        leaf += 1
+    # recorded (grad mode on): a new node under the name, the gradient flows through it
+    a = ac.tensor([1.0, 2.0], requires_grad=True)
+    h = a * 2
+    h += 1
+    acc = ac.zeros(2)
+    acc += h * a  # acc requires no grad itself, but the value added does
+    assert acc.requires_grad
+    acc.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 4 * np.array([1.0, 2.0]) + 1)
+    # a saved tensor changed in place is caught at backward
+    s = ac.tensor([1.0, 2.0])
+    y = (a * s).sum()
+    s += 1
+    with pytest.raises(RuntimeError, match="modified"):
+        y.backward()
+    with pytest.raises(TypeError):
+        i += "a"
+
+
+@requires_torch
+def test_inplace_operators_match_pytorch():
+    ours, theirs = ac.tensor([1.0, -2.0, 3.5]), torch.tensor([1.0, -2.0, 3.5])
+    for step in (lambda t, o: t.__iadd__(o), lambda t, o: t.__imul__(o),
+                 lambda t, o: t.__isub__(o), lambda t, o: t.__itruediv__(o)):
+        step(ours, 1.5)
+        step(theirs, 1.5)
+        step(ours, ac.tensor([2.0, 3.0, 4.0], dtype=np.float64))
+        step(theirs, torch.tensor([2.0, 3.0, 4.0], dtype=torch.float64))
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
 def test_factories_and_seed():
     assert ac.zeros(2, 3).shape == (2, 3) and ac.zeros((2, 3)).dtype == np.float32
     assert ac.ones(4).numpy().sum() == 4

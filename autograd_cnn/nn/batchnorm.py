@@ -29,6 +29,7 @@ import numbers
 
 import numpy as np
 
+from .._device import check_device
 from ..autograd import Op, is_grad_enabled
 from ..ops import channel
 from ..tensor import Tensor, as_array
@@ -131,9 +132,10 @@ class _BatchNorm(Module):
     _dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None, *, bias=True):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
+        check_device(device, name)
         self.num_features = check_positive_int(num_features, "num_features", name)
         if not isinstance(eps, numbers.Real) or isinstance(eps, bool) or eps <= 0:
             raise ValueError(f"{name}: eps must be a positive number, got {eps!r}")

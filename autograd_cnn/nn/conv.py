@@ -8,6 +8,7 @@ initialisation as PyTorch: kaiming_uniform_(a=sqrt(5)) for the weight, U(-1/sqrt
 1/sqrt(fan_in)) for the bias, fan_in = C_in / groups * prod(kernel).
 """
 from .. import _geometry
+from .._device import check_device
 from ..functional import conv as F  # imported directly: independent of functional/__init__
 import numpy as np
 
@@ -22,13 +23,14 @@ class _ConvNd(Module):
     _n = None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=None, *, transposed=False,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None, *, transposed=False,
                  output_padding=0):
         """``transposed`` (ConvTranspose layers, nn/conv_transpose.py): the weight is laid out
         (C_in, C_out / groups, *kernel), ``output_padding`` is kept, and string paddings are
         refused, as in PyTorch."""
         super().__init__()
         name, n = type(self).__name__, self._n
+        check_device(device, name)
         self.in_channels = check_positive_int(in_channels, "in_channels", name)
         self.out_channels = check_positive_int(out_channels, "out_channels", name)
         self.groups = check_positive_int(groups, "groups", name)

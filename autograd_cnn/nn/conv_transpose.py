@@ -9,7 +9,6 @@ computed from its layout, (C_out / groups) * prod(kernel); the bias ~ U(-1/sqrt(
 1/sqrt(fan_in)) with that fan_in. ``forward(input, output_size=None)``: ``output_size`` picks the
 output_padding that gives that size, as in PyTorch.
 """
-from .._device import check_device
 from ..functional import conv_transpose as F
 from .conv import _ConvNd
 
@@ -22,9 +21,8 @@ class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  device=None, dtype=None):
-        check_device(device, type(self).__name__)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype, transposed=True,
+                         groups, bias, padding_mode, device, dtype, transposed=True,
                          output_padding=output_padding)
 
     def _geometry(self, in_spatial):

@@ -171,7 +171,7 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     def __init__(self, out_features, bias=True, device=None, dtype=None):
         check_device(device, "LazyLinear")
-        Linear.__init__(self, 1, out_features, bias, dtype)
+        Linear.__init__(self, 1, out_features, bias, dtype=dtype)
         self.in_features = 0
         _uninitialized_weight_and_bias(self, bias, dtype)
 
@@ -272,8 +272,7 @@ class LazyConvTranspose2d(_LazyConvNd, ConvTranspose2d):
 class _LazyBatchNorm(LazyModuleMixin):
     def _lazy_init(self, eager_init, eps, momentum, affine, track_running_stats, device, dtype,
                    bias):
-        check_device(device, type(self).__name__)
-        eager_init(self, 1, eps, momentum, affine, track_running_stats, dtype, bias=bias)
+        eager_init(self, 1, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.num_features = 0
         if self.affine:
             _uninitialized_weight_and_bias(self, bias, dtype)

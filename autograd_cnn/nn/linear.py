@@ -1,6 +1,7 @@
 """``Linear`` (fully connected), ``Flatten`` and ``Identity``."""
 import math
 
+from .._device import check_device
 from ..autograd import Tensor
 from ..ops.matmul import Linear as _Linear
 from .module import Module
@@ -40,7 +41,8 @@ class Linear(Module):
     Input (*, in_features) -> output (*, out_features). Default initialisation as PyTorch:
     W and b ~ U(-1/sqrt(in_features), 1/sqrt(in_features))."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        check_device(device, "Linear")
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features", "Linear")
         self.out_features = check_positive_int(out_features, "out_features", "Linear")

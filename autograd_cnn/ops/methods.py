@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd import engine as _engine
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.tensor import Tensor
 from . import elementwise as _ew, reduction as _red, shape as _sh, indexing as _ix
 from . import activation as _act, creation as _cr
@@ -24,6 +25,15 @@ _add, _sub, _mul, _div = _ew.Add.apply, _ew.Sub.apply, _ew.Mul.apply, _ew.Div.ap
 _AddConst, _RSubConst = _ew.AddConst.apply, _ew.RSubConst.apply
 _MulConst, _DivConst, _RDivConst = _ew.MulConst.apply, _ew.DivConst.apply, _ew.RDivConst.apply
 _Sum = _red.Sum.apply
+
+
+def _inplace_method(op, symbol):
+    """The method ``x op= y`` for the operator method ``op`` (see _inplace_operator)."""
+    def method(self, other):
+        return _inplace_operator(self, other, op, symbol)
+    method.__name__ = op.__name__.replace("__", "__i", 1)
+    method.__qualname__ = "_Methods." + method.__name__
+    return method
 
 
 class _Methods:
@@ -90,6 +100,13 @@ class _Methods:
 
     def __rpow__(self, other):
         return _with_const(self, other, _ew.RPowConst.apply, _ew.Pow.apply, True)
+
+    # in-place operators (``x += y``): see _inplace_operator
+    __iadd__ = _inplace_method(__add__, "+=")
+    __isub__ = _inplace_method(__sub__, "-=")
+    __imul__ = _inplace_method(__mul__, "*=")
+    __itruediv__ = _inplace_method(__truediv__, "/=")
+    __ipow__ = _inplace_method(__pow__, "**=")
 
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
@@ -172,6 +189,9 @@ class _Methods:
 
     def __or__(self, other):
         return Tensor._wrap(self._data | (other._data if isinstance(other, Tensor) else other))
+
+    __iand__ = _inplace_method(__and__, "&=")
+    __ior__ = _inplace_method(__or__, "|=")
 
     # ------------------------------------------------------------------ named ops ---------
     def add(self, other):
@@ -422,6 +442,39 @@ def _with_const(t, other, const_op, tensor_op, reflected):
         return NotImplemented
     o = Tensor._wrap(other)
     return tensor_op(o, t) if reflected else tensor_op(t, o)
+
+
+def _inplace_operator(t, other, op, symbol):
+    """``t op= other``, PyTorch's semantics where no graph is recorded: ``t``'s own array changes
+    (every alias sees it, the version counter moves on) and ``t`` is returned. The value is
+    ``t op other`` computed as the operator computes it, then written back; as in PyTorch, its
+    shape must be ``t``'s (no broadcasting of ``t`` itself) and its dtype must cast to ``t``'s
+    within its kind (a float result does not go into an integer tensor).
+
+    Where the operation would be recorded (grad mode on and ``t`` or ``other`` requires grad),
+    the engine has no in-place nodes: a leaf that requires grad raises, as in PyTorch, and
+    anything else gets ``t op other`` as a new tensor bound to the name (other aliases of ``t``
+    keep the old values; docs/porting.md)."""
+    recorded = _grad_state.enabled and (t.requires_grad or (isinstance(other, Tensor)
+                                                             and other.requires_grad))
+    if recorded:
+        if t.requires_grad and t._edge is None:
+            raise RuntimeError(f"{symbol}: a leaf Tensor that requires grad is being used in an "
+                               "in-place operation; do it inside autograd_cnn.no_grad() (as an "
+                               "optimizer step does) or write t = t " + symbol[:-1] + " ...")
+        return op(t, other)
+    result = op(t, other)
+    if result is NotImplemented:
+        return NotImplemented
+    r = result._data
+    if r.shape != t._data.shape:
+        raise RuntimeError(f"{symbol}: output with shape {list(t.shape)} doesn't match the "
+                           f"broadcast shape {list(r.shape)}")
+    if not np.can_cast(r.dtype, t._data.dtype, "same_kind"):
+        raise RuntimeError(f"{symbol}: result type {r.dtype} can't be cast to the desired output "
+                           f"type {t._data.dtype} of the tensor changed in place")
+    np.copyto(t._inplace(symbol), r, casting="unsafe")
+    return t
 
 
 # class-body bookkeeping, not methods (``__hash__`` is None because _Methods defines __eq__; the
