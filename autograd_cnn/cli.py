@@ -252,6 +252,22 @@ def _first_lines(exc, n=2):
     return "; ".join(line.strip() for line in str(exc).splitlines()[:n] if line.strip())
 
 
+class _CosineOverEpochs(optim.lr_scheduler.CosineAnnealingLR):
+    """The command's schedule: cosine annealing to 0 over this run's --epochs, also when it
+    resumes a checkpoint written with another --epochs. The checkpoint's T_max gives way to this
+    run's and the lr is put on the new curve at the epoch reached (the checkpoint's own curve
+    would leave a longer run at lr 0 after its old end, then climb back up)."""
+
+    def load_state_dict(self, state):
+        T = self.T_max
+        super().load_state_dict(state)
+        if self.T_max != T:
+            self.T_max, t, e = T, self.last_epoch, self.eta_min
+            for g, b in zip(self.optimizer.param_groups, self.base_lrs):
+                g["lr"] = e + (b - e) * (1 + math.cos(math.pi * t / T)) / 2
+            self._last_lr = self._current()
+
+
 def _check_resumable(path, model, optimizer):
     """--resume must name a training checkpoint (written by --checkpoint) for this model and
     optimizer (both get its state now; fit restores the rest)."""
@@ -358,7 +374,7 @@ def run_train(args, out=None):
     early = EarlyStopping(patience=args.patience) if val_loader is not None else None
     scheduler = None
     if args.scheduler == "cosine" and args.epochs > 0:
-        scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+        scheduler = _CosineOverEpochs(optimizer, T_max=args.epochs)
     elif args.scheduler == "plateau":
         scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.3, patience=1)
     checkpoint = args.resume or args.checkpoint

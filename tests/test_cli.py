@@ -1,5 +1,6 @@
 """The command line: argument errors, the train command (JSON output, default accuracy), summary."""
 import json
+import math
 import os
 import subprocess
 import sys
@@ -183,6 +184,20 @@ def test_refused_in_one_line_before_any_work(argv, words, capsys):
 def test_save_to_a_directory_is_refused_up_front(tmp_path, capsys):
     assert main(["train", "--save", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_resumed_cosine_run_follows_the_new_epoch_count(tmp_path, capsys):
+    # a 2-epoch cosine run resumed with --epochs 4 anneals over 4 epochs from where it was
+    from autograd_cnn.serialization import load
+    ck = str(tmp_path / "ck.npz")
+    args = ["train", "--dataset", "digits", "--quiet", "--patience", "50", "--optimizer", "sgd",
+            "--lr", "0.1", "--resume", ck]
+    assert main(args + ["--epochs", "2"]) == 0
+    assert main(args + ["--epochs", "4"]) == 0
+    capsys.readouterr()
+    lrs = load(ck)["history"]["lr"]
+    curve = [0.1 * (1 + math.cos(math.pi * t / T)) / 2 for t, T in ((0, 2), (1, 2), (2, 4), (3, 4))]
+    assert lrs == pytest.approx(curve, rel=1e-12)  # lr of each epoch; the old curve gave 0 at 3
 
 
 @pytest.mark.parametrize("content, words", [
