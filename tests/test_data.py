@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from autograd_cnn.data import (DataLoader, Dataset, RandomSampler, SequentialSampler, Subset,
-                               TensorDataset, random_split)
+from autograd_cnn.data import (BatchSampler, DataLoader, Dataset, RandomSampler,
+                               SequentialSampler, Subset, TensorDataset, WeightedRandomSampler,
+                               random_split)
 
 
 def _ds(n=10):
@@ -69,6 +70,61 @@ def test_sampling_with_replacement():
     assert len(np.unique(ys)) < 200  # repeats
     assert ys.min() >= 0 and ys.max() < 20
     np.testing.assert_array_equal(SequentialSampler(ds).epoch_indices(), np.arange(20))
+
+
+def test_batch_sampler_groups_any_index_source():
+    assert list(BatchSampler(range(7), 3, drop_last=False)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(BatchSampler(SequentialSampler(range(7)), 3, True)) == [[0, 1, 2], [3, 4, 5]]
+    assert len(BatchSampler(range(7), 3, False)) == 3 and len(BatchSampler(range(7), 3, True)) == 2
+    # as the loader's batch_sampler: exactly the given batches, in order, with workers too
+    for workers in (0, 2):
+        loader = DataLoader(_ds(), batch_sampler=[[0, 1], [9, 5, 7], [3]], num_workers=workers,
+                            as_tensor=False)
+        assert len(loader) == 3 and loader.batch_size is None
+        assert [b[1].tolist() for b in _epoch(loader)] == [[0, 1], [9, 5, 7], [3]]
+    # a shuffling batch sampler: a fresh order per epoch, replayable from the loader's state
+    loader = DataLoader(_ds(20), batch_sampler=BatchSampler(RandomSampler(_ds(20), seed=4), 6,
+                                                            False), as_tensor=False)
+    state = loader.state_dict()
+    first = [b[1].tolist() for b in _epoch(loader)]
+    assert [len(b) for b in first] == [6, 6, 6, 2]
+    assert sorted(sum(first, [])) == list(range(20))
+    assert [b[1].tolist() for b in _epoch(loader)] != first
+    loader.load_state_dict(state)
+    assert [b[1].tolist() for b in _epoch(loader)] == first
+    # the default loader's own batch sampler is PyTorch's attribute
+    default = DataLoader(_ds(), batch_size=4, drop_last=True)
+    assert isinstance(default.batch_sampler, BatchSampler) and len(default.batch_sampler) == 2
+
+
+def test_weighted_random_sampler_draws_by_weight():
+    w = np.array([0.0, 1.0, 0.0, 3.0])
+    draws = WeightedRandomSampler(w, 20000, seed=5).epoch_indices()
+    counts = np.bincount(draws, minlength=4)
+    assert counts[0] == counts[2] == 0  # zero weight: never drawn
+    assert abs(counts[3] / counts.sum() - 0.75) < 0.02  # 0.75 +- 7 standard deviations
+    once = WeightedRandomSampler([5, 1, 1, 0, 2], 4, replacement=False, seed=1).epoch_indices()
+    assert sorted(once.tolist()) == [0, 1, 2, 4]  # every non-zero index once
+    loader = DataLoader(_ds(4), batch_size=8, sampler=WeightedRandomSampler(w, 16, seed=0),
+                        as_tensor=False)
+    assert set(np.concatenate([b[1] for b in _epoch(loader)]).tolist()) <= {1, 3}
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: DataLoader(_ds(), batch_size=2, batch_sampler=[[0]]), "mutually exclusive"),
+    (lambda: DataLoader(_ds(), shuffle=True, batch_sampler=[[0]]), "mutually exclusive"),
+    (lambda: DataLoader(_ds(), batch_sampler=3), "batch_sampler"),
+    (lambda: BatchSampler(range(3), 0, False), "batch_size"),
+    (lambda: BatchSampler(range(3), 2, 1), "drop_last"),
+    (lambda: WeightedRandomSampler([1.0, -1.0], 2), "weights"),
+    (lambda: WeightedRandomSampler([[1.0]], 2), "weights"),
+    (lambda: WeightedRandomSampler([1.0, np.nan], 2), "weights"),
+    (lambda: WeightedRandomSampler([1.0, 0.0], 2, replacement=False), "num_samples"),
+    (lambda: WeightedRandomSampler([1.0], 0), "num_samples"),
+])
+def test_sampler_bad_arguments(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
 
 
 def test_loader_state_replays_future_epochs():

@@ -8,7 +8,10 @@ indexing, no per-sample Python loop), then wraps the arrays as Tensors.
 * stochastic gradient descent on single samples: ``batch_size=1``;
 * mini-batches in a fresh random order per epoch: ``shuffle=True`` (and a ``seed`` or
   ``generator``; without either the order follows ``autograd_cnn.manual_seed``);
-* draws with replacement: ``sampler=RandomSampler(ds, replacement=True, num_samples=k)``;
+* draws with replacement: ``sampler=RandomSampler(ds, replacement=True, num_samples=k)``, or
+  weighted: ``sampler=WeightedRandomSampler(weights, k)``;
+* batches of your own making: ``batch_sampler=`` any iterable of index lists per epoch (e.g.
+  a :class:`BatchSampler`), instead of ``batch_size`` / ``shuffle`` / ``sampler`` / ``drop_last``;
 * batches made in parallel worker processes: ``num_workers=N`` (see ``_workers.py``): the same
   batches in the same order as ``num_workers=0``.
 
@@ -23,7 +26,7 @@ from .. import random as _random
 from ..tensor import Tensor
 from ._workers import WorkerPool
 from .collate import default_collate, fetch_batch
-from .sampler import RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -43,7 +46,9 @@ class DataLoader:
 
     Parameters follow ``torch.utils.data.DataLoader``: ``batch_size`` (positive int),
     ``shuffle`` (a fresh permutation each epoch), ``sampler`` (a :class:`Sampler`; exclusive with
-    ``shuffle``), ``drop_last`` (skip a final short batch), ``collate_fn`` (turns a list of
+    ``shuffle``), ``drop_last`` (skip a final short batch), ``batch_sampler`` (an iterable giving
+    each epoch's batches as lists of indices, such as a :class:`BatchSampler`; exclusive with the
+    four before it; ``loader.batch_size`` is then None), ``collate_fn`` (turns a list of
     samples into a batch; its result is handed out as it is), ``generator`` (a
     ``np.random.Generator`` for the shuffling and the workers' seeds), ``num_workers`` (0: load in
     this process; N: in N worker processes), ``worker_init_fn``, ``prefetch_factor`` (batches in
@@ -71,8 +76,12 @@ class DataLoader:
         if sampler is not None and not isinstance(sampler, Sampler):
             raise TypeError(f"DataLoader: sampler must be a Sampler, got {type(sampler).__name__}")
         if batch_sampler is not None:
-            raise NotImplementedError("DataLoader: batch_sampler is not supported; give "
-                                      "batch_size and a sampler")
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler is mutually exclusive with "
+                                 "batch_size, shuffle, sampler and drop_last")
+            if not hasattr(batch_sampler, "__iter__"):
+                raise TypeError(f"DataLoader: batch_sampler must be an iterable of index lists, "
+                                f"got {type(batch_sampler).__name__}")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
@@ -95,7 +104,7 @@ class DataLoader:
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_sampler is not None else int(batch_size)
         self.drop_last = bool(drop_last)
         self.as_tensor = as_tensor
         self.collate_fn = collate_fn
@@ -114,11 +123,19 @@ class DataLoader:
             sampler = (RandomSampler(dataset, generator=generator, seed=seed)
                        if shuffle else SequentialSampler(dataset))
         self.sampler = sampler
+        self.batch_sampler = (BatchSampler(sampler, self.batch_size, self.drop_last)
+                              if batch_sampler is None else batch_sampler)
         self._pool = None
 
     def __len__(self):
-        n = len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler)
+
+    def _epoch_batches(self):
+        """This epoch's batches, index arrays (one draw of the order)."""
+        bs = self.batch_sampler
+        if isinstance(bs, BatchSampler):
+            return bs.epoch_batches()
+        return [np.asarray(b, dtype=np.int64).reshape(-1) for b in bs]
 
     def _finish(self, arrays):
         """Arrays from :func:`fetch_batch` -> what the loop gets."""
@@ -134,13 +151,10 @@ class DataLoader:
         # are the same with and without workers: the workers' base seed, then the epoch's order
         gen = self.generator if self.generator is not None else _random.default_generator()
         base_seed = int(gen.integers(0, 2 ** 63 - 1))
-        order = self.sampler.epoch_indices()  # drawn now: one new order per epoch
-        n, bs = len(order), self.batch_size
-        stop = n - n % bs if self.drop_last else n
-        starts = range(0, stop, bs)
+        batches = self._epoch_batches()  # drawn now: one new order per epoch
         if self.num_workers == 0:
-            for start in starts:
-                yield self._fetch(order[start:start + bs])
+            for idx in batches:
+                yield self._fetch(idx)
             return
         pool = self._pool
         if pool is None or pool.closed:
@@ -148,7 +162,7 @@ class DataLoader:
             if self.persistent_workers:
                 self._pool = pool
         try:
-            for arrays in pool.run_epoch([order[s:s + bs] for s in starts]):
+            for arrays in pool.run_epoch(batches):
                 yield self._finish(arrays)
         finally:  # the loop ended, broke off, or raised: workers of one epoch stop here
             if not self.persistent_workers:
@@ -166,7 +180,10 @@ class DataLoader:
 
     def state_dict(self):
         """The random state of the sampler (restoring it replays the same future epochs)."""
-        return {"sampler": self.sampler.state_dict()}
+        get = getattr(self.batch_sampler, "state_dict", None)
+        return {"sampler": get() if get is not None else {}}
 
     def load_state_dict(self, state):
-        self.sampler.load_state_dict(state.get("sampler", {}))
+        load = getattr(self.batch_sampler, "load_state_dict", None)
+        if load is not None:
+            load(state.get("sampler", {}))
