@@ -307,6 +307,14 @@ def _restore(ck, model, optimizer, scheduler, early_stopping, history, train_loa
     return int(ck["epoch"]), bool(ck.get("stopped", False))
 
 
+def _batch_count(loader):
+    """Batches per epoch, for the progress line; 0 when unknown (a stream without a length)."""
+    try:
+        return len(loader)
+    except TypeError:
+        return 0
+
+
 def _call_callbacks(callbacks, epoch, logs, model):
     stop = False
     for cb in callbacks:
@@ -365,7 +373,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, sch
                 set_epoch(epoch - 1)
             t0 = time.perf_counter()
             _set_mode(model, True)
-            n_batches = len(train_loader) if hasattr(train_loader, "__len__") else 0
+            n_batches = _batch_count(train_loader)
             seen, loss_sum, correct, have_acc = 0, 0.0, 0, True
             for i, (xb, yb) in enumerate(train_loader, 1):
                 optimizer.zero_grad()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import autograd_cnn as ac
-from autograd_cnn.utils.data import (DataLoader, Dataset, TensorDataset, get_worker_info,
-                                     random_split)
+from autograd_cnn.utils.data import (DataLoader, Dataset, IterableDataset, TensorDataset,
+                                     get_worker_info, random_split)
 from tests._support import requires_torch, torch
 
 
@@ -206,3 +206,99 @@ def test_torch_loader_yields_the_same_batch_structure():
     for o, t in zip(ours, theirs):
         np.testing.assert_array_equal(o.numpy(), t.numpy())
         assert o.dtype == np.dtype(str(t.dtype).split(".")[1])
+
+
+def _shards(n, worker_info):
+    """Indices 0..n-1, split over the workers as the PyTorch docs teach (worker w: w, w+k, ...)."""
+    w, k = (0, 1) if worker_info is None else (worker_info.id, worker_info.num_workers)
+    return range(w, n, k)
+
+
+class Stream(IterableDataset):
+    """Samples (i, i*i) for i < n, each worker its share; ``fail_at`` raises there."""
+
+    def __init__(self, n, fail_at=None, sized=True):
+        self.n, self.fail_at, self.sized = n, fail_at, sized
+
+    def __len__(self):
+        if not self.sized:
+            return super().__len__()
+        return self.n
+
+    def __iter__(self):
+        for i in _shards(self.n, get_worker_info()):
+            if i == self.fail_at:
+                raise ValueError(f"bad sample {i}")
+            yield np.int64(i), np.int64(i * i)
+
+
+def _stream_reference(n, batch_size, workers, drop_last):
+    """PyTorch's order, written out: each worker's batches of its shard, taken round-robin, a
+    worker leaving the rotation when it runs out."""
+    per = []
+    for w in range(max(workers, 1)):
+        idx = list(range(w, n, max(workers, 1)))
+        cut = len(idx) - len(idx) % batch_size if drop_last else len(idx)
+        per.append([idx[s:s + batch_size] for s in range(0, cut, batch_size)])
+    out = []
+    while any(per):
+        for batches in per:
+            if batches:
+                out.append(batches.pop(0))
+    return out
+
+
+@pytest.mark.parametrize("workers, batch_size, drop_last", [(0, 3, False), (0, 3, True),
+                                                            (2, 2, False), (3, 2, True)])
+def test_iterable_dataset_batches_in_pytorchs_order(workers, batch_size, drop_last):
+    loader = DataLoader(Stream(11), batch_size=batch_size, num_workers=workers,
+                        drop_last=drop_last, persistent_workers=workers > 0)
+    want = _stream_reference(11, batch_size, workers, drop_last)
+    for _ in range(2):  # every epoch is a new pass over the stream
+        got = [(b[0].numpy().tolist(), b[1].numpy().tolist()) for b in loader]
+        assert [g[0] for g in got] == want
+        assert all(sq == [i * i for i in ids] for ids, sq in got)
+    assert len(loader) == (11 // batch_size if drop_last else -(-11 // batch_size))
+    assert loader.sampler is None and loader.batch_sampler is None
+
+
+def test_iterable_dataset_errors():
+    with pytest.raises(ValueError, match="shuffle"):
+        DataLoader(Stream(4), shuffle=True)
+    with pytest.raises(ValueError, match="batch_sampler"):
+        DataLoader(Stream(4), batch_sampler=[[0]])
+    with pytest.raises(TypeError, match="no length"):
+        len(DataLoader(Stream(4, sized=False)))
+    assert [len(b[0]) for b in DataLoader(Stream(5, sized=False), batch_size=2)] == [2, 2, 1]
+    for workers in (0, 2):
+        with pytest.raises(ValueError, match="bad sample 3"):
+            list(DataLoader(Stream(8, fail_at=3), batch_size=2, num_workers=workers))
+
+
+def test_fit_trains_from_an_iterable_dataset_without_length():
+    class Batches(IterableDataset):
+        def __iter__(self):
+            rng = np.random.default_rng(0)
+            for _ in range(40):
+                x = rng.standard_normal(2).astype(np.float32)
+                yield x, np.int64(x[0] > 0)
+
+    model = ac.nn.Linear(2, 2)
+    history = ac.training.fit(model, ac.nn.CrossEntropyLoss(),
+                              ac.optim.SGD(model.parameters(), lr=0.5),
+                              DataLoader(Batches(), batch_size=8), epochs=3, verbose=False)
+    assert history.epochs_run == 3 and history.train_loss[-1] < history.train_loss[0]
+
+
+@requires_torch
+def test_iterable_dataset_order_matches_torch():
+    class TorchStream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            for i in _shards(13, torch.utils.data.get_worker_info()):
+                yield i
+
+    # worker 0 has 4 batches, worker 1 three: the order after one leaves the rotation counts too
+    theirs = [b.tolist() for b in torch.utils.data.DataLoader(TorchStream(), batch_size=2,
+                                                               num_workers=2)]
+    ours = [b[0].numpy().tolist() for b in DataLoader(Stream(13), batch_size=2, num_workers=2)]
+    assert ours == theirs and len(ours) == 7

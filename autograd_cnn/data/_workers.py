@@ -14,6 +14,11 @@ main process (from the loader's generator, else the global one: also with ``num_
 the main stream advances alike). ``worker_init_fn(worker_id)`` runs after seeding, and
 :func:`get_worker_info` tells code inside a worker which one it is.
 
+An :class:`IterableDataset` has no indices: each worker iterates its own copy and answers a
+request ``(epoch, (worker, k), None)`` with its stream's next batch (or a :class:`_StreamEnd`);
+the main process hands the batches out round-robin over the workers, dropping a worker from the
+rotation when its stream ends (``run_stream``, PyTorch's order).
+
 Failure modes handled: an exception in a worker comes back as the same exception type in the main
 process, its message holding the worker's traceback text; a worker that dies (killed, segfault)
 is noticed within a second and raises; ``timeout`` bounds the wait for one batch; leaving the loop
@@ -35,7 +40,7 @@ import numpy as np
 
 from .. import random as _random
 from ..backend import set_num_threads
-from .collate import fetch_batch
+from .collate import fetch_batch, iter_batches
 
 __all__ = ["WorkerInfo", "get_worker_info", "WorkerPool"]
 
@@ -73,8 +78,12 @@ class _RemoteError:
         raise error
 
 
+class _StreamEnd:
+    """A worker's answer when its copy of an iterable dataset has no batch left this epoch."""
+
+
 def _worker_loop(worker_id, num_workers, dataset, collate_fn, index_queue, result_queue,
-                 base_seed, worker_init_fn, parent_pid):
+                 base_seed, worker_init_fn, parent_pid, batching):
     global _worker_info
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     result_queue.cancel_join_thread()  # a worker told to stop must not wait to flush its queue
@@ -90,6 +99,7 @@ def _worker_loop(worker_id, num_workers, dataset, collate_fn, index_queue, resul
             worker_init_fn(worker_id)
         except Exception:
             init_error = _RemoteError(worker_id)
+    stream_epoch, stream = None, None  # an iterable dataset's batches this epoch
     while True:
         try:
             task = index_queue.get(timeout=_POLL_S)
@@ -104,7 +114,13 @@ def _worker_loop(worker_id, num_workers, dataset, collate_fn, index_queue, resul
             result_queue.put((epoch, i, init_error))
             continue
         try:
-            data = fetch_batch(dataset, indices, collate_fn)
+            if indices is not None:
+                data = fetch_batch(dataset, indices, collate_fn)
+            else:  # the next batch of this worker's own stream
+                if stream_epoch != epoch:
+                    stream_epoch = epoch
+                    stream = iter_batches(iter(dataset), *batching, collate_fn)
+                data = next(stream, _StreamEnd())
         except Exception:
             data = _RemoteError(worker_id)
         result_queue.put((epoch, i, data))
@@ -139,7 +155,8 @@ class WorkerPool:
             q.cancel_join_thread()
             p = ctx.Process(target=_worker_loop, daemon=True,
                             args=(w, n, loader.dataset, loader.collate_fn, q, self.result_queue,
-                                  base_seed, loader.worker_init_fn, os.getpid()))
+                                  base_seed, loader.worker_init_fn, os.getpid(),
+                                  (loader.batch_size, loader.drop_last)))
             p.start()
             self.index_queues.append(q)
             self.workers.append(p)
@@ -162,6 +179,41 @@ class WorkerPool:
             data = held.pop(want)
             if isinstance(data, _RemoteError):
                 data.reraise()
+            yield data
+
+    def run_stream(self):
+        """An iterable dataset's epoch: every worker iterates its own copy; batches are handed
+        out round-robin (worker 0's first, worker 1's first, ..., worker 0's second), a worker
+        leaving the rotation when its stream ends. ``prefetch_factor`` requests per worker are
+        in flight."""
+        self.epoch += 1
+        epoch = self.epoch
+        sent, got, held = [0] * self.n, [0] * self.n, {}
+
+        def request(w):
+            self.index_queues[w].put((epoch, (w, sent[w]), None))
+            sent[w] += 1
+
+        for w in range(self.n):
+            for _ in range(self.depth // self.n):
+                request(w)
+        active, pos = list(range(self.n)), 0
+        while active:
+            w = active[pos]
+            while (w, got[w]) not in held:
+                e, i, data = self._get()
+                if e == epoch:
+                    held[i] = data
+            data = held.pop((w, got[w]))
+            got[w] += 1
+            if isinstance(data, _RemoteError):
+                data.reraise()
+            if isinstance(data, _StreamEnd):
+                active.pop(pos)  # the next worker moves into this place
+                pos = pos % len(active) if active else 0
+                continue
+            request(w)
+            pos = (pos + 1) % len(active)
             yield data
 
     def _get(self):

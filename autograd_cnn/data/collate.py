@@ -1,8 +1,11 @@
-"""Making one batch: ``default_collate`` (samples -> batch arrays) and ``fetch_batch``, which the
-loader's main process and its workers both call."""
+"""Making batches: ``default_collate`` (samples -> batch arrays), ``fetch_batch`` (a map-style
+dataset's batch by indices) and ``iter_batches`` (an iterable dataset's stream in batches), which
+the loader's main process and its workers both call."""
+import itertools
+
 import numpy as np
 
-__all__ = ["default_collate", "fetch_batch"]
+__all__ = ["default_collate", "fetch_batch", "iter_batches"]
 
 
 def default_collate(samples):
@@ -21,3 +24,14 @@ def fetch_batch(dataset, indices, collate_fn):
         arrays = dataset.get_batch(indices)
         return arrays if isinstance(arrays, tuple) else (arrays,)
     return (collate_fn or default_collate)([dataset[int(i)] for i in indices])
+
+
+def iter_batches(samples, batch_size, drop_last, collate_fn):
+    """The batches of an iterator of samples: consecutive groups of ``batch_size``, collated as
+    :func:`fetch_batch` does; a final short group unless ``drop_last``."""
+    collate = collate_fn or default_collate
+    while True:
+        group = list(itertools.islice(samples, batch_size))
+        if not group or (drop_last and len(group) < batch_size):
+            return
+        yield collate(group)

@@ -13,7 +13,8 @@ indexing, no per-sample Python loop), then wraps the arrays as Tensors.
 * batches of your own making: ``batch_sampler=`` any iterable of index lists per epoch (e.g.
   a :class:`BatchSampler`), instead of ``batch_size`` / ``shuffle`` / ``sampler`` / ``drop_last``;
 * batches made in parallel worker processes: ``num_workers=N`` (see ``_workers.py``): the same
-  batches in the same order as ``num_workers=0``.
+  batches in the same order as ``num_workers=0``;
+* a stream of samples (an :class:`IterableDataset`): consecutive samples in batches, no sampler.
 
 Given a ``seed`` the sequence of batches is deterministic, and ``state_dict()`` /
 ``load_state_dict()`` capture and restore the random state between epochs (for checkpoints).
@@ -25,7 +26,8 @@ import numpy as np
 from .. import random as _random
 from ..tensor import Tensor
 from ._workers import WorkerPool
-from .collate import default_collate, fetch_batch
+from .collate import default_collate, fetch_batch, iter_batches
+from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate"]
@@ -82,6 +84,13 @@ class DataLoader:
             if not hasattr(batch_sampler, "__iter__"):
                 raise TypeError(f"DataLoader: batch_sampler must be an iterable of index lists, "
                                 f"got {type(batch_sampler).__name__}")
+        if isinstance(dataset, IterableDataset):
+            for name, value in (("shuffle", shuffle), ("sampler", sampler),
+                                ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                     f"{name} option, but got {name}={value!r} (a stream has no "
+                                     "indices to choose from)")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give seed or generator, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
@@ -119,15 +128,21 @@ class DataLoader:
         self.persistent_workers = bool(persistent_workers)
         self.generator = generator if generator is not None else (
             seed if isinstance(seed, np.random.Generator) else None)
+        self._pool = None
+        if isinstance(dataset, IterableDataset):  # no indices: no sampler, as in PyTorch
+            self.sampler = self.batch_sampler = None
+            return
         if sampler is None:
             sampler = (RandomSampler(dataset, generator=generator, seed=seed)
                        if shuffle else SequentialSampler(dataset))
         self.sampler = sampler
         self.batch_sampler = (BatchSampler(sampler, self.batch_size, self.drop_last)
                               if batch_sampler is None else batch_sampler)
-        self._pool = None
 
     def __len__(self):
+        if self.batch_sampler is None:  # an iterable dataset: from its __len__ if it has one
+            n, bs = len(self.dataset), self.batch_size
+            return n // bs if self.drop_last else -(-n // bs)
         return len(self.batch_sampler)
 
     def _epoch_batches(self):
@@ -151,9 +166,14 @@ class DataLoader:
         # are the same with and without workers: the workers' base seed, then the epoch's order
         gen = self.generator if self.generator is not None else _random.default_generator()
         base_seed = int(gen.integers(0, 2 ** 63 - 1))
-        batches = self._epoch_batches()  # drawn now: one new order per epoch
+        stream = self.batch_sampler is None  # an iterable dataset
+        batches = None if stream else self._epoch_batches()  # drawn now: a new order per epoch
         if self.num_workers == 0:
-            for idx in batches:
+            if stream:
+                for arrays in iter_batches(iter(self.dataset), self.batch_size, self.drop_last,
+                                           self.collate_fn):
+                    yield self._finish(arrays)
+            for idx in batches or ():
                 yield self._fetch(idx)
             return
         pool = self._pool
@@ -162,7 +182,7 @@ class DataLoader:
             if self.persistent_workers:
                 self._pool = pool
         try:
-            for arrays in pool.run_epoch(batches):
+            for arrays in (pool.run_stream() if stream else pool.run_epoch(batches)):
                 yield self._finish(arrays)
         finally:  # the loop ended, broke off, or raised: workers of one epoch stop here
             if not self.persistent_workers:
@@ -180,7 +200,7 @@ class DataLoader:
 
     def state_dict(self):
         """The random state of the sampler (restoring it replays the same future epochs)."""
-        get = getattr(self.batch_sampler, "state_dict", None)
+        get = getattr(self.batch_sampler, "state_dict", None)  # (None: an iterable dataset)
         return {"sampler": get() if get is not None else {}}
 
     def load_state_dict(self, state):

@@ -13,7 +13,7 @@ from ..tensor import as_array
 from ._rng import make_generator
 from .collate import default_collate
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "random_split"]
 
 
 def _as_array(a, what):
@@ -31,6 +31,20 @@ class Dataset:
 
     def __getitem__(self, index):
         raise NotImplementedError
+
+
+class IterableDataset(Dataset):
+    """Base class of a stream of samples: subclasses define ``__iter__`` (and ``__len__`` if the
+    count is known). The DataLoader batches consecutive samples. With ``num_workers=N`` every
+    worker iterates its own copy, so each sample comes N times unless ``__iter__`` gives each
+    worker its share (``get_worker_info()`` says which worker runs it), as in PyTorch."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__()")
+
+    def __len__(self):
+        raise TypeError(f"{type(self).__name__} has no length (an IterableDataset defines "
+                        "__len__ only when it knows its count)")
 
 
 class TensorDataset(Dataset):
