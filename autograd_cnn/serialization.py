@@ -55,6 +55,7 @@ import zlib
 
 import numpy as np
 
+from ._device import check_device, device
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -245,13 +246,46 @@ def save(obj, path):
 
 
 def _format(path):
-    """'safetensors', 'torch' or 'npz', from the file name's extension."""
-    ext = os.path.splitext(path)[1].lower()
+    """'safetensors', 'torch' or 'npz', from the file name's extension (``.pth.tar``, the
+    ImageNet example's checkpoint name, is torch's)."""
+    lower = path.lower()
+    ext = os.path.splitext(lower)[1]
     if ext == ".safetensors":
         return "safetensors"
-    if ext in (".pt", ".pth"):
+    if ext in (".pt", ".pth") or lower.endswith((".pt.tar", ".pth.tar")):
         return "torch"
     return "npz"
+
+
+def _sniff(raw, kind):
+    """The format of bytes ``raw``: ``kind`` from the name, except that a zip holding a
+    ``data.pkl`` is a torch.save file whatever its name; with no name (None), a safetensors
+    header or else this module's own format."""
+    if kind in (None, "npz") and raw[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+                if any(n == "data.pkl" or n.endswith("/data.pkl") for n in zf.namelist()):
+                    return "torch"
+        except (zipfile.BadZipFile, OSError, ValueError):
+            pass  # the npz reader reports the damage
+    if kind is None:
+        n = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else 0
+        return "safetensors" if raw[8:9] == b"{" and 2 <= n <= len(raw) - 8 else "npz"
+    return kind
+
+
+def _check_map_location(map_location):
+    """``load``'s map_location: anything naming the CPU, or a callable (not called)."""
+    if map_location is None or callable(map_location):
+        return
+    if isinstance(map_location, dict):
+        for target in map_location.values():
+            check_device(target, "load: map_location")
+        return
+    if not isinstance(map_location, (str, device)):
+        raise TypeError(f"load: map_location must be None, a device, a string such as 'cpu', a "
+                        f"dict or a callable, got {type(map_location).__name__}")
+    check_device(map_location, "load: map_location")
 
 
 def _atomic_write(path, write):
@@ -347,25 +381,49 @@ def _read_archive(path, raw):
     return arrays
 
 
-def load(path):
-    """Read ``path`` in the format its extension names and return what it holds, with arrays as
-    NumPy arrays:
+def load(f, map_location=None, weights_only=None, *, mmap=None):
+    """Read ``f`` (a path, or a binary file object such as ``io.BytesIO``) and return what it
+    holds, with arrays as NumPy arrays:
 
     * ``.safetensors``: the dict of name -> array (needs the optional ``safetensors`` package);
-    * ``.pt`` / ``.pth``: the state dict saved by ``torch.save`` (PyTorch >= 1.6 zip format),
+    * ``.pt`` / ``.pth`` (or any name, when the bytes are a ``torch.save`` zip: ``.pth.tar``,
+      ``.ckpt``, a file object): the object saved by ``torch.save`` (PyTorch >= 1.6 zip format),
       read without PyTorch; only tensors and plain containers are accepted, anything else in the
       pickle raises ``pickle.UnpicklingError`` naming the global, and nothing in it is run
       (see autograd_cnn/_torch_zip.py);
     * anything else: a checkpoint written by :func:`save` (never unpickles anything).
 
+    PyTorch's arguments are taken for scripts that pass them: ``map_location`` must name the CPU
+    (None, ``"cpu"``, a cpu ``device``, a dict whose targets are the CPU) or be a callable, which
+    is not called (every array is in CPU memory already); ``weights_only`` may be True, False or
+    None and changes nothing: this loader never runs pickled code, so what ``weights_only=False``
+    would add (whole pickled objects) raises either way; ``mmap`` is accepted and ignored (the
+    file is read into memory).
+
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` (naming the file) for a
     truncated, corrupt or foreign one."""
-    path = _path(path, "load")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no checkpoint at {path!r}")
-    with open(path, "rb") as f:  # a permission problem is reported as one, by open itself
-        raw = f.read()
-    kind = _format(path)
+    _check_map_location(map_location)
+    if weights_only not in (None, True, False):
+        raise TypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
+    if mmap not in (None, True, False):
+        raise TypeError(f"load: mmap must be True, False or None, got {mmap!r}")
+    if hasattr(f, "read") and not isinstance(f, (str, bytes, os.PathLike)):
+        mode = getattr(f, "mode", "rb")
+        raw = f.read() if not isinstance(mode, str) or "b" in mode else ""
+        if not isinstance(raw, bytes):
+            raise TypeError(f"load: the file object must be opened in binary mode ('rb'), got "
+                            f"one that reads {type(raw).__name__}")
+        name = getattr(f, "name", None)
+        path = name if isinstance(name, str) else "<file object>"
+        kind = _format(path) if isinstance(name, str) else None
+    else:
+        path = _path(f, "load")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"load: no checkpoint at {path!r}")
+        with open(path, "rb") as fh:  # a permission problem is reported as one, by open itself
+            raw = fh.read()
+        kind = _format(path)
+    kind = _sniff(raw, kind)
     if kind == "safetensors":
         from ._safetensors import from_bytes
         return from_bytes(raw, path)

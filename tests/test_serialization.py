@@ -1,4 +1,5 @@
 """Checkpoints: round trips of nested structures, pickle-freedom, atomic writes, clear errors."""
+import io
 import json
 import math
 import os
@@ -348,3 +349,54 @@ def test_manifest_with_an_endless_integer_names_the_file(tmp_path):
     np.savez(path, **{serialization.MANIFEST_KEY: np.frombuffer(manifest.encode(), np.uint8)})
     with pytest.raises(ValueError, match="digits.npz"):
         load(path)
+
+
+def test_pytorchs_load_arguments_are_taken(tmp_path):
+    state = {"weight": np.arange(6, dtype=np.float32).reshape(2, 3), "step": 4}
+    path = str(tmp_path / "m.pth")
+    save(state, path)
+    for kwargs in ({"map_location": "cpu"}, {"map_location": ac.device("cpu")},
+                   {"map_location": {"cuda:0": "cpu"}}, {"map_location": lambda s, loc: s},
+                   {"weights_only": True}, {"weights_only": False}, {"mmap": True}):
+        got = load(path, **kwargs)
+        np.testing.assert_array_equal(got["weight"], state["weight"])
+        assert got["step"] == 4
+    with pytest.raises(RuntimeError, match="CPUs only"):
+        load(path, map_location="cuda:0")
+    with pytest.raises(RuntimeError, match="CPUs only"):
+        load(path, map_location={"cpu": "cuda"})
+    with pytest.raises(TypeError, match="weights_only"):
+        load(path, weights_only="yes")
+    with pytest.raises(TypeError, match="map_location"):
+        load(path, map_location=3.5)
+
+
+@pytest.mark.parametrize("writer_name, reader_name", [("m.pt", "m.pth.tar"), ("m.pt", "m.ckpt"),
+                                                      ("m.npz", "m.bin"),
+                                                      ("m.pt", None), ("m.npz", None)])
+def test_the_format_is_read_from_the_bytes_where_the_name_does_not_say(tmp_path, writer_name,
+                                                                       reader_name):
+    state = {"conv.weight": np.ones((2, 1, 3, 3), np.float32), "epoch": 7}
+    written = tmp_path / writer_name
+    save(state, str(written))
+    if reader_name is None:  # a file object: no name to go by
+        with open(written, "rb") as f:
+            got = load(io.BytesIO(f.read()))
+    else:
+        renamed = tmp_path / reader_name
+        os.replace(written, renamed)
+        got = load(str(renamed))
+    np.testing.assert_array_equal(got["conv.weight"], state["conv.weight"])
+    assert got["epoch"] == 7
+
+
+def test_file_objects_must_be_binary_and_bad_bytes_stay_value_errors(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"a": np.zeros(2)}, str(path))
+    with open(path, "rb") as f:
+        assert list(load(f)) == ["a"]
+    with open(path, "r", errors="replace") as f, pytest.raises(TypeError, match="binary"):
+        load(f)
+    for junk in (b"", b"PK\x03\x04 not a zip", b"\x10\x00\x00\x00\x00\x00\x00\x00{", b"junk"):
+        with pytest.raises(ValueError):
+            load(io.BytesIO(junk))
