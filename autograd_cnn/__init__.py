@@ -40,7 +40,7 @@ except ImportError as _error:
 from .tensor import (Tensor, tensor, as_tensor, from_numpy, float16, float32, float64, int32, int64,
                      uint8, bool_)
 from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
-                       gradcheck, gradgradcheck)
+                       inference_mode, is_inference_mode_enabled, gradcheck, gradgradcheck)
 from . import autograd, random, ops, functional
 from .random import manual_seed, default_generator, Generator
 from .ops import *  # noqa: F401,F403
@@ -59,8 +59,11 @@ from .training import fit, evaluate, EarlyStopping, History
 from . import onnx
 # PyTorch's device and backend queries (the engine runs on CPUs), dtype names
 from ._device import device
-from . import cuda, accelerator, backends, utils
-from .backends import use_deterministic_algorithms, are_deterministic_algorithms_enabled
+from . import cuda, accelerator, backends, utils, amp
+from .backends import (use_deterministic_algorithms, are_deterministic_algorithms_enabled,
+                       set_float32_matmul_precision, get_float32_matmul_precision)
+from .amp import autocast, is_autocast_enabled
+from .compiler import compile  # noqa: A004 (PyTorch's name; returns the model unchanged)
 from .tensor import float, double, half, long, int, short, bool, int8, int16  # noqa: A004
 
 __version__ = "0.1.0"

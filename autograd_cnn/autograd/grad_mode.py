@@ -18,7 +18,8 @@ The switch is kept per thread, like PyTorch's.
 import functools
 import threading
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled"]
 
 
 class _GradState(threading.local):
@@ -39,6 +40,7 @@ class _GradState(threading.local):
         self.enabled = True
         self.arrays = False
         self.keep_inputs = False
+        self.inference = False
 
 
 _state = _GradState()
@@ -118,3 +120,46 @@ class set_grad_enabled(_GradModeContext):
 
     def __enter__(self):
         return self  # the mode was already set when the object was created
+
+
+class inference_mode(_GradModeContext):
+    """PyTorch's ``inference_mode(mode=True)``, a context manager / decorator: with ``mode`` True
+    nothing is recorded, as in ``no_grad()``; with False nothing changes. (PyTorch also marks
+    the tensors made inside as inference tensors that refuse autograd later; the engine has no
+    such tensors, so using them in a graph afterwards works here.)"""
+
+    __slots__ = ("_on", "_prev_inference")
+
+    def __new__(cls, mode=True):
+        self = object.__new__(cls)
+        if callable(mode) and not isinstance(mode, bool):  # ``@inference_mode`` without ()
+            self._on = True
+            return self(mode)
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be a bool, got {mode!r}")
+        self._on = mode
+        return self
+
+    def __enter__(self):
+        st = _state
+        self._prev, self._prev_inference = st.enabled, st.inference
+        if self._on:
+            st.enabled, st.inference = False, True
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        _state.enabled, _state.inference = self._prev, self._prev_inference
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with inference_mode(self._on):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled():
+    """True inside ``inference_mode()``."""
+    return _state.inference

@@ -4,9 +4,11 @@ attributes with no effect; the engine's results are deterministic already (they 
 on thread counts), so ``use_deterministic_algorithms`` only records the wish."""
 from . import cudnn, mps  # noqa: F401
 
-__all__ = ["cudnn", "mps", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled"]
+__all__ = ["cudnn", "mps", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+           "set_float32_matmul_precision", "get_float32_matmul_precision"]
 
 _deterministic = False
+_matmul_precision = "highest"
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
@@ -19,3 +21,18 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
 
 def are_deterministic_algorithms_enabled():
     return _deterministic
+
+
+def set_float32_matmul_precision(precision):
+    """Accepted for PyTorch scripts ("highest", "high" or "medium"); float32 products here are
+    always computed in float32 (what PyTorch calls "highest")."""
+    global _matmul_precision
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"set_float32_matmul_precision: precision must be 'highest', 'high' "
+                           f"or 'medium', got {precision!r}")
+    _matmul_precision = precision
+
+
+def get_float32_matmul_precision():
+    """What ``set_float32_matmul_precision`` was last given ("highest" by default)."""
+    return _matmul_precision

@@ -2,6 +2,7 @@
 
 * ``elementwise`` -- arithmetic, exp/log/sqrt/sin/cos/abs, clamp, maximum/minimum, where, casts
 * ``reduction``   -- sum, mean, max/min, var/std
+* ``sorting``     -- sort, argsort, topk
 * ``shape``       -- reshape, transpose/permute, squeeze/unsqueeze/flatten, expand, cat/stack, pad
 * ``indexing``    -- ``x[index]`` and gather/scatter along a dimension
 * ``matmul``      -- batched matrix product
@@ -22,6 +23,7 @@ from .reduction import sum, mean, max, min, amax, amin, var, std, argmax, argmin
 from .shape import (reshape, view, transpose, permute, flatten, squeeze, unsqueeze, expand,
                     broadcast_to, cat, concatenate, stack, pad, t, repeat, split, chunk,
                     meshgrid)
+from .sorting import sort, argsort, topk
 from .matmul import matmul, bmm
 from .activation import relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
 from .creation import *  # noqa: F401,F403
@@ -54,7 +56,8 @@ def neg(a):
 
 __all__ = ["exp", "log", "sqrt", "sin", "cos", "abs", "clamp", "clip", "maximum", "minimum", "where",
            "sum",
-           "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin", "reshape",
+           "mean", "max", "min", "amax", "amin", "var", "std", "argmax", "argmin", "sort",
+           "argsort", "topk", "reshape",
            "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "expand",
            "broadcast_to", "cat", "concatenate", "stack", "pad", "t", "repeat", "split", "chunk",
            "meshgrid", "matmul", "bmm", "relu", "leaky_relu",

@@ -17,7 +17,7 @@ from ..autograd import engine as _engine
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.tensor import Tensor
 from . import elementwise as _ew, reduction as _red, shape as _sh, indexing as _ix
-from . import activation as _act, creation as _cr
+from . import activation as _act, creation as _cr, sorting as _sorting
 from .matmul import matmul as _matmul, bmm as _bmm
 from .._device import CPU as _CPU, check_device as _check_device, parse_to as _parse_to
 
@@ -270,6 +270,7 @@ class _Methods:
     # the reductions that take a dimension accept NumPy's axis= / keepdims= too, as in PyTorch
     var, std, max, min = _red.var, _red.std, _red.max, _red.min  # noqa: A003
     amax, amin, argmax, argmin = _red.amax, _red.amin, _red.argmax, _red.argmin
+    sort, argsort, topk = _sorting.sort, _sorting.argsort, _sorting.topk
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """True where any element (along ``dim``) is nonzero; a bool Tensor, not differentiable."""

@@ -2,8 +2,11 @@
 answer as PyTorch does on a machine without one; seeding and synchronising are no-ops; anything
 that needs a GPU raises."""
 
-__all__ = ["is_available", "device_count", "is_initialized", "manual_seed", "manual_seed_all",
-           "seed", "seed_all", "synchronize", "empty_cache", "current_device", "get_device_name"]
+from . import amp  # torch.cuda.amp: disabled, there is no GPU
+
+__all__ = ["amp", "is_available", "device_count", "is_initialized", "manual_seed",
+           "manual_seed_all", "seed", "seed_all", "synchronize", "empty_cache", "current_device",
+           "get_device_name"]
 
 
 def is_available():
