@@ -31,9 +31,10 @@ from .loss import BCELoss
 from .normalization import GroupNorm, LayerNorm
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from . import functional  # torch.nn.functional's path (after the layers it gathers from)
+from . import utils  # torch.nn.utils's path: gradient clipping, parameters <-> vector
 
 __all__ += ["GELU", "SiLU", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d",
             "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
             "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyModuleMixin",
             "UninitializedParameter", "UninitializedBuffer", "BCELoss", "LayerNorm",
-            "GroupNorm", "PixelShuffle", "PixelUnshuffle"]
+            "GroupNorm", "PixelShuffle", "PixelUnshuffle", "utils"]
