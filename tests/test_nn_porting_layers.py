@@ -1,5 +1,5 @@
 """The activations (ReLU6, Hardtanh, Hardsigmoid, Hardswish, ELU, PReLU, Mish, Softplus),
-one_hot, SmoothL1Loss / HuberLoss and ModuleDict added for porting PyTorch scripts: NumPy
+one_hot, SmoothL1Loss / HuberLoss, ModuleDict and InstanceNorm1d/2d added for porting PyTorch scripts: NumPy
 references written here, gradcheck and gradgradcheck in float64, both worlds of the backward,
 PyTorch where installed (values and gradients, float32 and float64, modules' reprs and keys)."""
 import numpy as np
@@ -281,6 +281,76 @@ def test_module_dict_errors():
             call()
 
 
+# -------------------------------------------------------------------------- InstanceNorm
+def _instance_norm_np(x, eps=1e-5):
+    axes = tuple(range(2, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_instance_norm_against_numpy(dtype):
+    rng = np.random.default_rng(8)
+    tol = RTOL[np.dtype(dtype)]
+    for cls, shape in ((nn.InstanceNorm1d, (3, 4, 6)), (nn.InstanceNorm2d, (2, 4, 3, 5))):
+        x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+        m = cls(4, dtype=dtype)
+        assert m.weight is None and m.running_mean is None and not list(m.state_dict())
+        np.testing.assert_allclose(m(ac.tensor(x)).numpy(), _instance_norm_np(x.astype(float)),
+                                   rtol=tol, atol=10 * tol)
+        np.testing.assert_allclose(m.eval()(ac.tensor(x)).numpy(),  # no running stats: the same
+                                   _instance_norm_np(x.astype(float)), rtol=tol, atol=10 * tol)
+        unbatched = m(ac.tensor(x[0]))
+        np.testing.assert_allclose(unbatched.numpy(), _instance_norm_np(x[:1].astype(float))[0],
+                                   rtol=tol, atol=10 * tol)
+        # affine, with running statistics (train: updated; eval: used)
+        m = cls(4, momentum=0.3, affine=True, track_running_stats=True, dtype=dtype)
+        w, b = rng.standard_normal(4).astype(dtype), rng.standard_normal(4).astype(dtype)
+        m.weight.numpy()[...], m.bias.numpy()[...] = w, b
+        view = (1, 4) + (1,) * (len(shape) - 2)
+        y = m(ac.tensor(x))
+        np.testing.assert_allclose(y.numpy(), _instance_norm_np(x.astype(float)) * w.reshape(view)
+                                   + b.reshape(view), rtol=tol, atol=10 * tol)
+        axes = tuple(range(2, len(shape)))
+        mean = x.astype(float).mean(axis=axes).mean(axis=0)
+        var = x.astype(float).var(axis=axes, ddof=1).mean(axis=0)
+        np.testing.assert_allclose(m.running_mean.numpy(), 0.7 * 0 + 0.3 * mean, rtol=tol)
+        np.testing.assert_allclose(m.running_var.numpy(), 0.7 * 1 + 0.3 * var, rtol=tol)
+        assert m.num_batches_tracked.item() == 0  # as PyTorch: instance norm does not count
+        m.eval()
+        rm, rv = m.running_mean.numpy().reshape(view), m.running_var.numpy().reshape(view)
+        np.testing.assert_allclose(m(ac.tensor(x)).numpy(),
+                                   (x - rm) / np.sqrt(rv + 1e-5) * w.reshape(view)
+                                   + b.reshape(view), rtol=tol, atol=10 * tol)
+
+
+def test_instance_norm_gradchecks_and_errors():
+    rng = np.random.default_rng(9)
+    x = ac.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    w = ac.tensor(rng.standard_normal(3), requires_grad=True)
+    b = ac.tensor(rng.standard_normal(3), requires_grad=True)
+    fn = lambda x, w, b: F.instance_norm(x, weight=w, bias=b)  # noqa: E731
+    assert ac.gradcheck(fn, (x, w, b))
+    assert ac.gradgradcheck(fn, (x, w, b))
+    assert_array_and_tensor_backward_agree(fn, [x, w, b])
+    cases = [
+        (lambda: nn.InstanceNorm1d(3)(ac.randn(2, 3, 4, 5)), ValueError, "2D or 3D"),
+        (lambda: nn.InstanceNorm2d(3, affine=True)(ac.randn(2, 4, 3, 3)), ValueError,
+         "channels"),
+        (lambda: nn.InstanceNorm1d(3)(ac.randn(2, 3, 1)), ValueError, "spatial"),
+        (lambda: F.instance_norm(ac.randn(2, 3, 4), use_input_stats=False), ValueError,
+         "running_mean"),
+        (lambda: F.instance_norm(np.zeros((2, 3, 4))), TypeError, "Tensor"),
+        (lambda: nn.InstanceNorm2d(0), ValueError, "num_features"),
+        (lambda: nn.InstanceNorm2d(2, device="cuda"), RuntimeError, "CPU"),
+    ]
+    for call, exc, word in cases:
+        with pytest.raises(exc, match=word):
+            call()
+    with pytest.warns(UserWarning, match="num_features"):
+        nn.InstanceNorm1d(3)(ac.randn(2, 4, 5))
+
+
 # --------------------------------------------------------------------------------- torch
 @requires_torch
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -338,5 +408,23 @@ def test_match_pytorch(dtype):
         assert list(ours.state_dict()) == list(theirs.state_dict())
         if not isinstance(ours, (nn.SmoothL1Loss, nn.HuberLoss)):
             assert repr(ours) == repr(theirs)
+    for cls, tcls, shape in ((nn.InstanceNorm1d, torch.nn.InstanceNorm1d, (3, 4, 7)),
+                             (nn.InstanceNorm2d, torch.nn.InstanceNorm2d, (2, 4, 3, 5)),
+                             (nn.InstanceNorm2d, torch.nn.InstanceNorm2d, (4, 3, 5))):
+        for kw in ({}, dict(affine=True, track_running_stats=True, momentum=0.3)):
+            m, tm = cls(4, dtype=dtype, **kw), tcls(4, dtype=tdtype, **kw)
+            assert list(m.state_dict()) == list(tm.state_dict()) and repr(m) == repr(tm)
+            for mode in ("train", "eval"):
+                getattr(m, mode)(), getattr(tm, mode)()
+                x = (np.random.default_rng(9).standard_normal(shape) * 2 + 1).astype(dtype)
+                X, tX = ac.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+                y, ty = m(X), tm(tX)
+                (y * y).sum().backward()
+                (ty * ty).sum().backward()
+                np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=tol, atol=tol)
+                np.testing.assert_allclose(X.grad.numpy(), tX.grad.numpy(), rtol=tol,
+                                           atol=10 * tol)
+                for k, v in tm.state_dict().items():
+                    np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), rtol=tol)
     np.testing.assert_array_equal(nn.PReLU(4, dtype=dtype).weight.numpy(),
                                   torch.nn.PReLU(4, dtype=tdtype).weight.detach().numpy())

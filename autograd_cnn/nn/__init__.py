@@ -32,6 +32,7 @@ from .loss import BCELoss, HuberLoss, SmoothL1Loss
 from .normalization import GroupNorm, LayerNorm
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .containers import ModuleDict
+from .instancenorm import InstanceNorm1d, InstanceNorm2d
 from . import functional  # torch.nn.functional's path (after the layers it gathers from)
 from . import utils  # torch.nn.utils's path: gradient clipping, parameters <-> vector
 
@@ -41,4 +42,4 @@ __all__ += ["GELU", "SiLU", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "
             "UninitializedParameter", "UninitializedBuffer", "BCELoss", "LayerNorm",
             "GroupNorm", "PixelShuffle", "PixelUnshuffle", "utils", "Hardtanh", "ReLU6",
             "Hardsigmoid", "Hardswish", "ELU", "PReLU", "Mish", "Softplus",
-            "SmoothL1Loss", "HuberLoss", "ModuleDict"]
+            "SmoothL1Loss", "HuberLoss", "ModuleDict", "InstanceNorm1d", "InstanceNorm2d"]
