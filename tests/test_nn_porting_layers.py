@@ -128,6 +128,19 @@ def test_activation_modules():
         np.testing.assert_array_equal(x.numpy(), before)  # accepted, the input kept
     with pytest.warns(DeprecationWarning):
         assert nn.Hardtanh(min_value=-0.5).min_val == -0.5
+    np.testing.assert_array_equal(F.hardtanh(x, 1.0, 1.0).numpy(), np.ones(len(KINKS)))
+    with pytest.raises(ValueError, match="min_val"):
+        F.hardtanh(x, 1.0, 0.5)
+    with pytest.raises(ValueError, match="max_val"):
+        nn.Hardtanh(1.0, 1.0)
+    with pytest.raises(TypeError, match="alpha"):
+        F.elu(x, alpha="1")
+    with pytest.raises(TypeError, match="float32 or float64"):
+        F.hardswish(ac.tensor(np.arange(3)))
+    with pytest.raises(ValueError, match="channels"):
+        F.prelu(ac.randn(2, 3, 4), ac.randn(4))
+    with pytest.raises(ValueError, match="num_parameters"):
+        nn.PReLU(0)
 
 
 # ------------------------------------------------------------------------------- one_hot

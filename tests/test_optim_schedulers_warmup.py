@@ -25,10 +25,10 @@ def _opt(lib=None):
 
 
 def _lrs(make, opt, M, steps=STEPS, epochs=None):
-    sched = make(opt, M)
-    out = [[g["lr"] for g in opt.param_groups]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyTorch's order and epoch-deprecation warnings
+        sched = make(opt, M)
+        out = [[g["lr"] for g in opt.param_groups]]
         for i in range(steps):
             sched.step() if epochs is None else sched.step(epochs[i])
             out.append([g["lr"] for g in opt.param_groups])

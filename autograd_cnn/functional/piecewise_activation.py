@@ -77,8 +77,9 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     fn = "hardtanh"
     _check_input(fn, input)
     lo, hi = _bound(min_val, "min_val", fn), _bound(max_val, "max_val", fn)
-    if not lo < hi:  # PyTorch's module asserts it; its function would return max_val
-        raise ValueError(f"{fn}: max_val ({max_val}) must be greater than min_val ({min_val})")
+    if lo > hi:
+        raise ValueError(f"{fn}: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
     return _Hardtanh.apply(input, lo, hi)
 
 

@@ -16,19 +16,23 @@ __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GEL
            "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "ELU", "PReLU", "Mish", "Softplus"]
 
 
-class ReLU(Module):
-    """max(x, 0), elementwise. (``inplace`` is accepted for PyTorch compatibility and ignored:
-    this library never overwrites an input.)"""
+class _ElementwiseInplace(Module):
+    """An activation whose only argument is PyTorch's ``inplace`` (accepted, ignored)."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
-        return F.relu(x)
-
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_ElementwiseInplace):
+    """max(x, 0), elementwise. (``inplace`` is accepted for PyTorch compatibility and ignored:
+    this library never overwrites an input.)"""
+
+    def forward(self, x):
+        return F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -103,18 +107,11 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_ElementwiseInplace):
     """x * sigmoid(x) (swish). (``inplace`` accepted and ignored, as for ReLU.)"""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, x):
         return F.silu(x)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
 
 
 def _inplace_suffix(module):
@@ -158,19 +155,7 @@ class ReLU6(Hardtanh):
     def forward(self, x):
         return F.relu6(x)
 
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
-
-
-class _ElementwiseInplace(Module):
-    """An activation whose only argument is PyTorch's ``inplace`` (accepted, ignored)."""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+    extra_repr = _ElementwiseInplace.extra_repr
 
 
 class Hardsigmoid(_ElementwiseInplace):
