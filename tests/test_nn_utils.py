@@ -183,3 +183,53 @@ def test_bad_arguments():
         with pytest.raises(exc) as info:
             call()
         assert word in str(info.value), str(info.value)
+
+
+def _training_run(lib, nn_, sched, clip, weights, x, y, steps=12):
+    """The same script for either library: a two-head model in a ModuleDict, PReLU, a warm-up
+    then cosine schedule, gradient clipping by norm and by value, float64."""
+
+    class Net(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn_.Linear(4, 6, dtype=lib.float64)
+            self.act = nn_.PReLU(dtype=lib.float64)
+            self.heads = nn_.ModuleDict({"a": nn_.Linear(6, 3, dtype=lib.float64),
+                                         "b": nn_.Linear(6, 3, dtype=lib.float64)})
+
+        def forward(self, x):
+            h = self.act(self.body(x))
+            return self.heads["a"](h) + nn_.functional.hardswish(self.heads["b"](h))
+
+    model = Net()
+    model.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
+    opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    scheduler = sched.SequentialLR(opt, [sched.LinearLR(opt, 0.2, total_iters=4),
+                                         sched.CosineAnnealingLR(opt, T_max=8)], [4])
+    norms = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = nn_.functional.cross_entropy(model(lib.tensor(x)), lib.tensor(y))
+        loss.backward()
+        norms.append(float(clip.clip_grad_norm_(model.parameters(), 0.5)))
+        clip.clip_grad_value_(model.parameters(), 0.1)
+        opt.step()
+        scheduler.step()
+    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}, norms
+
+
+@requires_torch
+def test_training_loop_matches_torch():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 4)), rng.integers(0, 3, 16)
+    shapes = {"body.weight": (6, 4), "body.bias": (6,), "act.weight": (1,),
+              "heads.a.weight": (3, 6), "heads.a.bias": (3,), "heads.b.weight": (3, 6),
+              "heads.b.bias": (3,)}
+    weights = {k: rng.standard_normal(s) * 0.5 for k, s in shapes.items()}
+    ours = _training_run(ac, nn, ac.optim.lr_scheduler, nn.utils, weights, x, y)
+    theirs = _training_run(torch, torch.nn, torch.optim.lr_scheduler, torch.nn.utils,
+                           weights, x, y)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10)
+    assert list(ours[0]) == list(theirs[0])
+    for k in ours[0]:
+        np.testing.assert_allclose(ours[0][k], theirs[0][k], rtol=1e-9, atol=1e-12, err_msg=k)

@@ -1,6 +1,8 @@
 """Loss modules: ``loss_fn = CrossEntropyLoss(); loss = loss_fn(logits, target)``. Each wraps the
 function of the same name in :mod:`autograd_cnn.functional.loss`; class weights and
 ``pos_weight`` are registered as buffers (as in PyTorch, so they appear in ``state_dict``)."""
+import numbers
+
 import numpy as np
 
 from .. import functional as F
@@ -101,7 +103,7 @@ class SmoothL1Loss(_Loss):
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(legacy_reduction(size_average, reduce, reduction, "SmoothL1Loss"))
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or beta < 0:
             raise ValueError(f"SmoothL1Loss: beta must be a number >= 0, got {beta!r}")
         self.beta = beta
 
@@ -114,7 +116,7 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction)
-        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or delta <= 0:
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or delta <= 0:
             raise ValueError(f"HuberLoss: delta must be a number > 0, got {delta!r}")
         self.delta = delta
 
