@@ -11,3 +11,5 @@ from .smooth_activation import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .dropout_ops import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
+from .encoding import *  # noqa: F401,F403
+from .piecewise_activation import *  # noqa: F401,F403

@@ -1,5 +1,6 @@
 """Loss functions with PyTorch's semantics: ``cross_entropy``, ``nll_loss``, ``mse_loss``,
-``l1_loss`` and ``binary_cross_entropy_with_logits``.
+``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``binary_cross_entropy`` and
+``binary_cross_entropy_with_logits``.
 
 Each takes ``reduction='mean' | 'sum' | 'none'``. They are written with differentiable Tensor
 operations, so gradients (and gradients of gradients) come from autograd; the likelihood at class
@@ -24,15 +25,16 @@ reduced with the same denominator (sum of w[t_i], or the count of non-ignored ta
 are no weights). Floating-point targets of the same shape as the input are class probabilities.
 """
 import numbers
+import warnings
 
 import numpy as np
 
 from ..autograd import Op, Tensor, as_array
 from ..ops.activation import Sigmoid, log_softmax
-from ..ops.elementwise import Log
+from ..ops.elementwise import Log, Where
 from ..ops.indexing import ScatterAlong
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy_with_logits", "binary_cross_entropy"]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -239,6 +241,71 @@ def l1_loss(input, target, reduction="mean"):
     _check_reduction(reduction, "l1_loss")
     target = _check_pair(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction)
+
+
+def legacy_reduction(size_average, reduce, reduction, fn):
+    """PyTorch's deprecated ``size_average`` / ``reduce`` (None: True) turned into a
+    ``reduction``, with its warning; ``reduction`` itself when both are None."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"{fn}: size_average and reduce args will be deprecated, please use "
+                  f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    return reduction
+
+
+def _positive_number(value, name, fn, allow_zero):
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and (
+        value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise ValueError(f"{fn}: {name} must be a number {'>=' if allow_zero else '>'} 0, got "
+                         f"{value!r}")
+    return float(value)
+
+
+def _quadratic_then_linear(d, knot, slope):
+    """0.5 d^2 / knot * slope for |d| < knot, slope * (|d| - knot / 2) beyond: the smooth L1
+    (slope 1, knot beta) and Huber (slope delta, knot delta) losses, as one ``Where`` of the two
+    pieces so that autograd gives d / knot * slope and slope * sign(d), differentiable again."""
+    z = d.abs()
+    quadratic = d * d * (0.5 * slope / knot)
+    linear = z - 0.5 * knot
+    if slope != 1.0:
+        linear = linear * slope
+    return Where.apply(as_array(z) < knot, quadratic, linear)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Smooth L1: ``0.5 (x - y)^2 / beta`` where ``|x - y| < beta``, ``|x - y| - 0.5 beta``
+    beyond (``beta=0`` is the L1 loss), reduced. Same as torch.nn.functional.smooth_l1_loss."""
+    fn = "smooth_l1_loss"
+    reduction = legacy_reduction(size_average, reduce, reduction, fn)
+    _check_reduction(reduction, fn)
+    target = _check_pair(input, target, fn)
+    beta = _positive_number(beta, "beta", fn, allow_zero=True)
+    if beta == 0.0:
+        return l1_loss(input, target, reduction)
+    return _reduce(_quadratic_then_linear(input - target, beta, 1.0), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Huber: ``0.5 (x - y)^2`` where ``|x - y| < delta``, ``delta (|x - y| - 0.5 delta)``
+    beyond (= ``delta * smooth_l1_loss(beta=delta)``), times ``weight`` (the input's shape)
+    when given, reduced. Same as torch.nn.functional.huber_loss."""
+    fn = "huber_loss"
+    _check_reduction(reduction, fn)
+    target = _check_pair(input, target, fn)
+    delta = _positive_number(delta, "delta", fn, allow_zero=False)
+    loss = _quadratic_then_linear(input - target, delta, delta)
+    if weight is not None:
+        w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
+        if tuple(w.shape) != tuple(input.shape):
+            raise ValueError(f"{fn}: weight must have the input's shape {tuple(input.shape)}, "
+                             f"got {tuple(w.shape)}")
+        loss = loss * w
+    return _reduce(loss, reduction)
 
 
 class _SoftplusNeg(Op):

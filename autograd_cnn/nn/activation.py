@@ -1,23 +1,38 @@
-"""Activation layers: modules around :mod:`autograd_cnn.functional`'s activations."""
+"""Activation layers: modules around :mod:`autograd_cnn.functional`'s activations, with
+PyTorch's constructor arguments and reprs. ``inplace=True`` is accepted and ignored wherever
+PyTorch has it: this library never overwrites an input (a new tensor is returned)."""
+import numbers
+import warnings
+
+import numpy as np
+
 from .. import functional as F
+from .._device import check_device
 from .module import Module
+from .parameter import Parameter
+from ._utils import check_positive_int, resolve_dtype
 
-__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "SiLU"]
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "SiLU",
+           "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "ELU", "PReLU", "Mish", "Softplus"]
 
 
-class ReLU(Module):
-    """max(x, 0), elementwise. (``inplace`` is accepted for PyTorch compatibility and ignored:
-    this library never overwrites an input.)"""
+class _ElementwiseInplace(Module):
+    """An activation whose only argument is PyTorch's ``inplace`` (accepted, ignored)."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
-        return F.relu(x)
-
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_ElementwiseInplace):
+    """max(x, 0), elementwise. (``inplace`` is accepted for PyTorch compatibility and ignored:
+    this library never overwrites an input.)"""
+
+    def forward(self, x):
+        return F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -92,15 +107,131 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_ElementwiseInplace):
     """x * sigmoid(x) (swish). (``inplace`` accepted and ignored, as for ReLU.)"""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, x):
         return F.silu(x)
 
+
+def _inplace_suffix(module):
+    return ", inplace=True" if module.inplace else ""
+
+
+class Hardtanh(Module):
+    """``clamp(x, min_val, max_val)`` (gradient 1 strictly between the bounds).
+    ``min_value`` / ``max_value`` are PyTorch's deprecated names for the bounds."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
+                 max_value=None):
+        super().__init__()
+        if min_value is not None or max_value is not None:
+            warnings.warn("keyword argument `min_value` / `max_value` is deprecated; use "
+                          "`min_val` / `max_val`", DeprecationWarning, stacklevel=2)
+            min_val = min_val if min_value is None else min_value
+            max_val = max_val if max_value is None else max_value
+        name = type(self).__name__
+        for arg, v in (("min_val", min_val), ("max_val", max_val)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{name}: {arg} must be a number, got {v!r}")
+        if not max_val > min_val:
+            raise ValueError(f"{name}: max_val ({max_val}) must be greater than min_val "
+                             f"({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
     def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_suffix(self)
+
+
+class ReLU6(Hardtanh):
+    """``min(max(x, 0), 6)``: a Hardtanh with bounds 0 and 6, as in PyTorch."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def forward(self, x):
+        return F.relu6(x)
+
+    extra_repr = _ElementwiseInplace.extra_repr
+
+
+class Hardsigmoid(_ElementwiseInplace):
+    """``relu6(x + 3) / 6``."""
+
+    def forward(self, x):
+        return F.hardsigmoid(x)
+
+
+class Hardswish(_ElementwiseInplace):
+    """``x * relu6(x + 3) / 6`` (MobileNetV3)."""
+
+    def forward(self, x):
+        return F.hardswish(x)
+
+
+class Mish(_ElementwiseInplace):
+    """``x * tanh(softplus(x))``."""
+
+    def forward(self, x):
+        return F.mish(x)
+
+
+class ELU(Module):
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` else."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+            raise TypeError(f"ELU: alpha must be a number, got {alpha!r}")
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + _inplace_suffix(self)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        for arg, v in (("beta", beta), ("threshold", threshold)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"Softplus: {arg} must be a number, got {v!r}")
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class PReLU(Module):
+    """``x`` where positive, ``a * x`` else, with a learnable slope ``a``: one for every channel
+    (``num_parameters=1``) or one per channel (``num_parameters=C``, channels on axis 1), all
+    starting at ``init``. Parameter ``weight`` of shape (num_parameters,)."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        check_device(device, name)
+        self.num_parameters = check_positive_int(num_parameters, "num_parameters", name)
+        if isinstance(init, bool) or not isinstance(init, numbers.Real):
+            raise TypeError(f"{name}: init must be a number, got {init!r}")
+        self.init = init
+        self.weight = Parameter(np.full(num_parameters, init, dtype=resolve_dtype(dtype, name)))
+
+    def reset_parameters(self):
+        self.weight.numpy()[...] = self.init
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

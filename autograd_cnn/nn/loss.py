@@ -1,13 +1,17 @@
 """Loss modules: ``loss_fn = CrossEntropyLoss(); loss = loss_fn(logits, target)``. Each wraps the
 function of the same name in :mod:`autograd_cnn.functional.loss`; class weights and
 ``pos_weight`` are registered as buffers (as in PyTorch, so they appear in ``state_dict``)."""
+import numbers
+
 import numpy as np
 
 from .. import functional as F
+from ..functional.loss import legacy_reduction
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss", "BCELoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss", "BCELoss",
+           "SmoothL1Loss", "HuberLoss"]
 
 
 def _as_buffer(value):
@@ -91,3 +95,30 @@ class BCELoss(_Loss):
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1: quadratic for errors below ``beta``, linear beyond (``beta=0``: L1).
+    ``size_average`` / ``reduce`` are PyTorch's deprecated forms of ``reduction``."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(legacy_reduction(size_average, reduce, reduction, "SmoothL1Loss"))
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must be a number >= 0, got {beta!r}")
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Huber loss: quadratic for errors below ``delta``, ``delta``-sloped linear beyond."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or delta <= 0:
+            raise ValueError(f"HuberLoss: delta must be a number > 0, got {delta!r}")
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, self.reduction, self.delta)

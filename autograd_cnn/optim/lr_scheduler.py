@@ -3,16 +3,27 @@ learning rates match ``torch.optim.lr_scheduler`` float for float).
 
 Call ``scheduler.step()`` once per epoch, after the optimizer's steps.  Constructing a scheduler
 records each group's ``initial_lr`` and performs the initial step (epoch 0).  ``ReduceLROnPlateau``
-instead takes the monitored value: ``scheduler.step(val_loss)``.
+instead takes the monitored value: ``scheduler.step(val_loss)``.  ``step(epoch)`` (deprecated in
+PyTorch, with its warning) jumps to ``epoch`` through the scheduler's closed form where it has
+one (``_get_closed_form_lr``), as PyTorch does; ``SequentialLR`` restarts a scheduler that way.
 
 All schedulers have ``get_last_lr()``, ``state_dict()`` and ``load_state_dict()`` (plain numbers
 and lists, saveable by ``autograd_cnn.save``).
 """
+import bisect
 import math
+import numbers
 import types
+import warnings
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "ReduceLROnPlateau", "LambdaLR", "OneCycleLR"]
+           "ReduceLROnPlateau", "LambdaLR", "OneCycleLR", "ConstantLR", "LinearLR",
+           "PolynomialLR", "SequentialLR", "CosineAnnealingWarmRestarts"]
+
+_EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` was not necessary and is being "
+                      "deprecated where possible. Please use `scheduler.step()` to step the "
+                      "scheduler. During the deprecation, if epoch is different from None, the "
+                      "closed form is used instead of the new chainable form, where available.")
 
 
 def _check_optimizer(opt, cls):
@@ -37,8 +48,17 @@ class LRScheduler:
                                    "when resuming an optimizer")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The step made at construction (and by ``SequentialLR`` when it starts the first
+        scheduler): ``_is_initial`` lets ``get_lr`` tell it from later steps, as in PyTorch."""
         self._step_count = 0
-        self.step()
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self):
         raise NotImplementedError
@@ -47,10 +67,23 @@ class LRScheduler:
         """The learning rates the last ``step()`` set, one per group."""
         return list(self._last_lr)
 
-    def step(self):
+    def step(self, epoch=None):
+        """Advance one epoch; ``epoch`` (deprecated, as in PyTorch) sets the epoch instead and
+        uses the closed form where the scheduler has one."""
         self._step_count += 1
-        self.last_epoch += 1
-        for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        if epoch is not None:
+            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
+        for g, lr in zip(self.optimizer.param_groups, values):
             g["lr"] = lr
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
@@ -80,6 +113,9 @@ class StepLR(LRScheduler):
             return self._current()
         return [lr * self.gamma for lr in self._current()]
 
+    def _get_closed_form_lr(self):
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each epoch listed in ``milestones`` (a repeated milestone
@@ -99,6 +135,10 @@ class MultiStepLR(LRScheduler):
             return self._current()
         return [lr * self.gamma ** count for lr in self._current()]
 
+    def _get_closed_form_lr(self):
+        passed = sum(c for m, c in self.milestones.items() if m <= self.last_epoch)
+        return [b * self.gamma ** passed for b in self.base_lrs]
+
     def load_state_dict(self, state):
         super().load_state_dict(state)
         self.milestones = {int(k): int(v) for k, v in self.milestones.items()}
@@ -115,6 +155,9 @@ class ExponentialLR(LRScheduler):
         if self.last_epoch == 0:
             return self._current()
         return [lr * self.gamma for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -141,6 +184,11 @@ class CosineAnnealingLR(LRScheduler):
                     for b, g in zip(self.base_lrs, self.optimizer.param_groups)]
         return [(1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
                 * (g["lr"] - e) + e for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        e = self.eta_min
+        return [e + (b - e) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for b in self.base_lrs]
 
 
 class ReduceLROnPlateau:
@@ -374,3 +422,241 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return lrs
+
+
+# --------------------------------------------------------- warm-up, polynomial, restarts, chains
+def _check_factor(cls, name, value, lo, hi, lo_open=False):
+    """A number in [lo, hi] ((lo, hi] with ``lo_open``), else a ValueError naming it."""
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
+          and (lo < value if lo_open else lo <= value) and value <= hi)
+    if not ok:
+        interval = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
+        raise ValueError(f"{cls}: {name} must be a number in {interval}, got {value!r}")
+    return value
+
+
+def _check_iters(cls, value, name="total_iters"):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{cls}: {name} must be an int >= 0, got {value!r}")
+    return int(value)
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the lr by ``factor`` for the first ``total_iters`` epochs, then give back the
+    base lr (a constant warm-up)::
+
+        lr_t = base_lr * factor   (t < total_iters),   base_lr   (t >= total_iters)
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        self.factor = _check_factor("ConstantLR", "factor", factor, 0.0, 1.0)
+        self.total_iters = _check_iters("ConstantLR", total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current()]
+        if self.last_epoch != self.total_iters:
+            return self._current()
+        return [lr * (1.0 / self.factor) for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        f = self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)
+        return [b * f for b in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr linearly from ``start_factor`` to ``end_factor`` times the base lr over
+    ``total_iters`` epochs, then keep it (a linear warm-up, or decay)::
+
+        lr_t = base_lr * (start + (end - start) * min(t, total_iters) / total_iters)
+
+    computed step by step with PyTorch's recursive ratio, so the values match float for float.
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        cls = "LinearLR"
+        self.start_factor = _check_factor(cls, "start_factor", start_factor, 0.0, 1.0, True)
+        self.end_factor = _check_factor(cls, "end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = _check_iters(cls, total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, s, e = self.last_epoch, self.start_factor, self.end_factor
+        if t == 0:
+            return [lr * s for lr in self._current()]
+        if self._is_initial or t > self.total_iters:
+            return self._current()
+        ratio = 1.0 + (e - s) / (self.total_iters * s + (t - 1) * (e - s))
+        return [lr * ratio for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        s, e, n = self.start_factor, self.end_factor, self.total_iters
+        if n == 0:
+            return [b * e for b in self.base_lrs]
+        return [b * (s + (e - s) * min(n, self.last_epoch) / n) for b in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the lr to 0 over ``total_iters`` epochs by a polynomial of degree ``power``, then
+    keep it::
+
+        lr_t = base_lr * (1 - min(t, total_iters) / total_iters) ** power
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = _check_iters("PolynomialLR", total_iters)
+        if isinstance(power, bool) or not isinstance(power, numbers.Real):
+            raise TypeError(f"PolynomialLR: power must be a number, got {power!r}")
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, n = self.last_epoch, self.total_iters
+        if self._is_initial or t > n:
+            return self._current()
+        decay = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [lr * decay for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        n = self.total_iters
+        frac = min(n, self.last_epoch) / n if n else 1.0
+        return [b * (1.0 - frac) ** self.power for b in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter, 2017)::
+
+        lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2
+
+    where ``T_cur`` counts the epochs since the last restart and the i-th run lasts
+    ``T_i = T_0 * T_mult**i`` epochs. ``step()`` may be called with a (fractional) epoch, e.g.
+    ``scheduler.step(epoch + i / iters)`` inside the batch loop, as in PyTorch."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        cls = "CosineAnnealingWarmRestarts"
+        if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"{cls}: T_0 must be a positive int, got {T_0!r}")
+        if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"{cls}: T_mult must be an int >= 1, got {T_mult!r}")
+        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+            raise ValueError(f"{cls}: eta_min must be a float or an int, got {eta_min!r}")
+        self.T_0 = self.T_i = T_0
+        self.T_mult, self.eta_min = T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        e = self.eta_min
+        return [e + (b - e) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for b in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one epoch, or (``epoch`` given, a number >= 0) go to that epoch, restarts
+        included."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur %= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or epoch < 0:
+                raise ValueError("CosineAnnealingWarmRestarts.step: epoch must be a number >= 0, "
+                                 f"got {epoch!r}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:  # the run that holds ``epoch``: T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for g, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            g["lr"] = lr
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after the other: ``schedulers[i]`` from epoch ``milestones[i-1]``
+    on (each restarted at its epoch 0 when its turn comes), e.g. a ``LinearLR`` warm-up for 5
+    epochs, then ``CosineAnnealingLR``::
+
+        SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=5), CosineAnnealingLR(opt, 95)], [5])
+
+    Building the schedulers moved the lr; building this puts it back to ``initial_lr`` and
+    starts the first one, as PyTorch does. ``state_dict()`` holds each scheduler's state."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        cls = "SequentialLR"
+        _check_optimizer(optimizer, cls)
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError(f"{cls}: schedulers must hold at least one scheduler, got none")
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"{cls}: schedulers[{i}] is a ReduceLROnPlateau, which needs a "
+                                 "metric at each step and cannot be chained")
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"{cls}: schedulers[{i}] must be an LRScheduler, got "
+                                f"{type(s).__name__}")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"{cls}: schedulers[{i}] ({type(s).__name__}) belongs to "
+                                 "another optimizer; all must belong to this one")
+        milestones = list(milestones)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"{cls}: milestones must hold one fewer entries than schedulers "
+                             f"({len(schedulers) - 1}), got {len(milestones)}")
+        for m in milestones:
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral):
+                raise TypeError(f"{cls}: milestones must be ints, got {m!r}")
+        self._schedulers = schedulers
+        self._milestones = [int(m) for m in milestones]
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for g in optimizer.param_groups:
+            g["lr"] = g["initial_lr"]
+        _undo_initial_steps(self)
+        first = schedulers[bisect.bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        """Advance one epoch: the scheduler whose turn it is steps (or starts)."""
+        self.last_epoch += 1
+        i = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            scheduler._update_lr(0)  # its turn starts: epoch 0 of its closed form
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        state = {k: v for k, v in super().state_dict().items() if k != "_schedulers"}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        saved = state.pop("_schedulers")
+        super().load_state_dict(state)
+        for s, sd in zip(self._schedulers, saved):
+            s.load_state_dict(sd)
+
+
+def _undo_initial_steps(sequential):
+    """Take back the initial step of every scheduler a ``SequentialLR`` chains (those inside a
+    nested ``SequentialLR`` too, as PyTorch does)."""
+    for s in sequential._schedulers:
+        if isinstance(s, SequentialLR):
+            _undo_initial_steps(s)
+        else:
+            s.last_epoch -= 1
