@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 
-from .._device import check_device
 from ..tensor import Tensor, as_array
 from .batchnorm import _BatchNorm, batch_norm
 
@@ -68,8 +67,7 @@ class _InstanceNorm(_BatchNorm):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, device=None, dtype=None, *, bias=True):
-        check_device(device, type(self).__name__)
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype,
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
                          bias=bias)
 
     def forward(self, input):
