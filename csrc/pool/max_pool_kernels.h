@@ -277,29 +277,21 @@ void max_pool_scatter_kernel(const T* gy, const I* ind, T* gx, const PoolPlan& p
     });
     return;
   }
-  // Overlapping windows: input rows are zeroed just before the first output row whose windows
-  // reach them (no add ever lands below the rows zeroed so far, and no row is zeroed after an
-  // add), so the fill and the adds meet in the nearest cache instead of the fill of a whole
-  // plane running ahead of them.
+  // Overlapping windows: the scatter with the banded zero fill (pool_zero_rows_to)
   const PoolAxis& h = p.h;
   const std::int64_t in_w = p.w.in, out_w = p.w.out;
   parallel_for(p.planes, p.work(), [&](std::int64_t i) {
     T* g = gx + i * in_plane;
     const T* go = gy + i * out_plane;
     const I* at = ind + i * out_plane;
-    std::int64_t zeroed = 0;  // input rows [0, zeroed) are zero or hold their sums so far
+    std::int64_t zeroed = 0;
     for (std::int64_t oh = 0; oh < h.out; ++oh) {
-      const std::int64_t reach = h.first[oh] + (h.taps[oh] - 1) * h.dilation + 1;  // taps >= 1
-      if (reach > zeroed) {
-        const std::int64_t rows = reach - zeroed;
-        std::memset(g + zeroed * in_w, 0, sizeof(T) * static_cast<std::size_t>(rows * in_w));
-        zeroed = reach;
-      }
+      pool_zero_rows_to(g, in_w, pool_row_reach(h, oh), &zeroed);
       const T* go_row = go + oh * out_w;
       const I* at_row = at + oh * out_w;
       for (std::int64_t ow = 0; ow < out_w; ++ow) g[at_row[ow]] += go_row[ow];
     }
-    std::memset(g + zeroed * in_w, 0, sizeof(T) * static_cast<std::size_t>((h.in - zeroed) * in_w));
+    pool_zero_rows_to(g, in_w, h.in, &zeroed);
   });
 }
 
