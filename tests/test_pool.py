@@ -204,6 +204,28 @@ def test_double_backward_of_max_pool_is_gather():
     np.testing.assert_allclose(v.grad.numpy(), expected.reshape(y.shape))
 
 
+def test_leaf_gradients_are_the_kernels_own_buffers():
+    """A leaf's .grad is the pooling backward's new array, kept without a copy (backward_fresh):
+    it must alias nothing else, and later contributions and later backward calls add into it."""
+    a = distinct((2, 3, 8, 10))
+    x, z = leaf(a), leaf(a.copy())
+    gy = np.random.default_rng(2).standard_normal((2, 3, 4, 5))
+    F.max_pool2d(x, 2).backward(ac.tensor(gy))
+    F.max_pool2d(z, 2).backward(ac.tensor(gy))
+    want = ref.scatter(gy, ref.max_pool(a, 2, 2, 0, 1, False)[1], a.shape)
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+    assert not np.shares_memory(x.grad.numpy(), z.grad.numpy())
+    first = x.grad.numpy().copy()
+    # two pooling contributions in one backward, then one more backward into the same .grad
+    g3 = np.random.default_rng(3).standard_normal((2, 3, 8, 10))
+    ((F.max_pool2d(x, 2) * ac.tensor(gy)).sum()
+     + (F.avg_pool2d(x, 3, 1, 1) * ac.tensor(g3)).sum()).backward()
+    avg = ref.avg_pool_grad(g3, a.shape, kernel=3, stride=1, padding=1)
+    np.testing.assert_allclose(x.grad.numpy(), first + want + avg, rtol=1e-12)
+    np.testing.assert_array_equal(z.grad.numpy(), want)
+    assert not np.shares_memory(x.grad.numpy(), z.grad.numpy())
+
+
 # ---- PyTorch ------------------------------------------------------------------------------
 
 def torch_pair(fn_ours, fn_torch, a):

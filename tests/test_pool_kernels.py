@@ -141,6 +141,71 @@ def test_nan_ties_and_infinities_on_every_isa(dtype):
         backend.set_isa(before)
 
 
+# Overlapping windows, whose backward zeroes the input rows just ahead of the scatter's adds
+# (csrc/pool/max_pool_kernels.h): odd and even widths, padding, ceil_mode, dilation, stride 1,
+# kernels wider than the padding, rows that no window reaches, and adaptive windows whose rows
+# overlap irregularly.
+OVERLAPPING = [
+    (13, 113, 3, 2, 1, 1, False),
+    (12, 112, 3, 2, 0, 1, True),
+    (9, 77, 4, 2, 2, 1, True),
+    (7, 90, 3, 2, 1, 2, False),
+    (7, 91, (2, 3), (1, 2), (0, 1), (1, 3), True),
+    (6, 61, (3, 2), (2, 1), 1, 1, False),
+    (5, 40, (1, 3), 1, (0, 1), 1, False),
+    (4, 9, 3, 2, 1, 1, True),
+    (3, 20, 5, 1, 2, 1, False),
+    (5, 34, 3, 2, 1, 1, True),
+    (8, 40, 3, 2, 0, 1, False),  # the last row in no window
+]
+BIG_OVERLAPPING = ((4, 64, 64, 64), 3, 2, 1)  # enough work for several threads
+ADAPTIVE_OVERLAPPING = [((7, 40), (5, 20)), ((7, 40), (5, 40)), ((9, 37), (4, 37))]
+
+
+def overlapping_backward_cases(dtype):
+    """(our scatter, the reference's) for every OVERLAPPING and ADAPTIVE_OVERLAPPING case, with
+    few distinct input values (ties: one input is often the arg-max of several windows) and
+    output gradients whose sums depend on the order of the terms."""
+    rng = np.random.default_rng(11)
+    out = []
+    for cfg in OVERLAPPING + ADAPTIVE_OVERLAPPING:
+        if len(cfg) == 7:
+            H, W, k, s, p, d, c = cfg
+            x = rng.integers(0, 3, (2, 3, H, W)).astype(dtype)
+            _, ind, call = call_max(x, k, s, p, d, c)
+        else:
+            (H, W), size = cfg
+            x = rng.integers(0, 3, (2, 3, H, W)).astype(dtype)
+            call = P._adaptive_call("adaptive_max_pool2d", x, 2, size)
+            ind = P._max_forward(x, call)[1].reshape(call.out_shape)
+        g = rng.standard_normal(ind.shape).astype(dtype)
+        out.append((P._scatter(g, ind.reshape(call.out_planes), call),
+                    ref.scatter(g, ind, x.shape)))
+    shape, k, s, p = BIG_OVERLAPPING
+    x = rng.integers(0, 3, shape).astype(dtype)
+    _, ind, call = call_max(x, k, s, p, 1, False)
+    g = rng.standard_normal(ind.shape).astype(dtype)
+    out.append((P._scatter(g, ind.reshape(call.out_planes), call), ref.scatter(g, ind, shape)))
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_overlapping_backward_is_the_scatter_bit_for_bit(dtype):
+    """Every ISA path and thread count gives the reference scatter's sums, added in its order."""
+    isa_before, threads_before = backend.get_isa(), backend.get_num_threads()
+    try:
+        for isa in backend.backend_info()["available_isas"]:
+            backend.set_isa(isa)
+            for threads in (1, 3):
+                backend.set_num_threads(threads)
+                for got, want in overlapping_backward_cases(dtype):
+                    np.testing.assert_array_equal(got, want, err_msg=f"{isa} {threads}")
+                    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    finally:
+        backend.set_isa(isa_before)
+        backend.set_num_threads(threads_before)
+
+
 def test_adjoint_pairs():
     """<avg(x), g> = <x, avg_backward(g)> and <scatter(g), x> = <g, gather(x)>."""
     x = rand((2, 2, 13, 17), np.float64)

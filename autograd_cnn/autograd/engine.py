@@ -40,6 +40,10 @@ Ownership: a leaf's ``.grad`` must never alias an array anyone else holds (a gra
 ``backward()``, one an op returned for two inputs, a view of either). The engine knows which
 buffers it allocated itself -- the sum of two contributions -- and only those it adds into in
 place or hands to ``.grad`` as they are; any other gradient is copied when it becomes a ``.grad``.
+An Op whose array-world ``backward`` returns only arrays it allocated for the call, held by
+nothing else (``Function.backward_fresh``), hands them over as owned too: a leaf input's
+gradient then becomes its ``.grad`` without that copy (PyTorch's AccumulateGrad likewise keeps a
+gradient nobody else references).
 """
 import threading
 
@@ -138,6 +142,7 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None, on_le
             if nxt is None:
                 raise _freed_error(node)
             grads = bufs.pop(node, None)
+            fresh = False  # the arrays in res are the node's own, fresh ones (backward_fresh)
             if grads is None:  # no gradient reached any output: nothing flows further
                 res = (None,) * len(nxt)
             else:
@@ -176,6 +181,7 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None, on_le
                 if create_graph:
                     res = [r if r is None or isinstance(r, Tensor) else Tensor._wrap(np.asarray(r))
                            for r in res]
+                fresh = not create_graph and fn.backward_fresh and fn.backward_on_arrays
             for e, g in zip(nxt, res):
                 if e is None:
                     continue
@@ -190,6 +196,8 @@ def _run(root_edges, root_grads, retain_graph, create_graph, capture=None, on_le
                             _add_leaf(leaves, owned, c, g, create_graph)
                         else:
                             leaves[c] = g
+                            if fresh and type(g) is np.ndarray:
+                                owned.add(c)
                     if leaf_deps is not None:
                         n = leaf_deps[c] - 1
                         leaf_deps[c] = n

@@ -171,6 +171,11 @@ class Function:
 
     #: whether ``backward`` also runs on plain ndarrays (see "Two worlds" above); set by Op
     backward_on_arrays = False
+    #: an Op may set this when every array its array-world ``backward`` returns was allocated for
+    #: that call and is held by nothing else (not an input, not a view of one, never the same
+    #: array for two inputs): the engine then makes it a leaf's ``.grad`` without copying it
+    #: (engine.py, "Ownership")
+    backward_fresh = False
 
     @staticmethod
     def forward(ctx, *args):

@@ -252,7 +252,14 @@ def _grad_array(g, dtype):
     return g if g.dtype == dtype else g.astype(dtype)
 
 
-class _MaxPool(Op):
+class _PoolOp(Op):
+    """The pooling Functions: each backward returns one new array from _C.cached_empty (the
+    forward of another of them), so a leaf input keeps it as its .grad without a copy."""
+
+    backward_fresh = True
+
+
+class _MaxPool(_PoolOp):
     """y = max over each window; saves the flat arg-max (not a Tensor: it never changes). The
     arg-max is only computed when a gradient or the indices are wanted (with_indices)."""
 
@@ -271,7 +278,7 @@ class _MaxPool(Op):
         return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
 
-class _MaxPoolScatter(Op):
+class _MaxPoolScatter(_PoolOp):
     """gx = 0, then gx.flat[arg-max] += gy, plane by plane: max pooling's backward."""
 
     @staticmethod
@@ -284,7 +291,7 @@ class _MaxPoolScatter(Op):
         return _MaxPoolGather.apply(ggx, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
 
-class _MaxPoolGather(Op):
+class _MaxPoolGather(_PoolOp):
     """y = x.flat[arg-max], plane by plane: the scatter's backward (and the scatter is its)."""
 
     @staticmethod
@@ -297,7 +304,7 @@ class _MaxPoolGather(Op):
         return _MaxPoolScatter.apply(gy, ctx.ind, ctx.call, ctx.dtype), None, None, None
 
 
-class _AvgPool(Op):
+class _AvgPool(_PoolOp):
     """y = mean over each window (a linear map A)."""
 
     @staticmethod
@@ -311,7 +318,7 @@ class _AvgPool(Op):
         return _AvgPoolBackward.apply(gy, ctx.call, ctx.dtype), None
 
 
-class _AvgPoolBackward(Op):
+class _AvgPoolBackward(_PoolOp):
     """gx = A^T gy: average pooling's backward; its own backward is A, the pooling again."""
 
     @staticmethod

@@ -113,9 +113,10 @@ template <typename T>
 void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
   const PoolAxis& h = p.h;
   const PoolAxis& w = p.w;
-  std::memset(gx, 0, sizeof(T) * static_cast<std::size_t>(p.in_plane()));
+  std::int64_t zeroed = 0;  // the banded zero fill (pool_zero_rows_to)
   for (std::int64_t oh = 0; oh < h.out; ++oh) {
     const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
+    pool_zero_rows_to(gx, w.in, pool_row_reach(h, oh), &zeroed);
     const T* gy_row = gy + oh * w.out;
     for (std::int64_t ow = 0; ow < w.out; ++ow) {
       const T g = gy_row[ow] / avg_pool_divisor<T>(p, oh, ow);
@@ -126,6 +127,7 @@ void avg_pool_backward_plane(const T* gy, T* gx, const PoolPlan& p) {
       }
     }
   }
+  pool_zero_rows_to(gx, w.in, h.in, &zeroed);
 }
 
 // The backward on a regular column axis with stride S (1 or 2), input-centric along the row:
@@ -199,10 +201,11 @@ void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T
                                   T* g) {
   const PoolAxis& h = p.h;
   const PoolAxis& w = p.w;
-  std::memset(gx, 0, sizeof(T) * static_cast<std::size_t>(p.in_plane()));
+  std::int64_t zeroed = 0;  // the banded zero fill (pool_zero_rows_to)
   const std::int64_t u_begin = w.pad, u_end = w.in + w.pad;  // the input row in u coordinates
   for (std::int64_t oh = 0; oh < h.out; ++oh) {
     const std::int64_t r0 = h.first[oh], nr = h.taps[oh], dh = h.dilation;
+    pool_zero_rows_to(gx, w.in, pool_row_reach(h, oh), &zeroed);
     const T* gy_row = gy + oh * w.out;
     const T* div_row = divisors + oh * w.out;
     for (std::int64_t ow = 0; ow < w.out; ++ow) g[ow] = gy_row[ow] / div_row[ow];
@@ -216,6 +219,7 @@ void avg_pool_backward_plane_rows(const T* gy, T* gx, const PoolPlan& p, const T
       for (; u < u_end; ++u) avg_pool_gather_one<S>(g, row, w, u);
     }
   }
+  pool_zero_rows_to(gx, w.in, h.in, &zeroed);
 }
 
 // Disjoint windows (see PoolOwners), columns [2 * ow - pad, 2 * (ow + n) - pad) of one input row:

@@ -277,12 +277,21 @@ void max_pool_scatter_kernel(const T* gy, const I* ind, T* gx, const PoolPlan& p
     });
     return;
   }
+  // Overlapping windows: the scatter with the banded zero fill (pool_zero_rows_to)
+  const PoolAxis& h = p.h;
+  const std::int64_t in_w = p.w.in, out_w = p.w.out;
   parallel_for(p.planes, p.work(), [&](std::int64_t i) {
     T* g = gx + i * in_plane;
     const T* go = gy + i * out_plane;
     const I* at = ind + i * out_plane;
-    std::memset(g, 0, sizeof(T) * static_cast<std::size_t>(in_plane));
-    for (std::int64_t j = 0; j < out_plane; ++j) g[at[j]] += go[j];
+    std::int64_t zeroed = 0;
+    for (std::int64_t oh = 0; oh < h.out; ++oh) {
+      pool_zero_rows_to(g, in_w, pool_row_reach(h, oh), &zeroed);
+      const T* go_row = go + oh * out_w;
+      const I* at_row = at + oh * out_w;
+      for (std::int64_t ow = 0; ow < out_w; ++ow) g[at_row[ow]] += go_row[ow];
+    }
+    pool_zero_rows_to(g, in_w, h.in, &zeroed);
   });
 }
 

@@ -131,3 +131,21 @@ inline PoolInterior pool_pair_interior(const PoolAxis& w, int lanes) {
   if (w.kernel != 2 || w.dilation != 1) return PoolInterior();
   return pool_interior(w, lanes);
 }
+
+// The banded zero fill of the backward passes that add into gx (overlapping windows): before the
+// adds of output row oh, input rows up to pool_row_reach(h, oh) are zeroed, the rest later. No
+// add lands on a row not yet zeroed and no row is zeroed after an add, and the fill meets the
+// adds in the nearest cache instead of running a whole plane ahead of them.
+inline std::int64_t pool_row_reach(const PoolAxis& h, std::int64_t oh) {  // taps[oh] >= 1
+  return h.first[oh] + (h.taps[oh] - 1) * h.dilation + 1;
+}
+
+// Zeroes rows [*zeroed, reach) of `plane` (rows of `width` elements); *zeroed moves on to reach.
+template <typename T>
+inline void pool_zero_rows_to(T* plane, std::int64_t width, std::int64_t reach,
+                              std::int64_t* zeroed) {
+  if (reach <= *zeroed) return;
+  const std::int64_t n = (reach - *zeroed) * width;
+  std::memset(plane + *zeroed * width, 0, sizeof(T) * static_cast<std::size_t>(n));
+  *zeroed = reach;
+}
