@@ -181,7 +181,6 @@ bool fold_chosen(const ConvGeom& g, const ConvPlan& p, int direction) {
 // needs no exact mode. Direction: 0 forward, 1 input gradient, 2 weight gradient.
 template <typename T>
 bool conv1x1_chosen(const ConvGeom& g, int direction) {
-  if (std::getenv("ACNN_NO1X1")) return false;  // TEMP A/B
   bool use = false;
   ACNN_DISPATCH(conv1x1_choice<T>, g, direction, &use);
   return use;
@@ -249,9 +248,12 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const ConvPlan p = make_conv_plan(g);
   const std::int64_t dw_size = g.C_out * (g.C_in / g.G) * p.taps;
   if (conv1x1_chosen<T>(g, 2)) {
-    T* xs = scratch_of<T>(0, conv1x1_rows(g, g.N * g.C_in));
-    T* dys = scratch_of<T>(1, conv1x1_rows(g, g.N * g.C_out));
-    ACNN_DISPATCH(conv1x1_backward_weight<T>, g, x, dy, dw, xs, dys);
+    // (bounds for both of its formulations, in whole vectors of every ISA)
+    const std::int64_t row = (g.C_in / g.G + 15) / 16 * 16;
+    T* s0 = scratch_of<T>(0, std::max(g.N * g.G * g.OH * g.OW * row,
+                                      conv1x1_rows(g, g.N * g.C_in)));
+    T* s1 = scratch_of<T>(1, std::max(g.C_out * row, conv1x1_rows(g, g.N * g.C_out)));
+    ACNN_DISPATCH(conv1x1_backward_weight<T>, g, x, dy, dw, s0, s1);
     return;
   }
   bool nan = false;

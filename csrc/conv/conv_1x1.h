@@ -9,29 +9,34 @@
 //                    dx (zeros elsewhere)
 //   backward_weight  dW (C_out x C_in) = sum_n dY[n] . X_s[n]^T: inner dimension N * P
 //
-// (per group, on its rows and columns). Operands are read in place where their rows are whole
-// vectors (stride 1, P a multiple of the vector width); otherwise copied into rows of whole
-// vectors with zeros past P (pack_rows_1x1), so no tile reads past an array or multiplies a
-// value it was not given: every product is one of the true sum's, and the kernels need no exact
-// mode for non-finite values.
+// (per group, on its rows and columns). The forward and input gradient read their right operand in
+// place where its rows are whole vectors (stride 1, P a multiple of the vector width); otherwise
+// they copy it into rows of whole vectors with zeros past P (pack_rows_1x1). The weight gradient
+// transposes X_s pixel-major (transpose_input_1x1), its input channels in whole vectors with
+// zeros past the last. So no tile reads past an array, and every product a kept result holds is
+// one of the true sum's: the path needs no exact mode for non-finite values.
 //
-// Micro-kernels:
-//   mm_tile_1x1  OB rows of the output x R vectors of pixels in registers: per step R vector
+// Micro-kernels (OB rows x R vectors of accumulators, kAccumulators in all):
+//   mm_tile_1x1  forward / input gradient: OB output rows x R vectors of pixels; per step R vector
 //                loads of the right operand's row k and OB broadcast weights (packed [k][OB] by
-//                pack_matrix_1x1), OB * R multiply-adds, over the whole inner dimension (C_in or
-//                C_out of a group), then stored once (with the bias).
-//   wg_tile_1x1  MB rows of dY x NB rows of X_s of vector partial sums: per pixel vector MB + NB
-//                loads for MB * NB multiply-adds, over the samples and pixels of one chunk.
+//                pack_matrix_1x1), over the whole inner dimension (C_in or C_out of a group),
+//                then stored once (with the bias).
+//   wg_lane_tile_1x1  weight gradient, few input channels: MB rows of dY x NB rows of X_s of
+//                vector partial sums along the pixels (MB + NB loads for MB * NB multiply-adds),
+//                kept in memory between chunks of samples and reduced lane by lane at the end.
+//   wg_tile_1x1  weight gradient, many input channels: OB output channels x R vectors of input
+//                channels; per step
+//                (pixel) R vector loads of the transposed input and OB broadcasts of dY, over
+//                one sample's pixels, adding into sums kept in memory between samples.
 //
-// Determinism: every output element is computed by one work item; the weight gradient's partial
-// sums run over (sample, pixel) in order, lane by lane, kept in memory between chunks, and are
-// reduced lane by lane once at the end, so no split by threads changes a bit.
+// Determinism: every output element is computed by one work item, in one order whatever the split
+// into items: in the weight gradient each element is one chain of multiply-adds over (sample,
+// pixel) in order (transposed), or each lane of its vector sum is, the lanes then reduced in order
+// (pixel vectors); so no thread count changes a bit.
 
-// Cache budgets the blocking follows (no machine's exact sizes: the smallest L2 per core of
-// current x86 server cores is 512 KiB-1 MiB, L1 32-48 KiB): the right operand's panel of a
-// forward work item (its inner dimension x its pixel chunk) stays within kL2PanelBytes, so the
-// row blocks of the item find it in L2; the weight gradient's chunk of (sample, pixel) positions
-// keeps the item's rows within kL2PanelBytes too, and its sums within kWgradChannelItemBytes.
+// The cache budget the forward's blocking follows (no machine's exact size: the L2 per core of
+// current x86 server cores is 512 KiB-2 MiB): a work item's panel of the right operand (its inner
+// dimension x its pixel chunk) stays within kL2PanelBytes, so the item's row blocks find it in L2.
 constexpr std::int64_t kL2PanelBytes = 256 * 1024;
 
 // Whether a convolution takes the 1x1 path: a 1x1 kernel without padding (dilation then changes
@@ -159,7 +164,8 @@ __attribute__((always_inline)) inline void store_tile_1x1(const Vec<T> (&acc)[OB
       } else if (p < pixels) {
         alignas(64) T buf[W];
         v.store(buf);
-        for (std::int64_t i = 0; i < pixels - p; ++i) c[o * ldc + p + i] = buf[i];
+        const int tail = static_cast<int>(std::min<std::int64_t>(W, pixels - p));
+        for (int i = 0; i < tail; ++i) c[o * ldc + p + i] = buf[i];
       }
     }
   }
@@ -185,7 +191,7 @@ void matrix_product_1x1_r(std::int64_t n, std::int64_t groups, std::int64_t m, s
   const std::int64_t tiles = ceil_div(pv, R);
   const std::int64_t panel_tile = kk * TILE * std::int64_t(sizeof(T));
   const std::int64_t chunk_tiles =
-      std::max<std::int64_t>(1, std::min(tiles, kL2PanelBytes / std::max<std::int64_t>(1, panel_tile)));
+      std::max<std::int64_t>(1, std::min(tiles, kL2PanelBytes / panel_tile));
   const std::int64_t chunks = ceil_div(tiles, chunk_tiles);
   std::int64_t row_groups = 1;
   const std::int64_t base_items = n * groups * chunks;
@@ -325,7 +331,7 @@ void conv1x1_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx, T
 // acc[i][j] += sum over samples s < ns and pixels [q0, q1) (whole vectors) of
 // a[s * a_image + i * lda + q] * b[s * b_image + j * ldb + q]: MB rows of dY x NB rows of X_s.
 template <typename T, int MB, int NB>
-__attribute__((always_inline)) inline void wg_tile_1x1(const T* a, std::int64_t lda,
+__attribute__((always_inline)) inline void wg_lane_tile_1x1(const T* a, std::int64_t lda,
                                                        std::int64_t a_image, const T* b,
                                                        std::int64_t ldb, std::int64_t b_image,
                                                        std::int64_t ns, std::int64_t q0,
@@ -352,17 +358,20 @@ __attribute__((always_inline)) inline void wg_tile_1x1(const T* a, std::int64_t 
   }
 }
 
-// dw = sum_n dY[n] . X_s[n]^T for a 1x1 kernel without padding. xs, dys: scratch for the
-// operands in rows of whole vectors (each used unless read in place).
+// dw = sum_n dY[n] . X_s[n]^T with the pixels in vectors (few input channels: see
+// conv1x1_backward_weight). xs, dys: scratch for the operands in rows of whole vectors (each used
+// unless read in place; zeros past P in both, so the lanes past the last pixel add 0 * 0).
 //
 // Blocks: kWgradBlockChannels rows of dY (output channels) x kWgradBlockTaps rows of X_s (input
 // channels). Work item: (group, group of row blocks, group of column blocks), split by
 // split_weight_items (conv_schedule.h) so the busiest thread has the fewest blocks; its vector
 // sums (at most kWgradChannelItemBytes) live in memory between chunks of (sample, pixel)
-// positions, whose rows the item keeps within kL2PanelBytes. Each lane of a sum runs over the
-// samples and pixels in order whatever the chunking, and is reduced lane by lane at the end.
+// positions, whose rows the item keeps within kL2PanelBytes (its few input rows stay in L1).
+// Each lane of a sum runs over the samples and pixels in order whatever the chunking, and is
+// reduced lane by lane at the end.
 template <typename T>
-void conv1x1_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw, T* xs, T* dys) {
+void conv1x1_backward_weight_lanes(const ConvGeom& g, const T* x, const T* dy, T* dw, T* xs,
+                                   T* dys) {
   using V = Vec<T>;
   constexpr int W = V::width;
   constexpr int MB = kWgradBlockChannels, NB = kWgradBlockTaps;
@@ -426,7 +435,7 @@ void conv1x1_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw, 
                 for (int i = 0; i < MT; ++i)
 #pragma GCC unroll 8
                   for (int j = 0; j < NT; ++j) acc[i][j] = sb[i * NB + j];
-                wg_tile_1x1<T, MT, NT>(ab, lda, g.C_out * lda, bb, ld, g.C_in * ld, ns, q0, q1,
+                wg_lane_tile_1x1<T, MT, NT>(ab, lda, g.C_out * lda, bb, ld, g.C_in * ld, ns, q0, q1,
                                        acc);
 #pragma GCC unroll 8
                 for (int i = 0; i < MT; ++i)
@@ -446,4 +455,163 @@ void conv1x1_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw, 
             dw[(grp * cog + rb * MB + i) * cig + cb * NB + j] = sb[i * NB + j].sum();
       }
   });
+}
+
+// X_s[n] of one group transposed, pixel-major: xt[p][c] for the group's cig channels, rows ld
+// apart, zeros past cig (src: the sample's first channel of the group, images of h x w read at
+// stride sh, sw for an oh x ow output). Blocks of 16 pixels, so each channel's reads stay in a few
+// cache lines while the writes go down the rows.
+template <typename T>
+inline void transpose_input_1x1(const T* src, std::int64_t cig, std::int64_t h, std::int64_t w,
+                                std::int64_t sh, std::int64_t sw, std::int64_t oh,
+                                std::int64_t ow, std::int64_t ld, T* xt) {
+  const std::int64_t pixels = oh * ow;
+  for (std::int64_t p0 = 0; p0 < pixels; p0 += 16) {
+    const std::int64_t p1 = std::min(pixels, p0 + 16);
+    for (std::int64_t c = 0; c < cig; ++c) {
+      const T* s = src + c * h * w;
+      if (sh == 1 && sw == 1) {
+        for (std::int64_t p = p0; p < p1; ++p) xt[p * ld + c] = s[p];
+      } else {
+        std::int64_t i = p0 / ow, j = p0 % ow;
+        for (std::int64_t p = p0; p < p1; ++p) {
+          xt[p * ld + c] = s[i * sh * w + j * sw];
+          if (++j == ow) j = 0, ++i;
+        }
+      }
+    }
+    for (std::int64_t p = p0; p < p1; ++p) std::fill(xt + p * ld + cig, xt + (p + 1) * ld, T(0));
+  }
+}
+
+// acc[o][r] (loaded from and stored back to c[o * ldc + r * W ..]) += sum_k a[o * lda + k] *
+// b[k * ldb + r * W ..] over kk steps: OB rows of dY (broadcast, read along their pixels) x R
+// vectors of input channels of the transposed input.
+template <typename T, int OB, int R>
+__attribute__((always_inline)) inline void wg_tile_1x1(const T* a, std::int64_t lda, const T* b,
+                                                       std::int64_t ldb, std::int64_t kk, T* c,
+                                                       std::int64_t ldc) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[OB][R];
+#pragma GCC unroll 16
+  for (int o = 0; o < OB; ++o)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[o][r] = V::load(c + o * ldc + r * W);
+  for (std::int64_t k = 0; k < kk; ++k) {
+    V x[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      x[r] = V::load(b + k * ldb + r * W);
+      in_register(x[r]);
+    }
+#pragma GCC unroll 16
+    for (int o = 0; o < OB; ++o) {
+      const V d = splat(a + o * lda + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[o][r] = V::fma(d, x[r], acc[o][r]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int o = 0; o < OB; ++o)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[o][r].store(c + o * ldc + r * W);
+}
+
+// dw = sum_n dY[n] . X_s[n]^T for a 1x1 kernel without padding, as a matrix product with the
+// input channels in vectors: X_s is first transposed pixel-major (xt: N * G blocks of P rows of
+// ld = cig in whole vectors), then each work item (group, run of blocks of OB output channels)
+// sweeps the samples in order, adding sample n's dY[n] (OB rows broadcast, pixels along k) .
+// xt[n] (P x ld) into its rows of the sums (dws: C_out rows of ld, in memory between samples,
+// in L2; each tile loads and stores its sums once per sample). So every dw element is one chain
+// of multiply-adds over (sample, pixel) in order, whatever the split: bitwise the same on any
+// number of threads, and no lanes to reduce.
+template <typename T, int R>
+void conv1x1_backward_weight_r(const ConvGeom& g, const T* dy, T* dw, const T* xt, T* dws,
+                               std::int64_t ld) {
+  constexpr int W = Vec<T>::width;
+  constexpr int OB = rows_for_1x1<R>();
+  constexpr int TILE = R * W;
+  const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, pixels = g.OH * g.OW;
+  const std::int64_t mb = ceil_div(cog, OB), tiles = ceil_div(ld, TILE);
+  const std::int64_t threads = num_threads();
+  // the fewest row-block runs per group that keep every thread busy (at least one per thread
+  // over all groups), balanced
+  const std::int64_t runs = std::min(mb, std::max<std::int64_t>(1, ceil_div(threads, g.G)));
+  const double fmas = double(g.N) * g.C_out * ld * pixels;
+  parallel_for(g.G * runs, fmas, [&](std::int64_t it) {
+    const std::int64_t grp = it / runs, run = it % runs;
+    const std::int64_t b0 = mb * run / runs, b1 = mb * (run + 1) / runs;
+    const std::int64_t o0 = b0 * OB, o1 = std::min(cog, b1 * OB);
+    T* sums = dws + (grp * cog + o0) * ld;
+    std::fill(sums, sums + (o1 - o0) * ld, T(0));
+    for (std::int64_t n = 0; n < g.N; ++n) {
+      const T* xn = xt + (n * g.G + grp) * pixels * ld;
+      const T* dn = dy + (n * g.C_out + grp * cog) * pixels;
+      for (std::int64_t blk = b0; blk < b1; ++blk) {
+        const int ob = static_cast<int>(std::min<std::int64_t>(OB, cog - blk * OB));
+        with_count<OB>(ob, [&](auto OBc) {
+          constexpr int OBT = decltype(OBc)::value;
+          for (std::int64_t t = 0; t < tiles; ++t) {
+            const std::int64_t c0 = t * TILE;
+            T* c = dws + (grp * cog + blk * OB) * ld + c0;
+            const T* a = dn + blk * OB * pixels;
+            const std::int64_t left = (ld - c0) / W;
+            if (left >= R) {
+              wg_tile_1x1<T, OBT, R>(a, pixels, xn + c0, ld, pixels, c, ld);
+            } else {
+              with_count<R>(static_cast<int>(left), [&](auto Lc) {
+                wg_tile_1x1<T, OBT, decltype(Lc)::value>(a, pixels, xn + c0, ld, pixels, c, ld);
+              });
+            }
+          }
+        });
+      }
+    }
+    for (std::int64_t o = o0; o < o1; ++o)
+      std::memcpy(dw + (grp * cog + o) * cig, dws + (grp * cog + o) * ld, sizeof(T) * cig);
+  });
+}
+
+// The length of the transposed input's rows: a group's input channels in whole vectors.
+template <typename T>
+inline std::int64_t transposed_row_1x1(const ConvGeom& g) {
+  return ceil_div(g.C_in / g.G, Vec<T>::width) * Vec<T>::width;
+}
+
+// Whether the weight gradient takes the transposed input (input channels in vectors): when a
+// group's input channels fill at least 3 vectors, so its tiles (3-4 vectors x 6-8 rows, or 4 x 3
+// with 16 registers) load no more per multiply-add than the pixel-vector tiles. With fewer, the
+// broadcasts of dY would bound a tile of 1-2 vectors, while the pixel-vector formulation keeps its
+// few input rows in L1 over a chunk (many input channels stream them from L2 for every block of
+// output channels: half the speed, benchmarks/PERFORMANCE.md).
+template <typename T>
+inline bool use_transposed_weight_gradient_1x1(const ConvGeom& g) {
+  return g.C_in / g.G >= 3 * Vec<T>::width;
+}
+
+// dw = sum_n dY[n] . X_s[n]^T for a 1x1 kernel without padding, in one of the two formulations
+// (use_transposed_weight_gradient_1x1). Scratch: s0 holds the transposed input (N * G * P rows of
+// transposed_row_1x1) or X_s in rows of whole vectors; s1 the sums (C_out rows of
+// transposed_row_1x1) or dY in rows of whole vectors.
+template <typename T>
+void conv1x1_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw, T* s0, T* s1) {
+  if (!use_transposed_weight_gradient_1x1<T>(g)) {
+    conv1x1_backward_weight_lanes(g, x, dy, dw, s0, s1);
+    return;
+  }
+  T* xt = s0;
+  T* dws = s1;
+  const std::int64_t cig = g.C_in / g.G, pixels = g.OH * g.OW;
+  const std::int64_t ld = transposed_row_1x1<T>(g);
+  parallel_for(g.N * g.G, double(g.N) * g.G * pixels * ld, [&](std::int64_t ng) {
+    transpose_input_1x1(x + ng * cig * g.H * g.W, cig, g.H, g.W, g.SH, g.SW, g.OH, g.OW, ld,
+                        xt + ng * pixels * ld);
+  });
+  switch (pixel_vectors_1x1(ld / Vec<T>::width)) {
+    case 1: conv1x1_backward_weight_r<T, 1>(g, dy, dw, xt, dws, ld); break;
+    case 2: conv1x1_backward_weight_r<T, 2>(g, dy, dw, xt, dws, ld); break;
+    case 3: conv1x1_backward_weight_r<T, 3>(g, dy, dw, xt, dws, ld); break;
+    default: conv1x1_backward_weight_r<T, 4>(g, dy, dw, xt, dws, ld); break;
+  }
 }
