@@ -34,9 +34,10 @@
 // pixel) in order (transposed), or each lane of its vector sum is, the lanes then reduced in order
 // (pixel vectors); so no thread count changes a bit.
 
-// The cache budget the forward's blocking follows (no machine's exact size: the L2 per core of
-// current x86 server cores is 512 KiB-2 MiB): a work item's panel of the right operand (its inner
-// dimension x its pixel chunk) stays within kL2PanelBytes, so the item's row blocks find it in L2.
+// The cache budget the blocking follows (no machine's exact size: the L2 per core of current x86
+// server cores is 512 KiB-2 MiB): a forward / input-gradient work item's panel of the right operand
+// (its inner dimension x its pixel chunk) stays within kL2PanelBytes, so the item's row blocks find
+// it in L2; so do the rows of a chunk of the pixel-vector weight gradient.
 constexpr std::int64_t kL2PanelBytes = 256 * 1024;
 
 // Whether a convolution takes the 1x1 path: a 1x1 kernel without padding (dilation then changes
