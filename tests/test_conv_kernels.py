@@ -373,6 +373,7 @@ def test_nan_and_inf_propagate():
     (2, 3, 5, (40, 36), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),   # large planes
     (2, 3, 40, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),    # channel weight gradient
     (4, 3, 5, (1, 19), (1, 3), (1, 2), ((0, 0), (1, 1)), (1, 1), 1),    # 1-D: the folded layout
+    (2, 5, 7, (7, 9), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),     # 1x1: matrix products
 ])
 def test_non_finite_values_never_meet_structural_zeros(case, isa):
     """The backward kernels' wide layouts hold zeros (padding margins, discarded columns) that the
@@ -503,3 +504,64 @@ def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa):
     np.testing.assert_array_equal(np.isinf(dw), np.isinf(ref))
     fin = np.isfinite(ref)
     np.testing.assert_allclose(dw[fin], ref[fin], rtol=1e-10, atol=1e-10)
+
+
+# 1x1 kernels without padding run as matrix products (csrc/conv/conv_1x1.h): n, cin, cout, (h, w),
+# stride, groups. Strides 1, 2, 3 and mixed; pixel counts that are whole vectors of every width
+# (read in place) and odd ones (copied into rows of whole vectors), fewer pixels than a vector;
+# channel counts that leave remainder row blocks and remainder channel vectors; groups; a 1-D row.
+CASES_1X1 = [
+    (2, 6, 4, (5, 8), (1, 1), 1),
+    (3, 16, 32, (8, 8), (1, 1), 1),
+    (2, 17, 29, (7, 9), (3, 2), 1),
+    (2, 12, 18, (16, 16), (2, 2), 3),
+    (2, 64, 40, (5, 5), (1, 1), 1),
+    (2, 8, 50, (3, 3), (1, 1), 2),
+    (1, 5, 7, (1, 33), (1, 1), 1),
+    (3, 24, 26, (9, 13), (3, 3), 1),
+    (2, 40, 16, (16, 16), (2, 2), 1),
+    (4, 33, 70, (8, 8), (1, 1), 1),
+]
+
+
+def run_case_1x1(n, cin, cout, hw, stride, groups, dtype, seed=0, bias=True):
+    return run_case(n, cin, cout, hw, (1, 1), stride, ((0, 0), (0, 0)), (1, 1), groups, dtype,
+                    seed=seed, bias=bias)
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_1x1_matrix_products_every_isa(isa, dtype):
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        for case in CASES_1X1:
+            run_case_1x1(*case, dtype)
+        run_case_1x1(2, 10, 12, (6, 7), (2, 1), 2, dtype, bias=False)
+        # dilation changes nothing for a 1x1 kernel; padding takes the general kernels (the
+        # boundary of the 1x1 path)
+        run_case(2, 9, 11, (7, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (3, 2), 1, dtype)
+        run_case(2, 9, 11, (7, 8), (1, 1), (2, 1), ((1, 0), (0, 1)), (1, 1), 1, dtype)
+    finally:
+        ac.set_isa(before)
+
+
+def test_1x1_does_not_depend_on_thread_count():
+    # large enough (> 1M multiply-adds) for the parallel loops: CIFAR's 1x1 projection and its
+    # stride-2 shortcuts, odd pixels with groups; each result bitwise the same on 1, 2, 3 and 7
+    # threads
+    before = ac.get_num_threads()
+    cases = [(16, 128, 256, (8, 8), (1, 1), 1), (16, 16, 32, (32, 32), (2, 2), 1),
+             (16, 32, 64, (16, 16), (2, 2), 1), (12, 36, 60, (9, 11), (1, 1), 3)]
+    try:
+        for case in cases:
+            for dtype in (np.float32, np.float64):
+                results = []
+                for threads in (1, 2, 3, 7):
+                    ac.set_num_threads(threads)
+                    results.append(run_case_1x1(*case, dtype))
+                for other in results[1:]:
+                    for a, b in zip(results[0], other):
+                        assert np.array_equal(a, b), (case, dtype)
+    finally:
+        ac.set_num_threads(before)

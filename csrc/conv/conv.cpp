@@ -176,9 +176,30 @@ bool fold_chosen(const ConvGeom& g, const ConvPlan& p, int direction) {
   return fold;
 }
 
+// Whether the call takes the 1x1 path (conv_1x1.h: a 1x1 kernel without padding, as matrix
+// products); the choice is the ISA's (use_conv1x1). That path multiplies only real values, so it
+// needs no exact mode. Direction: 0 forward, 1 input gradient, 2 weight gradient.
+template <typename T>
+bool conv1x1_chosen(const ConvGeom& g, int direction) {
+  bool use = false;
+  ACNN_DISPATCH(conv1x1_choice<T>, g, direction, &use);
+  return use;
+}
+
+// Row lengths of the 1x1 path's operand copies: whole vectors of every ISA (<= 16 lanes).
+std::int64_t conv1x1_rows(const ConvGeom& g, std::int64_t rows) {
+  return rows * ((g.OH * g.OW + 15) / 16 * 16);
+}
+
 template <typename T>
 void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   const ScratchTrim trim_after;
+  if (conv1x1_chosen<T>(g, 0)) {
+    T* xs = scratch_of<T>(0, conv1x1_rows(g, g.N * g.C_in));
+    T* wp = scratch_of<T>(1, g.G * (g.C_out / g.G + 31) * (g.C_in / g.G));
+    ACNN_DISPATCH(conv1x1_forward<T>, g, x, w, bias, y, xs, wp);
+    return;
+  }
   const ConvPlan p = make_conv_plan(g);
   const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
   if (!exact && fold_chosen<T>(g, p, 0)) {
@@ -198,6 +219,13 @@ void conv2d_forward(const ConvGeom& g, const T* x, const T* w, const T* bias, T*
 template <typename T>
 void conv2d_backward_input(const ConvGeom& g, const T* dy, const T* w, T* dx) {
   const ScratchTrim trim_after;
+  if (conv1x1_chosen<T>(g, 1)) {
+    T* dys = scratch_of<T>(0, conv1x1_rows(g, g.N * g.C_out));
+    T* wp = scratch_of<T>(1, g.G * (g.C_in / g.G + 31) * (g.C_out / g.G));
+    T* dxs = scratch_of<T>(2, g.N * g.C_in * g.OH * g.OW);
+    ACNN_DISPATCH(conv1x1_backward_input<T>, g, dy, w, dx, dys, wp, dxs);
+    return;
+  }
   const ConvPlan p = make_conv_plan(g);
   const bool exact = !all_finite(w, g.C_out * (g.C_in / g.G) * p.taps);
   if (!exact && fold_chosen<T>(g, p, 1)) {
@@ -219,6 +247,15 @@ void conv2d_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const ScratchTrim trim_after;
   const ConvPlan p = make_conv_plan(g);
   const std::int64_t dw_size = g.C_out * (g.C_in / g.G) * p.taps;
+  if (conv1x1_chosen<T>(g, 2)) {
+    // (bounds for both of its formulations, in whole vectors of every ISA)
+    const std::int64_t row = (g.C_in / g.G + 15) / 16 * 16;
+    T* s0 = scratch_of<T>(0, std::max(g.N * g.G * g.OH * g.OW * row,
+                                      conv1x1_rows(g, g.N * g.C_in)));
+    T* s1 = scratch_of<T>(1, std::max(g.C_out * row, conv1x1_rows(g, g.N * g.C_out)));
+    ACNN_DISPATCH(conv1x1_backward_weight<T>, g, x, dy, dw, s0, s1);
+    return;
+  }
   bool nan = false;
   if (fold_chosen<T>(g, p, 2)) {
     const ConvGeom f = fold_geometry(g);

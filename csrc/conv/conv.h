@@ -93,6 +93,14 @@ ConvGeom fold_geometry(const ConvGeom& g);
   template <typename T>                                                                        \
   void conv_fold_backward_weight(const ConvGeom&, const ConvGeom&, const ConvPlan&,            \
                                  const ConvPlan&, const T*, const T*, T*, T*, T*);             \
+  template <typename T>                                                                        \
+  void conv1x1_choice(const ConvGeom&, int direction, bool* use);                              \
+  template <typename T>                                                                        \
+  void conv1x1_forward(const ConvGeom&, const T*, const T*, const T*, T*, T*, T*);             \
+  template <typename T>                                                                        \
+  void conv1x1_backward_input(const ConvGeom&, const T*, const T*, T*, T*, T*, T*);            \
+  template <typename T>                                                                        \
+  void conv1x1_backward_weight(const ConvGeom&, const T*, const T*, T*, T*, T*);               \
   }
 ACNN_CONV_DECLARE(avx512)
 ACNN_CONV_DECLARE(avx2)

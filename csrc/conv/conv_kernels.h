@@ -11,6 +11,7 @@
 //   conv_backward_input.h    dx = conv_transpose(dy, w)
 //   conv_backward_weight.h   dw = correlate(x, dy)
 //   conv_fold.h              1-D convolutions with the batch folded into the rows of one image
+//   conv_1x1.h               1x1 kernels without padding as matrix products (own micro-kernels)
 //
 // How they work. All three kernels run on the phase layout of ConvPlan (conv.h): the padded input
 // of one channel is split into SH*SW stride-phase planes, so that every tap of every output pixel
@@ -60,3 +61,4 @@
 #include "conv/conv_backward_input.h"
 #include "conv/conv_backward_weight.h"
 #include "conv/conv_fold.h"
+#include "conv/conv_1x1.h"
