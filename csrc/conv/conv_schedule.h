@@ -327,7 +327,16 @@ inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
 // kWgradChannelItemBytes of them per item). The split is split_weight_items', as for the wide
 // rows. It changes only which item sums a dw element, never how: over (sample, pixel) in order,
 // in one lane.
+//
+// Row blocks (row_taps = KW, 3 or 5): where each input channel's columns are kernel rows of KW
+// taps at adjacent input columns (stride and dilation 1 along the width), a block is instead OV
+// vectors x KR whole kernel rows (KR*KW columns, weight_chan_rows), KR = wgrad_row_block_rows(OV,
+// KW) by the registers, the group's cig*taps/KW rows in balanced blocks; OV (at most
+// kWgradChannelVectors) is the one with the most multiply-adds per load (OV dy vectors and
+// KR*(RC + KW - 1)/RC broadcasts per output pixel, RC = kWgradRowColumns) over the lanes it
+// computes (the last tile's vectors past the group's ceil(cog / W)); chunks are whole output rows.
 struct WeightChanSchedule {
+  int row_taps = 0;                    // KW of the row blocks; 0: blocks of single columns
   int vectors = 1;                     // OV: output-channel vectors per block
   int columns = 1;                     // K: columns per block, at most
   std::int64_t channels_padded = 0;    // cogp: the group's output channels in whole vectors
@@ -339,6 +348,19 @@ struct WeightChanSchedule {
   std::int64_t chunk_pixels = 0;       // pixels per chunk (all of a sample's, or part of one)
 };
 
+// KW when every input channel's columns (taps in phase-plane order) are kernel rows of KW = 3 or
+// 5 taps at adjacent input columns and a block of one channel vector holds such a row
+// (wgrad_row_block_rows); else 0.
+inline int weight_row_taps(const ConvGeom& g, const ConvPlan& p) {
+  const int kw = static_cast<int>(g.KW);
+  if ((kw != 3 && kw != 5) || p.taps % kw != 0 || wgrad_row_block_rows(1, kw) < 1) return 0;
+  for (std::int64_t i = 0; i < p.taps; ++i)
+    if (i % kw != 0 &&
+        p.tap_offset[p.plane_taps[i]] != p.tap_offset[p.plane_taps[i - 1]] + 1)
+      return 0;
+  return kw;
+}
+
 template <typename T>
 WeightChanSchedule plan_weight_gradient_channels(const ConvGeom& g, const ConvPlan& p,
                                                  std::int64_t threads) {
@@ -346,17 +368,35 @@ WeightChanSchedule plan_weight_gradient_channels(const ConvGeom& g, const ConvPl
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, cols = cig * p.taps;
   WeightChanSchedule s;
   const std::int64_t nvec = ceil_div(cog, W);
-  s.vectors = static_cast<int>(std::min<std::int64_t>(kWgradChannelVectors, nvec));
-  s.columns = kAccumulators / s.vectors;
+  s.row_taps = weight_row_taps(g, p);
+  if (s.row_taps != 0) {
+    const int kw = s.row_taps;
+    double best = 0;
+    for (int ov = 1; ov <= std::min<std::int64_t>(kWgradChannelVectors, nvec); ++ov) {
+      const int kr = wgrad_row_block_rows(ov, kw);
+      if (kr < 1) break;
+      const double loads = ov + kr * double(kWgradRowColumns + kw - 1) / kWgradRowColumns;
+      const double score = ov * kr * kw / loads * double(nvec) / double(ceil_div(nvec, ov) * ov);
+      if (score > best) {
+        best = score;
+        s.vectors = ov;
+        s.columns = kr * kw;
+      }
+    }
+  } else {
+    s.vectors = static_cast<int>(std::min<std::int64_t>(kWgradChannelVectors, nvec));
+    s.columns = kAccumulators / s.vectors;
+  }
   s.channels_padded = nvec * W;
   s.out_tiles = ceil_div(nvec, s.vectors);
   s.column_blocks = ceil_div(cols, s.columns);
   const std::int64_t tile_bytes = g.OH * g.OW * s.vectors * W * std::int64_t(sizeof(T));
   s.chunk_samples = std::max<std::int64_t>(1, kWgradChannelChunkBytes / tile_bytes);
-  // a sample larger than a chunk (56x56, 224x224) is cut into balanced runs of pixels, so the
-  // column blocks do not stream its whole dy tile from memory each
-  const std::int64_t pixels = g.OH * g.OW;
-  s.chunk_pixels = ceil_div(pixels, ceil_div(tile_bytes, kWgradChannelChunkBytes));
+  // a sample larger than a chunk (56x56, 224x224) is cut into balanced runs of pixels (of whole
+  // rows for the row blocks), so the column blocks do not stream its whole dy tile from memory
+  // each
+  const std::int64_t pixels = g.OH * g.OW, pieces = ceil_div(tile_bytes, kWgradChannelChunkBytes);
+  s.chunk_pixels = s.row_taps != 0 ? ceil_div(g.OH, pieces) * g.OW : ceil_div(pixels, pieces);
   const std::int64_t nt = s.out_tiles, ncb = s.column_blocks;
   const std::int64_t block_bytes = kAccumulators * sizeof(Vec<T>);
   const WeightItemSplit split =
