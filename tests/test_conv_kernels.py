@@ -159,9 +159,11 @@ def test_every_isa_path(isa):
             run_case(2, 4, 40, (10, 12), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1, dtype)
             run_case(2, 3, 32, (11, 9), (3, 3), (2, 1), ((1, 1), (1, 1)), (2, 1), 1, dtype)
             # at the cost model's boundary, where the path depends on the vector width: 12
-            # channels on 8x8 and 16 on 32x32 (ResNet-20 stage 1) take the wide rows with the
-            # widest vectors (16 lanes; 8 too for the 12) and the channel blocks with narrower ones
+            # channels on 8x8 and 8 on 32x32 take the weight gradient's wide rows with the widest
+            # vectors (16 lanes; 8 too for the 12) and the channel (row) blocks with narrower
+            # ones; 16 on 32x32 (ResNet-20 stage 1) the row blocks of one channel vector
             run_case(2, 6, 12, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(1, 3, 8, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             run_case(1, 3, 16, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             channel_forward_cases(dtype)
     finally:

@@ -272,7 +272,20 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
 }
 
 // ---- The channel-vectorised weight gradient (conv_backward_weight_channels) ----
-//
+
+// KW when every input channel's columns (taps in phase-plane order) are kernel rows of KW = 3 or
+// 5 taps at adjacent input columns and a block of one channel vector holds such a row
+// (wgrad_row_block_rows); else 0.
+inline int weight_row_taps(const ConvGeom& g, const ConvPlan& p) {
+  const int kw = static_cast<int>(g.KW);
+  if ((kw != 3 && kw != 5) || p.taps % kw != 0 || wgrad_row_block_rows(1, kw) < 1) return 0;
+  for (std::int64_t i = 0; i < p.taps; ++i)
+    if (i % kw != 0 &&
+        p.tap_offset[p.plane_taps[i]] != p.tap_offset[p.plane_taps[i - 1]] + 1)
+      return 0;
+  return kw;
+}
+
 // Path choice, by the cost model above: the wide rows of the weight gradient (weight_pass) compute
 // each sample's wide output positions rounded up to whole vectors, ceil(OH*plane_w / W) * W lanes
 // for OH*OW useful ones; the channel blocks (weight_chan_pass) compute whole vectors of the
@@ -283,31 +296,41 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
 // cost about 0.9 of the wide rows (whose dot products restart every sample, every few vectors on
 // narrow images, and end in a reduction across lanes); with one vector every multiply-add needs
 // its own broadcast and the block is bound by its loads, about 1.25. The channel path also
-// transposes dy (pack_output_gradient_channels) where the wide rows copy it: about 0.375 of a
-// vector multiply-add more per dy element, which matters where few (input channel, tap) columns
-// share each dy element (3x3 on 3 input channels, 1x1 on 16).
+// transposes dy (pack_output_gradient_channels) where the wide rows copy it: about 0.125 of a
+// vector multiply-add more per dy element (0.375 before the transpose went into registers, which
+// cut its time 3-4x), which matters where few (input channel, tap) columns share each dy element
+// (3x3 on 3 input channels, 1x1 on 16).
 constexpr double kChannelWeightCostPaired = 0.9;
 constexpr double kChannelWeightCostSingle = 1.25;
-constexpr double kChannelWeightPackCost = 0.375;
+constexpr double kChannelWeightPackCost = 0.125;
 // The factors above were measured on 8x8-32x32 images, whose wide rows waste 1/16 or more of their
 // lanes. On wide images, whose rows waste less (3x3 on 56x56: 3.6 %, AlexNet's 11x11 stride 4 on
 // 224x224: 3.7 %), the channel blocks measured 3-25 % slower than the wide rows, not 10 % faster:
 // there the wide rows keep the weight gradient.
 constexpr double kChannelWeightMinWaste = 1.0 / 16;
+// The row blocks (weight_chan_rows: taps in kernel rows of 3 or 5 adjacent ones), with one channel
+// vector or several, measured 0.85-0.95 of the wide rows' cost per vector multiply-add, on narrow
+// and wide images alike (3x3 on 56x56 0.89, 16 -> 16 on 32x32 0.9, LeNet conv2's 5x5 0.86, 5x5
+// 32 -> 32 on 16x16 0.93; Zen 5, benchmarks/PERFORMANCE.md): they need no minimum waste.
+constexpr double kChannelWeightCostRows = 0.9;
 
 template <typename T>
 inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
   const std::int64_t cog = g.C_out / g.G, pixels = g.OH * g.OW;
   if (cog <= 0 || pixels <= 0) return false;
+
   // its copy of dy must fit the scratch conv.cpp sizes: at most twice the wide layout (which the
   // cost model below implies anyway, up to rounding)
   if (g.G * ceil_div(cog, W) * W * pixels > 2 * g.C_out * p.wide_channel_size) return false;
-  const double cost = (cog > W ? kChannelWeightCostPaired : kChannelWeightCostSingle) +
+  const bool rows = weight_row_taps(g, p) != 0;
+  const double cost = (rows        ? kChannelWeightCostRows
+                       : cog > W ? kChannelWeightCostPaired
+                                 : kChannelWeightCostSingle) +
                       kChannelWeightPackCost * W / double(g.C_in / g.G * p.taps);
   const double chan = double(ceil_div(cog, W) * W) / double(cog);
   const double wide = double(ceil_div(p.wide_outputs, W) * W) / double(pixels);
-  return wide >= 1 + kChannelWeightMinWaste && cost * chan < wide;
+  return (rows || wide >= 1 + kChannelWeightMinWaste) && cost * chan < wide;
 }
 
 // Blocks and work items of the channel-vectorised weight gradient.
@@ -347,19 +370,6 @@ struct WeightChanSchedule {
   std::int64_t chunk_samples = 1;      // samples per chunk
   std::int64_t chunk_pixels = 0;       // pixels per chunk (all of a sample's, or part of one)
 };
-
-// KW when every input channel's columns (taps in phase-plane order) are kernel rows of KW = 3 or
-// 5 taps at adjacent input columns and a block of one channel vector holds such a row
-// (wgrad_row_block_rows); else 0.
-inline int weight_row_taps(const ConvGeom& g, const ConvPlan& p) {
-  const int kw = static_cast<int>(g.KW);
-  if ((kw != 3 && kw != 5) || p.taps % kw != 0 || wgrad_row_block_rows(1, kw) < 1) return 0;
-  for (std::int64_t i = 0; i < p.taps; ++i)
-    if (i % kw != 0 &&
-        p.tap_offset[p.plane_taps[i]] != p.tap_offset[p.plane_taps[i - 1]] + 1)
-      return 0;
-  return kw;
-}
 
 template <typename T>
 WeightChanSchedule plan_weight_gradient_channels(const ConvGeom& g, const ConvPlan& p,
