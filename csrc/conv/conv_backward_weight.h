@@ -245,7 +245,8 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
               // row blocks: only the shapes within the registers are instantiated
               auto rows = [&](auto KWc) {
                 constexpr int KWv = decltype(KWc)::value;
-                if constexpr (K % KWv == 0 && K / KWv <= wgrad_row_block_rows(OV, KWv))
+                if constexpr (kWgradRowBlocks && K % KWv == 0 &&
+                              K / KWv <= wgrad_row_block_rows(OV, KWv))
                   weight_chan_rows<T, OV, K / KWv, KWv>(dyb, cogp, dy_ns, xb, x_ns,
                                                         row_off.data() + c0 / KWv, p0 / g.OW,
                                                         np / g.OW, g.OW, p.plane_w, ns, acc);

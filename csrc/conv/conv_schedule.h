@@ -274,11 +274,13 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
 // ---- The channel-vectorised weight gradient (conv_backward_weight_channels) ----
 
 // KW when every input channel's columns (taps in phase-plane order) are kernel rows of KW = 3 or
-// 5 taps at adjacent input columns and a block of one channel vector holds such a row
-// (wgrad_row_block_rows); else 0.
+// 5 taps at adjacent input columns, the ISA has the row blocks (kWgradRowBlocks) and a block of
+// one channel vector holds such a row (wgrad_row_block_rows); else 0.
 inline int weight_row_taps(const ConvGeom& g, const ConvPlan& p) {
   const int kw = static_cast<int>(g.KW);
-  if ((kw != 3 && kw != 5) || p.taps % kw != 0 || wgrad_row_block_rows(1, kw) < 1) return 0;
+  if (!kWgradRowBlocks || (kw != 3 && kw != 5) || p.taps % kw != 0 ||
+      wgrad_row_block_rows(1, kw) < 1)
+    return 0;
   for (std::int64_t i = 0; i < p.taps; ++i)
     if (i % kw != 0 &&
         p.tap_offset[p.plane_taps[i]] != p.tap_offset[p.plane_taps[i - 1]] + 1)
@@ -351,13 +353,14 @@ inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
 // rows. It changes only which item sums a dw element, never how: over (sample, pixel) in order,
 // in one lane.
 //
-// Row blocks (row_taps = KW, 3 or 5): where each input channel's columns are kernel rows of KW
-// taps at adjacent input columns (stride and dilation 1 along the width), a block is instead OV
-// vectors x KR whole kernel rows (KR*KW columns, weight_chan_rows), KR = wgrad_row_block_rows(OV,
-// KW) by the registers, the group's cig*taps/KW rows in balanced blocks; OV (at most
-// kWgradChannelVectors) is the one with the most multiply-adds per load (OV dy vectors and
-// KR*(RC + KW - 1)/RC broadcasts per output pixel, RC = kWgradRowColumns) over the lanes it
-// computes (the last tile's vectors past the group's ceil(cog / W)); chunks are whole output rows.
+// Row blocks (row_taps = KW, 3 or 5; AVX-512 only, kWgradRowBlocks): where each input channel's
+// columns are kernel rows of KW taps at adjacent input columns (stride and dilation 1 along the
+// width), a block is instead OV vectors x KR whole kernel rows (KR*KW columns, weight_chan_rows),
+// KR = wgrad_row_block_rows(OV, KW) by the registers, the group's cig*taps/KW rows in balanced
+// blocks; OV (at most kWgradChannelVectors) is the one with the most multiply-adds per load (OV dy
+// vectors and KR*(RC + KW - 1)/RC broadcasts per output pixel, RC = kWgradRowColumns) over the
+// lanes it computes (the last tile's vectors past the group's ceil(cog / W)); chunks are whole
+// output rows.
 struct WeightChanSchedule {
   int row_taps = 0;                    // KW of the row blocks; 0: blocks of single columns
   int vectors = 1;                     // OV: output-channel vectors per block
