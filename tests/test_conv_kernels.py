@@ -151,12 +151,20 @@ def test_every_isa_path(isa):
             run_case(2, 8, 72, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2, dtype)
             run_case(2, 64, 40, (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
             run_case(2, 5, 33, (1, 20), (1, 5), (1, 1), ((0, 0), (2, 2)), (1, 2), 1, dtype)
-            # a sample larger than a chunk: runs of pixels that start and end mid-row
+            # a sample larger than a chunk: runs of whole rows (the row blocks: segments of 8
+            # output columns and a remainder of 6)
             run_case(1, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            # rows of 5 adjacent taps: the row blocks (AVX-512) with KW = 5 (a segment and a remainder of 4
+            # output columns, a remainder channel vector); a row stride and dilation keep them
+            run_case(2, 4, 40, (10, 12), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1, dtype)
+            run_case(2, 3, 32, (11, 9), (3, 3), (2, 1), ((1, 1), (1, 1)), (2, 1), 1, dtype)
             # at the cost model's boundary, where the path depends on the vector width: 12
-            # channels on 8x8 and 16 on 32x32 (ResNet-20 stage 1) take the wide rows with the
-            # widest vectors (16 lanes; 8 too for the 12) and the channel blocks with narrower ones
+            # channels on 8x8 take the wide rows with the widest vectors (16 lanes; 8 too) and the
+            # channel blocks with narrower ones; 8 on 32x32 the wide rows with AVX-512's 16 lanes
+            # and its row blocks with 8 (float64); 16 on 32x32 (ResNet-20 stage 1) the row blocks
+            # of one channel vector with AVX-512, the wide rows on the other ISAs
             run_case(2, 6, 12, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+            run_case(1, 3, 8, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             run_case(1, 3, 16, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             channel_forward_cases(dtype)
     finally:

@@ -191,6 +191,11 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
     col_tap[c] = p.plane_taps[c % taps];
     col_off[c] = col_ic[c] * p.phase_channel_size + p.tap_offset[col_tap[c]];
   }
+  // the row blocks (s.row_taps = KW): kernel row r is columns [r*KW, (r+1)*KW), its first tap
+  // reading x at row_off[r]
+  const int kw = s.row_taps;
+  std::vector<std::int64_t> row_off(kw != 0 ? ncols / kw : 0);
+  for (std::size_t r = 0; r < row_off.size(); ++r) row_off[r] = col_off[r * kw];
   const std::int64_t dy_ns = g.G * pixels * cogp, x_ns = g.C_in * p.phase_channel_size;
   parallel_for(g.G * ntg * ncg, fmas, [&](std::int64_t it) {
     const std::int64_t cg = it % ncg;
@@ -206,7 +211,9 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
     // runs fn(IntC<OV>, IntC<K>, acc, first output channel, first column) for tile t, block cb
     auto with_block = [&](std::int64_t t, std::int64_t cb, auto&& fn) {
       const int vt = static_cast<int>(std::min<std::int64_t>(ov, ceil_div(cog, W) - t * ov));
-      const std::int64_t c0 = cb * ncols / ncb, c1 = (cb + 1) * ncols / ncb;
+      // (row blocks: balanced runs of whole kernel rows)
+      const std::int64_t c0 = kw != 0 ? cb * (ncols / kw) / ncb * kw : cb * ncols / ncb;
+      const std::int64_t c1 = kw != 0 ? (cb + 1) * (ncols / kw) / ncb * kw : (cb + 1) * ncols / ncb;
       V* acc = acc_store.data() + ((t - t0) * (cb1 - cb0) + (cb - cb0)) * kAccumulators;
       with_count<kWgradChannelVectors>(vt, [&](auto OVc) {
         with_count<kAccumulators>(static_cast<int>(c1 - c0), [&](auto Kc) {
@@ -228,9 +235,27 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
           for (std::int64_t t = t0; t < t1; ++t)
             with_block(t, cb, [&](auto OVc, auto Kc, V* acc, std::int64_t oc0, std::int64_t c0) {
               constexpr int OV = decltype(OVc)::value, K = decltype(Kc)::value;
-              weight_chan_pass<T, OV, K>(dy0 + n0 * dy_ns + oc0, cogp, dy_ns, x0 + n0 * x_ns,
-                                         x_ns, col_off.data() + c0, p0, np, g.OW, p.plane_w, ns,
-                                         acc);
+              const T* dyb = dy0 + n0 * dy_ns + oc0;
+              const T* xb = x0 + n0 * x_ns;
+              if (kw == 0) {
+                weight_chan_pass<T, OV, K>(dyb, cogp, dy_ns, xb, x_ns, col_off.data() + c0, p0,
+                                           np, g.OW, p.plane_w, ns, acc);
+                return;
+              }
+              // row blocks: only the shapes within the registers are instantiated
+              auto rows = [&](auto KWc) {
+                constexpr int KWv = decltype(KWc)::value;
+                if constexpr (kWgradRowBlocks && K % KWv == 0 &&
+                              K / KWv <= wgrad_row_block_rows(OV, KWv))
+                  weight_chan_rows<T, OV, K / KWv, KWv>(dyb, cogp, dy_ns, xb, x_ns,
+                                                        row_off.data() + c0 / KWv, p0 / g.OW,
+                                                        np / g.OW, g.OW, p.plane_w, ns, acc);
+              };
+              if (kw == 3) {
+                rows(IntC<3>{});
+              } else {
+                rows(IntC<5>{});
+              }
             });
       }
     }

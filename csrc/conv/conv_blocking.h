@@ -42,6 +42,18 @@ constexpr std::int64_t kWgradChunkPositions = 1024;
 constexpr int kWgradChannelVectors = ACNN_VECTOR_BYTES == 64 ? 4 : 2;
 constexpr std::int64_t kWgradChannelChunkBytes = 64 * 1024;
 constexpr std::int64_t kWgradChannelItemBytes = 64 * 1024;
+// The channel-vectorised weight gradient on whole kernel rows (weight_chan_rows): output columns
+// per unrolled row segment, and the kernel rows of KW taps a block of ov channel vectors holds:
+// its ov*rows*KW sums, a ring of KW dy vectors per channel vector plus the next one loaded, a
+// broadcast and a spare must fit in the vector registers (32 with AVX-512, 16 otherwise).
+constexpr int kWgradRowColumns = 8;
+// The row blocks only with 32 vector registers: with 16 (AVX2, the baseline) a block holds 3 rows
+// of one channel vector, 9 sums, and GCC spills around the ring of dy vectors; measured slower than
+// weight_chan_pass there (AVX2, 3x3 64->64 8x8: 3.38 ms against 2.64, Zen 5, 2026-12-05).
+constexpr bool kWgradRowBlocks = ACNN_VECTOR_BYTES == 64;
+constexpr int wgrad_row_block_rows(int ov, int kw) {
+  return ((ACNN_VECTOR_BYTES == 64 ? 32 : 16) - 2 - ov * (kw + 1)) / (ov * kw);
+}
 
 template <int N>
 struct IntC {

@@ -464,3 +464,84 @@ __attribute__((noinline)) void weight_chan_pass(const T* dyp, std::int64_t dy_ld
   }
   store_sums(acc, acc_mem);
 }
+
+// weight_chan_pass for columns that come in whole kernel rows of KW taps at adjacent input columns
+// (stride and dilation 1 along the width: 3x3 and 5x5 on narrow images), KR such rows, row r's
+// first tap reading the input at xp + row_offs[r]: the input pixel at column u of a row serves
+// output column u - kw through tap kw, so each input pixel is broadcast once per kernel row and
+// meets the dy vectors of KW neighbouring output pixels held in registers (a ring of KW per
+// channel vector), instead of once per tap: per output pixel OV dy loads and about KR * (RC + KW
+// - 1) / RC broadcasts for OV*KR*KW multiply-adds (weight_chan_pass: KR*KW broadcasts). Output
+// rows go in segments of RC = kWgradRowColumns columns, unrolled; the columns past the last whole
+// segment take weight_chan_pass's step. Whole rows [row0, row0 + nrows) of each of `samples`
+// samples. Each sum acc[v][r*KW + kw] is added to over (sample, pixel) in order with the same
+// multiply-adds as weight_chan_pass: the same results.
+template <typename T, int OV, int KR, int KW>
+__attribute__((noinline)) void weight_chan_rows(const T* dyp, std::int64_t dy_ld,
+                                                std::int64_t dy_ns, const T* xp,
+                                                std::int64_t x_ns, const std::int64_t* row_offs,
+                                                std::int64_t row0, std::int64_t nrows,
+                                                std::int64_t cols, std::int64_t plane_w,
+                                                std::int64_t samples, Vec<T>* acc_mem) {
+  using V = Vec<T>;
+  constexpr int W = V::width, RC = kWgradRowColumns;
+  V acc[OV][KR * KW];
+  load_sums(acc, acc_mem);
+  const std::int64_t full = cols / RC * RC;
+  for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
+    for (std::int64_t oh = row0; oh < row0 + nrows; ++oh) {
+      const T* d = dyp + oh * cols * dy_ld;
+      const T* rows[KR];
+#pragma GCC unroll 8
+      for (int r = 0; r < KR; ++r) {
+        rows[r] = xp + oh * plane_w + row_offs[r];
+        asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
+      }
+      std::int64_t ow0 = 0;
+      for (; ow0 < full; ow0 += RC, d += RC * dy_ld) {
+        V dv[KW][OV];  // dy of output columns u - KW + 1 .. u, output column j in dv[j % KW]
+#pragma GCC unroll 16
+        for (int u = 0; u < RC + KW - 1; ++u) {
+          if (u < RC) {
+#pragma GCC unroll 4
+            for (int v = 0; v < OV; ++v) {
+              dv[u % KW][v] = V::load(d + u * dy_ld + v * W);
+              in_register(dv[u % KW][v]);
+            }
+          }
+#pragma GCC unroll 8
+          for (int r = 0; r < KR; ++r) {
+            V b = splat(rows[r] + ow0 + u);
+            in_register(b);
+#pragma GCC unroll 8
+            for (int kw = 0; kw < KW; ++kw) {
+              const int j = u - kw;
+              if (j >= 0 && j < RC)
+#pragma GCC unroll 4
+                for (int v = 0; v < OV; ++v)
+                  acc[v][r * KW + kw] = V::fma(dv[j % KW][v], b, acc[v][r * KW + kw]);
+            }
+          }
+        }
+      }
+      for (std::int64_t ow = full; ow < cols; ++ow, d += dy_ld) {
+        V dv[OV];
+#pragma GCC unroll 4
+        for (int v = 0; v < OV; ++v) {
+          dv[v] = V::load(d + v * W);
+          in_register(dv[v]);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < KR; ++r)
+#pragma GCC unroll 8
+          for (int kw = 0; kw < KW; ++kw) {
+            const V b = splat(rows[r] + ow + kw);
+#pragma GCC unroll 4
+            for (int v = 0; v < OV; ++v)
+              acc[v][r * KW + kw] = V::fma(dv[v], b, acc[v][r * KW + kw]);
+          }
+      }
+    }
+  }
+  store_sums(acc, acc_mem);
+}

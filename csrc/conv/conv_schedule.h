@@ -272,7 +272,22 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
 }
 
 // ---- The channel-vectorised weight gradient (conv_backward_weight_channels) ----
-//
+
+// KW when every input channel's columns (taps in phase-plane order) are kernel rows of KW = 3 or
+// 5 taps at adjacent input columns, the ISA has the row blocks (kWgradRowBlocks) and a block of
+// one channel vector holds such a row (wgrad_row_block_rows); else 0.
+inline int weight_row_taps(const ConvGeom& g, const ConvPlan& p) {
+  const int kw = static_cast<int>(g.KW);
+  if (!kWgradRowBlocks || (kw != 3 && kw != 5) || p.taps % kw != 0 ||
+      wgrad_row_block_rows(1, kw) < 1)
+    return 0;
+  for (std::int64_t i = 0; i < p.taps; ++i)
+    if (i % kw != 0 &&
+        p.tap_offset[p.plane_taps[i]] != p.tap_offset[p.plane_taps[i - 1]] + 1)
+      return 0;
+  return kw;
+}
+
 // Path choice, by the cost model above: the wide rows of the weight gradient (weight_pass) compute
 // each sample's wide output positions rounded up to whole vectors, ceil(OH*plane_w / W) * W lanes
 // for OH*OW useful ones; the channel blocks (weight_chan_pass) compute whole vectors of the
@@ -283,31 +298,41 @@ WeightGradSchedule plan_weight_gradient(const ConvGeom& g, const ConvPlan& p,
 // cost about 0.9 of the wide rows (whose dot products restart every sample, every few vectors on
 // narrow images, and end in a reduction across lanes); with one vector every multiply-add needs
 // its own broadcast and the block is bound by its loads, about 1.25. The channel path also
-// transposes dy (pack_output_gradient_channels) where the wide rows copy it: about 0.375 of a
-// vector multiply-add more per dy element, which matters where few (input channel, tap) columns
-// share each dy element (3x3 on 3 input channels, 1x1 on 16).
+// transposes dy (pack_output_gradient_channels) where the wide rows copy it: about 0.125 of a
+// vector multiply-add more per dy element (0.375 before the transpose went into registers, which
+// cut its time 3-4x), which matters where few (input channel, tap) columns share each dy element
+// (3x3 on 3 input channels, 1x1 on 16).
 constexpr double kChannelWeightCostPaired = 0.9;
 constexpr double kChannelWeightCostSingle = 1.25;
-constexpr double kChannelWeightPackCost = 0.375;
+constexpr double kChannelWeightPackCost = 0.125;
 // The factors above were measured on 8x8-32x32 images, whose wide rows waste 1/16 or more of their
 // lanes. On wide images, whose rows waste less (3x3 on 56x56: 3.6 %, AlexNet's 11x11 stride 4 on
 // 224x224: 3.7 %), the channel blocks measured 3-25 % slower than the wide rows, not 10 % faster:
 // there the wide rows keep the weight gradient.
 constexpr double kChannelWeightMinWaste = 1.0 / 16;
+// The row blocks (weight_chan_rows: taps in kernel rows of 3 or 5 adjacent ones), with one channel
+// vector or several, measured 0.85-0.95 of the wide rows' cost per vector multiply-add, on narrow
+// and wide images alike (3x3 on 56x56 0.89, 16 -> 16 on 32x32 0.9, LeNet conv2's 5x5 0.86, 5x5
+// 32 -> 32 on 16x16 0.93; Zen 5, benchmarks/PERFORMANCE.md): they need no minimum waste.
+constexpr double kChannelWeightCostRows = 0.9;
 
 template <typename T>
 inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
   const std::int64_t cog = g.C_out / g.G, pixels = g.OH * g.OW;
   if (cog <= 0 || pixels <= 0) return false;
+
   // its copy of dy must fit the scratch conv.cpp sizes: at most twice the wide layout (which the
   // cost model below implies anyway, up to rounding)
   if (g.G * ceil_div(cog, W) * W * pixels > 2 * g.C_out * p.wide_channel_size) return false;
-  const double cost = (cog > W ? kChannelWeightCostPaired : kChannelWeightCostSingle) +
+  const bool rows = weight_row_taps(g, p) != 0;
+  const double cost = (rows        ? kChannelWeightCostRows
+                       : cog > W ? kChannelWeightCostPaired
+                                 : kChannelWeightCostSingle) +
                       kChannelWeightPackCost * W / double(g.C_in / g.G * p.taps);
   const double chan = double(ceil_div(cog, W) * W) / double(cog);
   const double wide = double(ceil_div(p.wide_outputs, W) * W) / double(pixels);
-  return wide >= 1 + kChannelWeightMinWaste && cost * chan < wide;
+  return (rows || wide >= 1 + kChannelWeightMinWaste) && cost * chan < wide;
 }
 
 // Blocks and work items of the channel-vectorised weight gradient.
@@ -327,7 +352,17 @@ inline bool use_channel_weight_gradient(const ConvGeom& g, const ConvPlan& p) {
 // kWgradChannelItemBytes of them per item). The split is split_weight_items', as for the wide
 // rows. It changes only which item sums a dw element, never how: over (sample, pixel) in order,
 // in one lane.
+//
+// Row blocks (row_taps = KW, 3 or 5; AVX-512 only, kWgradRowBlocks): where each input channel's
+// columns are kernel rows of KW taps at adjacent input columns (stride and dilation 1 along the
+// width), a block is instead OV vectors x KR whole kernel rows (KR*KW columns, weight_chan_rows),
+// KR = wgrad_row_block_rows(OV, KW) by the registers, the group's cig*taps/KW rows in balanced
+// blocks; OV (at most kWgradChannelVectors) is the one with the most multiply-adds per load (OV dy
+// vectors and KR*(RC + KW - 1)/RC broadcasts per output pixel, RC = kWgradRowColumns) over the
+// lanes it computes (the last tile's vectors past the group's ceil(cog / W)); chunks are whole
+// output rows.
 struct WeightChanSchedule {
+  int row_taps = 0;                    // KW of the row blocks; 0: blocks of single columns
   int vectors = 1;                     // OV: output-channel vectors per block
   int columns = 1;                     // K: columns per block, at most
   std::int64_t channels_padded = 0;    // cogp: the group's output channels in whole vectors
@@ -346,17 +381,35 @@ WeightChanSchedule plan_weight_gradient_channels(const ConvGeom& g, const ConvPl
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, cols = cig * p.taps;
   WeightChanSchedule s;
   const std::int64_t nvec = ceil_div(cog, W);
-  s.vectors = static_cast<int>(std::min<std::int64_t>(kWgradChannelVectors, nvec));
-  s.columns = kAccumulators / s.vectors;
+  s.row_taps = weight_row_taps(g, p);
+  if (s.row_taps != 0) {
+    const int kw = s.row_taps;
+    double best = 0;
+    for (int ov = 1; ov <= std::min<std::int64_t>(kWgradChannelVectors, nvec); ++ov) {
+      const int kr = wgrad_row_block_rows(ov, kw);
+      if (kr < 1) break;
+      const double loads = ov + kr * double(kWgradRowColumns + kw - 1) / kWgradRowColumns;
+      const double score = ov * kr * kw / loads * double(nvec) / double(ceil_div(nvec, ov) * ov);
+      if (score > best) {
+        best = score;
+        s.vectors = ov;
+        s.columns = kr * kw;
+      }
+    }
+  } else {
+    s.vectors = static_cast<int>(std::min<std::int64_t>(kWgradChannelVectors, nvec));
+    s.columns = kAccumulators / s.vectors;
+  }
   s.channels_padded = nvec * W;
   s.out_tiles = ceil_div(nvec, s.vectors);
   s.column_blocks = ceil_div(cols, s.columns);
   const std::int64_t tile_bytes = g.OH * g.OW * s.vectors * W * std::int64_t(sizeof(T));
   s.chunk_samples = std::max<std::int64_t>(1, kWgradChannelChunkBytes / tile_bytes);
-  // a sample larger than a chunk (56x56, 224x224) is cut into balanced runs of pixels, so the
-  // column blocks do not stream its whole dy tile from memory each
-  const std::int64_t pixels = g.OH * g.OW;
-  s.chunk_pixels = ceil_div(pixels, ceil_div(tile_bytes, kWgradChannelChunkBytes));
+  // a sample larger than a chunk (56x56, 224x224) is cut into balanced runs of pixels (of whole
+  // rows for the row blocks), so the column blocks do not stream its whole dy tile from memory
+  // each
+  const std::int64_t pixels = g.OH * g.OW, pieces = ceil_div(tile_bytes, kWgradChannelChunkBytes);
+  s.chunk_pixels = s.row_taps != 0 ? ceil_div(g.OH, pieces) * g.OW : ceil_div(pixels, pieces);
   const std::int64_t nt = s.out_tiles, ncb = s.column_blocks;
   const std::int64_t block_bytes = kAccumulators * sizeof(Vec<T>);
   const WeightItemSplit split =
