@@ -254,13 +254,32 @@ void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, b
   constexpr int W = V::width;
   const std::int64_t gap = p.plane_w - g.OW;  // zeros after each row
   if (cs <= 0) front = p.wide_front, cs = p.wide_channel_size;
+  // rows of at most a vector (8x8 with 16 lanes: plane_w 10) go as one vector each, its lanes past
+  // OW zeroed (keep), spilling zeros into the next row's start (which that row's store then
+  // overwrites) or the channel's tail: no call to memcpy per row of a few elements
+  const bool short_rows = p.plane_w <= W && front + (g.OH - 1) * p.plane_w + W <= cs;
+  typename V::int_raw keep;
+  for (int k = 0; k < W; ++k) keep[k] = k < g.OW ? -1 : 0;
+  const T* dy_end = dy + g.N * g.C_out * g.OH * g.OW;
   parallel_for(g.N * g.C_out, double(g.N) * g.C_out * cs, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
     T* dst = dyw + nc * cs;
     if (margins) zero_row(dst, front);
     for (std::int64_t oh = 0; oh < g.OH; ++oh) {
       T* row = dst + front + oh * p.plane_w;
-      if (gap <= W && p.plane_w >= W) {
+      if (short_rows) {
+        const T* s = src + oh * g.OW;
+        V v;
+        if (s + W <= dy_end) {
+          v = V::load(s);
+        } else {  // the last rows of dy: no load past its end
+          alignas(64) T last[W] = {};
+          std::memcpy(last, s, static_cast<std::size_t>(g.OW) * sizeof(T));
+          v = V::load(last);
+        }
+        v.v = (typename V::raw)((typename V::int_raw)v.v & keep);
+        v.store(row);
+      } else if (gap <= W && p.plane_w >= W) {
         // the row's last vector zeroed first (one store, aligned when plane_w is a multiple of W),
         // then the data copied over the front of it
         V::zero().store(row + p.plane_w - W);
@@ -272,7 +291,8 @@ void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, b
     }
     const std::int64_t tail =
         margins ? cs : std::min(cs, front + ceil_div(p.wide_outputs, W) * W + W);
-    std::fill(dst + front + p.wide_outputs, dst + tail, T(0));
+    const std::int64_t end = front + p.wide_outputs;
+    if (tail > end) zero_row(dst + end, tail - end);
   });
 }
 
