@@ -83,7 +83,7 @@ void conv_backward_input_images(const ConvGeom& g, const ConvPlan& p, const T* d
 // each phase plane, pixel (i, j) of the plane gathers sum_oc sum_t w[oc][ic][t] * dy_wide[oc][i *
 // plane_w + j + off[t]] for a vector of input channels ic, which is the forward's chan_tile on dy's
 // wide layout with the plane's taps sorted by offset (plane_taps_by_offset). Work item = (image,
-// group, plane, block of W input channels, run of tile_rows of the plane's image rows). wp holds
+// group, plane, block of W input channels, pair of the plane's image rows). wp holds
 // the weights from pack_transposed_channel_weights; dyw holds dy in a wide layout of `front` zeros
 // and `cs` elements per channel (the compact one of channel_wide_layout, or the wide layout's).
 template <typename T>
@@ -94,20 +94,13 @@ void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T*
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G;
   const std::int64_t nib = ceil_div(cig, W);
   const std::int64_t in_cs = g.H * g.W;
-  // per plane: its runs of adjacent taps (chan_tile_rows) and image rows per tile, three where
-  // they fit the accumulators (channel_forward_tile_rows, as the forward); nrp: the most tiles of
-  // rows of any plane
-  std::vector<int> row_taps(static_cast<std::size_t>(p.planes)), tile_rows(row_taps.size());
-  std::int64_t nrp = 1;
-  for (std::int64_t pl = 0; pl < p.planes; ++pl) {
+  // (two image rows per tile: three, as the forward's chan_tile_rows3, measured 1-3 % slower
+  // here, benchmarks/PERFORMANCE.md)
+  const std::int64_t nrp = ceil_div(max_image_rows_per_plane(g, p), 2);
+  std::vector<int> row_taps(static_cast<std::size_t>(p.planes));
+  for (std::int64_t pl = 0; pl < p.planes; ++pl)
     row_taps[pl] = adjacent_tap_run(order.offs.data() + p.plane_begin[pl],
                                     p.plane_begin[pl + 1] - p.plane_begin[pl]);
-    std::int64_t ilo, ihi, jlo, jhi;
-    valid_range(g.SH, pl / g.SW, g.PH0, g.H, p.plane_h, &ilo, &ihi);
-    valid_range(g.SW, pl % g.SW, g.PW0, g.W, p.plane_w, &jlo, &jhi);
-    tile_rows[pl] = channel_forward_tile_rows(row_taps[pl], channel_tile_columns(jhi - jlo));
-    nrp = std::max(nrp, ceil_div(ihi - ilo, tile_rows[pl]));
-  }
   const double fmas = double(g.N) * g.C_in * in_cs * cog * p.taps / p.planes;
   parallel_for(g.N * g.G * p.planes * nib * nrp, fmas, [&](std::int64_t it) {
     const std::int64_t rp = it % nrp;
@@ -121,33 +114,23 @@ void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T*
     std::int64_t ilo, ihi, jlo, jhi;
     valid_range(g.SH, ph, g.PH0, g.H, p.plane_h, &ilo, &ihi);
     valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jlo, &jhi);
-    const std::int64_t i0 = ilo + tile_rows[pl] * rp;
+    const std::int64_t i0 = ilo + 2 * rp;
     if (i0 >= ihi || jlo >= jhi) return;
-    const int nr = static_cast<int>(std::min<std::int64_t>(tile_rows[pl], ihi - i0));
+    const int nr = static_cast<int>(std::min<std::int64_t>(2, ihi - i0));
     const int ib = static_cast<int>(std::min<std::int64_t>(W, cig - b * W));
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
     const std::int64_t cols = jhi - jlo;
     // (order.offs are offsets in the wide layout, whose front is wide_front)
-    const T* in = dyw + (n * g.C_out + grp * cog) * cs + front - p.wide_front + i0 * p.plane_w + jlo;
+    const T* in =
+        dyw + (n * g.C_out + grp * cog) * cs + front - p.wide_front + i0 * p.plane_w + jlo;
     const T* wb = transposed_weight_block(g, p, wp, grp, pl, b, W);
     T* out = dx + (n * g.C_in + grp * cig + b * W) * in_cs;
-    alignas(64) T tbuf[kAccumulators * W];  // (every tile: at most kAccumulators vectors)
+    alignas(64) T tbuf[2 * kChannelTileColumns * W];
     with_count<kChannelTileColumns>(channel_tile_columns(cols), [&](auto RCc) {
       constexpr int RC = decltype(RCc)::value;
       for (std::int64_t j0 = 0; j0 < cols; j0 += RC) {
-        const std::int64_t* offs = order.offs.data() + t0;
-        if constexpr (3 * RC <= kAccumulators) {
-          if (nr == 3) {
-            chan_tile_rows3<T, RC>(row_taps[pl], in + j0, cs, cog, offs, ntp,
-                                   p.plane_w, wb, tbuf);
-          } else {
-            chan_tile_any<T, RC>(row_taps[pl], nr, in + j0, cs, cog, offs, ntp,
-                                 p.plane_w, wb, tbuf);
-          }
-        } else {
-          chan_tile_any<T, RC>(row_taps[pl], nr, in + j0, cs, cog, offs, ntp,
-                               p.plane_w, wb, tbuf);
-        }
+        chan_tile_any<T, RC>(row_taps[pl], nr, in + j0, cs, cog, order.offs.data() + t0, ntp,
+                             p.plane_w, wb, tbuf);
         const int nc = static_cast<int>(std::min<std::int64_t>(RC, cols - j0));
         if (g.SH == 1 && g.SW == 1) {  // the plane's rows are dx's rows: the forward's store
           store_channel_tile_rc<T, RC>(tbuf, W, nr, nc, ib,
