@@ -10,6 +10,9 @@
 // Small planes (at most kSmallPlaneVectors vectors; LeNet) run across images instead
 // (conv_backward_input_images): a tile is one vector of positions in several images, so the taps
 // that would read only dy's zero margins are skipped vector by vector.
+//
+// Narrow images with many channels take the channel-vectorised kernel
+// (conv_backward_input_channels) on its own compact copy of dy (channel_wide_layout).
 
 // Backward-input for small planes (LeNet's 14x14 gradient of a 5x5 kernel over 10x10): the
 // transposed convolution of a small image reads mostly the zero margins of dy's wide rows (half

@@ -4,13 +4,15 @@
 //
 //   conv_pack_input      x -> phase layout (padded, stride-phase planes): forward, weight gradient
 //   pack_channel_planes  x -> the phase planes alone (no slack): the channel-vectorised forward
-//   conv_pack_wide       dy -> wide layout (rows widened to plane_w, margins): backward kernels
+//   conv_pack_wide       dy -> wide layout (rows widened to plane_w, margins): backward kernels;
+//                        also the channel input gradient's compact one (channel_wide_layout)
 //   pack_output_gradient_channels  dy -> pixel-major, output channels innermost: the
 //                        channel-vectorised weight gradient
 //   pack_weight_blocks   w -> blocks of output channels, in broadcast order: forward
 //   pack_transposed_weight_blocks  w -> blocks of input channels per plane: backward_input
 //   store_wide_tile      a forward tile -> y (dense rows, plus the bias)
-//   store_channel_tile   a channel-vectorised forward tile -> y (transposed, plus the bias)
+//   store_channel_tile   a channel-vectorised tile -> y or dx (transposed, plus the bias);
+//                        store_channel_tile_rc transposes whole tiles in registers
 //   scatter_plane_tile   a backward_input tile of one phase plane -> dx
 //   *_validity           the masks of the exact mode (1 = data, 0 = structural zero)
 //
