@@ -141,6 +141,10 @@ def test_every_isa_path(isa):
             run_case(1, 32, 8, (9, 8), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2, dtype)
             run_case(2, 20, 8, (6, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             run_case(2, 20, 24, (8, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+            # 13 columns in balanced tiles of 7 or 5: the input gradient's last tile computes a
+            # column past the image (its compact dy layout must hold zeros there), and the tiles
+            # are stored element by element, not transposed (not a power of two)
+            run_case(2, 16, 16, (7, 13), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             # narrow images with more output channels than a vector (W <= 16 lanes): the
             # channel-vectorised weight gradient on every ISA and dtype (blocks of 2-4 channel
             # vectors and a remainder vector, lanes past the last channel, balanced column

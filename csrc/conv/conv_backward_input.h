@@ -10,6 +10,9 @@
 // Small planes (at most kSmallPlaneVectors vectors; LeNet) run across images instead
 // (conv_backward_input_images): a tile is one vector of positions in several images, so the taps
 // that would read only dy's zero margins are skipped vector by vector.
+//
+// Narrow images with many channels take the channel-vectorised kernel
+// (conv_backward_input_channels) on its own compact copy of dy (channel_wide_layout).
 
 // Backward-input for small planes (LeNet's 14x14 gradient of a 5x5 kernel over 10x10): the
 // transposed convolution of a small image reads mostly the zero margins of dy's wide rows (half
@@ -83,15 +86,20 @@ void conv_backward_input_images(const ConvGeom& g, const ConvPlan& p, const T* d
 // each phase plane, pixel (i, j) of the plane gathers sum_oc sum_t w[oc][ic][t] * dy_wide[oc][i *
 // plane_w + j + off[t]] for a vector of input channels ic, which is the forward's chan_tile on dy's
 // wide layout with the plane's taps sorted by offset (plane_taps_by_offset). Work item = (image,
-// group, plane, block of W input channels, pair of the plane's image rows). wp holds the weights
-// from pack_transposed_channel_weights.
+// group, plane, block of W input channels, pair of the plane's image rows). wp holds
+// the weights from pack_transposed_channel_weights; dyw holds dy in a wide layout of `front` zeros
+// and `cs` elements per channel (the compact one of channel_wide_layout, or the wide layout's).
 template <typename T>
-void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T* dyw, const T* wp,
-                                  const PlaneTapOrder& order, T* dx, std::int64_t max_rows) {
+void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T* dyw,
+                                  std::int64_t front, std::int64_t cs, const T* wp,
+                                  const PlaneTapOrder& order, T* dx) {
   constexpr int W = Vec<T>::width;
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G;
-  const std::int64_t nib = ceil_div(cig, W), nrp = ceil_div(max_rows, 2);
+  const std::int64_t nib = ceil_div(cig, W);
   const std::int64_t in_cs = g.H * g.W;
+  // (two image rows per tile: three, as the forward's chan_tile_rows3, measured 1-3 % slower
+  // here, benchmarks/PERFORMANCE.md)
+  const std::int64_t nrp = ceil_div(max_image_rows_per_plane(g, p), 2);
   std::vector<int> row_taps(static_cast<std::size_t>(p.planes));
   for (std::int64_t pl = 0; pl < p.planes; ++pl)
     row_taps[pl] = adjacent_tap_run(order.offs.data() + p.plane_begin[pl],
@@ -115,16 +123,24 @@ void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T*
     const int ib = static_cast<int>(std::min<std::int64_t>(W, cig - b * W));
     const std::int64_t t0 = p.plane_begin[pl], ntp = p.plane_begin[pl + 1] - t0;
     const std::int64_t cols = jhi - jlo;
-    const T* in = dyw + (n * g.C_out + grp * cog) * p.wide_channel_size + i0 * p.plane_w + jlo;
+    // (order.offs are offsets in the wide layout, whose front is wide_front)
+    const T* in =
+        dyw + (n * g.C_out + grp * cog) * cs + front - p.wide_front + i0 * p.plane_w + jlo;
     const T* wb = transposed_weight_block(g, p, wp, grp, pl, b, W);
     T* out = dx + (n * g.C_in + grp * cig + b * W) * in_cs;
     alignas(64) T tbuf[2 * kChannelTileColumns * W];
     with_count<kChannelTileColumns>(channel_tile_columns(cols), [&](auto RCc) {
       constexpr int RC = decltype(RCc)::value;
       for (std::int64_t j0 = 0; j0 < cols; j0 += RC) {
-        chan_tile_any<T, RC>(row_taps[pl], nr, in + j0, p.wide_channel_size, cog,
-                             order.offs.data() + t0, ntp, p.plane_w, wb, tbuf);
+        chan_tile_any<T, RC>(row_taps[pl], nr, in + j0, cs, cog, order.offs.data() + t0, ntp,
+                             p.plane_w, wb, tbuf);
         const int nc = static_cast<int>(std::min<std::int64_t>(RC, cols - j0));
+        if (g.SH == 1 && g.SW == 1) {  // the plane's rows are dx's rows: the forward's store
+          store_channel_tile_rc<T, RC>(tbuf, W, nr, nc, ib,
+                                       out + (i0 - g.PH0) * g.W + jlo + j0 - g.PW0, in_cs, g.W,
+                                       nullptr);
+          continue;
+        }
         for (int rr = 0; rr < nr; ++rr) {
           T* d = out + ((i0 + rr) * g.SH + ph - g.PH0) * g.W + (jlo + j0) * g.SW + pw - g.PW0;
           for (int o = 0; o < ib; ++o)
@@ -208,6 +224,57 @@ void conv_backward_input_planes(const ConvGeom& g, const ConvPlan& p, const T* d
   });
 }
 
+// The compact wide layout of dy for the channel-vectorised input gradient: the wide layout's rows
+// (element (oh, ow) at front + oh * plane_w + ow), but each channel only as long as the tiles read
+// (the wide layout adds wide_front and kConvSlack for the wide rows' tiles: 272 elements per
+// channel on 8x8, where the tiles read 100), so that an image's dy stays in L1 while the blocks of
+// input channels sweep it in turn (64 channels of 8x8: 32 KiB instead of 68). The channel size is
+// an odd number of cache lines, so the rows that one tile reads from consecutive channels fall into
+// different cache sets. Falls back to the wide layout's front and size (front = wide_front) where
+// that is not longer.
+struct ChannelWideLayout {
+  std::int64_t front = 0, cs = 0;
+};
+
+template <typename T>
+ChannelWideLayout channel_wide_layout(const ConvGeom& g, const ConvPlan& p) {
+  constexpr int W = Vec<T>::width;
+  constexpr std::int64_t kLine = 64 / sizeof(T);
+  // [lo, hi): the wide-layout elements the tiles read (conv_backward_input_channels: tap offsets
+  // from the plane's image pixels, columns up to whole tiles), and all of dy's rows
+  std::int64_t lo = p.wide_front, hi = p.wide_front + p.wide_outputs;
+  for (std::int64_t pl = 0; pl < p.planes; ++pl) {
+    std::int64_t ilo, ihi, jlo, jhi;
+    valid_range(g.SH, pl / g.SW, g.PH0, g.H, p.plane_h, &ilo, &ihi);
+    valid_range(g.SW, pl % g.SW, g.PW0, g.W, p.plane_w, &jlo, &jhi);
+    if (ilo >= ihi || jlo >= jhi) continue;
+    const std::int64_t rc = channel_tile_columns(jhi - jlo);
+    const std::int64_t span = ceil_div(jhi - jlo, rc) * rc;  // columns the tiles compute
+    for (std::int64_t k = p.plane_begin[pl]; k < p.plane_begin[pl + 1]; ++k) {
+      const std::int64_t off = p.plane_tap_wide_offset[k];
+      lo = std::min(lo, off + ilo * p.plane_w + jlo);
+      hi = std::max(hi, off + (ihi - 1) * p.plane_w + jlo + span);
+    }
+  }
+  lo = std::max<std::int64_t>(0, lo / W * W);
+  ChannelWideLayout L;
+  L.front = p.wide_front - lo;
+  L.cs = ceil_div(hi - lo, kLine) * kLine;
+  if (L.cs / kLine % 2 == 0) L.cs += kLine;
+  if (L.cs >= p.wide_channel_size) L.front = p.wide_front, L.cs = p.wide_channel_size;
+  return L;
+}
+
+// The channel-vectorised input gradient (conv_backward_input_channels) on dy in a wide layout of
+// `front` and `cs` (channel_wide_layout's or the wide layout's); wp: scratch for its weights.
+template <typename T>
+void conv_backward_input_channel_path(const ConvGeom& g, const ConvPlan& p, const T* w, T* dx,
+                                      const T* dyw, std::int64_t front, std::int64_t cs, T* wp) {
+  const PlaneTapOrder order = plane_taps_by_offset(p);
+  pack_transposed_channel_weights(g, p, order, Vec<T>::width, w, wp);
+  conv_backward_input_channels(g, p, dyw, front, cs, wp, order, dx);
+}
+
 // dx = conv_transpose(dy, w) on dy already in the wide layout (dyw, with its margins); wp: scratch
 // for the transposed weight blocks. The choice of path: the exact mode (non-finite weights) always
 // takes the per-plane kernel, which has a mode that leaves out the products with structural zeros;
@@ -218,9 +285,7 @@ void conv_backward_input_packed(const ConvGeom& g, const ConvPlan& p, const T* w
                                 const T* dyw, T* wp, bool exact) {
   const std::int64_t max_rows = max_image_rows_per_plane(g, p);
   if (!exact && use_channel_backward_input<T>(g, p)) {
-    const PlaneTapOrder order = plane_taps_by_offset(p);
-    pack_transposed_channel_weights(g, p, order, Vec<T>::width, w, wp);
-    conv_backward_input_channels(g, p, dyw, wp, order, dx, max_rows);
+    conv_backward_input_channel_path(g, p, w, dx, dyw, p.wide_front, p.wide_channel_size, wp);
     return;
   }
   pack_transposed_weight_blocks(g, p, w, wp);
@@ -233,10 +298,17 @@ void conv_backward_input_packed(const ConvGeom& g, const ConvPlan& p, const T* w
   }
 }
 
-// dx = conv_transpose(dy, w). dyw: scratch for the wide layout of dy.
+// dx = conv_transpose(dy, w). dyw: scratch for the wide layout of dy (the channel-vectorised
+// kernel's compact one is no longer).
 template <typename T>
 void conv_backward_input(const ConvGeom& g, const ConvPlan& p, const T* dy, const T* w, T* dx,
                          T* dyw, T* wp, bool exact) {
+  if (!exact && use_channel_backward_input<T>(g, p)) {
+    const ChannelWideLayout L = channel_wide_layout<T>(g, p);
+    conv_pack_wide(g, p, dy, dyw, true, L.front, L.cs);
+    conv_backward_input_channel_path(g, p, w, dx, dyw, L.front, L.cs, wp);
+    return;
+  }
   conv_pack_wide(g, p, dy, dyw, true);
   conv_backward_input_packed(g, p, w, dx, dyw, wp, exact);
 }

@@ -64,8 +64,8 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
             chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
                                  p.plane_w, wb, tbuf);
           }
-          store_channel_tile(tbuf, lanes, RC, nr, std::min<std::int64_t>(RC, g.OW - ow0), ob,
-                             out + ow0, out_cs, g.OW, bb);
+          store_channel_tile_rc<T, RC>(tbuf, lanes, nr, std::min<std::int64_t>(RC, g.OW - ow0), ob,
+                                       out + ow0, out_cs, g.OW, bb);
         }
       });
     } else {
@@ -80,7 +80,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
           chan_tile_pair<T, 1, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
                                    tbuf);
         }
-        store_channel_tile(tbuf, lanes, RC, nr, RC, ob, out + ow0, out_cs, g.OW, bb);
+        store_channel_tile_rc<T, RC>(tbuf, lanes, nr, RC, ob, out + ow0, out_cs, g.OW, bb);
       };
       with_count<kChannelTileColumns / 2>(rc, [&](auto RCc) {
         for (std::int64_t sg = 0; sg < full; ++sg) pair_segment(RCc, sg * rc);

@@ -4,13 +4,15 @@
 //
 //   conv_pack_input      x -> phase layout (padded, stride-phase planes): forward, weight gradient
 //   pack_channel_planes  x -> the phase planes alone (no slack): the channel-vectorised forward
-//   conv_pack_wide       dy -> wide layout (rows widened to plane_w, margins): backward kernels
+//   conv_pack_wide       dy -> wide layout (rows widened to plane_w, margins): backward kernels;
+//                        also the channel input gradient's compact one (channel_wide_layout)
 //   pack_output_gradient_channels  dy -> pixel-major, output channels innermost: the
 //                        channel-vectorised weight gradient
 //   pack_weight_blocks   w -> blocks of output channels, in broadcast order: forward
 //   pack_transposed_weight_blocks  w -> blocks of input channels per plane: backward_input
 //   store_wide_tile      a forward tile -> y (dense rows, plus the bias)
-//   store_channel_tile   a channel-vectorised forward tile -> y (transposed, plus the bias)
+//   store_channel_tile   a channel-vectorised tile -> y or dx (transposed, plus the bias);
+//                        store_channel_tile_rc transposes whole tiles in registers
 //   scatter_plane_tile   a backward_input tile of one phase plane -> dx
 //   *_validity           the masks of the exact mode (1 = data, 0 = structural zero)
 //
@@ -260,18 +262,42 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
 // of plane_w (zeros past OW), zeros.
 // With `margins` false only the rows and the zeros up to the next whole vector after them are
 // written (all the weight gradient reads); the transposed convolution also reads the margins.
+// front, cs (> 0): another front and channel size than wide_front, wide_channel_size (the compact
+// layout of the channel-vectorised input gradient, channel_wide_layout; cs >= front +
+// wide_outputs).
 template <typename T>
-void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, bool margins) {
+void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, bool margins,
+                    std::int64_t front = 0, std::int64_t cs = 0) {
   using V = Vec<T>;
   constexpr int W = V::width;
   const std::int64_t gap = p.plane_w - g.OW;  // zeros after each row
-  parallel_for(g.N * g.C_out, double(g.N) * g.C_out * p.wide_channel_size, [&](std::int64_t nc) {
+  if (cs <= 0) front = p.wide_front, cs = p.wide_channel_size;
+  // rows of at most a vector (8x8 with 16 lanes: plane_w 10) go as one vector each, its lanes past
+  // OW zeroed (keep), spilling zeros into the next row's start (which that row's store then
+  // overwrites) or the channel's tail: no call to memcpy per row of a few elements
+  const bool short_rows = p.plane_w <= W && front + (g.OH - 1) * p.plane_w + W <= cs;
+  typename V::int_raw keep;
+  for (int k = 0; k < W; ++k) keep[k] = k < g.OW ? -1 : 0;
+  const T* dy_end = dy + g.N * g.C_out * g.OH * g.OW;
+  parallel_for(g.N * g.C_out, double(g.N) * g.C_out * cs, [&](std::int64_t nc) {
     const T* src = dy + nc * g.OH * g.OW;
-    T* dst = dyw + nc * p.wide_channel_size;
-    if (margins) zero_row(dst, p.wide_front);
+    T* dst = dyw + nc * cs;
+    if (margins) zero_row(dst, front);
     for (std::int64_t oh = 0; oh < g.OH; ++oh) {
-      T* row = dst + p.wide_front + oh * p.plane_w;
-      if (gap <= W && p.plane_w >= W) {
+      T* row = dst + front + oh * p.plane_w;
+      if (short_rows) {
+        const T* s = src + oh * g.OW;
+        V v;
+        if (s + W <= dy_end) {
+          v = V::load(s);
+        } else {  // the last rows of dy: no load past its end
+          alignas(64) T last[W] = {};
+          std::memcpy(last, s, static_cast<std::size_t>(g.OW) * sizeof(T));
+          v = V::load(last);
+        }
+        v.v = (typename V::raw)((typename V::int_raw)v.v & keep);
+        v.store(row);
+      } else if (gap <= W && p.plane_w >= W) {
         // the row's last vector zeroed first (one store, aligned when plane_w is a multiple of W),
         // then the data copied over the front of it
         V::zero().store(row + p.plane_w - W);
@@ -282,9 +308,9 @@ void conv_pack_wide(const ConvGeom& g, const ConvPlan& p, const T* dy, T* dyw, b
       }
     }
     const std::int64_t tail =
-        margins ? p.wide_channel_size
-                : std::min(p.wide_channel_size, p.wide_front + ceil_div(p.wide_outputs, W) * W + W);
-    std::fill(dst + p.wide_front + p.wide_outputs, dst + tail, T(0));
+        margins ? cs : std::min(cs, front + ceil_div(p.wide_outputs, W) * W + W);
+    const std::int64_t end = front + p.wide_outputs;
+    if (tail > end) zero_row(dst + end, tail - end);
   });
 }
 
@@ -538,6 +564,69 @@ inline void store_channel_tile(const T* tbuf, int lanes, int rc, int nr, std::in
       T* d = out + o * out_cs + r * OW;
       const T* s = tbuf + r * rc * lanes + o;
       for (std::int64_t j = 0; j < nc; ++j) d[j] = s[j * lanes] + bo;
+    }
+  }
+}
+
+// The pixel vectors x[0 .. P) of a channel tile (x[j][o]: channel o of pixel j; P a power of two,
+// at most W) transposed in registers into channel-major order, stored as out[o * P + j] (W * P
+// elements): log2(P) rounds of interleaving, each pairing the vectors that differ in one bit of
+// j, from the highest bit down, so that j ends in the low lane bits and o in the rest.
+template <int P, typename R>
+__attribute__((always_inline)) inline void transpose_pixel_vectors(R (&x)[P]) {
+  constexpr int W = int(sizeof(R) / sizeof(x[0][0]));
+#pragma GCC unroll 4
+  for (int bit = P / 2; bit >= 1; bit /= 2)
+#pragma GCC unroll 16
+    for (int i = 0; i < P; ++i)
+      if ((i & bit) == 0) {
+        const R a = x[i], b = x[i + bit];
+        x[i] = Lanes<W>::interleave_lo(a, b);
+        x[i + bit] = Lanes<W>::interleave_hi(a, b);
+      }
+}
+
+// store_channel_tile for a tile of RC columns (RC a compile-time count): where RC is a power of two
+// and the tile is whole (nc == RC), each row's pixel vectors are transposed in registers
+// (transpose_pixel_vectors, in groups of at most W pixels) and each channel's run of pixels is
+// copied out as one block, instead of element by element. The same values: the bias is added to
+// each pixel vector before the transpose, as store_channel_tile adds it to each element.
+template <typename T, int RC>
+inline void store_channel_tile_rc(const T* tbuf, int lanes, int nr, std::int64_t nc, int ob,
+                                  T* out, std::int64_t out_cs, std::int64_t OW, const T* bias) {
+  using V = Vec<T>;
+  constexpr int W = V::width, P = RC < W ? RC : W;
+  if constexpr ((RC & (RC - 1)) != 0) {
+    store_channel_tile(tbuf, lanes, RC, nr, nc, ob, out, out_cs, OW, bias);
+  } else {
+    if (nc != RC) {
+      store_channel_tile(tbuf, lanes, RC, nr, nc, ob, out, out_cs, OW, bias);
+      return;
+    }
+    alignas(64) T tmp[W * P];
+    for (int v = 0; v * W < ob; ++v) {  // each vector of channels of a pixel (two in pair tiles)
+      const int oc = std::min(W, ob - v * W);
+      V bv = V::zero();
+      if (bias) {
+        alignas(64) T bpad[W] = {};
+        for (int o = 0; o < oc; ++o) bpad[o] = bias[v * W + o];
+        bv = V::load(bpad);
+      }
+      for (int r = 0; r < nr; ++r)
+#pragma GCC unroll 4
+        for (int j0 = 0; j0 < RC; j0 += P) {
+          typename V::raw x[P];
+#pragma GCC unroll 16
+          for (int j = 0; j < P; ++j) {
+            x[j] = V::load(tbuf + (r * RC + j0 + j) * lanes + v * W).v;
+            if (bias) x[j] += bv.v;
+          }
+          transpose_pixel_vectors<P>(x);
+#pragma GCC unroll 16
+          for (int k = 0; k < P; ++k) std::memcpy(tmp + k * W, &x[k], sizeof(x[k]));
+          T* d = out + (v * W) * out_cs + r * OW + j0;
+          for (int o = 0; o < oc; ++o) std::memcpy(d + o * out_cs, tmp + o * P, P * sizeof(T));
+        }
     }
   }
 }
