@@ -105,6 +105,24 @@ void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T*
     row_taps[pl] = adjacent_tap_run(order.offs.data() + p.plane_begin[pl],
                                     p.plane_begin[pl + 1] - p.plane_begin[pl]);
   const double fmas = double(g.N) * g.C_in * in_cs * cog * p.taps / p.planes;
+  // the zeros (dy's margins) each tile position of chan_tile_rows reads, [row pair][segment]; one
+  // plane (stride 1) only, whose image rows and columns all tiles share
+  std::int64_t row0, row1, col0, col1;
+  valid_range(g.SH, 0, g.PH0, g.H, p.plane_h, &row0, &row1);
+  valid_range(g.SW, 0, g.PW0, g.W, p.plane_w, &col0, &col1);
+  const bool one_plane = p.planes == 1 && row_taps[0] != 0 && col1 > col0;
+  const int rc1 = one_plane ? channel_tile_columns(col1 - col0) : 1;
+  const std::int64_t nseg = one_plane ? ceil_div(col1 - col0, rc1) : 0;
+  std::vector<TileEdges> edges(static_cast<std::size_t>(std::max<std::int64_t>(1, nrp * nseg)));
+  for (std::int64_t rp = 0; rp < nrp && nseg > 0; ++rp) {
+    const std::int64_t i0 = row0 + 2 * rp;
+    if (i0 >= row1) continue;
+    for (std::int64_t sg = 0; sg < nseg; ++sg)
+      edges[rp * nseg + sg] = chan_tile_edges(
+          i0 * p.plane_w + col0 + sg * rc1 - p.wide_front,
+          static_cast<int>(std::min<std::int64_t>(2, row1 - i0)), rc1, row_taps[0],
+          p.taps / row_taps[0], order.offs.data(), p.plane_w, 0, g.OH, 0, g.OW);
+  }
   parallel_for(g.N * g.G * p.planes * nib * nrp, fmas, [&](std::int64_t it) {
     const std::int64_t rp = it % nrp;
     std::int64_t r = it / nrp;
@@ -132,8 +150,9 @@ void conv_backward_input_channels(const ConvGeom& g, const ConvPlan& p, const T*
     with_count<kChannelTileColumns>(channel_tile_columns(cols), [&](auto RCc) {
       constexpr int RC = decltype(RCc)::value;
       for (std::int64_t j0 = 0; j0 < cols; j0 += RC) {
+        const TileEdges& e = nseg > 0 ? edges[rp * nseg + j0 / RC] : edges[0];
         chan_tile_any<T, RC>(row_taps[pl], nr, in + j0, cs, cog, order.offs.data() + t0, ntp,
-                             p.plane_w, wb, tbuf);
+                             p.plane_w, e, wb, tbuf);
         const int nc = static_cast<int>(std::min<std::int64_t>(RC, cols - j0));
         if (g.SH == 1 && g.SW == 1) {  // the plane's rows are dx's rows: the forward's store
           store_channel_tile_rc<T, RC>(tbuf, W, nr, nc, ib,

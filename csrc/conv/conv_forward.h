@@ -33,6 +33,19 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
   const std::int64_t nseg = ceil_div(g.OW, rc), nrp = ceil_div(g.OH, tile_rows);
   const std::int64_t out_cs = g.OH * g.OW;
   const double fmas = double(g.N) * g.C_out * out_cs * cig * taps;
+  std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
+  for (std::int64_t pw = 0; pw < g.SW; ++pw)
+    valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jrange[2 * pw], &jrange[2 * pw + 1]);
+  // the zeros each tile position of chan_tile_rows reads (one plane: stride 1), [row pair][seg]
+  std::vector<TileEdges> edges(static_cast<std::size_t>(nrp * nseg));
+  if (vectors == 1 && row_taps != 0 && p.planes == 1)
+    for (std::int64_t rp = 0; rp < nrp; ++rp)
+      for (std::int64_t sg = 0; sg < nseg; ++sg)
+        edges[rp * nseg + sg] = chan_tile_edges(
+            tile_rows * rp * p.plane_w + sg * rc,
+            static_cast<int>(std::min<std::int64_t>(tile_rows, g.OH - tile_rows * rp)), rc,
+            row_taps, taps / row_taps, p.tap_offset.data(), p.plane_w, g.PH0,
+            std::min(p.plane_h, g.PH0 + g.H), jrange[0], jrange[1]);
   auto item = [&](std::int64_t it) {
     const std::int64_t rp = it % nrp;
     std::int64_t r = it / nrp;
@@ -52,17 +65,18 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
         constexpr int RC = decltype(RCc)::value;
         for (std::int64_t sg = 0; sg < nseg; ++sg) {
           const std::int64_t ow0 = sg * RC;
+          const TileEdges& e = edges[rp * nseg + sg];
           if constexpr (3 * RC <= kAccumulators) {
             if (nr == 3) {
               chan_tile_rows3<T, RC>(row_taps, in + ow0, cs, cig, p.tap_offset.data(), taps,
-                                     p.plane_w, wb, tbuf);
+                                     p.plane_w, e, wb, tbuf);
             } else {
               chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
-                                   p.plane_w, wb, tbuf);
+                                   p.plane_w, e, wb, tbuf);
             }
           } else {
             chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
-                                 p.plane_w, wb, tbuf);
+                                 p.plane_w, e, wb, tbuf);
           }
           store_channel_tile_rc<T, RC>(tbuf, lanes, nr, std::min<std::int64_t>(RC, g.OW - ow0), ob,
                                        out + ow0, out_cs, g.OW, bb);
@@ -91,9 +105,6 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
         });
     }
   };
-  std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
-  for (std::int64_t pw = 0; pw < g.SW; ++pw)
-    valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jrange[2 * pw], &jrange[2 * pw + 1]);
   const std::int64_t x_size = g.N * g.C_in * g.H * g.W;
   auto pack = [&](std::int64_t nc) {
     pack_channel_planes(g, p, jrange.data(), x + nc * g.H * g.W, x_size - nc * g.H * g.W,

@@ -9,6 +9,8 @@
 //   chan_tile_rows,   input channels in backward_input (narrow images, where wide rows would
 //   chan_tile_any     discard many columns); chan_tile_any picks the tile for a row count.
 //   chan_tile_rows3   chan_tile_rows on three rows (the forward's narrow tiles)
+//   chan_tile_rows_edges  chan_tile_rows without the products with zeros at the image's edges
+//                     (TileEdges); chan_tile_any and chan_tile_rows3 take it where a tile has them.
 //   chan_tile_pair    chan_tile with two vectors of output channels (the forward's other taps).
 //   weight_pass       WO output channels x WT columns ((input channel, tap) pairs) of vector
 //                     partial sums of the weight gradient.
@@ -226,6 +228,106 @@ __attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int6
   store_block(acc, out);
 }
 
+// Which parts of a chan_tile_rows tile read only zeros of its input (padding, the margins of dy's
+// wide layout), so that chan_tile_rows_edges can leave their multiply-adds out: kernel row kh meets
+// data on tile rows [row_lo[kh], row_hi[kh]) only, and the first `left` and last `right` of the
+// RC + KW - 1 window columns hold none on any row. On 8x8 images with 3x3 taps and padding 1 that
+// is 16 % of the products (24 of every 64 output pixels have a tap outside the image), 8 % on
+// 16x16: PyTorch (oneDNN) skips them too. `all`: the tile reads no zeros worth leaving out.
+// Leaving out products with exact zeros changes no sum (at most the sign of an exact zero).
+// Computed once per tile position by chan_tile_edges (conv_schedule.h).
+struct TileEdges {
+  static constexpr int kMaxKernelRows = 16;  // taller kernels: no rows left out
+  bool all = true;
+  int left = 0, right = 0;
+  std::int8_t row_lo[kMaxKernelRows] = {}, row_hi[kMaxKernelRows] = {};
+};
+
+// One kernel row of chan_tile_rows_edges on tile rows [R0, R1), window columns [left, RC + KW - 1
+// - right) (left, right < KW).
+template <typename T, int NR, int RC, int KW, int R0, int R1>
+__attribute__((always_inline)) inline void chan_rows_edge_body(Vec<T> (&acc)[NR][RC],
+                                                               const T* const* rows,
+                                                               const Vec<T>* wv, int left,
+                                                               int right) {
+  using V = Vec<T>;
+#pragma GCC unroll 24
+  for (int u = 0; u < RC + KW - 1; ++u) {
+    if (u < KW - 1 && u < left) continue;  // (u is a constant here: one branch for few u)
+    if (u >= RC && u >= RC + KW - 1 - right) continue;
+#pragma GCC unroll 4
+    for (int r = R0; r < R1; ++r) {
+      const V b = splat(rows[r] + u);
+#pragma GCC unroll 8
+      for (int kw = 0; kw < KW; ++kw) {
+        const int j = u - kw;
+        if (j >= 0 && j < RC) acc[r][j] = V::fma(b, wv[kw], acc[r][j]);
+      }
+    }
+  }
+}
+
+// chan_tile_rows for a tile at the image's edge (TileEdges e): the same sums with the products of
+// zeros left out. A kernel row takes one of four compiled shapes: all rows, or without the first
+// and/or the last row (rows in between that read zeros, as with padding 2, are still computed).
+template <typename T, int NR, int RC, int KW>
+__attribute__((always_inline)) inline void chan_tile_rows_edges(
+    const T* in, std::int64_t cs, std::int64_t nch, const std::int64_t* offs,
+    std::int64_t kh_count, std::int64_t wq, const TileEdges& e, const T* w, T* out) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V acc[NR][RC];
+  zero_block(acc);
+  const int left = e.left, right = e.right;
+  for (std::int64_t c = 0; c < nch; ++c) {
+    const T* src = in + c * cs;
+    const T* wc = w + c * kh_count * KW * W;
+    for (std::int64_t kh = 0; kh < kh_count; ++kh) {
+      const int lo = e.row_lo[kh], hi = e.row_hi[kh];
+      if (lo >= hi) continue;
+      V wv[KW];
+#pragma GCC unroll 8
+      for (int kw = 0; kw < KW; ++kw) {
+        wv[kw] = V::load(wc + (kh * KW + kw) * W);
+        in_register(wv[kw]);
+      }
+      const T* rows[NR];
+#pragma GCC unroll 4
+      for (int r = 0; r < NR; ++r) {
+        rows[r] = src + offs[kh * KW] + r * wq;
+        asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
+      }
+      if (lo == 0 && hi == NR) {
+        chan_rows_edge_body<T, NR, RC, KW, 0, NR>(acc, rows, wv, left, right);
+      } else if constexpr (NR > 1) {
+        if (lo == 0) {
+          chan_rows_edge_body<T, NR, RC, KW, 0, NR - 1>(acc, rows, wv, left, right);
+        } else if (hi == NR) {
+          chan_rows_edge_body<T, NR, RC, KW, 1, NR>(acc, rows, wv, left, right);
+        } else {
+          chan_rows_edge_body<T, NR, RC, KW, 1, NR - 1>(acc, rows, wv, left, right);
+        }
+      }
+    }
+  }
+  store_block(acc, out);
+}
+
+// chan_tile_rows, or chan_tile_rows_edges where the tile reads zeros worth leaving out.
+template <typename T, int NR, int RC, int KW>
+__attribute__((always_inline)) inline void chan_tile_rows_at(const T* in, std::int64_t cs,
+                                                             std::int64_t nch,
+                                                             const std::int64_t* offs,
+                                                             std::int64_t kh_count,
+                                                             std::int64_t wq, const TileEdges& e,
+                                                             const T* w, T* out) {
+  if (e.all) {
+    chan_tile_rows<T, NR, RC, KW>(in, cs, nch, offs, kh_count, wq, w, out);
+  } else {
+    chan_tile_rows_edges<T, NR, RC, KW>(in, cs, nch, offs, kh_count, wq, e, w, out);
+  }
+}
+
 // One chan_tile of NR (1 or 2) rows x RC columns for a runtime row count and tap-row width:
 // chan_tile_rows for rows of row_taps = 3 or 5 adjacent taps (offs[kh * row_taps] the first tap of
 // kernel row kh, ntaps / row_taps kernel rows), else the general chan_tile. The forward and the
@@ -237,18 +339,18 @@ __attribute__((always_inline)) inline void chan_tile_any(int row_taps, int nr, c
                                                          std::int64_t cs, std::int64_t nch,
                                                          const std::int64_t* offs,
                                                          std::int64_t ntaps, std::int64_t wq,
-                                                         const T* w, T* out) {
+                                                         const TileEdges& e, const T* w, T* out) {
   if (row_taps == 5) {
     if (nr == 2) {
-      chan_tile_rows<T, 2, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, w, out);
+      chan_tile_rows_at<T, 2, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, e, w, out);
     } else {
-      chan_tile_rows<T, 1, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, w, out);
+      chan_tile_rows_at<T, 1, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, e, w, out);
     }
   } else if (row_taps == 3) {
     if (nr == 2) {
-      chan_tile_rows<T, 2, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, w, out);
+      chan_tile_rows_at<T, 2, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, e, w, out);
     } else {
-      chan_tile_rows<T, 1, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, w, out);
+      chan_tile_rows_at<T, 1, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, e, w, out);
     }
   } else if (nr == 2) {
     chan_tile<T, 2, RC>(in, cs, nch, offs, ntaps, wq, w, out);
@@ -265,11 +367,12 @@ __attribute__((always_inline)) inline void chan_tile_rows3(int row_taps, const T
                                                            std::int64_t cs, std::int64_t nch,
                                                            const std::int64_t* offs,
                                                            std::int64_t ntaps, std::int64_t wq,
-                                                           const T* w, T* out) {
+                                                           const TileEdges& e, const T* w,
+                                                           T* out) {
   if (row_taps == 5) {
-    chan_tile_rows<T, 3, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, w, out);
+    chan_tile_rows_at<T, 3, RC, 5>(in, cs, nch, offs, ntaps / 5, wq, e, w, out);
   } else {
-    chan_tile_rows<T, 3, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, w, out);
+    chan_tile_rows_at<T, 3, RC, 3>(in, cs, nch, offs, ntaps / 3, wq, e, w, out);
   }
 }
 

@@ -73,6 +73,48 @@ inline int adjacent_tap_run(const std::int64_t* offs, std::int64_t n) {
   return 0;
 }
 
+// The TileEdges (conv_microkernels.h) of a chan_tile_rows tile of nr rows x rc columns with
+// kernel rows of kw adjacent taps: window column u of tile row r and kernel row kh reads position
+// base + r * pitch + offs[kh * kw] + u of a layout whose data are rows [row_lo, row_hi) x columns
+// [col_lo, col_hi) of `pitch` elements from position 0 (anything else there is zero).
+inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std::int64_t kh_count,
+                                 const std::int64_t* offs, std::int64_t pitch, std::int64_t row_lo,
+                                 std::int64_t row_hi, std::int64_t col_lo, std::int64_t col_hi) {
+  TileEdges e;
+  if (kh_count > TileEdges::kMaxKernelRows) return e;
+  const int span = rc + kw - 1;
+  int left = span, right = span;
+  bool clipped = false;
+  for (std::int64_t kh = 0; kh < kh_count; ++kh) {
+    int lo = nr, hi = 0;
+    for (int r = 0; r < nr; ++r) {
+      const std::int64_t s = base + r * pitch + offs[kh * kw];
+      int first = -1, last = -1;
+      for (int u = 0; u < span; ++u) {
+        const std::int64_t q = s + u;
+        const std::int64_t row = q >= 0 ? q / pitch : -((-q + pitch - 1) / pitch);
+        const std::int64_t col = q - row * pitch;
+        if (row < row_lo || row >= row_hi || col < col_lo || col >= col_hi) continue;
+        if (first < 0) first = u;
+        last = u;
+      }
+      if (first < 0) continue;  // this row of the kernel row reads zeros only
+      lo = std::min(lo, r);
+      hi = r + 1;
+      left = std::min(left, first);
+      right = std::min(right, span - 1 - last);
+    }
+    if (lo >= hi) lo = hi = 0;
+    e.row_lo[kh] = static_cast<std::int8_t>(lo);
+    e.row_hi[kh] = static_cast<std::int8_t>(hi);
+    clipped = clipped || lo != 0 || hi != nr;
+  }
+  e.left = std::min(left, kw - 1);
+  e.right = std::min(right, kw - 1);
+  e.all = !clipped && e.left == 0 && e.right == 0;
+  return e;
+}
+
 // Forward: whether the channel-vectorised kernel (conv_forward_channels) costs less than the wide
 // rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the 8x8
 // and 16x16 images of CIFAR networks with 32-256 channels, 1x1 and stride-2 layers on them).
