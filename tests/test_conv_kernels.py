@@ -175,6 +175,42 @@ def test_every_isa_path(isa):
         ac.set_isa(before)
 
 
+# Narrow images with padding and enough output channels for the channel-vectorised weight gradient,
+# whose row blocks leave out the products with the padding (weight_chan_rows), as the forward's
+# and the input gradient's edge tiles do (chan_tile_rows_edges): padding 1 and 2,
+# asymmetric, 3x3 and 5x5, a row stride of 2 (kernel rows meet the padding at other output rows),
+# output channels not a multiple of a vector. n, cin, cout, (h, w), (kh, kw), stride, pads.
+PADDED_NARROW_CASES = [
+    (2, 5, 20, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1))),
+    (2, 5, 20, (8, 8), (3, 3), (1, 1), ((2, 2), (2, 2))),
+    (2, 4, 36, (16, 16), (3, 3), (1, 1), ((1, 1), (1, 1))),
+    (2, 4, 36, (16, 16), (3, 3), (1, 1), ((2, 2), (2, 2))),
+    (1, 3, 24, (8, 8), (3, 3), (1, 1), ((2, 0), (0, 2))),
+    (1, 3, 24, (16, 16), (5, 5), (1, 1), ((2, 2), (2, 2))),
+    (1, 3, 24, (12, 12), (5, 5), (1, 1), ((1, 2), (2, 1))),
+    (2, 3, 17, (16, 16), (3, 3), (2, 1), ((1, 1), (1, 1))),
+    # many input channels too: the channel-vectorised input gradient's edge tiles
+    # (chan_tile_rows_edges), as the forward's; 1- and 3-row images, 5x5 taps meeting 2 padding
+    # rows
+    (2, 40, 40, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1))),
+    (1, 48, 36, (16, 16), (3, 3), (1, 1), ((2, 1), (1, 2))),
+    (1, 40, 40, (3, 8), (5, 5), (1, 1), ((2, 2), (2, 2))),
+    (1, 40, 40, (1, 9), (3, 3), (1, 1), ((1, 1), (1, 1))),
+    (1, 40, 40, (7, 10), (3, 3), (1, 1), ((1, 1), (1, 1))),
+]
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+def test_weight_gradient_with_padding_on_narrow_images_every_isa(isa):
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        for n, cin, cout, hw, k, stride, pads in PADDED_NARROW_CASES:
+            run_case(n, cin, cout, hw, k, stride, pads, (1, 1), 1, np.float64)
+    finally:
+        ac.set_isa(before)
+
+
 # 1-D convolutions (one-row images) with the batch folded into one row (csrc/conv/conv_fold.h,
 # chosen by use_fold_layout in conv_schedule.h): n, cin, cout, length, kernel, stride, padding,
 # dilation, groups. Rows of 10-40 (conv1dnet's) and odd ones, strides 1-4 (the stride-2 and -4

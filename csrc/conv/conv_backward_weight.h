@@ -196,6 +196,31 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
   const int kw = s.row_taps;
   std::vector<std::int64_t> row_off(kw != 0 ? ncols / kw : 0);
   for (std::size_t r = 0; r < row_off.size(); ++r) row_off[r] = col_off[r * kw];
+  // Where the row blocks meet the input's padding, to leave those products out (weight_chan_rows).
+  // Rows: the taps of block row r read image rows only at the output rows [row_span[2r],
+  // row_span[2r + 1]) (tap (kh, kw) of output row oh reads image row oh*SH + kh*DH - PH0).
+  // Columns: with stride and dilation 1 along the width a row's broadcast u reads padded column
+  // ow0 + u, the image's being [col0, col1) = [PW0, PW0 + W); otherwise (adjacent taps in
+  // adjacent one-element planes, a stride clamped to the padded width) nothing is left out.
+  std::vector<std::int64_t> row_span(2 * row_off.size());
+  for (std::size_t r = 0; r < row_off.size(); ++r) {
+    std::int64_t lo = g.OH, hi = 0;
+    for (int k = 0; k < kw; ++k) {
+      const std::int64_t kh = p.plane_taps[(r * kw + k) % taps] / g.KW;
+      for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+        const std::int64_t ih = oh * g.SH + kh * g.DH - g.PH0;
+        if (ih >= 0 && ih < g.H) {
+          lo = std::min(lo, oh);
+          hi = std::max(hi, oh + 1);
+        }
+      }
+    }
+    row_span[2 * r] = lo;
+    row_span[2 * r + 1] = std::max(lo, hi);
+  }
+  const bool unit_cols = g.SW == 1 && g.DW == 1;
+  const std::int64_t col0 = unit_cols ? g.PW0 : 0;
+  const std::int64_t col1 = unit_cols ? g.PW0 + g.W : g.OW + kw;
   const std::int64_t dy_ns = g.G * pixels * cogp, x_ns = g.C_in * p.phase_channel_size;
   parallel_for(g.G * ntg * ncg, fmas, [&](std::int64_t it) {
     const std::int64_t cg = it % ncg;
@@ -247,9 +272,10 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
                 constexpr int KWv = decltype(KWc)::value;
                 if constexpr (kWgradRowBlocks && K % KWv == 0 &&
                               K / KWv <= wgrad_row_block_rows(OV, KWv))
-                  weight_chan_rows<T, OV, K / KWv, KWv>(dyb, cogp, dy_ns, xb, x_ns,
-                                                        row_off.data() + c0 / KWv, p0 / g.OW,
-                                                        np / g.OW, g.OW, p.plane_w, ns, acc);
+                  weight_chan_rows<T, OV, K / KWv, KWv>(
+                      dyb, cogp, dy_ns, xb, x_ns, row_off.data() + c0 / KWv,
+                      row_span.data() + 2 * (c0 / KWv), p0 / g.OW, np / g.OW, g.OW, p.plane_w,
+                      col0, col1, ns, acc);
               };
               if (kw == 3) {
                 rows(IntC<3>{});

@@ -577,54 +577,101 @@ __attribute__((noinline)) void weight_chan_pass(const T* dyp, std::int64_t dy_ld
 // - 1) / RC broadcasts for OV*KR*KW multiply-adds (weight_chan_pass: KR*KW broadcasts). Output
 // rows go in segments of RC = kWgradRowColumns columns, unrolled; the columns past the last whole
 // segment take weight_chan_pass's step. Whole rows [row0, row0 + nrows) of each of `samples`
-// samples. Each sum acc[v][r*KW + kw] is added to over (sample, pixel) in order with the same
-// multiply-adds as weight_chan_pass: the same results.
+// samples.
+//
+// The products with the input's padding are left out: kernel row r reads image rows only for the
+// output rows [row_span[2r], row_span[2r + 1]), and the input's image columns are the plane
+// columns [col0, col1); a kernel row on an output row outside its span is skipped, and where a
+// row is one segment with a padding column at each end (8 output columns), the segment's first and
+// last broadcast, with all their multiply-adds (padding 2 leaves the second columns in, wider rows
+// all of them: 4 % of the products on 16x16). On an 8x8 image with 3x3 taps and padding 1 that
+// leaves out 16 % (10 broadcasts per row of 8 outputs, 2 of them padding, and 2 of 24 (output row,
+// kernel row) pairs), on 16x16 4 %. Each sum acc[v][r*KW + kw] is otherwise added to over
+// (sample, pixel) in order with the same multiply-adds as weight_chan_pass; a left-out product is
+// an exact zero, so the sums are the same but for the sign of an exact zero (and for a non-finite
+// dy, which no longer meets the padding).
 template <typename T, int OV, int KR, int KW>
 __attribute__((noinline)) void weight_chan_rows(const T* dyp, std::int64_t dy_ld,
                                                 std::int64_t dy_ns, const T* xp,
                                                 std::int64_t x_ns, const std::int64_t* row_offs,
-                                                std::int64_t row0, std::int64_t nrows,
-                                                std::int64_t cols, std::int64_t plane_w,
-                                                std::int64_t samples, Vec<T>* acc_mem) {
+                                                const std::int64_t* row_span, std::int64_t row0,
+                                                std::int64_t nrows, std::int64_t cols,
+                                                std::int64_t plane_w, std::int64_t col0,
+                                                std::int64_t col1, std::int64_t samples,
+                                                Vec<T>* acc_mem) {
   using V = Vec<T>;
-  constexpr int W = V::width, RC = kWgradRowColumns;
+  constexpr int W = V::width, RC = kWgradRowColumns, U = RC + KW - 1;  // U: columns a segment reads
+  static_assert(KR <= 31, "the padding rows are a bit mask");
   V acc[OV][KR * KW];
   load_sums(acc, acc_mem);
   const std::int64_t full = cols / RC * RC;
-  for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
-    for (std::int64_t oh = row0; oh < row0 + nrows; ++oh) {
-      const T* d = dyp + oh * cols * dy_ld;
+  // the output rows whose kernel rows all read image rows: [inner0, inner1)
+  std::int64_t inner0 = row0, inner1 = row0 + nrows;
+  for (int r = 0; r < KR; ++r) {
+    inner0 = std::max(inner0, row_span[2 * r]);
+    inner1 = std::min(inner1, row_span[2 * r + 1]);
+  }
+  inner0 = std::min(inner0, row0 + nrows);
+  inner1 = std::max(inner0, inner1);
+  // Output rows [oh0, oh1) of one sample. EdgeCols: a row is one segment whose first and last
+  // input columns are padding, left out (an 8x8 image with padding 1). ByRow: leave out the kernel
+  // rows outside their spans, one kernel row at a time, each reloading the ring of dy (OV more
+  // loads per broadcast, still within the load ports). Both at compile time, in loops of their
+  // own: tests inside the unrolled segment, or all variants in one loop, made GCC shuffle and
+  // spill the sums (1.5x slower).
+  auto row_range = [&](auto edge_cols, auto by_row, const T* dys, const T* xs, std::int64_t oh0,
+                       std::int64_t oh1) __attribute__((always_inline)) {
+    constexpr bool EdgeCols = decltype(edge_cols)::value, ByRow = decltype(by_row)::value;
+    constexpr int LO = EdgeCols ? 1 : 0, HI = EdgeCols ? 1 : 0;
+    for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+      unsigned pad_rows = 0;  // bit r: kernel row r reads a padding row at this output row
+      if constexpr (ByRow) {
+        for (int r = 0; r < KR; ++r)
+          if (oh < row_span[2 * r] || oh >= row_span[2 * r + 1]) pad_rows |= 1u << r;
+      }
+      const T* d = dys + oh * cols * dy_ld;
       const T* rows[KR];
 #pragma GCC unroll 8
       for (int r = 0; r < KR; ++r) {
-        rows[r] = xp + oh * plane_w + row_offs[r];
+        rows[r] = xs + oh * plane_w + row_offs[r];
         asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
       }
       std::int64_t ow0 = 0;
       for (; ow0 < full; ow0 += RC, d += RC * dy_ld) {
-        V dv[KW][OV];  // dy of output columns u - KW + 1 .. u, output column j in dv[j % KW]
+        // kernel rows [r0, r1) over the segment's input columns
+        auto sweep = [&](int r0, int r1) __attribute__((always_inline)) {
+          V dv[KW][OV];  // dy of output columns u - KW + 1 .. u, output column j in dv[j % KW]
 #pragma GCC unroll 16
-        for (int u = 0; u < RC + KW - 1; ++u) {
-          if (u < RC) {
+          for (int u = 0; u < U; ++u) {
+            if (u < RC) {
 #pragma GCC unroll 4
-            for (int v = 0; v < OV; ++v) {
-              dv[u % KW][v] = V::load(d + u * dy_ld + v * W);
-              in_register(dv[u % KW][v]);
+              for (int v = 0; v < OV; ++v) {
+                dv[u % KW][v] = V::load(d + u * dy_ld + v * W);
+                in_register(dv[u % KW][v]);
+              }
+            }
+            if (u < LO || u >= U - HI) continue;
+#pragma GCC unroll 8
+            for (int r = r0; r < r1; ++r) {
+              V b = splat(rows[r] + ow0 + u);
+              in_register(b);
+#pragma GCC unroll 8
+              for (int kw = 0; kw < KW; ++kw) {
+                const int j = u - kw;
+                if (j >= 0 && j < RC)
+#pragma GCC unroll 4
+                  for (int v = 0; v < OV; ++v)
+                    acc[v][r * KW + kw] = V::fma(dv[j % KW][v], b, acc[v][r * KW + kw]);
+              }
             }
           }
+        };
+        if constexpr (ByRow) {
 #pragma GCC unroll 8
-          for (int r = 0; r < KR; ++r) {
-            V b = splat(rows[r] + ow0 + u);
-            in_register(b);
-#pragma GCC unroll 8
-            for (int kw = 0; kw < KW; ++kw) {
-              const int j = u - kw;
-              if (j >= 0 && j < RC)
-#pragma GCC unroll 4
-                for (int v = 0; v < OV; ++v)
-                  acc[v][r * KW + kw] = V::fma(dv[j % KW][v], b, acc[v][r * KW + kw]);
-            }
-          }
+          for (int r = 0; r < KR; ++r)
+            if (!(pad_rows >> r & 1u)) sweep(r, r + 1);
+        } else {
+          sweep(0, KR);
         }
       }
       for (std::int64_t ow = full; ow < cols; ++ow, d += dy_ld) {
@@ -634,17 +681,34 @@ __attribute__((noinline)) void weight_chan_rows(const T* dyp, std::int64_t dy_ld
           dv[v] = V::load(d + v * W);
           in_register(dv[v]);
         }
+        const std::int64_t kwlo = col0 - ow, kwhi = col1 - ow;  // taps on image columns
 #pragma GCC unroll 8
-        for (int r = 0; r < KR; ++r)
+        for (int r = 0; r < KR; ++r) {
+          if (ByRow && (pad_rows >> r & 1u)) continue;
 #pragma GCC unroll 8
           for (int kw = 0; kw < KW; ++kw) {
+            if (kw < kwlo || kw >= kwhi) continue;
             const V b = splat(rows[r] + ow + kw);
 #pragma GCC unroll 4
             for (int v = 0; v < OV; ++v)
               acc[v][r * KW + kw] = V::fma(dv[v], b, acc[v][r * KW + kw]);
           }
+        }
       }
     }
+  };
+  // rows of one segment with a padding column at each end: leave those columns out
+  auto samples_with = [&](auto edge_cols) __attribute__((always_inline)) {
+    for (std::int64_t n = 0; n < samples; ++n, dyp += dy_ns, xp += x_ns) {
+      row_range(edge_cols, std::true_type{}, dyp, xp, row0, inner0);
+      row_range(edge_cols, std::false_type{}, dyp, xp, inner0, inner1);
+      row_range(edge_cols, std::true_type{}, dyp, xp, inner1, row0 + nrows);
+    }
+  };
+  if (cols == RC && col0 >= 1 && col1 <= U - 1) {
+    samples_with(std::true_type{});
+  } else {
+    samples_with(std::false_type{});
   }
   store_sums(acc, acc_mem);
 }
