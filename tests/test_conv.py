@@ -224,6 +224,31 @@ def test_only_needed_gradients_are_computed():
     assert tx.grad is None and tw.grad is not None
 
 
+def test_leaf_gradients_are_the_kernels_own_buffers():
+    """The conv backward's arrays become the leaves' .grad without a copy (backward_fresh): no
+    .grad may alias another, an input or the output gradient, and a weight used twice, a second
+    contribution and a second backward all add into them correctly."""
+    x, w, b = make((2, 3, 6, 6), (4, 3, 3, 3), dtype=np.float64)
+    gy = np.random.default_rng(4).standard_normal((2, 4, 6, 6))
+    tx, tw, tb = (ac.tensor(a.copy(), requires_grad=True) for a in (x, w, b))
+    tg = ac.tensor(gy)
+    conv2d(tx, tw, tb, padding=1).backward(tg)
+    dx, dw = ref_conv2d_grads(x, w, gy, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    db = gy.sum(axis=(0, 2, 3))
+    grads = [t.grad.numpy() for t in (tx, tw, tb)]
+    for got, want in zip(grads, (dx, dw, db)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    for i, a in enumerate(grads):
+        for other in grads[i + 1:] + [x, w, b, gy, tx.numpy(), tw.numpy(), tg.numpy()]:
+            assert not np.shares_memory(a, other)
+    # the weight used by two convolutions in one backward, then the same backward once more
+    for _ in range(2):
+        (conv2d(tx, tw, tb, padding=1) * tg + conv2d(tx, tw, None, padding=1) * tg).sum().backward()
+    np.testing.assert_allclose(tx.grad.numpy(), 5 * dx, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(tw.grad.numpy(), 5 * dw, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(tb.grad.numpy(), 3 * db, rtol=1e-10, atol=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------
 # threads
 

@@ -49,7 +49,14 @@ __all__ = ["conv1d", "conv2d"]
 _MAX_PADDED_BYTES = 2**48  # 256 TiB: beyond any machine, far below 64-bit overflow
 
 
-class _Conv(Op):
+class _ConvOp(Op):
+    """The convolution Functions: each backward returns only new arrays (the kernels' outputs, or a
+    channel sum), so a leaf input keeps its gradient as its .grad without a copy."""
+
+    backward_fresh = True
+
+
+class _Conv(_ConvOp):
     """y = conv(x, w) + b."""
 
     @staticmethod
@@ -68,7 +75,7 @@ class _Conv(Op):
         return gx, gw, gb, None
 
 
-class _ConvTranspose(Op):
+class _ConvTranspose(_ConvOp):
     """dx = conv^T(dy, w): the gradient of conv(x, w) in x, as a function of (dy, w)."""
 
     @staticmethod
@@ -86,7 +93,7 @@ class _ConvTranspose(Op):
         return ggy, gw, None
 
 
-class _ConvWeight(Op):
+class _ConvWeight(_ConvOp):
     """dw = corr(x, dy): the gradient of conv(x, w) in w, as a function of (x, dy)."""
 
     @staticmethod
