@@ -555,8 +555,8 @@ __attribute__((always_inline)) inline void wg_tile_1x1(const T* a, std::int64_t 
 // rows of the sums (dws: C_out rows of ld, in memory between chunks). A chunk's slice of xt (its
 // samples' P rows of one tile) stays within kL2PanelBytes, so every block of the run finds it in
 // L2, and each tile loads and stores its sums once per chunk, not once per sample (the 8x8
-// 128->256 projection, Zen 4, AVX-512: 16 samples a chunk, 2.9 -> 2.35 ms on one thread, against
-// 3.1 ms per sample with the blocks outermost). Every dw element is one chain of multiply-adds
+// 128->256 projection, Zen 4, AVX-512, one thread: 2.35 ms with 16 samples a chunk, 2.65-2.95
+// with one; 3.1 ms before, one sample at a time with the blocks outermost). Every dw element is one chain of multiply-adds
 // over (sample, pixel) in order, whatever the chunks and the split: bitwise the same on any
 // number of threads, and no lanes to reduce.
 template <typename T, int R>
