@@ -557,7 +557,10 @@ def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa):
 # 1x1 kernels without padding run as matrix products (csrc/conv/conv_1x1.h): n, cin, cout, (h, w),
 # stride, groups. Strides 1, 2, 3 and mixed; pixel counts that are whole vectors of every width
 # (read in place) and odd ones (copied into rows of whole vectors), fewer pixels than a vector;
-# channel counts that leave remainder row blocks and remainder channel vectors; groups; a 1-D row.
+# channel counts that leave remainder row blocks and remainder channel vectors; groups; a 1-D row;
+# the last three (input channels in vectors, conv1x1_backward_weight_r) with more samples than one
+# chunk of the weight gradient's sums holds, on every ISA's vector width (the last chunk partial;
+# odd pixels past the transposed squares; groups).
 CASES_1X1 = [
     (2, 6, 4, (5, 8), (1, 1), 1),
     (3, 16, 32, (8, 8), (1, 1), 1),
@@ -569,6 +572,9 @@ CASES_1X1 = [
     (3, 24, 26, (9, 13), (3, 3), 1),
     (2, 40, 16, (16, 16), (2, 2), 1),
     (4, 33, 70, (8, 8), (1, 1), 1),
+    (20, 48, 20, (16, 16), (1, 1), 1),
+    (24, 40, 14, (9, 13), (1, 1), 1),
+    (12, 96, 20, (16, 16), (1, 1), 2),
 ]
 
 
