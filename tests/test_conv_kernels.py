@@ -143,7 +143,7 @@ def test_every_isa_path(isa):
             run_case(2, 20, 24, (8, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, dtype)
             # 13 columns in balanced tiles of 7 or 5: the input gradient's last tile computes a
             # column past the image (its compact dy layout must hold zeros there), and the tiles
-            # are stored element by element, not transposed (not a power of two)
+            # are transposed in groups padded with zero vectors (not a power of two)
             run_case(2, 16, 16, (7, 13), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
             # narrow images with more output channels than a vector (W <= 16 lanes): the
             # channel-vectorised weight gradient on every ISA and dtype (blocks of 2-4 channel
@@ -207,6 +207,32 @@ def test_weight_gradient_with_padding_on_narrow_images_every_isa(isa):
         ac.set_isa(isa)
         for n, cin, cout, hw, k, stride, pads in PADDED_NARROW_CASES:
             run_case(n, cin, cout, hw, k, stride, pads, (1, 1), 1, np.float64)
+    finally:
+        ac.set_isa(before)
+
+
+# Stride 2 (and dilation 2) on narrow images with an even number of output-channel vectors on
+# every ISA: the channel forward's pair tiles reading x itself (chan_tile_pair with TapSpans,
+# pair_reads_image), which leave out the pixels of each tap in the padding: padding 1 and 2,
+# asymmetric, odd sizes (padding at the bottom and right too), 1-row images, several column
+# segments and a narrower last one. n, cin, cout, (h, w), (kh, kw), stride, pads, dilation.
+STRIDE2_PADDED_NARROW_CASES = [
+    (2, 16, 32, (32, 32), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1)),
+    (2, 8, 64, (16, 16), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1)),
+    (1, 8, 32, (15, 13), (3, 3), (2, 2), ((2, 2), (2, 2)), (1, 1)),
+    (1, 8, 32, (11, 17), (5, 3), (2, 2), ((2, 0), (0, 1)), (1, 1)),
+    (1, 8, 32, (2, 9), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1)),
+    (1, 8, 32, (12, 14), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2)),
+]
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+def test_stride_2_padded_narrow_forward_every_isa(isa):
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        for n, cin, cout, hw, k, stride, pads, dilation in STRIDE2_PADDED_NARROW_CASES:
+            run_case(n, cin, cout, hw, k, stride, pads, dilation, 1, np.float64)
     finally:
         ac.set_isa(before)
 

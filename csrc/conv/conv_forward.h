@@ -1,18 +1,20 @@
 // The forward convolution driver, y = conv(x, w) + bias: one of two micro-kernel paths
-// (conv_microkernels.h), each on its own copy of the input:
+// (conv_microkernels.h), each on its own copy of the input (the pair tiles read x itself):
 //   wide rows  (corr_tile): vectors of output positions along wide rows x blocks of output
 //              channels, on the phase layout (conv_pack_input);
 //   channels   (chan_tile, chan_tile_rows, chan_tile_pair): vectors of output channels, for narrow
 //              outputs, where wide rows would discard much of their work (LeNet's 5x5 on 14x14
 //              keeps 10 of 14 columns; 3x3 on 8x8 keeps 8 of 10), on the bare phase planes
-//              (pack_channel_planes).
+//              (pack_channel_planes), or, for chan_tile_pair, on x itself (pair_reads_image).
 // Included by conv_kernels.h inside the ISA namespace.
 
 // The forward for narrow outputs, through chan_tile / chan_tile_rows (chan_tile_any) or
 // chan_tile_pair (conv_microkernels.h): work item = (image, group, block of `lanes` output
-// channels, pair of output rows), after x is copied into its own plane layout in xq
-// (pack_channel_planes, conv_packing.h). (Copying image by image inside the items, while the
-// copy is still in cache, measured no faster.)
+// channels, pair of output rows). chan_tile and chan_tile_rows read x copied into its own plane
+// layout in xq (pack_channel_planes, conv_packing.h; copying image by image inside the items,
+// while the copy is still in cache, measured no faster); chan_tile_pair reads x itself where the
+// column stride allows (pair_reads_image), leaving out the taps' pixels in the padding (TapSpan,
+// per tile position), else the planes too.
 template <typename T>
 void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, const T* w,
                            const T* bias, T* y, T* xq, T* wp) {
@@ -25,6 +27,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
   const int row_taps = adjacent_tap_run(p.tap_offset.data(), taps);
   const int vectors = channel_forward_vectors<T>(g, row_taps);
   const int lanes = vectors * W;
+  const bool direct = vectors == 2 && pair_reads_image(g);
   const std::int64_t nob = ceil_div(cog, lanes);
   // wp[grp][block][ic][tap][lanes]: the weight vectors of one (input channel, tap)
   pack_weight_blocks(g, taps, lanes, w, wp);
@@ -46,6 +49,26 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
             static_cast<int>(std::min<std::int64_t>(tile_rows, g.OH - tile_rows * rp)), rc,
             row_taps, taps / row_taps, p.tap_offset.data(), p.plane_w, g.PH0,
             std::min(p.plane_h, g.PH0 + g.H), jrange[0], jrange[1]);
+  // The pair tiles on x itself: each tap's offset in x from its output pixel's corner (image
+  // row oh*SH - PH0, column ow*SW - PW0), and per tile position [row pair][seg] the taps' spans,
+  // or none (clipped 0) where every tap reads the image only
+  std::vector<std::int64_t> xoff;
+  std::vector<TapSpan> spans;
+  std::vector<char> clipped;
+  if (direct) {
+    xoff.resize(taps);
+    for (std::int64_t kh = 0; kh < g.KH; ++kh)
+      for (std::int64_t kw = 0; kw < g.KW; ++kw)
+        xoff[kh * g.KW + kw] = kh * g.DH * g.W + kw * g.DW;
+    spans.resize(static_cast<std::size_t>(nrp * nseg * taps));
+    clipped.resize(static_cast<std::size_t>(nrp * nseg));
+    for (std::int64_t rp = 0; rp < nrp; ++rp)
+      for (std::int64_t sg = 0; sg < nseg; ++sg)
+        clipped[rp * nseg + sg] = pair_tile_spans(
+            g, 2 * rp, static_cast<int>(std::min<std::int64_t>(2, g.OH - 2 * rp)), sg * rc,
+            static_cast<int>(std::min<std::int64_t>(rc, g.OW - sg * rc)),
+            &spans[(rp * nseg + sg) * taps]);
+  }
   auto item = [&](std::int64_t it) {
     const std::int64_t rp = it % nrp;
     std::int64_t r = it / nrp;
@@ -85,23 +108,54 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     } else {
       // segments of rc columns, then the rest in a narrower tile: no column computed and dropped
       const std::int64_t full = g.OW / rc;
-      auto pair_segment = [&](auto RCc, std::int64_t ow0) {
+      const T* image = direct ? x + (n * g.C_in + grp * cig) * g.H * g.W +
+                                    (oh0 * g.SH - g.PH0) * g.W - g.PW0
+                              : nullptr;
+      auto pair_segment = [&](auto RCc, std::int64_t sg) {
         constexpr int RC = decltype(RCc)::value;
-        if (nr == 2) {
-          chan_tile_pair<T, 2, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
-                                   tbuf);
+        const std::int64_t ow0 = sg * rc;
+        // one tile of NR rows, SC the step between its columns' pixels; spans null (a constant
+        // after inlining) where no tap reads padding
+        auto tile = [&](auto NRc, auto SCc, const T* at, std::int64_t cstride,
+                        const std::int64_t* offs, std::int64_t pitch, const TapSpan* sp)
+            __attribute__((always_inline)) {
+          chan_tile_pair<T, decltype(NRc)::value, RC, decltype(SCc)::value>(
+              at, cstride, cig, offs, taps, pitch, sp, wb, tbuf);
+        };
+        auto rows = [&](auto SCc, const T* at, std::int64_t cstride, const std::int64_t* offs,
+                        std::int64_t pitch, const TapSpan* sp) __attribute__((always_inline)) {
+          if (nr == 2) {
+            tile(IntC<2>{}, SCc, at, cstride, offs, pitch, sp);
+          } else {
+            tile(IntC<1>{}, SCc, at, cstride, offs, pitch, sp);
+          }
+        };
+        if (direct) {
+          const std::int64_t pos = rp * nseg + sg;
+          const T* at = image + ow0 * g.SW;
+          auto on_x = [&](auto SCc) __attribute__((always_inline)) {
+            if (clipped[pos]) {
+              rows(SCc, at, g.H * g.W, xoff.data(), g.SH * g.W, &spans[pos * taps]);
+            } else {
+              rows(SCc, at, g.H * g.W, xoff.data(), g.SH * g.W, nullptr);
+            }
+          };
+          if (g.SW == 2) {
+            on_x(IntC<2>{});
+          } else {
+            on_x(IntC<1>{});
+          }
         } else {
-          chan_tile_pair<T, 1, RC>(in + ow0, cs, cig, p.tap_offset.data(), taps, p.plane_w, wb,
-                                   tbuf);
+          rows(IntC<1>{}, in + ow0, cs, p.tap_offset.data(), p.plane_w, nullptr);
         }
         store_channel_tile_rc<T, RC>(tbuf, lanes, nr, RC, ob, out + ow0, out_cs, g.OW, bb);
       };
       with_count<kChannelTileColumns / 2>(rc, [&](auto RCc) {
-        for (std::int64_t sg = 0; sg < full; ++sg) pair_segment(RCc, sg * rc);
+        for (std::int64_t sg = 0; sg < full; ++sg) pair_segment(RCc, sg);
       });
       if (full * rc < g.OW)
         with_count<kChannelTileColumns / 2>(static_cast<int>(g.OW - full * rc), [&](auto RCc) {
-          pair_segment(RCc, full * rc);
+          pair_segment(RCc, full);
         });
     }
   };
@@ -110,7 +164,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     pack_channel_planes(g, p, jrange.data(), x + nc * g.H * g.W, x_size - nc * g.H * g.W,
                         xq + nc * cs);
   };
-  parallel_for(g.N * g.C_in, double(g.N) * g.C_in * cs, pack);
+  if (!direct) parallel_for(g.N * g.C_in, double(g.N) * g.C_in * cs, pack);
   parallel_for(g.N * g.G * nob * nrp, fmas, item);
 }
 

@@ -37,8 +37,8 @@
 // Special paths: narrow images with many channels (many discarded wide-row columns: LeNet, the
 // 16x16 and 8x8 layers of CIFAR networks) run the forward with vectors of output channels and
 // backward_input with vectors of input channels instead (chan_tile; in the forward also two
-// vectors per pixel, chan_tile_pair, for stride-2, 1x1 and dilated taps, on its own slack-free
-// copy of the planes), chosen per call by a cost model of the lanes each path computes and the
+// vectors per pixel, chan_tile_pair, for stride-2, 1x1 and dilated taps, reading x itself where
+// the column stride is 1 or 2, else its own slack-free copy of the planes), chosen per call by a cost model of the lanes each path computes and the
 // elements it moves (conv_schedule.h), and so does backward_weight, with vectors of output
 // channels (weight_chan_pass: dy repacked pixel-major, channels innermost); small planes run
 // backward_input across images, skipping the taps that would read only zeros.

@@ -11,7 +11,8 @@
 //   chan_tile_rows3   chan_tile_rows on three rows (the forward's narrow tiles)
 //   chan_tile_rows_edges  chan_tile_rows without the products with zeros at the image's edges
 //                     (TileEdges); chan_tile_any and chan_tile_rows3 take it where a tile has them.
-//   chan_tile_pair    chan_tile with two vectors of output channels (the forward's other taps).
+//   chan_tile_pair    chan_tile with two vectors of output channels (the forward's other taps), on
+//                     x itself where it can, leaving out the padding's pixels (TapSpan).
 //   weight_pass       WO output channels x WT columns ((input channel, tap) pairs) of vector
 //                     partial sums of the weight gradient.
 //   weight_chan_pass  the weight gradient with OV vectors of output channels x K columns, one dw
@@ -376,18 +377,31 @@ __attribute__((always_inline)) inline void chan_tile_rows3(int row_taps, const T
   }
 }
 
+// Where one tap of a chan_tile_pair tile reads image pixels when the tile reads x itself (no
+// padded copy): tile rows [r0, r1) and columns [j0, j1); its other pixels would be padding, whose
+// products are left out. Computed per tile position by pair_tile_spans (conv_schedule.h).
+struct TapSpan {
+  std::int8_t r0 = 0, r1 = 0, j0 = 0, j1 = 0;
+};
+
 // chan_tile with two vectors of output channels (2W channels, w packed [c][t][2W]) per pixel: each
 // broadcast input pixel meets two weight vectors, half the broadcasts per multiply-add of
 // chan_tile, for the taps chan_tile_rows cannot share (stride 2, 1x1, dilation), where chan_tile's
 // one broadcast per multiply-add made it load-bound. NR x RC pixels x 2 vectors of accumulators;
-// out[((r*RC + j)*2 + v)*W + lane]: pixel-major, channel v*W + lane. The same sums in the same
-// order as chan_tile.
-template <typename T, int NR, int RC>
+// out[((r*RC + j)*2 + v)*W + lane]: pixel-major, channel v*W + lane. Pixel (r, j) of tap t reads
+// in[c*cs + offs[t] + r*wq + j*SC]: SC = 1 on the phase planes, the column stride on x itself
+// (conv_forward_channels). spans (one TapSpan per tap, or null: every tap reads data on every
+// pixel) mark the pixels each tap reads outside the image, which are left out; a tap is checked
+// pixel by pixel only where its span is not the whole tile (at the image's edge), and a tile
+// called with a null `spans` (inlined: a constant) compiles without the checks. The same sums in
+// the same order as chan_tile, less the products with padding.
+template <typename T, int NR, int RC, int SC>
 __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int64_t cs,
                                                           std::int64_t nch,
                                                           const std::int64_t* offs,
                                                           std::int64_t ntaps, std::int64_t wq,
-                                                          const T* w, T* out) {
+                                                          const TapSpan* spans, const T* w,
+                                                          T* out) {
   using V = Vec<T>;
   constexpr int W = V::width;
   V acc[NR * RC][2];
@@ -396,6 +410,11 @@ __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int6
     const T* src = in + c * cs;
     const T* wc = w + c * ntaps * 2 * W;
     for (std::int64_t t = 0; t < ntaps; ++t) {
+      TapSpan s{0, NR, 0, RC};
+      if (spans) {
+        s = spans[t];
+        if (s.r0 >= s.r1 || s.j0 >= s.j1) continue;  // padding only
+      }
       const T* rows[NR];
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
@@ -405,14 +424,24 @@ __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int6
       V w0 = V::load(wc + t * 2 * W), w1 = V::load(wc + t * 2 * W + W);
       in_register(w0);
       in_register(w1);
+      // Check: test each pixel against the span (a branch per pixel, in edge tiles only)
+      auto step = [&](auto check) __attribute__((always_inline)) {
 #pragma GCC unroll 4
-      for (int r = 0; r < NR; ++r)
+        for (int r = 0; r < NR; ++r)
 #pragma GCC unroll 16
-        for (int j = 0; j < RC; ++j) {
-          const V b = splat(rows[r] + j);
-          acc[r * RC + j][0] = V::fma(b, w0, acc[r * RC + j][0]);
-          acc[r * RC + j][1] = V::fma(b, w1, acc[r * RC + j][1]);
-        }
+          for (int j = 0; j < RC; ++j) {
+            if (decltype(check)::value && (r < s.r0 || r >= s.r1 || j < s.j0 || j >= s.j1))
+              continue;
+            const V b = splat(rows[r] + j * SC);
+            acc[r * RC + j][0] = V::fma(b, w0, acc[r * RC + j][0]);
+            acc[r * RC + j][1] = V::fma(b, w1, acc[r * RC + j][1]);
+          }
+      };
+      if (s.r0 == 0 && s.r1 == NR && s.j0 == 0 && s.j1 == RC) {
+        step(std::false_type{});
+      } else {
+        step(std::true_type{});
+      }
     }
   }
   store_block(acc, out);

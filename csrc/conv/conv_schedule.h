@@ -115,6 +115,42 @@ inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std:
   return e;
 }
 
+// Whether the channel forward's pair tiles (chan_tile_pair) read x itself, with no copy into phase
+// planes: for column strides 1 and 2, which the tile's broadcasts step over at constant
+// displacements (SC); wider strides read the planes. The copy it saves took 16 % of the stride-2
+// 3x3 16->32 forward on 32x32 (benchmarks/PERFORMANCE.md), more than the products with padding it
+// must then leave out (pair_tile_spans) cost.
+inline bool pair_reads_image(const ConvGeom& g) { return g.SW <= 2; }
+
+// The TapSpans (conv_microkernels.h) of a chan_tile_pair tile reading x itself: tile rows oh0 ..
+// oh0 + nr - 1 x columns ow0 .. ow0 + rc - 1 of the output; tap t = kh * KW + kw of output pixel
+// (oh, ow) reads image row oh*SH + kh*DH - PH0 and column ow*SW + kw*DW - PW0. Returns whether any
+// tap of the tile reads padding (else the tile needs no spans).
+inline bool pair_tile_spans(const ConvGeom& g, std::int64_t oh0, int nr, std::int64_t ow0, int rc,
+                            TapSpan* spans) {
+  const std::int64_t far = std::max(g.OH, g.OW) + 1;  // (no limit on the output index)
+  bool clipped = false;
+  for (std::int64_t kh = 0; kh < g.KH; ++kh) {
+    std::int64_t ilo, ihi;
+    valid_range(g.SH, kh * g.DH, g.PH0, g.H, far, &ilo, &ihi);
+    const std::int64_t r0 = std::clamp<std::int64_t>(ilo - oh0, 0, nr);
+    const std::int64_t r1 = std::clamp<std::int64_t>(ihi - oh0, r0, nr);
+    for (std::int64_t kw = 0; kw < g.KW; ++kw) {
+      std::int64_t jlo, jhi;
+      valid_range(g.SW, kw * g.DW, g.PW0, g.W, far, &jlo, &jhi);
+      const std::int64_t j0 = std::clamp<std::int64_t>(jlo - ow0, 0, rc);
+      const std::int64_t j1 = std::clamp<std::int64_t>(jhi - ow0, j0, rc);
+      TapSpan& s = spans[kh * g.KW + kw];
+      s.r0 = static_cast<std::int8_t>(r0);
+      s.r1 = static_cast<std::int8_t>(r1);
+      s.j0 = static_cast<std::int8_t>(j0);
+      s.j1 = static_cast<std::int8_t>(j1);
+      clipped = clipped || r0 != 0 || r1 != nr || j0 != 0 || j1 != rc;
+    }
+  }
+  return clipped;
+}
+
 // Forward: whether the channel-vectorised kernel (conv_forward_channels) costs less than the wide
 // rows (narrow outputs with enough output channels per group: LeNet's 10 of 14 columns, the 8x8
 // and 16x16 images of CIFAR networks with 32-256 channels, 1x1 and stride-2 layers on them).
@@ -122,10 +158,11 @@ inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std:
 // tiles' waste: lanes past the last channel, rows and columns, channel_tile_columns), plus the
 // elements each moves outside its micro-kernel, each counted as half a vector instruction (W / 2
 // lanes: rows of a few vectors and scalar moves, not streaming copies): the input layout each
-// writes (the wide rows' phase_channel_size with its slack, the channel path's read planes) and,
-// for the channel tiles, their outputs, transposed out of the tile by scalar moves. So the channel
-// tiles lose where an output sums few products on wide rows that waste little (VGG's 3 -> 32
-// conv1, 3x3 16 -> 16 on 32x32), the wide rows where they discard columns or copy much slack.
+// writes (the wide rows' phase_channel_size with its slack, the channel path's read planes, none
+// for the pair tiles on x) and, for the channel tiles, their outputs, transposed out of the tile
+// by scalar moves. So the channel tiles lose where an output sums few products on wide rows that
+// waste little (VGG's 3 -> 32 conv1, 3x3 16 -> 16 on 32x32), the wide rows where they discard
+// columns or copy much slack.
 template <typename T>
 inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
   constexpr int W = Vec<T>::width;
@@ -138,9 +175,10 @@ inline bool use_channel_forward(const ConvGeom& g, const ConvPlan& p) {
   const std::int64_t lanes = vectors * W;
   // (the pair tiles compute no dropped column: pair_tile_columns)
   const std::int64_t rc = vectors == 1 ? channel_tile_columns(g.OW) : g.OW;
-  std::int64_t read_planes = 0;
-  for (std::int64_t pl = 0; pl < p.planes; ++pl)
-    read_planes += p.plane_begin[pl + 1] > p.plane_begin[pl];
+  std::int64_t read_planes = 0;  // (none where the pair tiles read x itself)
+  if (vectors == 1 || !pair_reads_image(g))
+    for (std::int64_t pl = 0; pl < p.planes; ++pl)
+      read_planes += p.plane_begin[pl + 1] > p.plane_begin[pl];
   const double chan =
       double(ceil_div(cog, lanes) * lanes) / double(cog) * double(ceil_div(g.OW, rc) * rc) /
           double(g.OW) * double(ceil_div(g.OH, 2) * 2) / double(g.OH) +
