@@ -144,11 +144,11 @@ void conv_backward_weight_blocks(const ConvGeom& g, const ConvPlan& p, T* dw, co
 // ---- The weight gradient with vectors of output channels (narrow images) ----
 //
 // dw[o][c][t] = sum_n sum_pixel dy[n][o][pixel] * x[n][c][q(pixel) + tap_offset[t]], with x in
-// the phase layout (xq) and dy pixel-major with the group's output channels innermost (dyc, from
-// pack_output_gradient_channels): weight_chan_pass (conv_microkernels.h) keeps blocks of OV
-// vectors of output channels x K (input channel, tap) columns of sums, one dw element per lane,
-// and adds one dy vector times one broadcast input value per pixel; the blocks and work items are
-// plan_weight_gradient_channels' (conv_schedule.h). Each dw element is summed by one item, in
+// the phase layout (xq) and dy pixel-major with the output channels of each output tile innermost
+// (copied here into dyc by pack_output_gradient_channels): weight_chan_pass (conv_microkernels.h)
+// keeps blocks of OV vectors of output channels x K (input channel, tap) columns of sums, one dw
+// element per lane, and adds one dy vector times one broadcast input value per pixel; the blocks
+// and work items are plan_weight_gradient_channels' (conv_schedule.h). Each dw element is summed by one item, in
 // one lane, over (sample, pixel) in order: the same on any number of threads.
 //
 // Stores the sums of one block (OV vectors x K columns, acc[v * K + k]) into dw: lane l of vector
@@ -171,7 +171,7 @@ __attribute__((noinline)) void store_weight_channel_block(const Vec<T>* acc, std
 
 template <typename T>
 void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, const T* xq,
-                                   const T* dyc) {
+                                   const T* dy, T* dyc) {
   using V = Vec<T>;
   constexpr int W = V::width;
   const std::int64_t cig = g.C_in / g.G, cog = g.C_out / g.G, taps = p.taps;
@@ -183,6 +183,7 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
   const int ov = s.vectors;
   const std::int64_t cogp = s.channels_padded, nt = s.out_tiles, ncb = s.column_blocks;
   const std::int64_t gs = s.tiles_per_item, ncg = s.column_groups, ntg = ceil_div(nt, gs);
+  pack_output_gradient_channels(g, cogp, ov * W, dy, dyc);
   // column c = (input channel col_ic[c], tap col_tap[c]) reads x at col_off[c] from the group's
   // first input channel; taps in phase-plane order, so a block reads few planes
   std::vector<std::int64_t> col_ic(ncols), col_tap(ncols), col_off(ncols);
@@ -260,10 +261,10 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
           for (std::int64_t t = t0; t < t1; ++t)
             with_block(t, cb, [&](auto OVc, auto Kc, V* acc, std::int64_t oc0, std::int64_t c0) {
               constexpr int OV = decltype(OVc)::value, K = decltype(Kc)::value;
-              const T* dyb = dy0 + n0 * dy_ns + oc0;
+              const T* dyb = dy0 + n0 * dy_ns + oc0 * pixels;  // the tile's dy
               const T* xb = x0 + n0 * x_ns;
               if (kw == 0) {
-                weight_chan_pass<T, OV, K>(dyb, cogp, dy_ns, xb, x_ns, col_off.data() + c0, p0,
+                weight_chan_pass<T, OV, K>(dyb, dy_ns, xb, x_ns, col_off.data() + c0, p0,
                                            np, g.OW, p.plane_w, ns, acc);
                 return;
               }
@@ -273,7 +274,7 @@ void conv_backward_weight_channels(const ConvGeom& g, const ConvPlan& p, T* dw, 
                 if constexpr (kWgradRowBlocks && K % KWv == 0 &&
                               K / KWv <= wgrad_row_block_rows(OV, KWv))
                   weight_chan_rows<T, OV, K / KWv, KWv>(
-                      dyb, cogp, dy_ns, xb, x_ns, row_off.data() + c0 / KWv,
+                      dyb, dy_ns, xb, x_ns, row_off.data() + c0 / KWv,
                       row_span.data() + 2 * (c0 / KWv), p0 / g.OW, np / g.OW, g.OW, p.plane_w,
                       col0, col1, ns, acc);
               };
@@ -304,9 +305,7 @@ void conv_backward_weight(const ConvGeom& g, const ConvPlan& p, const T* x, cons
                           T* xq, T* dyw, bool exact) {
   conv_pack_input(g, p, x, xq);
   if (!exact && use_channel_weight_gradient<T>(g, p)) {  // narrow images: vectors of channels
-    pack_output_gradient_channels(g, ceil_div(g.C_out / g.G, Vec<T>::width) * Vec<T>::width, dy,
-                                  dyw);
-    conv_backward_weight_channels(g, p, dw, xq, dyw);
+    conv_backward_weight_channels(g, p, dw, xq, dy, dyw);
     return;
   }
   conv_pack_wide(g, p, dy, dyw, false);

@@ -544,9 +544,9 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
 }
 
 // The weight gradient for narrow images (conv_backward_weight_channels), with vectors of W output
-// channels instead of positions: dy comes pixel-major with its output channels innermost
-// (pack_output_gradient_channels), so each output pixel contributes one dy vector per OV blocks
-// of W channels, and each of K columns ((input channel, tap) pairs, column k reading the input at
+// channels instead of positions: dy comes pixel-major with its output channels innermost, the
+// block's OV vectors contiguous per pixel (an output tile of pack_output_gradient_channels, rows
+// OV*W apart), so each output pixel contributes one dy vector per OV blocks of W channels, and each of K columns ((input channel, tap) pairs, column k reading the input at
 // xp + offs[k]) one broadcast input value:
 //   acc[v][k][lane] += dy[n][pixel][v*W + lane] * x[n][offs[k] + oh*plane_w + ow]
 // over `samples` samples (strides dy_ns, x_ns), in each the output pixels [first, first + count)
@@ -556,14 +556,13 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
 // back to acc_mem, so several blocks can sweep one cache-sized chunk in turn. Not inlined, like
 // weight_pass.
 template <typename T, int OV, int K>
-__attribute__((noinline)) void weight_chan_pass(const T* dyp, std::int64_t dy_ld,
-                                                std::int64_t dy_ns, const T* xp,
+__attribute__((noinline)) void weight_chan_pass(const T* dyp, std::int64_t dy_ns, const T* xp,
                                                 std::int64_t x_ns, const std::int64_t* offs,
                                                 std::int64_t first, std::int64_t count,
                                                 std::int64_t cols, std::int64_t plane_w,
                                                 std::int64_t samples, Vec<T>* acc_mem) {
   using V = Vec<T>;
-  constexpr int W = V::width;
+  constexpr int W = V::width, dy_ld = OV * W;  // the tile's dy rows (pack_output_gradient_channels)
   V acc[OV][K];
   load_sums(acc, acc_mem);
   // one loop over the pixels (an 8x8 image's rows are too short to set up per row); the input
@@ -620,8 +619,7 @@ __attribute__((noinline)) void weight_chan_pass(const T* dyp, std::int64_t dy_ld
 // an exact zero, so the sums are the same but for the sign of an exact zero (and for a non-finite
 // dy, which no longer meets the padding).
 template <typename T, int OV, int KR, int KW>
-__attribute__((noinline)) void weight_chan_rows(const T* dyp, std::int64_t dy_ld,
-                                                std::int64_t dy_ns, const T* xp,
+__attribute__((noinline)) void weight_chan_rows(const T* dyp, std::int64_t dy_ns, const T* xp,
                                                 std::int64_t x_ns, const std::int64_t* row_offs,
                                                 const std::int64_t* row_span, std::int64_t row0,
                                                 std::int64_t nrows, std::int64_t cols,
@@ -630,6 +628,7 @@ __attribute__((noinline)) void weight_chan_rows(const T* dyp, std::int64_t dy_ld
                                                 Vec<T>* acc_mem) {
   using V = Vec<T>;
   constexpr int W = V::width, RC = kWgradRowColumns, U = RC + KW - 1;  // U: columns a segment reads
+  constexpr int dy_ld = OV * W;  // the tile's dy rows (pack_output_gradient_channels)
   static_assert(KR <= 31, "the padding rows are a bit mask");
   V acc[OV][KR * KW];
   load_sums(acc, acc_mem);
