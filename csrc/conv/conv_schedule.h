@@ -238,10 +238,9 @@ inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
 // Columns: the (input channel, tap) pairs of one block of kWgradInputChannels input channels, input
 // channel major, taps in phase-plane order; column (ic, t) reads the input at ic's channel plus
 // tap t's offset. A block is block_channels output channels x at most block_taps consecutive
-// columns of vector partial sums (weight_pass; column_block below): the taps of one channel, or,
-// for kernels of fewer taps than a block holds, whole channels (a 1x1 convolution fills its
-// accumulators with 6 input channels instead of 1 tap). A layer with at most kWgradMaxBlockChannels output channels (LeNet's 6) has them
-// all in one block, with as many columns as the accumulators allow, instead of a full block and a
+// columns of vector partial sums (weight_pass; column_block below), which may span input channels
+// (a 1x1 convolution fills its accumulators with 6 input channels instead of 1 tap). A layer with
+// at most kWgradMaxBlockChannels output channels (LeNet's 6) has them all in one block, with as many columns as the accumulators allow, instead of a full block and a
 // narrow one (4 + 2 channels: the narrow one costs nearly as much as the full one).
 //
 // Work item: (group, group of out_blocks_per_item output blocks, block of kWgradInputChannels input
@@ -257,25 +256,24 @@ inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
 // past the last), swept in balanced L1-sized chunks of chunk_positions; samples smaller than
 // kWgradChunkPositions go chunk_samples at a time (LeNet's 10x10 outputs: 7 samples per pass, not
 // one, whose overhead was as large as its work).
-// Column blocks of an input-channel block of nic channels with `taps` taps, at most bt columns
-// each: with taps >= bt each channel's taps in balanced blocks (9 taps: 4 + 5), so a block reads
-// one channel's rows, which stay in L1 together; with fewer taps, whole channels, as many as fit.
+// Column blocks of an input-channel block of nic channels with `taps` taps: its nic * taps columns
+// in ceil(nic * taps / bt) balanced runs of consecutive columns, at most bt each, a run crossing
+// from one input channel's taps into the next where they do not fill whole blocks. So a 3x3's 16
+// channels are 24 full blocks of 6 columns (10 loads per 24 multiply-adds with 4 output channels),
+// not 16 x (4 + 5) (8 per 16 and 9 per 20), and 1x1's whole channels as before. (Blocks of one
+// channel's taps kept its rows together in L1, but every column streams its own rows from L2
+// anyway; the fuller blocks measured 3-12 % faster with AVX2's 3 x 4 blocks and the same within
+// noise with AVX-512, whose pass was near the FMA peak already; Zen 4, benchmarks/PERFORMANCE.md.)
 // Block cb is the columns [*c0, *c1).
 inline std::int64_t column_block_count(std::int64_t nic, std::int64_t taps, int bt) {
-  return taps >= bt ? nic * ceil_div(taps, bt) : ceil_div(nic, bt / taps);
+  return ceil_div(nic * taps, bt);
 }
 
 inline void column_block(std::int64_t nic, std::int64_t taps, int bt, std::int64_t cb,
                          std::int64_t* c0, std::int64_t* c1) {
-  if (taps >= bt) {
-    const std::int64_t per = ceil_div(taps, bt), ic = cb / per, tb = cb % per;
-    *c0 = ic * taps + tb * taps / per;
-    *c1 = ic * taps + (tb + 1) * taps / per;
-  } else {
-    const std::int64_t channels = bt / taps;
-    *c0 = cb * channels * taps;
-    *c1 = std::min(nic, (cb + 1) * channels) * taps;
-  }
+  const std::int64_t cols = nic * taps, n = column_block_count(nic, taps, bt);
+  *c0 = cb * cols / n;
+  *c1 = (cb + 1) * cols / n;
 }
 
 // The split of a weight gradient's blocks into work items, shared by both paths: groups of
