@@ -468,9 +468,9 @@ void conv1x1_backward_weight_lanes(const ConvGeom& g, const T* x, const T* dy, T
 // channels x W pixels in registers (transpose_square, conv_packing.h; the channels past cig as
 // zero vectors), the pixels past the last whole vector one by one: on the 8x8 128-channel
 // projection (N = 64, Zen 4, AVX-512) 0.09 ms on one thread in place of 0.21 for
-// element-by-element copies, which took a sixth of the weight gradient on 2 threads. Strided input goes element by element, in blocks
-// of 16 pixels, so each channel's reads stay in a few cache lines while the writes go down the
-// rows.
+// element-by-element copies, which took a sixth of the weight gradient on 2 threads. Strided input
+// goes element by element, in blocks of 16 pixels, so each channel's reads stay in a few cache
+// lines while the writes go down the rows.
 template <typename T>
 inline void transpose_input_1x1(const T* src, std::int64_t cig, std::int64_t h, std::int64_t w,
                                 std::int64_t sh, std::int64_t sw, std::int64_t oh,
@@ -556,9 +556,9 @@ __attribute__((always_inline)) inline void wg_tile_1x1(const T* a, std::int64_t 
 // samples' P rows of one tile) stays within kL2PanelBytes, so every block of the run finds it in
 // L2, and each tile loads and stores its sums once per chunk, not once per sample (the 8x8
 // 128->256 projection, Zen 4, AVX-512, one thread: 2.35 ms with 16 samples a chunk, 2.65-2.95
-// with one; 3.1 ms before, one sample at a time with the blocks outermost). Every dw element is one chain of multiply-adds
-// over (sample, pixel) in order, whatever the chunks and the split: bitwise the same on any
-// number of threads, and no lanes to reduce.
+// with one; 3.1 ms before, one sample at a time with the blocks outermost). Every dw element is one
+// chain of multiply-adds over (sample, pixel) in order, whatever the chunks and the split: bitwise
+// the same on any number of threads, and no lanes to reduce.
 template <typename T, int R>
 void conv1x1_backward_weight_r(const ConvGeom& g, const T* dy, T* dw, const T* xt, T* dws,
                                std::int64_t ld) {

@@ -163,8 +163,8 @@ void conv_backward_weight_blocks(const ConvGeom& g, const ConvPlan& p, T* dw, co
 // (copied here into dyc by pack_output_gradient_channels): weight_chan_pass (conv_microkernels.h)
 // keeps blocks of OV vectors of output channels x K (input channel, tap) columns of sums, one dw
 // element per lane, and adds one dy vector times one broadcast input value per pixel; the blocks
-// and work items are plan_weight_gradient_channels' (conv_schedule.h). Each dw element is summed by one item, in
-// one lane, over (sample, pixel) in order: the same on any number of threads.
+// and work items are plan_weight_gradient_channels' (conv_schedule.h). Each dw element is summed by
+// one item, in one lane, over (sample, pixel) in order: the same on any number of threads.
 //
 // Stores the sums of one block (OV vectors x K columns, acc[v * K + k]) into dw: lane l of vector
 // v is output channel oc0 + v*W + l (those below the group's cog), column k is (input channel

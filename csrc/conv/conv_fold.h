@@ -36,9 +36,9 @@ inline void copy_row_over(T* d, const T* s, std::int64_t n, std::int64_t d_avail
 }
 
 // The padded rows of channel c of x (N, C, 1, W), each widened to seg, side by side: row (N * seg
-// elements, and whole vectors' room after). Rows in order, each copied in whole vectors and then the
-// gap to the next row's data zeroed: what a row's last vector writes past its end, the next rows
-// write again.
+// elements, and whole vectors' room after). Rows in order, each copied in whole vectors and then
+// the gap to the next row's data zeroed: what a row's last vector writes past its end, the next
+// rows write again.
 template <typename T>
 inline void fold_padded_row(const ConvGeom& g, std::int64_t seg, const T* x, std::int64_t c,
                             T* row) {

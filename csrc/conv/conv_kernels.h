@@ -38,10 +38,11 @@
 // 16x16 and 8x8 layers of CIFAR networks) run the forward with vectors of output channels and
 // backward_input with vectors of input channels instead (chan_tile; in the forward also two
 // vectors per pixel, chan_tile_pair, for stride-2, 1x1 and dilated taps, reading x itself where
-// the column stride is 1 or 2, else its own slack-free copy of the planes), chosen per call by a cost model of the lanes each path computes and the
-// elements it moves (conv_schedule.h), and so does backward_weight, with vectors of output
-// channels (weight_chan_pass: dy repacked pixel-major, channels innermost); small planes run
-// backward_input across images, skipping the taps that would read only zeros.
+// the column stride is 1 or 2, else its own slack-free copy of the planes), chosen per call by a
+// cost model of the lanes each path computes and the elements it moves (conv_schedule.h), and so
+// does backward_weight, with vectors of output channels (weight_chan_pass: dy repacked pixel-major,
+// channels innermost); small planes run backward_input across images, skipping the taps that would
+// read only zeros.
 //
 // Extra memory: one phase-layout copy of the input (forward), of the output gradient (backward
 // input), or of both (backward weight), and one packed copy of the weights; no im2col matrix.

@@ -496,10 +496,10 @@ __attribute__((always_inline)) inline void store_sums(const V (&acc)[A][B], V* m
 // One pass of the weight-gradient block over positions [q0, q1) of `samples` samples: WO output
 // channels x WT columns of vector partial sums, column t reading the input at xp + offs[t] (its
 // input channel and tap), loaded from and stored back to `acc` (so a position chunk can stay in
-// L1 while several column blocks sweep over it). validx, in the exact mode, is indexed like xp. Not inlined: inlined into
-// the driver, GCC spilled a dy vector and re-read it per FMA in some instances.
-// Exact (the exact mode of conv_backward_weight): validq[q] is 1 at the output positions that
-// exist (0 at the discarded wide-row columns) and validx marks the image pixels of the input's
+// L1 while several column blocks sweep over it). validx, in the exact mode, is indexed like xp. Not
+// inlined: inlined into the driver, GCC spilled a dy vector and re-read it per FMA in some
+// instances. Exact (the exact mode of conv_backward_weight): validq[q] is 1 at the output positions
+// that exist (0 at the discarded wide-row columns) and validx marks the image pixels of the input's
 // phase layout (0 at padding): a product is added only when both hold. Otherwise the zero dy at a
 // discarded column times an Inf input pixel, or an Inf dy times the input's zero padding, gives
 // NaN where the true sum has none.
@@ -546,8 +546,9 @@ __attribute__((noinline)) void weight_pass(const T* dyp, std::int64_t ld, const 
 // The weight gradient for narrow images (conv_backward_weight_channels), with vectors of W output
 // channels instead of positions: dy comes pixel-major with its output channels innermost, the
 // block's OV vectors contiguous per pixel (an output tile of pack_output_gradient_channels, rows
-// OV*W apart), so each output pixel contributes one dy vector per OV blocks of W channels, and each of K columns ((input channel, tap) pairs, column k reading the input at
-// xp + offs[k]) one broadcast input value:
+// OV*W apart), so each output pixel contributes one dy vector per OV blocks of W channels, and each
+// of K columns ((input channel, tap) pairs, column k reading the input at xp + offs[k]) one
+// broadcast input value:
 //   acc[v][k][lane] += dy[n][pixel][v*W + lane] * x[n][offs[k] + oh*plane_w + ow]
 // over `samples` samples (strides dy_ns, x_ns), in each the output pixels [first, first + count)
 // (pixel = oh*cols + ow; dyp and xp point at pixel 0), in order. Per pixel: OV vector loads and K

@@ -240,12 +240,13 @@ inline bool use_channel_backward_input(const ConvGeom& g, const ConvPlan& p) {
 // tap t's offset. A block is block_channels output channels x at most block_taps consecutive
 // columns of vector partial sums (weight_pass; column_block below), which may span input channels
 // (a 1x1 convolution fills its accumulators with 6 input channels instead of 1 tap). A layer with
-// at most kWgradMaxBlockChannels output channels (LeNet's 6) has them all in one block, with as many columns as the accumulators allow, instead of a full block and a
-// narrow one (4 + 2 channels: the narrow one costs nearly as much as the full one).
+// at most kWgradMaxBlockChannels output channels (LeNet's 6) has them all in one block, with as
+// many columns as the accumulators allow, instead of a full block and a narrow one (4 + 2 channels:
+// the narrow one costs nearly as much as the full one).
 //
 // Work item: (group, group of out_blocks_per_item output blocks, block of kWgradInputChannels input
-// channels, one of column_groups groups of column blocks). An item sweeps the output gradient of its
-// output channels and the input of its input channels once, for all its (output block, column
+// channels, one of column_groups groups of column blocks). An item sweeps the output gradient of
+// its output channels and the input of its input channels once, for all its (output block, column
 // block) pairs: the fewer items, the fewer sweeps. So the split chosen is the one whose busiest
 // thread has the least work (items go to threads in equal contiguous runs), and the fewest items
 // among those; an item's vector sums are kept under 1 MiB, so a 1-D kernel of hundreds of taps gets
