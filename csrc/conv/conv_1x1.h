@@ -465,7 +465,7 @@ void conv1x1_backward_weight_lanes(const ConvGeom& g, const T* x, const T* dy, T
 // X_s[n] of one group transposed, pixel-major: xt[p][c] for the group's cig channels, rows ld
 // apart (ld: cig in whole vectors), zeros past cig (src: the sample's first channel of the group,
 // images of h x w read at stride sh, sw for an oh x ow output). Stride 1 transposes squares of W
-// channels x W pixels in registers (transpose_square, conv_packing.h; the channels past cig as
+// channels x W pixels in registers (transpose_to_pixels, conv_packing.h; the channels past cig as
 // zero vectors), the pixels past the last whole vector one by one: on the 8x8 128-channel
 // projection (N = 64, Zen 4, AVX-512) 0.09 ms on one thread in place of 0.21 for
 // element-by-element copies, which took a sixth of the weight gradient on 2 threads. Strided input
@@ -475,21 +475,14 @@ template <typename T>
 inline void transpose_input_1x1(const T* src, std::int64_t cig, std::int64_t h, std::int64_t w,
                                 std::int64_t sh, std::int64_t sw, std::int64_t oh,
                                 std::int64_t ow, std::int64_t ld, T* xt) {
-  using V = Vec<T>;
-  constexpr int W = V::width;
+  constexpr int W = Vec<T>::width;
   const std::int64_t pixels = oh * ow;
   const bool dense = sh == 1 && sw == 1;  // (then oh x ow is the whole h x w image)
   const std::int64_t full = dense ? pixels / W * W : 0;
   for (std::int64_t c0 = 0; c0 < ld; c0 += W) {
     const std::int64_t nc = std::min<std::int64_t>(W, cig - c0);
-    for (std::int64_t p0 = 0; p0 < full; p0 += W) {
-      V r[W];
-#pragma GCC unroll 16
-      for (int i = 0; i < W; ++i) r[i] = i < nc ? V::load(src + (c0 + i) * h * w + p0) : V::zero();
-      transpose_square(r);
-#pragma GCC unroll 16
-      for (int j = 0; j < W; ++j) r[j].store(xt + (p0 + j) * ld + c0);
-    }
+    for (std::int64_t p0 = 0; p0 < full; p0 += W)
+      transpose_to_pixels(src + c0 * h * w + p0, h * w, nc, xt + p0 * ld + c0, ld);
   }
   for (std::int64_t p0 = full; p0 < pixels; p0 += 16) {
     const std::int64_t p1 = std::min(pixels, p0 + 16);

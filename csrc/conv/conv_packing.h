@@ -333,6 +333,24 @@ __attribute__((always_inline)) inline void transpose_square(V (&r)[V::width]) {
   }
 }
 
+// A channel-major block of W channels x W pixels -> pixel-major, in registers: channel i (the
+// first nc real, the rest zeros) read from src + i * src_ld, pixel j written to dst + j * dst_ld
+// (W channels). The layout copies that put channels innermost (pack_output_gradient_channels,
+// conv_1x1.h's transpose_input_1x1) go through it.
+template <typename T>
+__attribute__((always_inline)) inline void transpose_to_pixels(const T* src, std::int64_t src_ld,
+                                                               std::int64_t nc, T* dst,
+                                                               std::int64_t dst_ld) {
+  using V = Vec<T>;
+  constexpr int W = V::width;
+  V r[W];
+#pragma GCC unroll 16
+  for (int i = 0; i < W; ++i) r[i] = i < nc ? V::load(src + i * src_ld) : V::zero();
+  transpose_square(r);
+#pragma GCC unroll 16
+  for (int j = 0; j < W; ++j) r[j].store(dst + j * dst_ld);
+}
+
 // dy (N, C_out, OH, OW) -> pixel-major with output channels innermost, for the channel-vectorised
 // weight gradient, in output tiles of tile_channels channels (whole vectors): dyc[n][grp] holds the
 // group's cog channels zero-padded to cogp (whole vectors), tile by tile, each tile pixel-major,
@@ -340,14 +358,13 @@ __attribute__((always_inline)) inline void transpose_square(V (&r)[V::width]) {
 // the rest). So a block's dy rows are contiguous at a compile-time stride (OV*W), which frees the
 // micro-kernel's registers of the row stride's multiples and streams each tile's chunk as one
 // block (weight_chan_rows, AVX-512 3x3 256 -> 256 8x8: see benchmarks/PERFORMANCE.md). Squares of
-// W channels x W pixels are transposed in registers (transpose_square; about a quarter of the time
-// of element-by-element copies, which took 10-20 % of the weight gradient on 8x8-16x16 images);
-// the pixels past the last whole vector one by one.
+// W channels x W pixels are transposed in registers (transpose_to_pixels; about a quarter of the
+// time of element-by-element copies, which took 10-20 % of the weight gradient on 8x8-16x16
+// images); the pixels past the last whole vector one by one.
 template <typename T>
 void pack_output_gradient_channels(const ConvGeom& g, std::int64_t cogp, std::int64_t tile_channels,
                                    const T* dy, T* dyc) {
-  using V = Vec<T>;
-  constexpr int W = V::width;
+  constexpr int W = Vec<T>::width;
   const std::int64_t cog = g.C_out / g.G, pixels = g.OH * g.OW, full = pixels / W * W;
   parallel_for(g.N * g.G, double(g.N) * g.G * cogp * pixels, [&](std::int64_t ng) {
     const T* src = dy + ng * cog * pixels;  // (n, grp) -> channels grp*cog .. of sample n
@@ -356,15 +373,8 @@ void pack_output_gradient_channels(const ConvGeom& g, std::int64_t cogp, std::in
       const std::int64_t tc0 = oc0 / tile_channels * tile_channels;  // the tile's first channel
       const std::int64_t ld = std::min(tile_channels, cogp - tc0);   // its width
       T* dst = dyc + ng * pixels * cogp + tc0 * pixels + (oc0 - tc0);
-      for (std::int64_t p0 = 0; p0 < full; p0 += W) {
-        V r[W];
-#pragma GCC unroll 16
-        for (int i = 0; i < W; ++i)
-          r[i] = i < nc ? V::load(src + (oc0 + i) * pixels + p0) : V::zero();
-        transpose_square(r);
-#pragma GCC unroll 16
-        for (int j = 0; j < W; ++j) r[j].store(dst + (p0 + j) * ld);
-      }
+      for (std::int64_t p0 = 0; p0 < full; p0 += W)
+        transpose_to_pixels(src + oc0 * pixels + p0, pixels, nc, dst + p0 * ld, ld);
       for (std::int64_t p = full; p < pixels; ++p)
         for (std::int64_t i = 0; i < W; ++i)
           dst[p * ld + i] = i < nc ? src[(oc0 + i) * pixels + p] : T(0);
