@@ -48,10 +48,20 @@ struct VecOf {
   inline VecOf operator+(VecOf o) const { VecOf r; r.v = v + o.v; return r; }
   inline VecOf operator*(VecOf o) const { VecOf r; r.v = v * o.v; return r; }
   inline VecOf& operator+=(VecOf o) { v += o.v; return *this; }
+  // The sum of the lanes as a tree of halves (lanes [0, W/2) plus [W/2, W), again on the half):
+  // log2(W) vector adds, not W - 1 dependent scalar ones (those were 2.3 % of the stride-2 3x3
+  // 64->128 56x56 weight gradient, Zen 4, perf). One fixed order per ISA.
   inline T sum() const {
-    T s = T(0);
-    for (int i = 0; i < width; ++i) s += v[i];
-    return s;
+    if constexpr (width == 1) {
+      return v[0];
+    } else if constexpr (width == 2) {
+      return v[0] + v[1];
+    } else {
+      VecOf<T, Bytes / 2> lo, hi;
+      std::memcpy(&lo.v, &v, Bytes / 2);
+      std::memcpy(&hi.v, reinterpret_cast<const char*>(&v) + Bytes / 2, Bytes / 2);
+      return (lo + hi).sum();
+    }
   }
 };
 

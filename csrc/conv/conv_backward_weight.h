@@ -16,21 +16,6 @@
 // conv_backward_weight_channels below instead, which vectorises over output channels (chosen by
 // use_channel_weight_gradient, conv_schedule.h).
 
-// The sum of v's lanes as a tree of halves (lanes [0, W/2) plus [W/2, W), again on the half):
-// log2(W) vector adds. Vec::sum's W - 1 dependent scalar adds, one per dw element, were 2.3 % of
-// the stride-2 3x3 64->128 56x56 weight gradient (Zen 4, perf).
-template <typename T, int B>
-inline T lane_sum(const VecOf<T, B>& v) {
-  if constexpr (VecOf<T, B>::width == 2) {
-    return v.v[0] + v.v[1];
-  } else {
-    VecOf<T, B / 2> lo, hi;
-    std::memcpy(&lo.v, &v.v, B / 2);
-    std::memcpy(&hi.v, reinterpret_cast<const char*>(&v.v) + B / 2, B / 2);
-    return lane_sum(lo + hi);
-  }
-}
-
 // Stores one block's vector partial sums (WO output channels x WT columns), each summed across its
 // lanes, into dw (at output channel 0, input channel 0 of the item's input-channel block); column
 // c of the block is (input channel col_ic[c], tap col_tap[c]). Not inlined: the same for both
@@ -41,7 +26,7 @@ __attribute__((noinline)) void store_weight_block(const Vec<T>* acc, std::int64_
                                                   const std::int64_t* col_tap, T* dw) {
   for (int o = 0; o < WO; ++o)
     for (int t = 0; t < WT; ++t)
-      dw[(o * cig + col_ic[t]) * taps + col_tap[t]] = lane_sum(acc[o * WT + t]);
+      dw[(o * cig + col_ic[t]) * taps + col_tap[t]] = acc[o * WT + t].sum();
 }
 
 // The weight gradient, on x in the phase layout (xq) and dy in the wide layout (dyw). Exact:
