@@ -108,8 +108,9 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     } else {
       // segments of rc columns, then the rest in a narrower tile: no column computed and dropped
       const std::int64_t full = g.OW / rc;
-      const T* image = direct ? x + (n * g.C_in + grp * cig) * g.H * g.W +
-                                    (oh0 * g.SH - g.PH0) * g.W - g.PW0
+      // the tile rows' corner pixel in x, which may lie in the padding before x (address_offset)
+      const T* image = direct ? address_offset(x + (n * g.C_in + grp * cig) * g.H * g.W,
+                                               (oh0 * g.SH - g.PH0) * g.W - g.PW0)
                               : nullptr;
       auto pair_segment = [&](auto RCc, std::int64_t sg) {
         constexpr int RC = decltype(RCc)::value;
@@ -132,7 +133,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
         };
         if (direct) {
           const std::int64_t pos = rp * nseg + sg;
-          const T* at = image + ow0 * g.SW;
+          const T* at = address_offset(image, ow0 * g.SW);
           auto on_x = [&](auto SCc) __attribute__((always_inline)) {
             if (clipped[pos]) {
               rows(SCc, at, g.H * g.W, xoff.data(), g.SH * g.W, &spans[pos * taps]);

@@ -31,6 +31,16 @@ inline Vec<T> splat(const T* p) {
   return r;
 }
 
+// p + n elements, added on the address rather than with pointer arithmetic. A chan_tile_pair tile
+// that reads x itself starts at its corner pixel, which lies in the padding, before x, at the
+// image's top-left; the tile never reads there (TapSpan), but in C++ merely forming a pointer
+// outside its array with pointer arithmetic is undefined. Only pixels inside x are dereferenced.
+template <typename T>
+inline const T* address_offset(const T* p, std::int64_t n) {
+  return reinterpret_cast<const T*>(reinterpret_cast<std::uintptr_t>(p) +
+                                    static_cast<std::uintptr_t>(n) * sizeof(T));
+}
+
 // Makes the compiler keep v in a register: without it, GCC may fold a vector that several FMAs
 // share back into each FMA as a memory operand, turning one load into one load per FMA (which made
 // the weight gradient load-bound). An empty asm, so no instruction is emitted.
@@ -407,7 +417,7 @@ __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int6
   V acc[NR * RC][2];
   zero_block(acc);
   for (std::int64_t c = 0; c < nch; ++c) {
-    const T* src = in + c * cs;
+    const T* src = address_offset(in, c * cs);
     const T* wc = w + c * ntaps * 2 * W;
     for (std::int64_t t = 0; t < ntaps; ++t) {
       TapSpan s{0, NR, 0, RC};
@@ -418,7 +428,7 @@ __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int6
       const T* rows[NR];
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
-        rows[r] = src + offs[t] + r * wq;
+        rows[r] = address_offset(src, offs[t] + r * wq);
         asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
       }
       V w0 = V::load(wc + t * 2 * W), w1 = V::load(wc + t * 2 * W + W);
@@ -432,7 +442,7 @@ __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int6
           for (int j = 0; j < RC; ++j) {
             if (decltype(check)::value && (r < s.r0 || r >= s.r1 || j < s.j0 || j >= s.j1))
               continue;
-            const V b = splat(rows[r] + j * SC);
+            const V b = splat(address_offset(rows[r], j * SC));
             acc[r * RC + j][0] = V::fma(b, w0, acc[r * RC + j][0]);
             acc[r * RC + j][1] = V::fma(b, w1, acc[r * RC + j][1]);
           }
