@@ -237,6 +237,35 @@ def test_stride_2_padded_narrow_forward_every_isa(isa):
         ac.set_isa(before)
 
 
+# The channel forward's row tiles reading x itself (TileEdges::inside, conv_forward_channels):
+# padding of at most 1 on whole column segments (8x8, 16x16, a 1-row and a 1-column image,
+# asymmetric padding, rows of 5 taps, groups, a kernel row dilation), on every ISA; and the shapes
+# beside them that must keep the plane copy (padding 2, a last segment narrower than the others).
+# n, cin, cout, (h, w), (kh, kw), pads, dilation, groups.
+ROWS_ON_X_CASES = [
+    (2, 8, 32, (8, 8), (3, 3), ((1, 1), (1, 1)), (1, 1), 1),
+    (2, 6, 24, (16, 16), (3, 3), ((1, 1), (1, 1)), (1, 1), 1),
+    (1, 4, 20, (1, 8), (3, 3), ((1, 1), (1, 1)), (1, 1), 1),
+    (1, 4, 20, (7, 8), (3, 3), ((1, 0), (0, 1)), (1, 1), 1),
+    (2, 6, 32, (8, 8), (5, 5), ((1, 1), (1, 1)), (1, 1), 2),
+    (1, 5, 17, (9, 8), (3, 3), ((1, 1), (1, 1)), (2, 1), 1),
+    (1, 5, 17, (8, 8), (3, 3), ((2, 2), (2, 2)), (1, 1), 1),
+    (1, 5, 17, (8, 13), (3, 3), ((1, 1), (1, 1)), (1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_tiles_on_x_every_isa(isa, dtype):
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        for n, cin, cout, hw, k, pads, dilation, groups in ROWS_ON_X_CASES:
+            run_case(n, cin, cout, hw, k, (1, 1), pads, dilation, groups, dtype)
+    finally:
+        ac.set_isa(before)
+
+
 # 1-D convolutions (one-row images) with the batch folded into one row (csrc/conv/conv_fold.h,
 # chosen by use_fold_layout in conv_schedule.h): n, cin, cout, length, kernel, stride, padding,
 # dilation, groups. Rows of 10-40 (conv1dnet's) and odd ones, strides 1-4 (the stride-2 and -4

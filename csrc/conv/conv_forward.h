@@ -5,14 +5,16 @@
 //   channels   (chan_tile, chan_tile_rows, chan_tile_pair): vectors of output channels, for narrow
 //              outputs, where wide rows would discard much of their work (LeNet's 5x5 on 14x14
 //              keeps 10 of 14 columns; 3x3 on 8x8 keeps 8 of 10), on the bare phase planes
-//              (pack_channel_planes), or, for chan_tile_pair, on x itself (pair_reads_image).
+//              (pack_channel_planes), or on x itself (chan_tile_pair: pair_reads_image;
+//              chan_tile_rows: TileEdges::inside).
 // Included by conv_kernels.h inside the ISA namespace.
 
 // The forward for narrow outputs, through chan_tile / chan_tile_rows (chan_tile_any) or
 // chan_tile_pair (conv_microkernels.h): work item = (image, group, block of `lanes` output
 // channels, pair of output rows). chan_tile and chan_tile_rows read x copied into its own plane
 // layout in xq (pack_channel_planes, conv_packing.h; copying image by image inside the items,
-// while the copy is still in cache, measured no faster); chan_tile_pair reads x itself where the
+// while the copy is still in cache, measured no faster), or x itself where every pixel they read
+// and do not leave out (TileEdges) is in the image; chan_tile_pair reads x itself where the
 // column stride allows (pair_reads_image), leaving out the taps' pixels in the padding (TapSpan,
 // per tile position), else the planes too.
 template <typename T>
@@ -49,17 +51,25 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
             static_cast<int>(std::min<std::int64_t>(tile_rows, g.OH - tile_rows * rp)), rc,
             row_taps, taps / row_taps, p.tap_offset.data(), p.plane_w, g.PH0,
             std::min(p.plane_h, g.PH0 + g.H), jrange[0], jrange[1]);
-  // The pair tiles on x itself: each tap's offset in x from its output pixel's corner (image
-  // row oh*SH - PH0, column ow*SW - PW0), and per tile position [row pair][seg] the taps' spans,
-  // or none (clipped 0) where every tap reads the image only
+  // The row tiles read x itself too where every tile position reads only image pixels besides
+  // the zeros it leaves out (TileEdges::inside: padding of at most 1, whole tiles of columns, as
+  // the 8x8 and 16x16 layers of CIFAR networks): the plane copy was 5 % of the 3x3 64->64 8x8
+  // forward (Zen 4, perf).
+  bool rows_direct = vectors == 1 && row_taps != 0 && p.planes == 1;
+  for (const TileEdges& e : edges) rows_direct = rows_direct && e.inside;
+  // Tiles on x itself: each tap's offset in x from its output pixel's corner (image row
+  // oh*SH - PH0, column ow*SW - PW0); for the pair tiles, per tile position [row pair][seg] the
+  // taps' spans, or none (clipped 0) where every tap reads the image only
   std::vector<std::int64_t> xoff;
   std::vector<TapSpan> spans;
   std::vector<char> clipped;
-  if (direct) {
+  if (direct || rows_direct) {
     xoff.resize(taps);
     for (std::int64_t kh = 0; kh < g.KH; ++kh)
       for (std::int64_t kw = 0; kw < g.KW; ++kw)
         xoff[kh * g.KW + kw] = kh * g.DH * g.W + kw * g.DW;
+  }
+  if (direct) {
     spans.resize(static_cast<std::size_t>(nrp * nseg * taps));
     clipped.resize(static_cast<std::size_t>(nrp * nseg));
     for (std::int64_t rp = 0; rp < nrp; ++rp)
@@ -78,6 +88,9 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     const std::int64_t oh0 = tile_rows * rp, oc0 = grp * cog + b * lanes;
     const int nr = static_cast<int>(std::min<std::int64_t>(tile_rows, g.OH - oh0));
     const int ob = static_cast<int>(std::min<std::int64_t>(lanes, cog - b * lanes));
+    // the tile rows' corner pixel in x, which may lie in the padding before x (address_offset)
+    const T* image = address_offset(x + (n * g.C_in + grp * cig) * g.H * g.W,
+                                    (oh0 * g.SH - g.PH0) * g.W - g.PW0);
     const T* in = xq + (n * g.C_in + grp * cig) * cs + oh0 * p.plane_w;
     const T* wb = wp + (grp * nob + b) * cig * taps * lanes;
     T* out = y + (n * g.C_out + oc0) * out_cs + oh0 * g.OW;
@@ -86,20 +99,22 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     if (vectors == 1) {
       with_count<kChannelTileColumns>(rc, [&](auto RCc) {
         constexpr int RC = decltype(RCc)::value;
+        // x itself or its planes: channel stride, offsets of the taps, row pitch
+        const std::int64_t ics = rows_direct ? g.H * g.W : cs;
+        const std::int64_t* offs = rows_direct ? xoff.data() : p.tap_offset.data();
+        const std::int64_t pitch = rows_direct ? g.W : p.plane_w;
         for (std::int64_t sg = 0; sg < nseg; ++sg) {
           const std::int64_t ow0 = sg * RC;
           const TileEdges& e = edges[rp * nseg + sg];
+          const T* at = rows_direct ? address_offset(image, ow0) : in + ow0;
           if constexpr (3 * RC <= kAccumulators) {
             if (nr == 3) {
-              chan_tile_rows3<T, RC>(row_taps, in + ow0, cs, cig, p.tap_offset.data(), taps,
-                                     p.plane_w, e, wb, tbuf);
+              chan_tile_rows3<T, RC>(row_taps, at, ics, cig, offs, taps, pitch, e, wb, tbuf);
             } else {
-              chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
-                                   p.plane_w, e, wb, tbuf);
+              chan_tile_any<T, RC>(row_taps, nr, at, ics, cig, offs, taps, pitch, e, wb, tbuf);
             }
           } else {
-            chan_tile_any<T, RC>(row_taps, nr, in + ow0, cs, cig, p.tap_offset.data(), taps,
-                                 p.plane_w, e, wb, tbuf);
+            chan_tile_any<T, RC>(row_taps, nr, at, ics, cig, offs, taps, pitch, e, wb, tbuf);
           }
           store_channel_tile_rc<T, RC>(tbuf, lanes, nr, std::min<std::int64_t>(RC, g.OW - ow0), ob,
                                        out + ow0, out_cs, g.OW, bb);
@@ -109,9 +124,6 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
       // segments of rc columns, then the rest in a narrower tile: no column computed and dropped
       const std::int64_t full = g.OW / rc;
       // the tile rows' corner pixel in x, which may lie in the padding before x (address_offset)
-      const T* image = direct ? address_offset(x + (n * g.C_in + grp * cig) * g.H * g.W,
-                                               (oh0 * g.SH - g.PH0) * g.W - g.PW0)
-                              : nullptr;
       auto pair_segment = [&](auto RCc, std::int64_t sg) {
         constexpr int RC = decltype(RCc)::value;
         const std::int64_t ow0 = sg * rc;
@@ -165,7 +177,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     pack_channel_planes(g, p, jrange.data(), x + nc * g.H * g.W, x_size - nc * g.H * g.W,
                         xq + nc * cs);
   };
-  if (!direct) parallel_for(g.N * g.C_in, double(g.N) * g.C_in * cs, pack);
+  if (!direct && !rows_direct) parallel_for(g.N * g.C_in, double(g.N) * g.C_in * cs, pack);
   parallel_for(g.N * g.G * nob * nrp, fmas, item);
 }
 

@@ -31,10 +31,11 @@ inline Vec<T> splat(const T* p) {
   return r;
 }
 
-// p + n elements, added on the address rather than with pointer arithmetic. A chan_tile_pair tile
-// that reads x itself starts at its corner pixel, which lies in the padding, before x, at the
-// image's top-left; the tile never reads there (TapSpan), but in C++ merely forming a pointer
-// outside its array with pointer arithmetic is undefined. Only pixels inside x are dereferenced.
+// p + n elements, added on the address rather than with pointer arithmetic. A tile that reads x
+// itself (chan_tile_pair, chan_tile_rows) starts at its corner pixel, which lies in the padding,
+// before x, at the image's top-left; the tile never reads there (TapSpan, TileEdges), but in C++
+// merely forming a pointer outside its array with pointer arithmetic is undefined. Only pixels
+// inside x are dereferenced.
 template <typename T>
 inline const T* address_offset(const T* p, std::int64_t n) {
   return reinterpret_cast<const T*>(reinterpret_cast<std::uintptr_t>(p) +
@@ -207,7 +208,7 @@ __attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int6
   V acc[NR][RC];
   zero_block(acc);
   for (std::int64_t c = 0; c < nch; ++c) {
-    const T* src = in + c * cs;
+    const T* src = address_offset(in, c * cs);
     const T* wc = w + c * kh_count * KW * W;
     for (std::int64_t kh = 0; kh < kh_count; ++kh) {
       V wv[KW];
@@ -219,14 +220,14 @@ __attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int6
       const T* rows[NR];
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
-        rows[r] = src + offs[kh * KW] + r * wq;
+        rows[r] = address_offset(src, offs[kh * KW] + r * wq);
         asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
       }
 #pragma GCC unroll 24
       for (int u = 0; u < RC + KW - 1; ++u) {
 #pragma GCC unroll 4
         for (int r = 0; r < NR; ++r) {
-          const V b = splat(rows[r] + u);
+          const V b = splat(address_offset(rows[r], u));
 #pragma GCC unroll 8
           for (int kw = 0; kw < KW; ++kw) {
             const int j = u - kw;
@@ -250,6 +251,8 @@ __attribute__((always_inline)) inline void chan_tile_rows(const T* in, std::int6
 struct TileEdges {
   static constexpr int kMaxKernelRows = 16;  // taller kernels: no rows left out
   bool all = true;
+  // every pixel the tile reads, less those it leaves out, is data: it can read the image itself
+  bool inside = false;
   int left = 0, right = 0;
   std::int8_t row_lo[kMaxKernelRows] = {}, row_hi[kMaxKernelRows] = {};
 };
@@ -268,7 +271,7 @@ __attribute__((always_inline)) inline void chan_rows_edge_body(Vec<T> (&acc)[NR]
     if (u >= RC && u >= RC + KW - 1 - right) continue;
 #pragma GCC unroll 4
     for (int r = R0; r < R1; ++r) {
-      const V b = splat(rows[r] + u);
+      const V b = splat(address_offset(rows[r], u));
 #pragma GCC unroll 8
       for (int kw = 0; kw < KW; ++kw) {
         const int j = u - kw;
@@ -291,7 +294,7 @@ __attribute__((always_inline)) inline void chan_tile_rows_edges(
   zero_block(acc);
   const int left = e.left, right = e.right;
   for (std::int64_t c = 0; c < nch; ++c) {
-    const T* src = in + c * cs;
+    const T* src = address_offset(in, c * cs);
     const T* wc = w + c * kh_count * KW * W;
     for (std::int64_t kh = 0; kh < kh_count; ++kh) {
       const int lo = e.row_lo[kh], hi = e.row_hi[kh];
@@ -305,7 +308,7 @@ __attribute__((always_inline)) inline void chan_tile_rows_edges(
       const T* rows[NR];
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
-        rows[r] = src + offs[kh * KW] + r * wq;
+        rows[r] = address_offset(src, offs[kh * KW] + r * wq);
         asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
       }
       if (lo == 0 && hi == NR) {

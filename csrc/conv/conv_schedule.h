@@ -112,6 +112,23 @@ inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std:
   e.left = std::min(left, kw - 1);
   e.right = std::min(right, kw - 1);
   e.all = !clipped && e.left == 0 && e.right == 0;
+  // inside: every pixel the tile reads and does not leave out is data. chan_tile_rows_edges
+  // computes, of kernel row kh, all tile rows, or all but the first and/or the last one (the
+  // first where row_lo[kh] > 0, the last where row_hi[kh] < nr), window columns [left, span -
+  // right).
+  e.inside = true;
+  for (std::int64_t kh = 0; kh < kh_count && e.inside; ++kh) {
+    const int lo = e.row_lo[kh], hi = e.row_hi[kh];
+    if (lo >= hi) continue;
+    const int r0 = lo > 0 ? 1 : 0, r1 = hi < nr ? nr - 1 : nr;
+    for (int r = r0; r < r1; ++r)
+      for (int u = e.left; u < span - e.right; ++u) {
+        const std::int64_t q = base + r * pitch + offs[kh * kw] + u;
+        const std::int64_t row = q >= 0 ? q / pitch : -((-q + pitch - 1) / pitch);
+        const std::int64_t col = q - row * pitch;
+        if (row < row_lo || row >= row_hi || col < col_lo || col >= col_hi) e.inside = false;
+      }
+  }
   return e;
 }
 
