@@ -79,6 +79,7 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
             static_cast<int>(std::min<std::int64_t>(rc, g.OW - sg * rc)),
             &spans[(rp * nseg + sg) * taps]);
   }
+  const bool prefetch = pair_tile_prefetch(g);
   auto item = [&](std::int64_t it) {
     const std::int64_t rp = it % nrp;
     std::int64_t r = it / nrp;
@@ -132,8 +133,13 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
         auto tile = [&](auto NRc, auto SCc, const T* at, std::int64_t cstride,
                         const std::int64_t* offs, std::int64_t pitch, const TapSpan* sp)
             __attribute__((always_inline)) {
-          chan_tile_pair<T, decltype(NRc)::value, RC, decltype(SCc)::value>(
-              at, cstride, cig, offs, taps, pitch, sp, wb, tbuf);
+          if (prefetch) {
+            chan_tile_pair<T, decltype(NRc)::value, RC, decltype(SCc)::value, true>(
+                at, cstride, cig, offs, taps, pitch, sp, wb, tbuf);
+          } else {
+            chan_tile_pair<T, decltype(NRc)::value, RC, decltype(SCc)::value, false>(
+                at, cstride, cig, offs, taps, pitch, sp, wb, tbuf);
+          }
         };
         auto rows = [&](auto SCc, const T* at, std::int64_t cstride, const std::int64_t* offs,
                         std::int64_t pitch, const TapSpan* sp) __attribute__((always_inline)) {

@@ -407,8 +407,10 @@ struct TapSpan {
 // pixel) mark the pixels each tap reads outside the image, which are left out; a tap is checked
 // pixel by pixel only where its span is not the whole tile (at the image's edge), and a tile
 // called with a null `spans` (inlined: a constant) compiles without the checks. The same sums in
-// the same order as chan_tile, less the products with padding.
-template <typename T, int NR, int RC, int SC>
+// the same order as chan_tile, less the products with padding. Prefetch: each tap also prefetches
+// its rows two cache lines ahead, for tiles whose rows over all channels do not stay in L1 from one
+// tile to the next (pair_tile_prefetch, conv_schedule.h).
+template <typename T, int NR, int RC, int SC, bool Prefetch>
 __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int64_t cs,
                                                           std::int64_t nch,
                                                           const std::int64_t* offs,
@@ -433,6 +435,10 @@ __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int6
       for (int r = 0; r < NR; ++r) {
         rows[r] = address_offset(src, offs[t] + r * wq);
         asm("" : "+r"(rows[r]));  // constant displacements for the broadcasts (see chan_tile)
+      }
+      if constexpr (Prefetch) {
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; ++r) __builtin_prefetch(rows[r] + 32);
       }
       V w0 = V::load(wc + t * 2 * W), w1 = V::load(wc + t * 2 * W + W);
       in_register(w0);

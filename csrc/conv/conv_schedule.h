@@ -139,6 +139,13 @@ inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std:
 // must then leave out (pair_tile_spans) cost.
 inline bool pair_reads_image(const ConvGeom& g) { return g.SW <= 2; }
 
+// Whether the pair tiles (chan_tile_pair) prefetch their input rows: where the rows one tile reads
+// over the group's channels (channels x 2 tile rows x KH kernel rows, about two cache lines each)
+// are more than 256, more lines than L1 holds (32 KiB), so each tile found the lines the previous
+// one had read evicted and waited on L2 or L3 (3x3 dilation 2 and stride 2 on 56x56 with 64 input channels;
+// benchmarks/PERFORMANCE.md). Smaller tiles (CIFAR's 16 input channels) stay as they were.
+inline bool pair_tile_prefetch(const ConvGeom& g) { return g.C_in / g.G * g.KH * 2 > 256; }
+
 // The TapSpans (conv_microkernels.h) of a chan_tile_pair tile reading x itself: tile rows oh0 ..
 // oh0 + nr - 1 x columns ow0 .. ow0 + rc - 1 of the output; tap t = kh * KW + kw of output pixel
 // (oh, ow) reads image row oh*SH + kh*DH - PH0 and column ow*SW + kw*DW - PW0. Returns whether any
