@@ -175,6 +175,26 @@ def test_every_isa_path(isa):
         ac.set_isa(before)
 
 
+
+# Stride-2 and -4 rows wide enough for the input copy that de-interleaves all column phases of an
+# image row in one pass (split_row_phases, conv_packing.h: whole vectors from 2 and 4 vectors of
+# columns on, element by element below): odd and even widths, PW0 = 0..3 (which phase takes the
+# row's first image column), phases one element longer than the others, and kernels that leave
+# column phases unread (1 of 2 at stride 2 with 1 column, 1 of 4 at stride 4 with 3).
+@pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
+def test_strided_rows_every_isa(isa):
+    before = ac.get_isa()
+    try:
+        ac.set_isa(isa)
+        for dtype in (np.float32, np.float64):
+            for stride, kw in ((2, 3), (2, 1), (4, 5), (4, 3)):
+                for width in (35, 66, 131):
+                    for pw0 in (0, 1, 2, 3):
+                        run_case(1, 2, 3, (3, width), (2, kw), (1, stride), ((1, 0), (pw0, 1)),
+                                 (1, 1), 1, dtype)
+    finally:
+        ac.set_isa(before)
+
 # Narrow images with padding and enough output channels for the channel-vectorised weight gradient,
 # whose row blocks leave out the products with the padding (weight_chan_rows), as the forward's
 # and the input gradient's edge tiles do (chan_tile_rows_edges): padding 1 and 2,

@@ -438,7 +438,7 @@ __attribute__((always_inline)) inline void chan_tile_pair(const T* in, std::int6
       }
       if constexpr (Prefetch) {
 #pragma GCC unroll 4
-        for (int r = 0; r < NR; ++r) __builtin_prefetch(rows[r] + 32);
+        for (int r = 0; r < NR; ++r) __builtin_prefetch(address_offset(rows[r], 32));
       }
       V w0 = V::load(wc + t * 2 * W), w1 = V::load(wc + t * 2 * W + W);
       in_register(w0);

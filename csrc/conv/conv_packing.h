@@ -19,7 +19,8 @@
 // Why inline vector code: the copies matter for small layers (LeNet), whose rows are 10-60
 // elements, where a call to memcpy / memset costs more than the copy. So rows are copied with
 // Vec<T> loads and stores, images without column padding as one block, and stride-2/4 rows
-// de-interleaved with shuffles instead of element by element.
+// de-interleaved with shuffles instead of element by element (all column phases of a row from one
+// pass of loads: pack_row_phases).
 
 // First and one-past-last index i >= 0 (and < limit) with 0 <= i*step + phase - pad < size.
 inline void valid_range(std::int64_t step, std::int64_t phase, std::int64_t pad, std::int64_t size,
@@ -106,6 +107,77 @@ inline void copy_row_strided(T* d, const T* s, std::int64_t n, std::int64_t avai
     r.store(d + k);
   }
   for (; k < n; ++k) d[k] = s[k * SW];
+}
+
+// d[r][k] = s[k * SW + r] for k < m and every r < SW (SW = 2 or 4): the SW column phases of one
+// image row from one pass of loads, each group of SW vectors de-interleaved into all SW phases
+// (Lanes::even and Lanes::odd; two rounds for SW = 4). Reads s[0 .. m * SW) only: a row of at
+// least one vector ends with one vector overlapping the one before (the same values again); a
+// shorter one takes narrower vectors (Bytes), below 16 bytes element by element.
+template <typename T, int SW, int Bytes = ACNN_VECTOR_BYTES>
+inline void split_row_phases(T* const* d, const T* s, std::int64_t m) {
+  using V = VecOf<T, Bytes>;
+  using L = Lanes<V::width>;
+  constexpr int W = V::width;
+  if (m < W) {
+    if constexpr (Bytes > 16) {
+      split_row_phases<T, SW, Bytes / 2>(d, s, m);
+    } else {
+      for (std::int64_t k = 0; k < m; ++k)
+        for (int r = 0; r < SW; ++r) d[r][k] = s[k * SW + r];
+    }
+    return;
+  }
+  auto block = [&](std::int64_t k) {
+    const T* p = s + k * SW;
+    const typename V::raw a = V::load(p).v, b = V::load(p + W).v;
+    V r[SW];
+    if constexpr (SW == 2) {
+      r[0].v = L::even(a, b);
+      r[1].v = L::odd(a, b);
+    } else {
+      // the even / odd elements of the four vectors (s[4k], s[4k + 2], ... and s[4k + 1], ...),
+      // then the even / odd ones of those
+      const typename V::raw c = V::load(p + 2 * W).v, e = V::load(p + 3 * W).v;
+      const typename V::raw e0 = L::even(a, b), e1 = L::even(c, e);
+      const typename V::raw o0 = L::odd(a, b), o1 = L::odd(c, e);
+      r[0].v = L::even(e0, e1);  // s[4k]
+      r[1].v = L::even(o0, o1);  // s[4k + 1]
+      r[2].v = L::odd(e0, e1);   // s[4k + 2]
+      r[3].v = L::odd(o0, o1);   // s[4k + 3]
+    }
+    for (int q = 0; q < SW; ++q) r[q].store(d[q] + k);
+  };
+  for (std::int64_t k = 0; k + W < m; k += W) block(k);
+  block(m - W);
+}
+
+// One padded row of the SW (2 or 4) column-phase planes of conv_pack_input, all of which take data
+// from image row s: row0 is the row in the first of the SW planes (the next ones follow at
+// plane_size), jrange as there. The columns all phases take are de-interleaved in one pass
+// (split_row_phases); a phase with one more (its first image column, (pw - PW0) mod SW, comes
+// before the others') gets its last element alone. Copying each phase by its own pass
+// (copy_row_strided) loaded every source vector SW times; this loads it once: AlexNet conv1's x
+// (stride 4) 0.15 ms faster, the stride-2 copies a little or not at all, as they wait on memory
+// (benchmarks/PERFORMANCE.md, 2026-12-06).
+template <typename T, int SW>
+inline void pack_row_phases(const std::int64_t* jrange, std::int64_t PW0, std::int64_t plane_w,
+                            std::int64_t plane_size, const T* s, T* row0) {
+  T* d[SW];  // by first image column r
+  std::int64_t count[SW], m = plane_w;
+  for (int pw = 0; pw < SW; ++pw) {
+    T* row = row0 + pw * plane_size;
+    const std::int64_t jlo = jrange[2 * pw], jhi = jrange[2 * pw + 1];
+    zero_row(row, jlo);
+    zero_row(row + jhi, plane_w - jhi);
+    const std::int64_t r = (pw - PW0) & (SW - 1);  // (pw - PW0) mod SW: SW is a power of two
+    d[r] = row + jlo;
+    count[r] = jhi - jlo;
+    m = std::min(m, count[r]);
+  }
+  split_row_phases<T, SW>(d, s, m);
+  for (int r = 0; r < SW; ++r)
+    for (std::int64_t k = m; k < count[r]; ++k) d[r][k] = s[k * SW + r];
 }
 
 // Weights (C_out, C_in / G, taps) regrouped as wp[grp][block][ic][tap][ob] for blocks of `ob`
@@ -211,6 +283,15 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
   std::vector<std::int64_t> jrange(2 * g.SW);  // per column phase: first, end of image columns
   for (std::int64_t pw = 0; pw < g.SW; ++pw)
     valid_range(g.SW, pw, g.PW0, g.W, p.plane_w, &jrange[2 * pw], &jrange[2 * pw + 1]);
+  // per row phase ph, at stride 2 and 4: whether all its column phases take data (every plane
+  // read, every phase with image columns); then its rows inside the image go to pack_row_phases
+  std::vector<char> split(static_cast<std::size_t>(g.SH), g.SW == 2 || g.SW == 4);
+  for (std::int64_t ph = 0; ph < g.SH; ++ph)
+    for (std::int64_t pw = 0; pw < g.SW; ++pw) {
+      const std::int64_t plane = ph * g.SW + pw;
+      if (p.plane_begin[plane] == p.plane_begin[plane + 1] || jrange[2 * pw] >= jrange[2 * pw + 1])
+        split[ph] = 0;
+    }
   parallel_for(g.N * g.C_in, double(g.N) * g.C_in * p.phase_channel_size, [&](std::int64_t nc) {
     const T* src = x + nc * g.H * g.W;
     T* dst = xq + nc * p.phase_channel_size;
@@ -227,6 +308,17 @@ void conv_pack_input(const ConvGeom& g, const ConvPlan& p, const T* x, T* xq) {
     for (std::int64_t i = 0; i < p.plane_h; ++i) {
       for (std::int64_t ph = 0; ph < g.SH; ++ph) {
         const std::int64_t h = i * g.SH + ph - g.PH0;
+        if (split[ph] && h >= 0 && h < g.H) {
+          T* row0 = dst + ph * g.SW * p.plane_size + i * p.plane_w;
+          if (g.SW == 2) {
+            pack_row_phases<T, 2>(jrange.data(), g.PW0, p.plane_w, p.plane_size, src + h * g.W,
+                                  row0);
+          } else {
+            pack_row_phases<T, 4>(jrange.data(), g.PW0, p.plane_w, p.plane_size, src + h * g.W,
+                                  row0);
+          }
+          continue;
+        }
         for (std::int64_t pw = 0; pw < g.SW; ++pw) {
           const std::int64_t plane = ph * g.SW + pw;
           T* row = dst + plane * p.plane_size + i * p.plane_w;
