@@ -124,7 +124,6 @@ void conv_forward_channels(const ConvGeom& g, const ConvPlan& p, const T* x, con
     } else {
       // segments of rc columns, then the rest in a narrower tile: no column computed and dropped
       const std::int64_t full = g.OW / rc;
-      // the tile rows' corner pixel in x, which may lie in the padding before x (address_offset)
       auto pair_segment = [&](auto RCc, std::int64_t sg) {
         constexpr int RC = decltype(RCc)::value;
         const std::int64_t ow0 = sg * rc;
