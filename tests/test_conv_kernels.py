@@ -8,6 +8,7 @@ import autograd_cnn as ac
 from autograd_cnn.functional._conv_kernels import (ConvSpec, conv_backward_input, conv_backward_weight,
                                                    conv_forward)
 
+from _support import restore_backend  # noqa: F401 (fixture)
 from conv_reference import out_size, ref_conv2d, ref_conv2d_grads
 
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -111,68 +112,64 @@ def test_no_bias():
 
 
 @pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
-def test_every_isa_path(isa):
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        for dtype in (np.float32, np.float64):
-            run_case(2, 5, 11, (9, 12), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(2, 4, 6, (13, 11), (3, 2), (2, 3), ((1, 2), (0, 1)), (2, 1), 2, dtype)
-            run_case(1, 9, 9, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 9, dtype)
-            # narrow outputs (many discarded wide-row columns) and >= 8 output channels per group:
-            # the channel-vectorised forward; odd output heights, several column segments, groups
-            run_case(2, 3, 16, (9, 9), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
-            run_case(1, 4, 34, (11, 30), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 2), 2, dtype)
-            run_case(2, 2, 20, (12, 12), (3, 3), (2, 2), ((1, 1), (0, 0)), (2, 2), 1, dtype)
-            # rows of 3 / 5 adjacent taps (column stride and dilation 1): the row-sharing tile,
-            # with a row stride and dilation, and column segments past kChanRC
-            run_case(2, 3, 16, (9, 14), (3, 3), (2, 1), ((1, 1), (0, 0)), (2, 1), 1, dtype)
-            run_case(1, 4, 18, (7, 30), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 1), 1, dtype)
-            # 6 output channels (one weight-gradient block) and a batch the weight gradient
-            # splits into two chunks of whole samples
-            run_case(9, 3, 6, (12, 12), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
-            # narrow images with many input channels: the channel-vectorised input gradient
-            # (rows of 3 and 5 adjacent taps, stride 2 with its four planes of 1-4 taps, dilation,
-            # groups, a remainder channel block) and 1x1 weight-gradient blocks of several input
-            # channels
-            run_case(2, 16, 16, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(2, 16, 8, (8, 7), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1, dtype)
-            run_case(2, 16, 12, (16, 16), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(1, 32, 8, (9, 8), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2, dtype)
-            run_case(2, 20, 8, (6, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(2, 20, 24, (8, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, dtype)
-            # 13 columns in balanced tiles of 7 or 5: the input gradient's last tile computes a
-            # column past the image (its compact dy layout must hold zeros there), and the tiles
-            # are transposed in groups padded with zero vectors (not a power of two)
-            run_case(2, 16, 16, (7, 13), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            # narrow images with more output channels than a vector (W <= 16 lanes): the
-            # channel-vectorised weight gradient on every ISA and dtype (blocks of 2-4 channel
-            # vectors and a remainder vector, lanes past the last channel, balanced column
-            # blocks), with stride 2, dilation, groups, 1x1 and a 1-D row
-            run_case(2, 5, 40, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(3, 8, 32, (9, 10), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(2, 4, 34, (9, 9), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 1, dtype)
-            run_case(2, 8, 72, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2, dtype)
-            run_case(2, 64, 40, (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
-            run_case(2, 5, 33, (1, 20), (1, 5), (1, 1), ((0, 0), (2, 2)), (1, 2), 1, dtype)
-            # a sample larger than a chunk: runs of whole rows (the row blocks: segments of 8
-            # output columns and a remainder of 6)
-            run_case(1, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            # rows of 5 adjacent taps: the row blocks (AVX-512) with KW = 5 (a segment and a remainder of 4
-            # output columns, a remainder channel vector); a row stride and dilation keep them
-            run_case(2, 4, 40, (10, 12), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1, dtype)
-            run_case(2, 3, 32, (11, 9), (3, 3), (2, 1), ((1, 1), (1, 1)), (2, 1), 1, dtype)
-            # at the cost model's boundary, where the path depends on the vector width: 12
-            # channels on 8x8 take the wide rows with the widest vectors (16 lanes; 8 too) and the
-            # channel blocks with narrower ones; 8 on 32x32 the wide rows with AVX-512's 16 lanes
-            # and its row blocks with 8 (float64); 16 on 32x32 (ResNet-20 stage 1) the row blocks
-            # of one channel vector with AVX-512, the wide rows on the other ISAs
-            run_case(2, 6, 12, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(1, 3, 8, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            run_case(1, 3, 16, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
-            channel_forward_cases(dtype)
-    finally:
-        ac.set_isa(before)
+def test_every_isa_path(isa, restore_backend):
+    ac.set_isa(isa)
+    for dtype in (np.float32, np.float64):
+        run_case(2, 5, 11, (9, 12), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(2, 4, 6, (13, 11), (3, 2), (2, 3), ((1, 2), (0, 1)), (2, 1), 2, dtype)
+        run_case(1, 9, 9, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 9, dtype)
+        # narrow outputs (many discarded wide-row columns) and >= 8 output channels per group:
+        # the channel-vectorised forward; odd output heights, several column segments, groups
+        run_case(2, 3, 16, (9, 9), (5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+        run_case(1, 4, 34, (11, 30), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 2), 2, dtype)
+        run_case(2, 2, 20, (12, 12), (3, 3), (2, 2), ((1, 1), (0, 0)), (2, 2), 1, dtype)
+        # rows of 3 / 5 adjacent taps (column stride and dilation 1): the row-sharing tile,
+        # with a row stride and dilation, and column segments past kChanRC
+        run_case(2, 3, 16, (9, 14), (3, 3), (2, 1), ((1, 1), (0, 0)), (2, 1), 1, dtype)
+        run_case(1, 4, 18, (7, 30), (3, 5), (1, 1), ((1, 0), (0, 0)), (1, 1), 1, dtype)
+        # 6 output channels (one weight-gradient block) and a batch the weight gradient
+        # splits into two chunks of whole samples
+        run_case(9, 3, 6, (12, 12), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+        # narrow images with many input channels: the channel-vectorised input gradient
+        # (rows of 3 and 5 adjacent taps, stride 2 with its four planes of 1-4 taps, dilation,
+        # groups, a remainder channel block) and 1x1 weight-gradient blocks of several input
+        # channels
+        run_case(2, 16, 16, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(2, 16, 8, (8, 7), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1, dtype)
+        run_case(2, 16, 12, (16, 16), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(1, 32, 8, (9, 8), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 2, dtype)
+        run_case(2, 20, 8, (6, 6), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(2, 20, 24, (8, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+        # 13 columns in balanced tiles of 7 or 5: the input gradient's last tile computes a
+        # column past the image (its compact dy layout must hold zeros there), and the tiles
+        # are transposed in groups padded with zero vectors (not a power of two)
+        run_case(2, 16, 16, (7, 13), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        # narrow images with more output channels than a vector (W <= 16 lanes): the
+        # channel-vectorised weight gradient on every ISA and dtype (blocks of 2-4 channel
+        # vectors and a remainder vector, lanes past the last channel, balanced column
+        # blocks), with stride 2, dilation, groups, 1x1 and a 1-D row
+        run_case(2, 5, 40, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(3, 8, 32, (9, 10), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(2, 4, 34, (9, 9), (3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 1, dtype)
+        run_case(2, 8, 72, (6, 7), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2, dtype)
+        run_case(2, 64, 40, (5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1, dtype)
+        run_case(2, 5, 33, (1, 20), (1, 5), (1, 1), ((0, 0), (2, 2)), (1, 2), 1, dtype)
+        # a sample larger than a chunk: runs of whole rows (the row blocks: segments of 8
+        # output columns and a remainder of 6)
+        run_case(1, 16, 32, (46, 46), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        # rows of 5 adjacent taps: the row blocks (AVX-512) with KW = 5 (a segment and a remainder of 4
+        # output columns, a remainder channel vector); a row stride and dilation keep them
+        run_case(2, 4, 40, (10, 12), (5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1, dtype)
+        run_case(2, 3, 32, (11, 9), (3, 3), (2, 1), ((1, 1), (1, 1)), (2, 1), 1, dtype)
+        # at the cost model's boundary, where the path depends on the vector width: 12
+        # channels on 8x8 take the wide rows with the widest vectors (16 lanes; 8 too) and the
+        # channel blocks with narrower ones; 8 on 32x32 the wide rows with AVX-512's 16 lanes
+        # and its row blocks with 8 (float64); 16 on 32x32 (ResNet-20 stage 1) the row blocks
+        # of one channel vector with AVX-512, the wide rows on the other ISAs
+        run_case(2, 6, 12, (8, 8), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(1, 3, 8, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        run_case(1, 3, 16, (32, 32), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype)
+        channel_forward_cases(dtype)
 
 
 
@@ -182,18 +179,14 @@ def test_every_isa_path(isa):
 # row's first image column), phases one element longer than the others, and kernels that leave
 # column phases unread (1 of 2 at stride 2 with 1 column, 1 of 4 at stride 4 with 3).
 @pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
-def test_strided_rows_every_isa(isa):
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        for dtype in (np.float32, np.float64):
-            for stride, kw in ((2, 3), (2, 1), (4, 5), (4, 3)):
-                for width in (35, 66, 131):
-                    for pw0 in (0, 1, 2, 3):
-                        run_case(1, 2, 3, (3, width), (2, kw), (1, stride), ((1, 0), (pw0, 1)),
-                                 (1, 1), 1, dtype)
-    finally:
-        ac.set_isa(before)
+def test_strided_rows_every_isa(isa, restore_backend):
+    ac.set_isa(isa)
+    for dtype in (np.float32, np.float64):
+        for stride, kw in ((2, 3), (2, 1), (4, 5), (4, 3)):
+            for width in (35, 66, 131):
+                for pw0 in (0, 1, 2, 3):
+                    run_case(1, 2, 3, (3, width), (2, kw), (1, stride), ((1, 0), (pw0, 1)),
+                             (1, 1), 1, dtype)
 
 # Narrow images with padding and enough output channels for the channel-vectorised weight gradient,
 # whose row blocks leave out the products with the padding (weight_chan_rows), as the forward's
@@ -221,14 +214,10 @@ PADDED_NARROW_CASES = [
 
 
 @pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
-def test_weight_gradient_with_padding_on_narrow_images_every_isa(isa):
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        for n, cin, cout, hw, k, stride, pads in PADDED_NARROW_CASES:
-            run_case(n, cin, cout, hw, k, stride, pads, (1, 1), 1, np.float64)
-    finally:
-        ac.set_isa(before)
+def test_weight_gradient_with_padding_on_narrow_images_every_isa(isa, restore_backend):
+    ac.set_isa(isa)
+    for n, cin, cout, hw, k, stride, pads in PADDED_NARROW_CASES:
+        run_case(n, cin, cout, hw, k, stride, pads, (1, 1), 1, np.float64)
 
 
 # Stride 2 (and dilation 2) on narrow images with an even number of output-channel vectors on
@@ -247,14 +236,10 @@ STRIDE2_PADDED_NARROW_CASES = [
 
 
 @pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
-def test_stride_2_padded_narrow_forward_every_isa(isa):
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        for n, cin, cout, hw, k, stride, pads, dilation in STRIDE2_PADDED_NARROW_CASES:
-            run_case(n, cin, cout, hw, k, stride, pads, dilation, 1, np.float64)
-    finally:
-        ac.set_isa(before)
+def test_stride_2_padded_narrow_forward_every_isa(isa, restore_backend):
+    ac.set_isa(isa)
+    for n, cin, cout, hw, k, stride, pads, dilation in STRIDE2_PADDED_NARROW_CASES:
+        run_case(n, cin, cout, hw, k, stride, pads, dilation, 1, np.float64)
 
 
 # The channel forward's row tiles reading x itself (TileEdges::inside, conv_forward_channels):
@@ -276,14 +261,10 @@ ROWS_ON_X_CASES = [
 
 @pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_row_tiles_on_x_every_isa(isa, dtype):
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        for n, cin, cout, hw, k, pads, dilation, groups in ROWS_ON_X_CASES:
-            run_case(n, cin, cout, hw, k, (1, 1), pads, dilation, groups, dtype)
-    finally:
-        ac.set_isa(before)
+def test_row_tiles_on_x_every_isa(isa, dtype, restore_backend):
+    ac.set_isa(isa)
+    for n, cin, cout, hw, k, pads, dilation, groups in ROWS_ON_X_CASES:
+        run_case(n, cin, cout, hw, k, (1, 1), pads, dilation, groups, dtype)
 
 
 # 1-D convolutions (one-row images) with the batch folded into one row (csrc/conv/conv_fold.h,
@@ -319,14 +300,10 @@ def run_case_1d(n, cin, cout, length, k, stride, pads, dilation, groups, dtype, 
 
 @pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_folded_1d_convolutions_every_isa(isa, dtype):
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        for case in FOLD_CASES:
-            run_case_1d(*case, dtype)
-    finally:
-        ac.set_isa(before)
+def test_folded_1d_convolutions_every_isa(isa, dtype, restore_backend):
+    ac.set_isa(isa)
+    for case in FOLD_CASES:
+        run_case_1d(*case, dtype)
 
 
 def test_folded_1d_convolutions_do_not_depend_on_thread_count():
@@ -498,7 +475,7 @@ def test_nan_and_inf_propagate():
     (4, 3, 5, (1, 19), (1, 3), (1, 2), ((0, 0), (1, 1)), (1, 1), 1),    # 1-D: the folded layout
     (2, 5, 7, (7, 9), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),     # 1x1: matrix products
 ])
-def test_non_finite_values_never_meet_structural_zeros(case, isa):
+def test_non_finite_values_never_meet_structural_zeros(case, isa, restore_backend):
     """The backward kernels' wide layouts hold zeros (padding margins, discarded columns) that the
     true gradient never multiplies: an Inf input pixel or weight must give what the plain sum of
     the real terms gives (NumPy reference, which forms only those; PyTorch agrees), not NaN."""
@@ -515,13 +492,9 @@ def test_non_finite_values_never_meet_structural_zeros(case, isa):
     dy = rng.standard_normal((n, cout, oh, ow))
     spec = ConvSpec(x.shape, w.shape, dy.shape, stride, pads, dilation, groups)
     rdx, rdw = ref_conv2d_grads(x, w, dy, stride, pads, dilation, groups)
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        dx = conv_backward_input(dy, w, spec)
-        dw = conv_backward_weight(x, dy, spec)
-    finally:
-        ac.set_isa(before)
+    ac.set_isa(isa)
+    dx = conv_backward_input(dy, w, spec)
+    dw = conv_backward_weight(x, dy, spec)
     for ours, ref in ((dx, rdx), (dw, rdw)):
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
         np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref))
@@ -556,7 +529,7 @@ def _ref_forward_real_terms(x, w, stride, pads, dilation):
     ((1, 2, 12, 13), (3, 2, 3, 3), (2, 2), ((1, 2), (0, 1)), (1, 2)),
     ((4, 3, 1, 19), (5, 3, 1, 3), (1, 2), ((0, 0), (1, 1)), (1, 1)),  # 1-D: the folded layout
 ])
-def test_forward_non_finite_weights_never_meet_padding(cfg, isa):
+def test_forward_non_finite_weights_never_meet_padding(cfg, isa, restore_backend):
     xs, wsh, stride, pads, dilation = cfg
     rng = np.random.default_rng(11)
     x = rng.standard_normal(xs)
@@ -567,12 +540,8 @@ def test_forward_non_finite_weights_never_meet_padding(cfg, isa):
                out_size(xs[3], wsh[3], stride[1], *pads[1], dilation[1]))
     spec = ConvSpec(x.shape, w.shape, y_shape, stride, pads, dilation, 1)
     ref = _ref_forward_real_terms(x, w, stride, pads, dilation)
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        y = conv_forward(x, w, None, spec)
-    finally:
-        ac.set_isa(before)
+    ac.set_isa(isa)
+    y = conv_forward(x, w, None, spec)
     np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
     np.testing.assert_array_equal(np.isinf(y), np.isinf(ref))
     fin = np.isfinite(ref)
@@ -606,7 +575,7 @@ def _ref_weight_grad_real_terms(x, dy, khs, kws, stride, pads, dilation):
     ((2, 3, 8, 8), (40, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
     ((4, 3, 1, 19), (5, 3, 1, 3), (1, 2), ((0, 0), (1, 1)), (1, 1)),  # 1-D: the folded layout
 ])
-def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa):
+def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa, restore_backend):
     xs, wsh, stride, pads, dilation = cfg
     rng = np.random.default_rng(13)
     x = rng.standard_normal(xs)
@@ -617,12 +586,8 @@ def test_weight_gradient_inf_output_gradient_never_meets_padding(cfg, isa):
     dy[-1, -1, -1, -1] = -np.inf
     spec = ConvSpec(x.shape, wsh, dy.shape, stride, pads, dilation, 1)
     ref = _ref_weight_grad_real_terms(x, dy, wsh[2], wsh[3], stride, pads, dilation)
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        dw = conv_backward_weight(x, dy, spec)
-    finally:
-        ac.set_isa(before)
+    ac.set_isa(isa)
+    dw = conv_backward_weight(x, dy, spec)
     np.testing.assert_array_equal(np.isnan(dw), np.isnan(ref))
     np.testing.assert_array_equal(np.isinf(dw), np.isinf(ref))
     fin = np.isfinite(ref)
@@ -660,19 +625,15 @@ def run_case_1x1(n, cin, cout, hw, stride, groups, dtype, seed=0, bias=True):
 
 @pytest.mark.parametrize("isa", ac.backend_info()["available_isas"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_1x1_matrix_products_every_isa(isa, dtype):
-    before = ac.get_isa()
-    try:
-        ac.set_isa(isa)
-        for case in CASES_1X1:
-            run_case_1x1(*case, dtype)
-        run_case_1x1(2, 10, 12, (6, 7), (2, 1), 2, dtype, bias=False)
-        # dilation changes nothing for a 1x1 kernel; padding takes the general kernels (the
-        # boundary of the 1x1 path)
-        run_case(2, 9, 11, (7, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (3, 2), 1, dtype)
-        run_case(2, 9, 11, (7, 8), (1, 1), (2, 1), ((1, 0), (0, 1)), (1, 1), 1, dtype)
-    finally:
-        ac.set_isa(before)
+def test_1x1_matrix_products_every_isa(isa, dtype, restore_backend):
+    ac.set_isa(isa)
+    for case in CASES_1X1:
+        run_case_1x1(*case, dtype)
+    run_case_1x1(2, 10, 12, (6, 7), (2, 1), 2, dtype, bias=False)
+    # dilation changes nothing for a 1x1 kernel; padding takes the general kernels (the
+    # boundary of the 1x1 path)
+    run_case(2, 9, 11, (7, 8), (1, 1), (2, 2), ((0, 0), (0, 0)), (3, 2), 1, dtype)
+    run_case(2, 9, 11, (7, 8), (1, 1), (2, 1), ((1, 0), (0, 1)), (1, 1), 1, dtype)
 
 
 def test_1x1_does_not_depend_on_thread_count():
