@@ -245,12 +245,15 @@ def test_idx_data_of_8x8_images_is_refused_for_lenet5(tmp_path, capsys):
 
 
 def _train_process(tmp_path, *extra):
-    import signal  # noqa: F401
+    import signal
 
+    # SIGINT back to its default in the child: a test run started in the background of a shell
+    # without job control inherits it ignored, and Python then installs no KeyboardInterrupt
     return subprocess.Popen(
         [sys.executable, "-m", "autograd_cnn", "train", "--dataset", "mnist5k", "--epochs", "50",
          "--patience", "50", "--save", str(tmp_path / "m.npz"), *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_line(proc, text, timeout=120):
@@ -335,7 +338,13 @@ def test_sigint_deferral_leaves_other_handlers_alone():
             os.kill(os.getpid(), signal.SIGINT)  # ignored, as its owner asked: no exception
     finally:
         signal.signal(signal.SIGINT, previous)
-    with pytest.raises(KeyboardInterrupt):  # with Python's own handler: held, then raised
-        with _sigint_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            assert True  # still running inside the block
+    # with Python's own handler (set here: a run started in the background may have SIGINT
+    # ignored): held, then raised
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _sigint_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                assert True  # still running inside the block
+    finally:
+        signal.signal(signal.SIGINT, previous)
