@@ -83,6 +83,12 @@ inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std:
   TileEdges e;
   if (kh_count > TileEdges::kMaxKernelRows) return e;
   const int span = rc + kw - 1;
+  // whether position q of the layout holds data (rows and columns floor-divided by pitch)
+  auto data = [&](std::int64_t q) {
+    const std::int64_t row = q >= 0 ? q / pitch : -((-q + pitch - 1) / pitch);
+    const std::int64_t col = q - row * pitch;
+    return row >= row_lo && row < row_hi && col >= col_lo && col < col_hi;
+  };
   int left = span, right = span;
   bool clipped = false;
   for (std::int64_t kh = 0; kh < kh_count; ++kh) {
@@ -91,10 +97,7 @@ inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std:
       const std::int64_t s = base + r * pitch + offs[kh * kw];
       int first = -1, last = -1;
       for (int u = 0; u < span; ++u) {
-        const std::int64_t q = s + u;
-        const std::int64_t row = q >= 0 ? q / pitch : -((-q + pitch - 1) / pitch);
-        const std::int64_t col = q - row * pitch;
-        if (row < row_lo || row >= row_hi || col < col_lo || col >= col_hi) continue;
+        if (!data(s + u)) continue;
         if (first < 0) first = u;
         last = u;
       }
@@ -122,12 +125,8 @@ inline TileEdges chan_tile_edges(std::int64_t base, int nr, int rc, int kw, std:
     if (lo >= hi) continue;
     const int r0 = lo > 0 ? 1 : 0, r1 = hi < nr ? nr - 1 : nr;
     for (int r = r0; r < r1; ++r)
-      for (int u = e.left; u < span - e.right; ++u) {
-        const std::int64_t q = base + r * pitch + offs[kh * kw] + u;
-        const std::int64_t row = q >= 0 ? q / pitch : -((-q + pitch - 1) / pitch);
-        const std::int64_t col = q - row * pitch;
-        if (row < row_lo || row >= row_hi || col < col_lo || col >= col_hi) e.inside = false;
-      }
+      for (int u = e.left; u < span - e.right; ++u)
+        if (!data(base + r * pitch + offs[kh * kw] + u)) e.inside = false;
   }
   return e;
 }
@@ -142,8 +141,9 @@ inline bool pair_reads_image(const ConvGeom& g) { return g.SW <= 2; }
 // Whether the pair tiles (chan_tile_pair) prefetch their input rows: where the rows one tile reads
 // over the group's channels (channels x 2 tile rows x KH kernel rows, about two cache lines each)
 // are more than 256, more lines than L1 holds (32 KiB), so each tile found the lines the previous
-// one had read evicted and waited on L2 or L3 (3x3 dilation 2 and stride 2 on 56x56 with 64 input channels;
-// benchmarks/PERFORMANCE.md). Smaller tiles (CIFAR's 16 input channels) stay as they were.
+// one had read evicted and waited on L2 or L3 (3x3 dilation 2 and stride 2 on 56x56 with 64 input
+// channels; benchmarks/PERFORMANCE.md). Smaller tiles (CIFAR's 16 input channels) stay as they
+// were.
 inline bool pair_tile_prefetch(const ConvGeom& g) { return g.C_in / g.G * g.KH * 2 > 256; }
 
 // The TapSpans (conv_microkernels.h) of a chan_tile_pair tile reading x itself: tile rows oh0 ..
